@@ -1,0 +1,90 @@
+"""The kiosk database: one SQLite file, opened durably, migrated, written in short transactions."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from kiosk.errors import StorageUnavailable
+from kiosk.schema import MIGRATIONS
+
+DB_FILENAME = "kiosk.db"
+
+# WAL lets the touch app read while the sync worker writes; synchronous=FULL makes a
+# committed transaction survive a power cut in WAL mode too (NORMAL may lose the last
+# commits: https://www.sqlite.org/pragma.html#pragma_synchronous).
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA trusted_schema=OFF",
+)
+
+
+def database_path(data_dir: Path) -> Path:
+    """Where the kiosk database lives inside a data directory."""
+    return data_dir / DB_FILENAME
+
+
+def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
+    """Open (creating if needed) the database at `path` with the durable pragmas, migrated."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            # Personal data lives here: readable by the service user only. SQLite gives
+            # the -wal and -shm files the same mode as the database file.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageUnavailable(reason=_describe(exc)) from exc
+    try:
+        for pragma in _PRAGMAS:
+            conn.execute(pragma)
+        if migrate:
+            MIGRATIONS.apply(Database(conn))
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StorageUnavailable(reason=_describe(exc)) from exc
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the block in one IMMEDIATE transaction: all of it is committed or none of it.
+
+    SQLite errors that mean the disk cannot take the write (full, read-only, I/O) become
+    `StorageUnavailable`, so callers show "out of service" instead of a traceback.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise StorageUnavailable(reason=_describe(exc)) from exc
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError) and _is_storage_fault(exc):
+            raise StorageUnavailable(reason=_describe(exc)) from exc
+        raise
+
+
+_STORAGE_FAULTS = ("disk", "full", "readonly", "read-only", "locked", "i/o", "unable to open")
+
+
+def _is_storage_fault(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in _STORAGE_FAULTS)
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,318 @@
+"""The append-only points ledger: entries, the materialised balance, lots and the outbox.
+
+Every method that writes expects to run inside `kiosk.db.write_transaction`, so that the
+entry, the member's balance, the lots and the outbox marker commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+EntryKind = Literal["earn", "redeem", "bonus", "adjust", "expire", "reversal"]
+ENTRY_KINDS: tuple[EntryKind, ...] = ("earn", "redeem", "bonus", "adjust", "expire", "reversal")
+CREDIT_KINDS = frozenset({"earn", "bonus", "adjust"})
+REVERSIBLE_KINDS = frozenset({"earn", "redeem"})
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger entry as stored."""
+
+    entry_id: str
+    device_id: str
+    seq: int
+    kind: EntryKind
+    member_id: str
+    points: int
+    amount: int | None
+    currency: str | None
+    cashier_id: str | None
+    created_at: str
+    client_txn_id: str | None
+    reverses: str | None
+    reward_id: str | None
+    coupon_code: str | None
+    reason: str | None
+    expires_at: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Entry:
+        """Build an entry from a row of the `entries` table."""
+        return cls(**{name: row[name] for name in _ENTRY_COLUMNS})
+
+    def as_dict(self) -> dict[str, object]:
+        """The entry as a plain dict (for JSON and CSV export)."""
+        return {name: getattr(self, name) for name in _ENTRY_COLUMNS}
+
+
+_ENTRY_COLUMNS = tuple(Entry.__dataclass_fields__)
+_INSERT_ENTRY = (
+    f"INSERT INTO entries ({', '.join(_ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _ENTRY_COLUMNS)})"
+)
+
+
+class Ledger:
+    """Appends entries for one device and keeps balances, lots and the outbox in step."""
+
+    def __init__(self, conn: sqlite3.Connection, device_id: str) -> None:
+        self.conn = conn
+        self.device_id = device_id
+
+    # -- writing -----------------------------------------------------------------
+
+    def append(
+        self,
+        *,
+        kind: EntryKind,
+        member_id: str,
+        points: int,
+        created_at: str,
+        amount: int | None = None,
+        currency: str | None = None,
+        cashier_id: str | None = None,
+        client_txn_id: str | None = None,
+        reverses: Entry | None = None,
+        reward_id: str | None = None,
+        coupon_code: str | None = None,
+        reason: str | None = None,
+        expires_at: str | None = None,
+        lot_id: str | None = None,
+    ) -> Entry:
+        """Append one entry and apply it to the balance, the lots and the outbox.
+
+        `lot_id` names the lot an `expire` entry empties. Callers check the business
+        rules (enough points, limits) first; this only keeps the books consistent.
+        """
+        if kind not in ENTRY_KINDS:
+            raise ValueError(f"unknown entry kind {kind!r}")
+        balance_before = self.balance(member_id)
+        seq = self._next_seq()
+        entry = Entry(
+            entry_id=str(uuid.uuid4()),
+            device_id=self.device_id,
+            seq=seq,
+            kind=kind,
+            member_id=member_id,
+            points=points,
+            amount=amount,
+            currency=currency,
+            cashier_id=cashier_id,
+            created_at=created_at,
+            client_txn_id=client_txn_id,
+            reverses=reverses.entry_id if reverses else None,
+            reward_id=reward_id,
+            coupon_code=coupon_code,
+            reason=reason,
+            expires_at=expires_at if kind in CREDIT_KINDS and points > 0 else None,
+        )
+        self.conn.execute(_INSERT_ENTRY, [getattr(entry, name) for name in _ENTRY_COLUMNS])
+        self.conn.execute(
+            "UPDATE members SET balance = balance + ? WHERE member_id = ?", (points, member_id)
+        )
+        self.conn.execute(
+            "INSERT INTO outbox (entry_id, device_id, seq) VALUES (?, ?, ?)",
+            (entry.entry_id, self.device_id, seq),
+        )
+        self._apply_to_lots(entry, balance_before, reverses, lot_id)
+        return entry
+
+    def _next_seq(self) -> int:
+        row = self.conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM entries WHERE device_id = ?",
+            (self.device_id,),
+        ).fetchone()
+        return int(row[0])
+
+    def _apply_to_lots(
+        self, entry: Entry, balance_before: int, reverses: Entry | None, lot_id: str | None
+    ) -> None:
+        if entry.points > 0 and entry.kind in CREDIT_KINDS:
+            self._open_lot(entry, balance_before)
+        elif entry.points < 0 and entry.kind == "reversal" and reverses is not None:
+            # Voiding an earn takes back that earn's own lot first.
+            self._consume(entry, -entry.points, first_lot=reverses.entry_id)
+        elif entry.points < 0:
+            self._consume(entry, -entry.points, first_lot=lot_id)
+        elif entry.points > 0 and entry.kind == "reversal" and reverses is not None:
+            self._restore(entry, reverses, balance_before)
+
+    def _open_lot(self, entry: Entry, balance_before: int) -> None:
+        # A negative balance (left by a void) is a debt: new points repay it first.
+        remaining = min(entry.points, max(0, balance_before + entry.points))
+        self.conn.execute(
+            "INSERT INTO lots (lot_id, member_id, expires_at, remaining) VALUES (?, ?, ?, ?)",
+            (entry.entry_id, entry.member_id, entry.expires_at, remaining),
+        )
+        if remaining < entry.points:
+            self._move(entry.entry_id, entry.entry_id, remaining - entry.points)
+
+    def _consume(self, entry: Entry, wanted: int, first_lot: str | None) -> None:
+        """Take `wanted` points from the member's lots, the named one first, then oldest first."""
+        for lot_id, remaining in self._open_lots(entry.member_id, first_lot):
+            if wanted == 0:
+                break
+            take = min(remaining, wanted)
+            self.conn.execute(
+                "UPDATE lots SET remaining = remaining - ? WHERE lot_id = ?", (take, lot_id)
+            )
+            self._move(entry.entry_id, lot_id, -take)
+            wanted -= take
+        # Whatever is still wanted is now a negative balance (only a reversal gets here).
+
+    def _open_lots(self, member_id: str, first_lot: str | None) -> Iterator[tuple[str, int]]:
+        if first_lot is not None:
+            row = self.conn.execute(
+                "SELECT remaining FROM lots WHERE lot_id = ? AND remaining > 0", (first_lot,)
+            ).fetchone()
+            if row is not None:
+                yield first_lot, int(row[0])
+        # Oldest expiry first; lots that never expire last; ties in order of earning.
+        rows = self.conn.execute(
+            "SELECT lot_id, remaining FROM lots WHERE member_id = ? AND remaining > 0 "
+            "ORDER BY expires_at IS NULL, expires_at, rowid",
+            (member_id,),
+        ).fetchall()
+        for lot_id, remaining in rows:
+            if lot_id != first_lot:
+                yield lot_id, int(remaining)
+
+    def _restore(self, entry: Entry, redemption: Entry, balance_before: int) -> None:
+        """Give back to the lots a voided redemption took from (after repaying any debt)."""
+        to_restore = entry.points - min(entry.points, max(0, -balance_before))
+        moves = self.conn.execute(
+            "SELECT lot_id, -points FROM lot_moves WHERE entry_id = ? AND points < 0 "
+            "ORDER BY rowid",
+            (redemption.entry_id,),
+        ).fetchall()
+        for lot_id, taken in moves:
+            if to_restore == 0:
+                break
+            give = min(int(taken), to_restore)
+            self.conn.execute(
+                "UPDATE lots SET remaining = remaining + ? WHERE lot_id = ?", (give, lot_id)
+            )
+            self._move(entry.entry_id, lot_id, give)
+            to_restore -= give
+
+    def _move(self, entry_id: str, lot_id: str, points: int) -> None:
+        self.conn.execute(
+            "INSERT INTO lot_moves (entry_id, lot_id, points) VALUES (?, ?, ?)",
+            (entry_id, lot_id, points),
+        )
+
+    # -- reading -----------------------------------------------------------------
+
+    def balance(self, member_id: str) -> int:
+        """The member's materialised balance (the sum of their entries)."""
+        row = self.conn.execute(
+            "SELECT balance FROM members WHERE member_id = ?", (member_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(member_id)
+        return int(row[0])
+
+    def get(self, entry_id: str) -> Entry | None:
+        """The entry with this id, or None."""
+        row = self.conn.execute("SELECT * FROM entries WHERE entry_id = ?", (entry_id,)).fetchone()
+        return Entry.from_row(row) if row else None
+
+    def by_client_txn(self, client_txn_id: str) -> Entry | None:
+        """The entry written for this client transaction id, or None."""
+        row = self.conn.execute(
+            "SELECT * FROM entries WHERE client_txn_id = ?", (client_txn_id,)
+        ).fetchone()
+        return Entry.from_row(row) if row else None
+
+    def reversal_of(self, entry_id: str) -> Entry | None:
+        """The entry that reverses `entry_id`, if any."""
+        row = self.conn.execute("SELECT * FROM entries WHERE reverses = ?", (entry_id,)).fetchone()
+        return Entry.from_row(row) if row else None
+
+    def due_lots(self, now: str, member_id: str | None = None) -> list[tuple[str, str, int]]:
+        """Lots past their expiry with points left: (lot_id, member_id, remaining)."""
+        if member_id is None:
+            rows = self.conn.execute(
+                "SELECT lot_id, member_id, remaining FROM lots "
+                "WHERE remaining > 0 AND expires_at <= ? ORDER BY expires_at",
+                (now,),
+            )
+        else:
+            rows = self.conn.execute(
+                "SELECT lot_id, member_id, remaining FROM lots "
+                "WHERE member_id = ? AND remaining > 0 AND expires_at <= ? ORDER BY expires_at",
+                (member_id, now),
+            )
+        return [(str(a), str(b), int(c)) for a, b, c in rows]
+
+    def entries(self, *, since_seq: int = 0) -> Iterator[Entry]:
+        """Every entry in sequence order (this device first, then any other device's)."""
+        cursor = self.conn.execute(
+            "SELECT * FROM entries WHERE seq > ? ORDER BY device_id = ? DESC, device_id, seq",
+            (since_seq, self.device_id),
+        )
+        for row in cursor:
+            yield Entry.from_row(row)
+
+
+class LedgerHistory:
+    """Read-only questions about one member's history, each answered from an index."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def earned_since(self, member_id: str, since: str) -> int:
+        """Points from purchases since `since`, not counting voided ones."""
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(e.points), 0) FROM entries e "
+            "WHERE e.member_id = ? AND e.created_at >= ? AND e.kind = 'earn' "
+            "AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)",
+            (member_id, since),
+        ).fetchone()
+        return int(row[0])
+
+    def earns_since(self, member_id: str, since: str) -> tuple[int, str | None]:
+        """How many purchases (not voided) since `since`, and when the last one was."""
+        row = self.conn.execute(
+            "SELECT COUNT(*), MAX(e.created_at) FROM entries e "
+            "WHERE e.member_id = ? AND e.created_at >= ? AND e.kind = 'earn' "
+            "AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)",
+            (member_id, since),
+        ).fetchone()
+        return int(row[0]), row[1]
+
+    def expiring(self, member_id: str, until: str) -> tuple[int, str | None]:
+        """Points that expire by `until`, and the first expiry date among them."""
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(remaining), 0), MIN(expires_at) FROM lots "
+            "WHERE member_id = ? AND remaining > 0 AND expires_at <= ?",
+            (member_id, until),
+        ).fetchone()
+        return int(row[0]), row[1]
+
+    def recent(
+        self, member_id: str | None = None, *, kinds: tuple[str, ...] = (), limit: int = 10
+    ) -> list[Entry]:
+        """The latest entries, newest first, of one member or of the whole kiosk."""
+        where, params = [], []
+        if member_id is not None:
+            where.append("member_id = ?")
+            params.append(member_id)
+        if kinds:
+            where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
+            params.extend(kinds)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        order = "created_at DESC" if member_id is not None else "rowid DESC"
+        rows = self.conn.execute(
+            f"SELECT * FROM entries {clause} ORDER BY {order} LIMIT ?", (*params, limit)
+        ).fetchall()
+        return [Entry.from_row(row) for row in rows]
+
+    def is_reversed(self, entry_id: str) -> bool:
+        """Whether some entry reverses this one."""
+        row = self.conn.execute("SELECT 1 FROM entries WHERE reverses = ?", (entry_id,)).fetchone()
+        return row is not None

@@ -1,0 +1,112 @@
+"""`kiosk ledger verify`: the ledger's invariants, each checked by one query over the whole file."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+# Each check: a name, and a query returning one row per violation (first column: what).
+_CHECKS: tuple[tuple[str, str], ...] = (
+    (
+        "balance equals the sum of entries",
+        """SELECT 'member ' || m.member_id || ': balance ' || m.balance
+                  || ' but entries sum to ' || COALESCE(s.total, 0)
+           FROM members m LEFT JOIN
+                (SELECT member_id, SUM(points) AS total FROM entries GROUP BY member_id) s
+                ON s.member_id = m.member_id
+           WHERE m.balance <> COALESCE(s.total, 0)""",
+    ),
+    (
+        "sequence numbers have no gaps",
+        """SELECT 'device ' || device_id || ': ' || COUNT(*) || ' entries numbered '
+                  || MIN(seq) || ' to ' || MAX(seq)
+           FROM entries GROUP BY device_id
+           HAVING MIN(seq) <> 1 OR MAX(seq) <> COUNT(*)""",
+    ),
+    (
+        "every reversal names an earlier earn or redemption of the same member",
+        """SELECT 'reversal ' || r.entry_id || ': ' ||
+                  CASE WHEN r.reverses IS NULL THEN 'names no entry'
+                       WHEN t.entry_id IS NULL THEN 'names a missing entry'
+                       WHEN t.kind NOT IN ('earn', 'redeem') THEN 'reverses a ' || t.kind
+                       WHEN t.member_id <> r.member_id THEN 'is for another member'
+                       WHEN r.points <> -t.points THEN 'does not cancel its entry'
+                       ELSE 'is not later than the entry it reverses' END
+           FROM entries r LEFT JOIN entries t ON t.entry_id = r.reverses
+           WHERE r.kind = 'reversal' AND (
+                 t.entry_id IS NULL OR t.kind NOT IN ('earn', 'redeem')
+                 OR t.member_id <> r.member_id OR r.points <> -t.points
+                 OR (t.device_id = r.device_id AND t.seq >= r.seq)
+                 OR t.created_at > r.created_at)""",
+    ),
+    (
+        "only reversals name another entry, and each entry is reversed at most once",
+        """SELECT 'entry ' || reverses || ' is reversed ' || COUNT(*) || ' times'
+           FROM entries WHERE reverses IS NOT NULL GROUP BY reverses HAVING COUNT(*) > 1
+           UNION ALL
+           SELECT 'entry ' || entry_id || ' is a ' || kind || ' but names another entry'
+           FROM entries WHERE reverses IS NOT NULL AND kind <> 'reversal'""",
+    ),
+    (
+        "each lot holds what its credit gave minus what was taken",
+        """SELECT 'lot ' || l.lot_id || ': ' || l.remaining || ' left, moves say '
+                  || (e.points + COALESCE(m.total, 0))
+           FROM lots l JOIN entries e ON e.entry_id = l.lot_id
+           LEFT JOIN (SELECT lot_id, SUM(points) AS total FROM lot_moves GROUP BY lot_id) m
+                ON m.lot_id = l.lot_id
+           WHERE l.remaining <> e.points + COALESCE(m.total, 0)""",
+    ),
+    (
+        "the lots add up to the balance",
+        """SELECT 'member ' || m.member_id || ': lots hold ' || COALESCE(s.total, 0)
+                  || ' of a balance of ' || m.balance
+           FROM members m LEFT JOIN
+                (SELECT member_id, SUM(remaining) AS total FROM lots GROUP BY member_id) s
+                ON s.member_id = m.member_id
+           WHERE COALESCE(s.total, 0) <> MAX(m.balance, 0)""",
+    ),
+    (
+        "every entry not yet acknowledged is in the outbox once",
+        """SELECT 'outbox row ' || o.entry_id || ' has sequence ' || o.seq
+                  || ' but its entry has ' || COALESCE(e.seq, 'none')
+           FROM outbox o LEFT JOIN entries e ON e.entry_id = o.entry_id
+           WHERE e.entry_id IS NULL OR e.seq <> o.seq OR e.device_id <> o.device_id""",
+    ),
+)
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of `verify_ledger`: each check's name and the problems it found."""
+
+    entries: int = 0
+    members: int = 0
+    devices: int = 0
+    checks: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when no check found a problem."""
+        return not any(self.checks.values())
+
+    @property
+    def problems(self) -> list[str]:
+        """Every problem found, prefixed by its check."""
+        return [f"{name}: {p}" for name, found in self.checks.items() for p in found]
+
+
+def verify_ledger(conn: sqlite3.Connection, *, limit: int = 20) -> VerifyReport:
+    """Check the ledger's invariants; at most `limit` problems are listed per check."""
+    report = VerifyReport()
+    report.entries, report.devices = conn.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT device_id) FROM entries"
+    ).fetchone()
+    report.members = conn.execute("SELECT COUNT(*) FROM members").fetchone()[0]
+    for name, query in _CHECKS:
+        rows = conn.execute(f"SELECT * FROM ({query}) LIMIT ?", (limit,)).fetchall()
+        report.checks[name] = [str(row[0]) for row in rows]
+    broken_keys = conn.execute("PRAGMA foreign_key_check").fetchmany(limit)
+    report.checks["foreign keys point at existing rows"] = [
+        f"{row[0]} row {row[1]} points at a missing {row[2]}" for row in broken_keys
+    ]
+    return report
