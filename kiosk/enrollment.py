@@ -1,0 +1,254 @@
+"""Members at the counter: identifying by phone or card, enrolling, consent, cards, erasure."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from kiosk import audit
+from kiosk.cards import normalize_uid
+from kiosk.clock import to_iso
+from kiosk.db import write_transaction
+from kiosk.errors import (
+    AlreadyEnrolled,
+    CardBlocked,
+    CardInUse,
+    InvalidDate,
+    InvalidInput,
+    StorageUnavailable,
+    UnknownCard,
+    UnknownMember,
+)
+from kiosk.members import Member
+from kiosk.phone import normalize_phone
+from kiosk.results import (
+    EnrollResult,
+)
+from kiosk.service_base import ServiceBase, clean_name, staff_id
+from kiosk.staff import SHOPPER, Actor
+
+
+class EnrollmentService(ServiceBase):
+    """Who is at the counter, and the changes to members that are not points."""
+
+    # -- identifying -------------------------------------------------------------
+
+    def identify_phone(self, text: str) -> Member:
+        """The member with this phone number (any common way of writing it)."""
+        phone = normalize_phone(text, self.config.shop.phone_region)
+        member_id = self.members.id_by_phone(phone)
+        if member_id is None:
+            raise UnknownMember(by="phone number")
+        return self._identified(member_id)
+
+    def identify_card(self, text: str) -> Member:
+        """The member whose card this is; blocked, unknown and staff cards are refused."""
+        card = self.members.card(normalize_uid(text))
+        if card is None:
+            raise UnknownCard()
+        if card.status == "blocked":
+            raise CardBlocked()
+        if card.member_id is None:
+            raise UnknownMember(by="card")
+        return self._identified(card.member_id)
+
+    def _identified(self, member_id: str) -> Member:
+        # Expire what is due before anyone sees the balance; if the disk is failing,
+        # still show the member (reading works) and let the next write retry.
+        try:
+            with write_transaction(self.conn):
+                self._expire_due(self.clock(), member_id)
+        except StorageUnavailable:
+            pass
+        return self.member(member_id)
+
+    # -- enrolling ---------------------------------------------------------------
+
+    def enroll(
+        self,
+        phone: str,
+        *,
+        client_txn_id: str,
+        actor: Actor = SHOPPER,
+        name: str | None = None,
+        birthday: date | None = None,
+        card: str | None = None,
+        consent_marketing: bool = False,
+        consent_version: str | None = None,
+        language: str | None = None,
+    ) -> EnrollResult:
+        """Enroll a member by phone, with optional name, birthday, card and consent."""
+        actor.require("enroll")
+        phone = normalize_phone(phone, self.config.shop.phone_region)
+        uid = normalize_uid(card) if card else None
+        name = clean_name(name)
+        now = self.clock()
+        if birthday is not None and not date(1900, 1, 1) <= birthday <= self.local_today(now):
+            raise InvalidDate(reason="a birthday is between 1900 and today")
+        if consent_marketing and not consent_version:
+            raise InvalidInput("Consent must be recorded with the version of the text shown.")
+        request = {
+            "phone": phone,
+            "name": name,
+            "birthday": birthday.isoformat() if birthday else None,
+            "card": uid,
+            "consent": consent_marketing,
+            "consent_version": consent_version,
+        }
+
+        def write() -> EnrollResult:
+            if self.members.id_by_phone(phone) is not None:
+                raise AlreadyEnrolled(by="phone number")
+            if uid is not None and self.members.card(uid) is not None:
+                raise CardInUse()
+            stamp = to_iso(now)
+            member_id = self.members.create(
+                phone=phone,
+                name=name,
+                birthday=birthday,
+                language=language,
+                tier=self.program.tiers[0].id,
+                device_id=self.device_id,
+                now=stamp,
+            )
+            if uid is not None:
+                self.members.link_card(uid, member_id=member_id, now=stamp)
+            if consent_version:
+                self.members.set_consent(
+                    member_id,
+                    marketing=consent_marketing,
+                    version=consent_version,
+                    now=stamp,
+                    source=actor.actor_id,
+                )
+            bonus = self.program.enrollment_bonus
+            entry = None
+            if bonus > 0:
+                entry = self.ledger.append(
+                    kind="bonus",
+                    member_id=member_id,
+                    points=bonus,
+                    created_at=stamp,
+                    client_txn_id=client_txn_id,
+                    reason="enrollment",
+                    cashier_id=staff_id(actor),
+                    expires_at=self.expiry_for(now),
+                )
+            audit.record(
+                self.conn,
+                at=stamp,
+                actor=actor.actor_id,
+                action="member.enroll",
+                target=member_id,
+                details={"card": uid is not None, "consent": consent_marketing},
+            )
+            return EnrollResult(
+                member_id=member_id,
+                bonus_points=bonus if entry else 0,
+                balance=self.ledger.balance(member_id),
+                bonus_entry_id=entry.entry_id if entry else None,
+            )
+
+        return self._once(client_txn_id, "enroll", request, write, EnrollResult)
+
+    def set_consent(
+        self, member_id: str, *, marketing: bool, version: str, actor: Actor = SHOPPER
+    ) -> None:
+        """Give or withdraw marketing consent, recording the version of the text shown."""
+        actor.require("consent")
+        if not version:
+            raise InvalidInput("Consent must be recorded with the version of the text shown.")
+        now = to_iso(self.clock())
+        with write_transaction(self.conn):
+            self._active(member_id)
+            self.members.set_consent(
+                member_id, marketing=marketing, version=version, now=now, source=actor.actor_id
+            )
+            audit.record(
+                self.conn,
+                at=now,
+                actor=actor.actor_id,
+                action="member.consent",
+                target=member_id,
+                details={"marketing": marketing, "version": version},
+            )
+
+    # -- cards -------------------------------------------------------------------
+
+    def link_card(self, member_id: str, card: str, *, actor: Actor) -> None:
+        """Link another card to a member."""
+        actor.require("cards")
+        uid = normalize_uid(card)
+        now = to_iso(self.clock())
+        with write_transaction(self.conn):
+            self._active(member_id)
+            existing = self.members.card(uid)
+            if existing is not None:
+                if existing.member_id == member_id:
+                    return
+                raise CardInUse()
+            self.members.link_card(uid, member_id=member_id, now=now)
+            audit.record(
+                self.conn, at=now, actor=actor.actor_id, action="card.link", target=member_id
+            )
+
+    def link_staff_card(self, staff_id: str, card: str, *, actor: Actor) -> None:
+        """Link a staff card to a staff account."""
+        actor.require("staff")
+        uid = normalize_uid(card)
+        now = to_iso(self.clock())
+        with write_transaction(self.conn):
+            if self.members.card(uid) is not None:
+                raise CardInUse()
+            self.members.link_card(uid, staff_id=staff_id, now=now)
+            audit.record(
+                self.conn, at=now, actor=actor.actor_id, action="card.link_staff", target=staff_id
+            )
+
+    def unlink_card(self, card: str, *, actor: Actor) -> None:
+        """Forget a card, whoever it belonged to."""
+        actor.require("cards")
+        uid = normalize_uid(card)
+        now = to_iso(self.clock())
+        with write_transaction(self.conn):
+            found = self.members.card(uid)
+            if found is None:
+                raise UnknownCard()
+            self.members.unlink_card(uid)
+            audit.record(
+                self.conn,
+                at=now,
+                actor=actor.actor_id,
+                action="card.unlink",
+                target=found.member_id or found.staff_id,
+            )
+
+    def block_card(self, card: str, *, actor: Actor) -> None:
+        """Block a lost card: a tap then says it is blocked; the points stay with the member."""
+        actor.require("block_card")
+        uid = normalize_uid(card)
+        now = to_iso(self.clock())
+        with write_transaction(self.conn):
+            found = self.members.card(uid)
+            if found is None:
+                raise UnknownCard()
+            self.members.block_card(uid, now)
+            audit.record(
+                self.conn,
+                at=now,
+                actor=actor.actor_id,
+                action="card.block",
+                target=found.member_id or found.staff_id,
+            )
+
+    def erase(self, member_id: str, *, actor: Actor) -> None:
+        """Erase a person: their personal data and cards go, the anonymous ledger stays."""
+        actor.require("erase")
+        now = to_iso(self.clock())
+        with write_transaction(self.conn):
+            member = self.member(member_id)
+            if member.status == "erased":
+                return
+            self.members.erase(member_id, now)
+            audit.record(
+                self.conn, at=now, actor=actor.actor_id, action="member.erase", target=member_id
+            )

@@ -1,0 +1,216 @@
+"""Members in and out of CSV: a checked import (every bad row named) and an export."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from tqdm import tqdm
+
+from kiosk import audit
+from kiosk.cards import normalize_uid
+from kiosk.clock import to_iso
+from kiosk.dates import parse_date_input
+from kiosk.db import write_transaction
+from kiosk.digits import to_ascii_digits
+from kiosk.errors import InvalidInput, KioskError
+from kiosk.phone import normalize_phone
+from kiosk.service import LoyaltyService
+from kiosk.service_base import clean_name
+from kiosk.staff import Actor
+
+COLUMNS = ("phone", "name", "birthday", "card", "consent", "consent_version", "points")
+_YES = {"1", "y", "yes", "true", "بله", "آری"}
+_NO = {"", "0", "n", "no", "false", "خیر", "نه"}
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One checked row of a member CSV file."""
+
+    line: int
+    phone: str
+    name: str | None
+    birthday: date | None
+    card: str | None
+    consent: bool
+    consent_version: str | None
+    points: int
+
+
+def read_member_csv(path: Path, service: LoyaltyService) -> tuple[list[ImportRow], list[str]]:
+    """Read and check a member CSV; returns the good rows and one problem line per bad row."""
+    rows: list[ImportRow] = []
+    problems: list[str] = []
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {path}: {exc.strerror}.") from exc
+    with handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in reader.fieldnames or []]
+        reader.fieldnames = header
+        if "phone" not in header:
+            raise InvalidInput(f"{path}: the first line must name the columns, phone among them.")
+        for name in header:
+            if name not in COLUMNS:
+                hint = difflib.get_close_matches(name, COLUMNS, n=1)
+                extra = f' (did you mean "{hint[0]}"?)' if hint else ""
+                problems.append(f"line 1: unknown column {name!r}{extra}")
+        seen_phone: dict[str, int] = {}
+        seen_card: dict[str, int] = {}
+        for record in tqdm(reader, desc="checking", unit=" rows", disable=None, leave=False):
+            line = reader.line_num
+            try:
+                row = _check_row(line, record, service)
+                if row.phone in seen_phone:
+                    raise InvalidInput(f"the phone number is also on line {seen_phone[row.phone]}")
+                if row.card and row.card in seen_card:
+                    raise InvalidInput(f"the card is also on line {seen_card[row.card]}")
+            except KioskError as exc:
+                problems.append(f"line {line}: {exc}")
+                continue
+            seen_phone[row.phone] = line
+            if row.card:
+                seen_card[row.card] = line
+            rows.append(row)
+    return rows, problems
+
+
+def _check_row(line: int, record: dict[str, str | None], service: LoyaltyService) -> ImportRow:
+    def field(name: str) -> str:
+        return (record.get(name) or "").strip()
+
+    phone = normalize_phone(field("phone"), service.config.shop.phone_region)
+    if service.members.id_by_phone(phone) is not None:
+        raise InvalidInput("this phone number is already enrolled")
+    card = normalize_uid(field("card")) if field("card") else None
+    if card and service.members.card(card) is not None:
+        raise InvalidInput("this card already belongs to someone")
+    consent_text = field("consent").lower()
+    if consent_text not in _YES | _NO:
+        raise InvalidInput(f"consent must be yes or no, not {field('consent')!r}")
+    consent = consent_text in _YES
+    version = field("consent_version") or None
+    if consent and not version:
+        raise InvalidInput("consent needs a consent_version (the version of the text shown)")
+    points_text = to_ascii_digits(field("points"))
+    if points_text and not points_text.isdigit():
+        raise InvalidInput(f"points must be a whole number >= 0, not {field('points')!r}")
+    return ImportRow(
+        line=line,
+        phone=phone,
+        name=clean_name(field("name") or None),
+        birthday=parse_date_input(field("birthday")) if field("birthday") else None,
+        card=card,
+        consent=consent,
+        consent_version=version,
+        points=int(points_text or 0),
+    )
+
+
+def import_members(service: LoyaltyService, rows: list[ImportRow], *, actor: Actor) -> int:
+    """Enroll checked rows in one transaction (all or none); opening points become adjustments."""
+    actor.require("import")
+    now = service.clock()
+    stamp = to_iso(now)
+    base_tier = service.program.tiers[0].id
+    expiry = service.expiry_for(now)
+    with write_transaction(service.conn):
+        for row in tqdm(rows, desc="importing", unit=" members", disable=None, leave=False):
+            member_id = service.members.create(
+                phone=row.phone,
+                name=row.name,
+                birthday=row.birthday,
+                language=None,
+                tier=base_tier,
+                device_id=service.device_id,
+                now=stamp,
+            )
+            if row.card:
+                service.members.link_card(row.card, member_id=member_id, now=stamp)
+            if row.consent_version:
+                service.members.set_consent(
+                    member_id,
+                    marketing=row.consent,
+                    version=row.consent_version,
+                    now=stamp,
+                    source="import",
+                )
+            if row.points:
+                service.ledger.append(
+                    kind="adjust",
+                    member_id=member_id,
+                    points=row.points,
+                    created_at=stamp,
+                    reason="import",
+                    cashier_id=actor.actor_id,
+                    expires_at=expiry,
+                )
+        audit.record(
+            service.conn,
+            at=stamp,
+            actor=actor.actor_id,
+            action="member.import",
+            details={"members": len(rows)},
+        )
+    return len(rows)
+
+
+_EXPORT_QUERY = """
+    SELECT m.member_id, p.phone, p.name, p.birthday,
+           (SELECT group_concat(uid, ' ') FROM cards c WHERE c.member_id = m.member_id) AS cards,
+           m.balance, m.tier, p.consent_marketing, p.consent_version, p.consent_at,
+           m.created_at, m.status
+    FROM members m LEFT JOIN people p ON p.member_id = m.member_id
+"""
+EXPORT_COLUMNS = (
+    "member_id",
+    "phone",
+    "name",
+    "birthday",
+    "cards",
+    "balance",
+    "tier",
+    "consent_marketing",
+    "consent_version",
+    "consent_at",
+    "created_at",
+    "status",
+)
+
+
+def export_members(
+    service: LoyaltyService, out: TextIO, *, fmt: str = "csv", member_id: str | None = None
+) -> int:
+    """Write members (or one member) with their personal data as CSV or JSON lines."""
+    count = 0
+    if fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_COLUMNS)
+        for record in _export_rows(service, member_id):
+            writer.writerow(record)
+            count += 1
+    else:
+        for record in _export_rows(service, member_id):
+            out.write(
+                json.dumps(dict(zip(EXPORT_COLUMNS, record, strict=True)), ensure_ascii=False)
+            )
+            out.write("\n")
+            count += 1
+    return count
+
+
+def _export_rows(service: LoyaltyService, member_id: str | None) -> Iterator[tuple[object, ...]]:
+    if member_id is None:
+        cursor = service.conn.execute(_EXPORT_QUERY + " ORDER BY m.created_at, m.member_id")
+    else:
+        cursor = service.conn.execute(_EXPORT_QUERY + " WHERE m.member_id = ?", (member_id,))
+    for row in cursor:
+        yield tuple(row)

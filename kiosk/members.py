@@ -1,0 +1,181 @@
+"""Members and their personal data and cards: storage and lookups, no points rules."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Person:
+    """The personal data of a member (gone after erasure)."""
+
+    phone: str
+    name: str | None
+    birthday: date | None
+    language: str | None
+    consent_marketing: bool
+    consent_version: str | None
+    consent_at: str | None
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member as the ledger knows them, with their personal data if not erased."""
+
+    member_id: str
+    created_at: str
+    status: str
+    balance: int
+    tier: str
+    tier_since: str | None
+    tier_until: str | None
+    person: Person | None
+
+
+@dataclass(frozen=True)
+class Card:
+    """A card id and whom it belongs to."""
+
+    uid: str
+    member_id: str | None
+    staff_id: str | None
+    status: str
+
+
+class MemberStore:
+    """Reads and writes the members, people, cards and consent tables."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def get(self, member_id: str) -> Member | None:
+        """The member with this id (erased members too), or None."""
+        row = self.conn.execute(
+            "SELECT m.*, p.phone, p.name, p.birthday, p.language, p.consent_marketing, "
+            "p.consent_version, p.consent_at FROM members m "
+            "LEFT JOIN people p ON p.member_id = m.member_id WHERE m.member_id = ?",
+            (member_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        person = None
+        if row["phone"] is not None:
+            person = Person(
+                phone=row["phone"],
+                name=row["name"],
+                birthday=date.fromisoformat(row["birthday"]) if row["birthday"] else None,
+                language=row["language"],
+                consent_marketing=bool(row["consent_marketing"]),
+                consent_version=row["consent_version"],
+                consent_at=row["consent_at"],
+            )
+        return Member(
+            member_id=row["member_id"],
+            created_at=row["created_at"],
+            status=row["status"],
+            balance=row["balance"],
+            tier=row["tier"],
+            tier_since=row["tier_since"],
+            tier_until=row["tier_until"],
+            person=person,
+        )
+
+    def id_by_phone(self, phone: str) -> str | None:
+        """The id of the member with this (normalised) phone number, or None."""
+        row = self.conn.execute("SELECT member_id FROM people WHERE phone = ?", (phone,)).fetchone()
+        return str(row[0]) if row else None
+
+    def card(self, uid: str) -> Card | None:
+        """The card with this (normalised) id, or None."""
+        row = self.conn.execute(
+            "SELECT uid, member_id, staff_id, status FROM cards WHERE uid = ?", (uid,)
+        ).fetchone()
+        return Card(row[0], row[1], row[2], row[3]) if row else None
+
+    def cards_of(self, member_id: str) -> list[Card]:
+        """The member's cards, active and blocked."""
+        rows = self.conn.execute(
+            "SELECT uid, member_id, staff_id, status FROM cards WHERE member_id = ? "
+            "ORDER BY linked_at",
+            (member_id,),
+        ).fetchall()
+        return [Card(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def create(
+        self,
+        *,
+        phone: str,
+        name: str | None,
+        birthday: date | None,
+        language: str | None,
+        tier: str,
+        device_id: str,
+        now: str,
+        member_id: str | None = None,
+    ) -> str:
+        """Insert a member and their personal data; returns the new member id."""
+        member_id = member_id or str(uuid.uuid4())
+        self.conn.execute(
+            "INSERT INTO members (member_id, created_at, enrolled_on_device, tier) "
+            "VALUES (?, ?, ?, ?)",
+            (member_id, now, device_id, tier),
+        )
+        self.conn.execute(
+            "INSERT INTO people (member_id, phone, name, birthday, language) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (member_id, phone, name, birthday.isoformat() if birthday else None, language),
+        )
+        return member_id
+
+    def set_consent(
+        self, member_id: str, *, marketing: bool, version: str, now: str, source: str
+    ) -> None:
+        """Record consent given or withdrawn, with the version of the text shown."""
+        self.conn.execute(
+            "UPDATE people SET consent_marketing = ?, consent_version = ?, consent_at = ? "
+            "WHERE member_id = ?",
+            (int(marketing), version, now, member_id),
+        )
+        self.conn.execute(
+            "INSERT INTO consent_log (member_id, at, marketing, version, source) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (member_id, now, int(marketing), version, source),
+        )
+
+    def link_card(
+        self, uid: str, *, member_id: str | None = None, staff_id: str | None = None, now: str
+    ) -> None:
+        """Link a card to a member or a staff member."""
+        self.conn.execute(
+            "INSERT INTO cards (uid, member_id, staff_id, linked_at) VALUES (?, ?, ?, ?)",
+            (uid, member_id, staff_id, now),
+        )
+
+    def unlink_card(self, uid: str) -> None:
+        """Forget a card (it may then be linked again)."""
+        self.conn.execute("DELETE FROM cards WHERE uid = ?", (uid,))
+
+    def block_card(self, uid: str, now: str) -> None:
+        """Mark a lost card blocked; it stays linked so a tap says it is blocked."""
+        self.conn.execute(
+            "UPDATE cards SET status = 'blocked', blocked_at = ? WHERE uid = ?", (now, uid)
+        )
+
+    def set_tier(self, member_id: str, tier: str, since: str | None, until: str | None) -> None:
+        """Store the member's tier and how long it is held."""
+        self.conn.execute(
+            "UPDATE members SET tier = ?, tier_since = ?, tier_until = ? WHERE member_id = ?",
+            (tier, since, until, member_id),
+        )
+
+    def erase(self, member_id: str, now: str) -> None:
+        """Delete the person's data and cards; the anonymous member and ledger stay."""
+        self.conn.execute("DELETE FROM cards WHERE member_id = ?", (member_id,))
+        self.conn.execute("DELETE FROM people WHERE member_id = ?", (member_id,))
+        self.conn.execute(
+            "UPDATE members SET status = 'erased', erased_at = ? WHERE member_id = ?",
+            (now, member_id),
+        )

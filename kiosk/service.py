@@ -1,0 +1,406 @@
+"""The service API that the touch app, the CLI and the sync worker call for every change of points.
+
+`LoyaltyService` brings together identifying and enrolling (`kiosk.enrollment`) and the
+points operations here: quote, earn, redeem, void, adjust and expire.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from kiosk import audit
+from kiosk.clock import from_iso, to_iso
+from kiosk.db import write_transaction
+from kiosk.enrollment import EnrollmentService
+from kiosk.errors import (
+    InsufficientPoints,
+    InvalidAmount,
+    InvalidInput,
+    LimitReached,
+    ManagerApprovalRequired,
+    NotReversible,
+    RewardInactive,
+    UnknownEntry,
+    UnknownReward,
+)
+from kiosk.ledger import REVERSIBLE_KINDS, Entry
+from kiosk.members import Member
+from kiosk.program import (
+    birthday_occurrence,
+    find_reward,
+    points_for_purchase,
+    reward_is_active,
+    tier_by_id,
+    tier_for,
+    tier_rank,
+)
+from kiosk.results import (
+    AdjustResult,
+    Bonus,
+    EarnResult,
+    EnrollResult,
+    Quote,
+    RedeemResult,
+    VoidResult,
+)
+from kiosk.service_base import staff_id
+from kiosk.staff import SYSTEM, Actor
+
+if TYPE_CHECKING:
+    from kiosk.config import TierConfig
+
+
+__all__ = [
+    "AdjustResult",
+    "Bonus",
+    "EarnResult",
+    "EnrollResult",
+    "LoyaltyService",
+    "Quote",
+    "RedeemResult",
+    "VoidResult",
+]
+
+_COUPON_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud at a till
+
+
+class LoyaltyService(EnrollmentService):
+    """Identify, enroll, quote, earn, redeem, void, adjust and expire on one kiosk database."""
+
+    # -- points ------------------------------------------------------------------
+
+    def quote(self, member_id: str, amount: int) -> Quote:
+        """The points a purchase of `amount` rial would earn now, with the reasons and limits."""
+        self._check_amount(amount)
+        member = self._active(member_id)
+        return self._quote(member, amount, self.clock())
+
+    def _quote(self, member: Member, amount: int, now: datetime) -> Quote:
+        tier = self.effective_tier(member, now)
+        rule = points_for_purchase(self.program, amount, tier)
+        limits = self.program.limits
+        refusal = None
+        count, _ = self.history.earns_since(member.member_id, to_iso(self._day_start(now)))
+        if limits.max_earns_per_day and count >= limits.max_earns_per_day:
+            refusal = (
+                "earns_per_day",
+                f"This member has had {count} purchases today, the most allowed.",
+            )
+        elif limits.min_minutes_between_earns:
+            # An earn exactly `min_minutes` ago is far enough back.
+            since = now - timedelta(minutes=limits.min_minutes_between_earns, microseconds=-1)
+            recent, _ = self.history.earns_since(member.member_id, to_iso(since))
+            if recent:
+                refusal = (
+                    "too_soon",
+                    f"Wait {limits.min_minutes_between_earns} minutes between two purchases.",
+                )
+        threshold = limits.manager_approval_above
+        return Quote(
+            member_id=member.member_id,
+            amount=amount,
+            points=rule.points,
+            tier=tier.id,
+            lines=rule.lines,
+            needs_manager=bool(threshold) and amount > threshold,
+            refusal=refusal[0] if refusal else None,
+            refusal_message=refusal[1] if refusal else None,
+        )
+
+    def earn(
+        self,
+        member_id: str,
+        amount: int,
+        *,
+        cashier: Actor,
+        client_txn_id: str,
+        approved_by: Actor | None = None,
+    ) -> EarnResult:
+        """Record a purchase of `amount` rial and award its points (and a birthday bonus)."""
+        cashier.require("earn")
+        self._check_amount(amount)
+        request = {"member_id": member_id, "amount": amount}
+
+        def write() -> EarnResult:
+            now = self.clock()
+            member = self._active(member_id)
+            self._expire_due(now, member_id)
+            quote = self._quote(member, amount, now)
+            if quote.refusal:
+                raise LimitReached(quote.refusal, quote.refusal_message or "")
+            if quote.needs_manager:
+                if approved_by is None:
+                    raise ManagerApprovalRequired(
+                        threshold=self.program.limits.manager_approval_above
+                    )
+                approved_by.require("approve")
+            stamp = to_iso(now)
+            entry = self.ledger.append(
+                kind="earn",
+                member_id=member_id,
+                points=quote.points,
+                created_at=stamp,
+                amount=amount,
+                currency=self.config.shop.currency,
+                cashier_id=staff_id(cashier),
+                client_txn_id=client_txn_id,
+                expires_at=self.expiry_for(now),
+            )
+            tier = self._promote(member, now)
+            bonuses = self._birthday_bonus(member, now, cashier)
+            audit.record(
+                self.conn,
+                at=stamp,
+                actor=cashier.actor_id,
+                action="earn",
+                target=entry.entry_id,
+                details={
+                    "member_id": member_id,
+                    "points": quote.points,
+                    "approved_by": approved_by.actor_id if approved_by else None,
+                },
+            )
+            return EarnResult(
+                entry_id=entry.entry_id,
+                member_id=member_id,
+                amount=amount,
+                points=quote.points,
+                balance=self.ledger.balance(member_id),
+                tier=tier.id,
+                bonuses=bonuses,
+            )
+
+        return self._once(client_txn_id, "earn", request, write, EarnResult)
+
+    def redeem(
+        self, member_id: str, reward_id: str, *, cashier: Actor, client_txn_id: str
+    ) -> RedeemResult:
+        """Spend points on a reward from the catalogue; returns the coupon code to show."""
+        cashier.require("redeem")
+        request = {"member_id": member_id, "reward_id": reward_id}
+
+        def write() -> RedeemResult:
+            now = self.clock()
+            self._active(member_id)
+            reward = find_reward(self.program, reward_id)
+            if reward is None:
+                raise UnknownReward(reward_id=reward_id)
+            if not reward_is_active(reward, self.local_today(now)):
+                raise RewardInactive()
+            self._expire_due(now, member_id)
+            balance = self.ledger.balance(member_id)
+            if balance < reward.cost:
+                raise InsufficientPoints(balance=balance, needed=reward.cost)
+            code = "".join(secrets.choice(_COUPON_ALPHABET) for _ in range(8))
+            stamp = to_iso(now)
+            entry = self.ledger.append(
+                kind="redeem",
+                member_id=member_id,
+                points=-reward.cost,
+                created_at=stamp,
+                cashier_id=staff_id(cashier),
+                client_txn_id=client_txn_id,
+                reward_id=reward.id,
+                coupon_code=code,
+            )
+            audit.record(
+                self.conn,
+                at=stamp,
+                actor=cashier.actor_id,
+                action="redeem",
+                target=entry.entry_id,
+                details={"member_id": member_id, "reward_id": reward.id},
+            )
+            return RedeemResult(
+                entry_id=entry.entry_id,
+                member_id=member_id,
+                reward_id=reward.id,
+                points=-reward.cost,
+                balance=self.ledger.balance(member_id),
+                coupon_code=code,
+            )
+
+        return self._once(client_txn_id, "redeem", request, write, RedeemResult)
+
+    def void(self, entry_id: str, *, reason: str, cashier: Actor, client_txn_id: str) -> VoidResult:
+        """Reverse one earn or redemption, once; the balance may go negative."""
+        cashier.require("void")
+        reason = (reason or "").strip()
+        if not reason:
+            raise InvalidInput("Say why the transaction is voided.")
+        request = {"entry_id": entry_id, "reason": reason}
+
+        def write() -> VoidResult:
+            target = self.ledger.get(entry_id)
+            if target is None:
+                raise UnknownEntry(entry_id=entry_id)
+            if target.kind not in REVERSIBLE_KINDS:
+                raise NotReversible(
+                    entry_id=entry_id, reason="only a purchase or a redemption can be voided"
+                )
+            if self.history.is_reversed(entry_id):
+                raise NotReversible(entry_id=entry_id, reason="it was already voided")
+            now = self.clock()
+            stamp = to_iso(now)
+            entry = self.ledger.append(
+                kind="reversal",
+                member_id=target.member_id,
+                points=-target.points,
+                created_at=stamp,
+                amount=target.amount,
+                currency=target.currency,
+                cashier_id=staff_id(cashier),
+                client_txn_id=client_txn_id,
+                reverses=target,
+                reason=reason,
+            )
+            if target.kind == "earn":
+                self._demote_after_void(target, now)
+            audit.record(
+                self.conn,
+                at=stamp,
+                actor=cashier.actor_id,
+                action="void",
+                target=entry.entry_id,
+                details={"reverses": entry_id, "reason": reason},
+            )
+            return VoidResult(
+                entry_id=entry.entry_id,
+                reversed_entry_id=entry_id,
+                member_id=target.member_id,
+                points=entry.points,
+                balance=self.ledger.balance(target.member_id),
+            )
+
+        return self._once(client_txn_id, "void", request, write, VoidResult)
+
+    def adjust(
+        self, member_id: str, points: int, *, reason: str, actor: Actor, client_txn_id: str
+    ) -> AdjustResult:
+        """A manager's correction: add or take points, with a reason; never below zero."""
+        actor.require("adjust")
+        reason = (reason or "").strip()
+        if not reason:
+            raise InvalidInput("Say why the balance is adjusted.")
+        if points == 0:
+            raise InvalidInput("An adjustment of zero points changes nothing.")
+        request = {"member_id": member_id, "points": points, "reason": reason}
+
+        def write() -> AdjustResult:
+            now = self.clock()
+            self._active(member_id)
+            self._expire_due(now, member_id)
+            balance = self.ledger.balance(member_id)
+            if balance + points < 0:
+                raise InsufficientPoints(balance=balance, needed=-points)
+            stamp = to_iso(now)
+            entry = self.ledger.append(
+                kind="adjust",
+                member_id=member_id,
+                points=points,
+                created_at=stamp,
+                cashier_id=staff_id(actor),
+                client_txn_id=client_txn_id,
+                reason=reason,
+                expires_at=self.expiry_for(now),
+            )
+            audit.record(
+                self.conn,
+                at=stamp,
+                actor=actor.actor_id,
+                action="adjust",
+                target=entry.entry_id,
+                details={"member_id": member_id, "points": points},
+            )
+            return AdjustResult(
+                entry_id=entry.entry_id,
+                member_id=member_id,
+                points=points,
+                balance=self.ledger.balance(member_id),
+            )
+
+        return self._once(client_txn_id, "adjust", request, write, AdjustResult)
+
+    def expire_due(self, *, actor: Actor = SYSTEM) -> list[Entry]:
+        """Expire every lot whose date has passed (the nightly sweep); returns the entries."""
+        actor.require("expire")
+        with write_transaction(self.conn):
+            return self._expire_due(self.clock(), None)
+
+    # -- rules -------------------------------------------------------------------
+
+    def _check_amount(self, amount: int) -> None:
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise InvalidAmount("not_a_number", "The amount must be a whole number of rial.")
+        if amount <= 0:
+            raise InvalidAmount("not_positive", "The purchase amount must be more than zero.")
+        if amount > self.config.money.max_amount:
+            raise InvalidAmount(
+                "too_large", "The amount is larger than any purchase here; check it."
+            )
+
+    def effective_tier(self, member: Member, now: datetime) -> TierConfig:
+        held = tier_by_id(self.program, member.tier)
+        if member.tier_until and from_iso(member.tier_until) > now:
+            return held
+        window_start = now - timedelta(days=self.program.tier_window_days)
+        return tier_for(
+            self.program, self.history.earned_since(member.member_id, to_iso(window_start))
+        )
+
+    def _promote(self, member: Member, now: datetime) -> TierConfig:
+        """Re-decide the tier after a purchase: promote at once, demote only after the hold."""
+        window = timedelta(days=self.program.tier_window_days)
+        earned = self.history.earned_since(member.member_id, to_iso(now - window))
+        qualified = tier_for(self.program, earned)
+        current = tier_by_id(self.program, member.tier)
+        held = member.tier_until is not None and from_iso(member.tier_until) > now
+        if held and tier_rank(self.program, qualified) < tier_rank(self.program, current):
+            return current
+        since = member.tier_since if qualified.id == member.tier else to_iso(now)
+        until = to_iso(now + window) if tier_rank(self.program, qualified) > 0 else None
+        self.members.set_tier(member.member_id, qualified.id, since, until)
+        return qualified
+
+    def _demote_after_void(self, voided: Entry, now: datetime) -> None:
+        """A void takes back a promotion that the voided purchase itself brought."""
+        member = self.member(voided.member_id)
+        if member.tier_since is None or member.tier_since < voided.created_at:
+            return
+        window = timedelta(days=self.program.tier_window_days)
+        earned = self.history.earned_since(member.member_id, to_iso(now - window))
+        qualified = tier_for(self.program, earned)
+        if tier_rank(self.program, qualified) < tier_rank(
+            self.program, tier_by_id(self.program, member.tier)
+        ):
+            until = to_iso(now + window) if tier_rank(self.program, qualified) > 0 else None
+            self.members.set_tier(member.member_id, qualified.id, to_iso(now), until)
+
+    def _birthday_bonus(self, member: Member, now: datetime, cashier: Actor) -> list[Bonus]:
+        points = self.program.birthday_bonus
+        if points <= 0 or member.person is None or member.person.birthday is None:
+            return []
+        occurrence = birthday_occurrence(
+            member.person.birthday,
+            self.local_today(now),
+            self.program.birthday_calendar,
+            self.program.birthday_window_days,
+        )
+        if occurrence is None:
+            return []
+        key = f"birthday:{member.member_id}:{occurrence.isoformat()}"
+        if self.ledger.by_client_txn(key) is not None:
+            return []
+        entry = self.ledger.append(
+            kind="bonus",
+            member_id=member.member_id,
+            points=points,
+            created_at=to_iso(now),
+            client_txn_id=key,
+            reason="birthday",
+            cashier_id=staff_id(cashier),
+            expires_at=self.expiry_for(now),
+        )
+        return [Bonus(entry.entry_id, points, "birthday")]

@@ -1,0 +1,201 @@
+"""The foundation of the service: one database, one config, one clock, and the write discipline.
+
+Each write runs in one SQLite transaction (entry, balance, lots, outbox, audit and the
+client transaction record together) and carries a client transaction id: repeating it
+returns the first answer instead of writing again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+from zoneinfo import ZoneInfo
+
+from kiosk import audit
+from kiosk.clock import Clock, system_clock, to_iso
+from kiosk.db import connect, database_path, write_transaction
+from kiosk.errors import (
+    IdempotencyConflict,
+    InvalidInput,
+    MemberErased,
+    UnknownMember,
+)
+from kiosk.ledger import Entry, Ledger, LedgerHistory
+from kiosk.members import Member, MemberStore
+from kiosk.program import (
+    lot_expiry,
+)
+from kiosk.results import (
+    Bonus,
+    EarnResult,
+)
+from kiosk.staff import Actor, StaffStore
+
+if TYPE_CHECKING:
+    from kiosk.config import KioskConfig
+
+
+_T = TypeVar("_T")
+_MAX_NAME = 80
+
+
+class ServiceBase:
+    """The shared state and the transaction discipline of every service operation."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, config: KioskConfig, *, clock: Clock = system_clock
+    ) -> None:
+        self.conn = conn
+        self.config = config
+        self.program = config.program
+        self.clock = clock
+        self.tz = ZoneInfo(config.shop.timezone)
+        self.device_id = _device_id(conn, config.device.id)
+        self.ledger = Ledger(conn, self.device_id)
+        self.history = LedgerHistory(conn)
+        self.members = MemberStore(conn)
+        self.staff = StaffStore(conn, config.security, clock)
+
+    @classmethod
+    def open(cls, data_dir: Path, config: KioskConfig, *, clock: Clock = system_clock) -> Self:
+        """Open (creating and migrating if needed) the database in `data_dir`."""
+        return cls(connect(database_path(data_dir)), config, clock=clock)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.conn.close()
+
+    def member(self, member_id: str) -> Member:
+        """The member with this id (erased members too)."""
+        found = self.members.get(member_id)
+        if found is None:
+            raise UnknownMember(by="id")
+        return found
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _once(
+        self,
+        txn_id: str,
+        operation: str,
+        request: dict[str, Any],
+        write: Callable[[], _T],
+        result_type: type[_T],
+    ) -> _T:
+        """Run `write` in one transaction unless `txn_id` was seen; then return its answer."""
+        if not txn_id or len(txn_id) > 100:
+            raise InvalidInput("Every change needs a client transaction id (1 to 100 characters).")
+        fingerprint = hashlib.sha256(
+            json.dumps([operation, request], sort_keys=True).encode()
+        ).hexdigest()
+        with write_transaction(self.conn):
+            row = self.conn.execute(
+                "SELECT fingerprint, result FROM client_txns WHERE txn_id = ?", (txn_id,)
+            ).fetchone()
+            if row is not None:
+                if row[0] != fingerprint:
+                    raise IdempotencyConflict(txn=txn_id)
+                return _load(result_type, json.loads(row[1]))
+            result = write()
+            self.conn.execute(
+                "INSERT INTO client_txns (txn_id, operation, fingerprint, result, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    txn_id,
+                    operation,
+                    fingerprint,
+                    json.dumps(asdict(result)),  # type: ignore[call-overload]
+                    to_iso(self.clock()),
+                ),
+            )
+            return result
+
+    def _active(self, member_id: str) -> Member:
+        member = self.member(member_id)
+        if member.status == "erased":
+            raise MemberErased()
+        return member
+
+    def local_today(self, now: datetime) -> date:
+        return now.astimezone(self.tz).date()
+
+    def _day_start(self, now: datetime) -> datetime:
+        return datetime.combine(self.local_today(now), time(0), tzinfo=self.tz)
+
+    def expiry_for(self, now: datetime) -> str | None:
+        moment = lot_expiry(self.program, now)
+        return to_iso(moment) if moment else None
+
+    def _expire_due(self, now: datetime, member_id: str | None) -> list[Entry]:
+        """Expire due lots (of one member, or all); the caller holds the transaction."""
+        stamp = to_iso(now)
+        expired = []
+        for lot_id, owner, remaining in self.ledger.due_lots(stamp, member_id):
+            expired.append(
+                self.ledger.append(
+                    kind="expire",
+                    member_id=owner,
+                    points=-remaining,
+                    created_at=stamp,
+                    reason="expired",
+                    lot_id=lot_id,
+                )
+            )
+        if expired:
+            audit.record(
+                self.conn,
+                at=stamp,
+                actor="system",
+                action="expire",
+                details={"entries": len(expired), "points": -sum(e.points for e in expired)},
+            )
+        return expired
+
+
+def _device_id(conn: sqlite3.Connection, configured: str) -> str:
+    """The device id: the configured one, else the one kept in the database, else a new one."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
+    if configured and (row is None or row[0] != configured):
+        with write_transaction(conn):
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('device_id', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (configured,),
+            )
+        return configured
+    if row is not None:
+        return str(row[0])
+    new_id = f"kiosk-{uuid.uuid4().hex[:12]}"
+    with write_transaction(conn):
+        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('device_id', ?)", (new_id,))
+    return str(conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0])
+
+
+def staff_id(actor: Actor) -> str:
+    return actor.actor_id
+
+
+def clean_name(name: str | None) -> str | None:
+    if name is None:
+        return None
+    name = " ".join(name.split())
+    if not name:
+        return None
+    if len(name) > _MAX_NAME or re.search(r"[\x00-\x1f\x7f]", name):
+        raise InvalidInput(f"A name is at most {_MAX_NAME} characters of text.")
+    return name
+
+
+def _load(result_type: type[_T], data: dict[str, Any]) -> _T:
+    if result_type is EarnResult:
+        data["bonuses"] = [Bonus(**b) for b in data.get("bonuses", [])]
+    result = result_type(**data)
+    return replace(result, replayed=True)  # type: ignore[type-var]

@@ -1,0 +1,263 @@
+"""Staff: who may do what, PIN and staff-card logins with lockout, every attempt audited."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from kiosk import audit
+from kiosk.clock import from_iso, to_iso
+from kiosk.db import write_transaction
+from kiosk.digits import to_ascii_digits
+from kiosk.errors import (
+    InvalidPin,
+    LockedOut,
+    NotAllowed,
+    StaffDisabled,
+    UnknownStaff,
+    WrongPin,
+)
+from kiosk.pin import check_pin, hash_pin
+
+if TYPE_CHECKING:
+    from kiosk.config import SecurityConfig
+
+Role = Literal["cashier", "manager", "technician"]
+ROLES: tuple[Role, ...] = ("cashier", "manager", "technician")
+
+# Roles that are not staff: the shopper at the screen, the technician's shell, the machine.
+_NON_STAFF = ("shopper", "cli", "system")
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "enroll": frozenset({"shopper", "cashier", "manager", "technician", "cli", "system"}),
+    "consent": frozenset({"shopper", "cashier", "manager", "technician", "cli", "system"}),
+    "earn": frozenset({"cashier", "manager", "cli"}),
+    "redeem": frozenset({"cashier", "manager", "cli"}),
+    "void": frozenset({"cashier", "manager", "cli"}),
+    "adjust": frozenset({"manager", "cli"}),
+    # An approval is a person vouching: never the shell or the machine.
+    "approve": frozenset({"manager"}),
+    "cards": frozenset({"shopper", "cashier", "manager", "technician", "cli"}),
+    "block_card": frozenset({"cashier", "manager", "technician", "cli"}),
+    "erase": frozenset({"manager", "technician", "cli", "system"}),
+    "import": frozenset({"technician", "cli"}),
+    "staff": frozenset({"manager", "technician", "cli"}),
+    "expire": frozenset({"system", "cli"}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a logged-in staff member, or the shopper / CLI / system."""
+
+    actor_id: str
+    role: str
+
+    def require(self, action: str) -> None:
+        """Raise NotAllowed unless this actor's role may do `action`."""
+        if self.role not in PERMISSIONS[action]:
+            raise NotAllowed(role=self.role, action=action.replace("_", " "))
+
+
+SHOPPER = Actor("shopper", "shopper")
+CLI = Actor("cli", "cli")
+SYSTEM = Actor("system", "system")
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """A staff account as listed (never with its PIN hash)."""
+
+    staff_id: str
+    name: str
+    role: str
+    created_at: str
+    disabled: bool
+
+
+_ANY = "*"
+
+
+class StaffStore:
+    """Staff accounts and logins on one database."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, security: SecurityConfig, clock: Callable[[], datetime]
+    ) -> None:
+        self.conn = conn
+        self.security = security
+        self.clock = clock
+
+    def validate_pin(self, pin: str) -> None:
+        """Raise InvalidPin unless the PIN is digits of an allowed length."""
+        lo, hi = self.security.pin_min_length, self.security.pin_max_length
+        if not re.fullmatch(r"[0-9]+", pin) or not lo <= len(pin) <= hi:
+            raise InvalidPin(min_length=lo, max_length=hi)
+
+    def add(self, *, name: str, role: str, pin: str, actor: Actor) -> StaffMember:
+        """Create a staff account; the PIN is stored only as a slow salted hash."""
+        actor.require("staff")
+        if role not in ROLES:
+            raise NotAllowed(role=role, action="be a staff role (cashier, manager, technician)")
+        pin = to_ascii_digits(pin)
+        self.validate_pin(pin)
+        staff_id = f"s-{secrets.token_hex(3)}"
+        pin_hash = hash_pin(pin, n=self.security.pin_scrypt_n)
+        now = to_iso(self.clock())
+        with write_transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO staff (staff_id, name, role, pin_hash, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (staff_id, name, role, pin_hash, now),
+            )
+            audit.record(
+                self.conn,
+                at=now,
+                actor=actor.actor_id,
+                action="staff.add",
+                target=staff_id,
+                details={"role": role},
+            )
+        return StaffMember(staff_id, name, role, now, False)
+
+    def list(self) -> list[StaffMember]:
+        """Every staff account, oldest first."""
+        rows = self.conn.execute(
+            "SELECT staff_id, name, role, created_at, disabled_at FROM staff ORDER BY created_at"
+        ).fetchall()
+        return [StaffMember(r[0], r[1], r[2], r[3], r[4] is not None) for r in rows]
+
+    def disable(self, staff_id: str, *, actor: Actor) -> None:
+        """Disable an account: its PIN and cards stop working; its history stays."""
+        actor.require("staff")
+        now = to_iso(self.clock())
+        with write_transaction(self.conn):
+            changed = self.conn.execute(
+                "UPDATE staff SET disabled_at = COALESCE(disabled_at, ?) WHERE staff_id = ?",
+                (now, staff_id),
+            ).rowcount
+            if not changed:
+                raise UnknownStaff(staff=staff_id)
+            audit.record(
+                self.conn, at=now, actor=actor.actor_id, action="staff.disable", target=staff_id
+            )
+
+    def login_with_pin(self, pin: str, staff_id: str | None = None) -> Actor:
+        """The staff member whose PIN this is (of `staff_id`, or of anyone if None).
+
+        Wrong PINs are counted per staff member (or for the device when no id is given);
+        after `pin_max_attempts` in a row the subject is locked out for a delay that
+        doubles with each lockout. Every attempt is audited.
+        """
+        pin = to_ascii_digits(pin)
+        subject = staff_id or _ANY
+        now = self.clock()
+        self._raise_if_locked(subject, now)
+        if staff_id is not None:
+            row = self.conn.execute(
+                "SELECT staff_id, role, pin_hash, disabled_at FROM staff WHERE staff_id = ?",
+                (staff_id,),
+            ).fetchone()
+            candidates = [row] if row else []
+        else:
+            candidates = self.conn.execute(
+                "SELECT staff_id, role, pin_hash, disabled_at FROM staff "
+                "WHERE disabled_at IS NULL ORDER BY created_at"
+            ).fetchall()
+        for row in candidates:
+            if check_pin(pin, row["pin_hash"]):
+                if row["disabled_at"] is not None:
+                    self._audit_login(now, row["staff_id"], "pin", "disabled")
+                    raise StaffDisabled()
+                self._record_success(subject, now, row["staff_id"], "pin")
+                return Actor(row["staff_id"], row["role"])
+        self._record_failure(subject, now)
+        raise AssertionError("unreachable: _record_failure raises")
+
+    def login_with_card(self, uid: str) -> Actor:
+        """The staff member whose card this is; a member's or unknown card is refused."""
+        now = self.clock()
+        row = self.conn.execute(
+            "SELECT s.staff_id, s.role, s.disabled_at, c.status FROM cards c "
+            "JOIN staff s ON s.staff_id = c.staff_id WHERE c.uid = ?",
+            (uid,),
+        ).fetchone()
+        if row is None:
+            self._audit_login(now, "unknown", "card", "not_a_staff_card")
+            raise UnknownStaff(staff="with this card")
+        if row["disabled_at"] is not None or row["status"] != "active":
+            self._audit_login(now, row["staff_id"], "card", "disabled")
+            raise StaffDisabled()
+        self._audit_login(now, row["staff_id"], "card", "ok")
+        return Actor(row["staff_id"], row["role"])
+
+    def _raise_if_locked(self, subject: str, now: datetime) -> None:
+        row = self.conn.execute(
+            "SELECT locked_until FROM pin_guard WHERE subject = ?", (subject,)
+        ).fetchone()
+        if row and row[0] and from_iso(row[0]) > now:
+            seconds = int((from_iso(row[0]) - now).total_seconds()) + 1
+            self._audit_login(now, subject, "pin", "locked_out")
+            raise LockedOut(seconds=seconds, until=row[0])
+
+    def _record_success(self, subject: str, now: datetime, staff_id: str, how: str) -> None:
+        with write_transaction(self.conn):
+            self.conn.execute("DELETE FROM pin_guard WHERE subject = ?", (subject,))
+            audit.record(
+                self.conn,
+                at=to_iso(now),
+                actor=staff_id,
+                action="login",
+                target=staff_id,
+                details={"with": how},
+            )
+
+    def _record_failure(self, subject: str, now: datetime) -> None:
+        sec = self.security
+        with write_transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO pin_guard (subject, failed) VALUES (?, 1) "
+                "ON CONFLICT(subject) DO UPDATE SET failed = failed + 1",
+                (subject,),
+            )
+            failed, lockouts = self.conn.execute(
+                "SELECT failed, lockouts FROM pin_guard WHERE subject = ?", (subject,)
+            ).fetchone()
+            locked_for = 0
+            if failed >= sec.pin_max_attempts:
+                locked_for = min(sec.pin_lockout_seconds * 2**lockouts, sec.pin_lockout_max_seconds)
+                until = to_iso(now + timedelta(seconds=locked_for))
+                self.conn.execute(
+                    "UPDATE pin_guard SET failed = 0, lockouts = lockouts + 1, locked_until = ? "
+                    "WHERE subject = ?",
+                    (until, subject),
+                )
+            audit.record(
+                self.conn,
+                at=to_iso(now),
+                actor=subject,
+                action="login",
+                target=subject,
+                outcome="locked_out" if locked_for else "wrong_pin",
+                details={"with": "pin", "failed": failed},
+            )
+        if locked_for:
+            raise LockedOut(seconds=locked_for, until=to_iso(now + timedelta(seconds=locked_for)))
+        raise WrongPin(attempts_left=sec.pin_max_attempts - failed)
+
+    def _audit_login(self, now: datetime, subject: str, how: str, outcome: str) -> None:
+        with write_transaction(self.conn):
+            audit.record(
+                self.conn,
+                at=to_iso(now),
+                actor=subject,
+                action="login",
+                target=subject,
+                outcome=outcome,
+                details={"with": how},
+            )
