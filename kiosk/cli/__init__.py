@@ -1,0 +1,52 @@
+"""The `kiosk` command line, for technicians and scripts.
+
+Every command takes `--data-dir` and `--json`. Bad input exits non-zero with one clear
+line on stderr and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from kiosk.cli import admin, members, points
+from kiosk.cli.common import EXIT_STORAGE, EXIT_USAGE, Context, fail
+from kiosk.config import ConfigError
+from kiosk.errors import KioskError, StorageUnavailable
+
+DESCRIPTION = "Loyalty kiosk: members, points ledger and diagnostics."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = argparse.ArgumentParser(prog="kiosk", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    members.register(commands)
+    points.register(commands)
+    admin.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ctx = Context.from_args(args)
+    try:
+        status: int = args.handler(ctx, args)
+    except ConfigError as exc:
+        return fail(ctx, "config", f"the configuration has problems:\n{exc}", EXIT_USAGE)
+    except StorageUnavailable as exc:
+        return fail(ctx, exc.key, str(exc), EXIT_STORAGE)
+    except KioskError as exc:
+        return fail(ctx, exc.key, str(exc))
+    except KeyboardInterrupt:
+        return fail(ctx, "interrupted", "interrupted; nothing more was written", 130)
+    finally:
+        ctx.close()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
