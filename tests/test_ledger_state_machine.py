@@ -1,0 +1,152 @@
+"""Any sequence of enroll / earn / redeem / void / adjust / expire keeps the books straight."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from pathlib import Path
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    invariant,
+    multiple,
+    rule,
+)
+
+from kiosk.clock import ManualClock
+from kiosk.errors import InsufficientPoints, KioskError, LimitReached, NotReversible
+from kiosk.service import LoyaltyService
+from kiosk.staff import CLI, Actor
+from kiosk.verify import verify_ledger
+from tests.conftest import START, make_config
+
+PHONES = [f"0912{n:07d}" for n in range(1_000_001, 1_000_009)]
+CASHIER = Actor("s-test", "cashier")
+MANAGER = Actor("s-boss", "manager")
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    """Drives the real service on a real database and checks the invariants after each step."""
+
+    members = Bundle("members")
+    entries = Bundle("entries")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = Path(tempfile.mkdtemp(prefix="ledger-sm-"))
+        self.clock = ManualClock(START)
+        self.service = LoyaltyService.open(
+            self.folder,
+            make_config(
+                "program.limits.min_minutes_between_earns=0",
+                "program.limits.max_earns_per_day=1000",
+                "program.expiry.days=60",
+            ),
+            clock=self.clock,
+        )
+        self.txn = 0
+        self.voided: set[str] = set()
+
+    def next_txn(self) -> str:
+        self.txn += 1
+        return f"sm-{self.txn}"
+
+    def teardown(self) -> None:
+        self.service.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    @rule(target=members, phone=st.sampled_from(PHONES))
+    def enroll(self, phone: str):
+        try:
+            return self.service.enroll(phone, client_txn_id=self.next_txn()).member_id
+        except KioskError:
+            return multiple()
+
+    @rule(target=entries, member=members, amount=st.integers(1, 60_000_000))
+    def earn(self, member: str, amount: int):
+        try:
+            result = self.service.earn(
+                member,
+                amount,
+                cashier=CASHIER,
+                client_txn_id=self.next_txn(),
+                approved_by=MANAGER,
+            )
+        except LimitReached:
+            return multiple()
+        return result.entry_id
+
+    @rule(target=entries, member=members, reward=st.sampled_from(["coffee", "discount-100k"]))
+    def redeem(self, member: str, reward: str):
+        before = self.service.ledger.balance(member)
+        try:
+            result = self.service.redeem(
+                member, reward, cashier=CASHIER, client_txn_id=self.next_txn()
+            )
+        except InsufficientPoints:
+            assert self.service.ledger.balance(member) == before
+            return multiple()
+        assert before >= -result.points
+        assert result.balance >= 0
+        return result.entry_id
+
+    @rule(entry=consumes(entries))
+    def void(self, entry: str) -> None:
+        try:
+            self.service.void(entry, reason="test", cashier=CASHIER, client_txn_id=self.next_txn())
+        except NotReversible:
+            assert entry in self.voided
+            return
+        assert entry not in self.voided
+        self.voided.add(entry)
+
+    @rule(entry=entries)
+    def void_again_is_refused(self, entry: str) -> None:
+        if entry in self.voided:
+            try:
+                self.service.void(entry, reason="x", cashier=CASHIER, client_txn_id=self.next_txn())
+            except NotReversible:
+                return
+            raise AssertionError("an entry was voided twice")
+
+    @rule(member=members, points=st.integers(-300, 300).filter(bool))
+    def adjust(self, member: str, points: int) -> None:
+        with contextlib.suppress(InsufficientPoints):
+            self.service.adjust(
+                member, points, reason="test", actor=MANAGER, client_txn_id=self.next_txn()
+            )
+
+    @rule(days=st.integers(0, 90))
+    def time_passes_and_points_expire(self, days: int) -> None:
+        self.clock.advance(days=days, minutes=1)
+        self.service.expire_due(actor=CLI)
+
+    @rule(member=members)
+    def replay_changes_nothing(self, member: str) -> None:
+        if self.txn == 0:
+            return
+        rows = self.service.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        balance = self.service.ledger.balance(member)
+        with contextlib.suppress(KioskError):
+            self.service.earn(member, 1, cashier=CASHIER, client_txn_id="sm-1")
+        assert self.service.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == rows
+        assert self.service.ledger.balance(member) == balance
+
+    @invariant()
+    def books_balance(self) -> None:
+        report = verify_ledger(self.service.conn)
+        assert report.ok, report.problems
+
+
+LedgerMachine.TestCase.settings = settings(
+    max_examples=40,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestLedgerStateMachine = LedgerMachine.TestCase
