@@ -8,11 +8,14 @@ digits, ISO 14443 UIDs 8, 14 or 20 (4, 7 or 10 bytes), FeliCa IDm 16; 4 to 32 ar
 
 from __future__ import annotations
 
+import re
+
 from kiosk.digits import to_ascii_digits
 from kiosk.errors import InvalidCardUid
 
 MIN_DIGITS = 4
 MAX_DIGITS = 32
+_PLAIN = re.compile(f"[0-9A-Fa-f]{{{MIN_DIGITS},{MAX_DIGITS}}}")
 _HEX = frozenset("0123456789ABCDEFabcdef")
 # Every Unicode space is dropped too (str.isspace), NBSP included.
 _SEPARATORS = frozenset(
@@ -23,6 +26,8 @@ _SEPARATORS = frozenset(
 
 def normalize_uid(text: str) -> str:
     """Return the card id in `text` as upper-case hex ("04A23B4C"), or raise InvalidCardUid."""
+    if _PLAIN.fullmatch(text):  # what readers send: nothing to clean
+        return text.upper()
     uid = "".join(
         char for char in to_ascii_digits(text) if not char.isspace() and char not in _SEPARATORS
     )

@@ -9,7 +9,7 @@ Clock = Callable[[], datetime]
 """A function returning the current time as an aware UTC datetime."""
 
 # Fixed width and always UTC, so that text order is time order in SQLite indexes.
-_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# Format: "%Y-%m-%dT%H:%M:%S.%fZ" (written by to_iso).
 
 
 def system_clock() -> datetime:
@@ -21,7 +21,9 @@ def to_iso(moment: datetime) -> str:
     """Format an aware datetime the way the ledger stores it (UTC, microseconds, 'Z')."""
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous; pass an aware one")
-    return moment.astimezone(UTC).strftime(_FORMAT)
+    # isoformat is several times faster than strftime and gives the same fixed width;
+    # a lookup formats "now" at every tap.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def from_iso(text: str) -> datetime:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from kiosk import audit
 from kiosk.cards import normalize_uid
@@ -35,31 +35,37 @@ class EnrollmentService(ServiceBase):
     def identify_phone(self, text: str) -> Member:
         """The member with this phone number (any common way of writing it)."""
         phone = normalize_phone(text, self.config.shop.phone_region)
-        member_id = self.members.id_by_phone(phone)
-        if member_id is None:
+        now = self.clock()
+        found = self.members.by_phone(phone, to_iso(now))
+        if found is None:
             raise UnknownMember(by="phone number")
-        return self._identified(member_id)
+        return self._identified(*found, now)
 
     def identify_card(self, text: str) -> Member:
         """The member whose card this is; blocked, unknown and staff cards are refused."""
-        card = self.members.card(normalize_uid(text))
-        if card is None:
+        now = self.clock()
+        found = self.members.by_card(normalize_uid(text), to_iso(now))
+        if found is None:
             raise UnknownCard()
+        card, member, due = found
         if card.status == "blocked":
             raise CardBlocked()
-        if card.member_id is None:
+        if member is None:
             raise UnknownMember(by="card")
-        return self._identified(card.member_id)
+        return self._identified(member, due, now)
 
-    def _identified(self, member_id: str) -> Member:
+    def _identified(self, member: Member, due: bool, now: datetime) -> Member:
         # Expire what is due before anyone sees the balance; if the disk is failing,
-        # still show the member (reading works) and let the next write retry.
+        # still show the member (reading works) and let the next write retry. Most taps
+        # have nothing due, and the lookup itself told us so.
+        if not due:
+            return member
         try:
             with write_transaction(self.conn):
-                self._expire_due(self.clock(), member_id)
+                self._expire_due(now, member.member_id)
         except StorageUnavailable:
-            pass
-        return self.member(member_id)
+            return member
+        return self.member(member.member_id)
 
     # -- enrolling ---------------------------------------------------------------
 
