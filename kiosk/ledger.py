@@ -275,15 +275,19 @@ class LedgerHistory:
         ).fetchone()
         return int(row[0])
 
-    def earns_since(self, member_id: str, since: str) -> tuple[int, str | None]:
-        """How many purchases (not voided) since `since`, and when the last one was."""
+    def earns_today_and_recent(
+        self, member_id: str, day_start: str, recent_start: str
+    ) -> tuple[int, int]:
+        """Purchases (not voided) since `day_start`, and since `recent_start` (one query)."""
         row = self.conn.execute(
-            "SELECT COUNT(*), MAX(e.created_at) FROM entries e "
-            "WHERE e.member_id = ? AND e.created_at >= ? AND e.kind = 'earn' "
+            "SELECT COUNT(*) FILTER (WHERE e.created_at >= :day), "
+            "COUNT(*) FILTER (WHERE e.created_at >= :recent) FROM entries e "
+            "WHERE e.member_id = :member AND e.created_at >= MIN(:day, :recent) "
+            "AND e.kind = 'earn' "
             "AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)",
-            (member_id, since),
+            {"member": member_id, "day": day_start, "recent": recent_start},
         ).fetchone()
-        return int(row[0]), row[1]
+        return int(row[0]), int(row[1])
 
     def expiring(self, member_id: str, until: str) -> tuple[int, str | None]:
         """Points that expire by `until`, and the first expiry date among them."""

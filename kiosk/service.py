@@ -77,26 +77,31 @@ class LoyaltyService(EnrollmentService):
         member = self._active(member_id)
         return self._quote(member, amount, self.clock())
 
-    def _quote(self, member: Member, amount: int, now: datetime) -> Quote:
-        tier = self.effective_tier(member, now)
+    def _quote(
+        self, member: Member, amount: int, now: datetime, earned: int | None = None
+    ) -> Quote:
+        tier = self.effective_tier(member, now, earned)
         rule = points_for_purchase(self.program, amount, tier)
         limits = self.program.limits
         refusal = None
-        count, _ = self.history.earns_since(member.member_id, to_iso(self._day_start(now)))
+        day_start = to_iso(self._day_start(now))
+        # An earn exactly `min_minutes` ago is far enough back.
+        recent_start = to_iso(
+            now - timedelta(minutes=limits.min_minutes_between_earns, microseconds=-1)
+        )
+        count, recent = self.history.earns_today_and_recent(
+            member.member_id, day_start, recent_start
+        )
         if limits.max_earns_per_day and count >= limits.max_earns_per_day:
             refusal = (
                 "earns_per_day",
                 f"This member has had {count} purchases today, the most allowed.",
             )
-        elif limits.min_minutes_between_earns:
-            # An earn exactly `min_minutes` ago is far enough back.
-            since = now - timedelta(minutes=limits.min_minutes_between_earns, microseconds=-1)
-            recent, _ = self.history.earns_since(member.member_id, to_iso(since))
-            if recent:
-                refusal = (
-                    "too_soon",
-                    f"Wait {limits.min_minutes_between_earns} minutes between two purchases.",
-                )
+        elif limits.min_minutes_between_earns and recent:
+            refusal = (
+                "too_soon",
+                f"Wait {limits.min_minutes_between_earns} minutes between two purchases.",
+            )
         threshold = limits.manager_approval_above
         return Quote(
             member_id=member.member_id,
@@ -127,7 +132,8 @@ class LoyaltyService(EnrollmentService):
             now = self.clock()
             member = self._active(member_id)
             self._expire_due(now, member_id)
-            quote = self._quote(member, amount, now)
+            earned = self.earned_in_window(member_id, now)  # once: for the quote and the tier
+            quote = self._quote(member, amount, now, earned)
             if quote.refusal:
                 raise LimitReached(quote.refusal, quote.refusal_message or "")
             if quote.needs_manager:
@@ -148,7 +154,7 @@ class LoyaltyService(EnrollmentService):
                 client_txn_id=client_txn_id,
                 expires_at=self.expiry_for(now),
             )
-            tier = self._promote(member, now)
+            tier = self._promote(member, now, earned + quote.points)
             bonuses = self._birthday_bonus(member, now, cashier)
             audit.record(
                 self.conn,
@@ -341,19 +347,30 @@ class LoyaltyService(EnrollmentService):
                 "too_large", "The amount is larger than any purchase here; check it."
             )
 
-    def effective_tier(self, member: Member, now: datetime) -> TierConfig:
+    def effective_tier(
+        self, member: Member, now: datetime, earned: int | None = None
+    ) -> TierConfig:
+        """The tier a purchase now earns at; `earned` (in the window) if already known."""
         held = tier_by_id(self.program, member.tier)
         if member.tier_until and from_iso(member.tier_until) > now:
             return held
-        window_start = now - timedelta(days=self.program.tier_window_days)
-        return tier_for(
-            self.program, self.history.earned_since(member.member_id, to_iso(window_start))
-        )
+        if earned is None:
+            earned = self.earned_in_window(member.member_id, now)
+        return tier_for(self.program, earned)
 
-    def _promote(self, member: Member, now: datetime) -> TierConfig:
-        """Re-decide the tier after a purchase: promote at once, demote only after the hold."""
+    def earned_in_window(self, member_id: str, now: datetime) -> int:
+        """Points from purchases (not voided) in the tier window ending `now`."""
+        window_start = now - timedelta(days=self.program.tier_window_days)
+        return self.history.earned_since(member_id, to_iso(window_start))
+
+    def _promote(self, member: Member, now: datetime, earned: int | None = None) -> TierConfig:
+        """Re-decide the tier after a purchase: promote at once, demote only after the hold.
+
+        `earned`: the points earned in the window, this purchase included, if known.
+        """
         window = timedelta(days=self.program.tier_window_days)
-        earned = self.history.earned_since(member.member_id, to_iso(now - window))
+        if earned is None:
+            earned = self.earned_in_window(member.member_id, now)
         qualified = tier_for(self.program, earned)
         current = tier_by_id(self.program, member.tier)
         held = member.tier_until is not None and from_iso(member.tier_until) > now
@@ -361,7 +378,8 @@ class LoyaltyService(EnrollmentService):
             return current
         since = member.tier_since if qualified.id == member.tier else to_iso(now)
         until = to_iso(now + window) if tier_rank(self.program, qualified) > 0 else None
-        self.members.set_tier(member.member_id, qualified.id, since, until)
+        if (qualified.id, since, until) != (member.tier, member.tier_since, member.tier_until):
+            self.members.set_tier(member.member_id, qualified.id, since, until)
         return qualified
 
     def _demote_after_void(self, voided: Entry, now: datetime) -> None:

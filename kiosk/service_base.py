@@ -13,7 +13,7 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import fields, is_dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -112,7 +112,7 @@ class ServiceBase:
                     txn_id,
                     operation,
                     fingerprint,
-                    json.dumps(asdict(result)),  # type: ignore[call-overload]
+                    json.dumps(_plain(result)),
                     to_iso(self.clock()),
                 ),
             )
@@ -192,6 +192,17 @@ def clean_name(name: str | None) -> str | None:
     if len(name) > _MAX_NAME or re.search(r"[\x00-\x1f\x7f]", name):
         raise InvalidInput(f"A name is at most {_MAX_NAME} characters of text.")
     return name
+
+
+def _plain(value: Any) -> Any:
+    """A result as JSON-able data; like dataclasses.asdict without its deep copies."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _load(result_type: type[_T], data: dict[str, Any]) -> _T:
