@@ -1,0 +1,68 @@
+"""What every benchmark shares: timing loops, percentiles and the JSON line it prints."""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def timings(work: Callable[[Any], object], inputs: Iterable[Any]) -> list[float]:
+    """Seconds each call of `work(item)` took, one per input."""
+    clock = time.perf_counter
+    out = []
+    for item in inputs:
+        start = clock()
+        work(item)
+        out.append(clock() - start)
+    return out
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The `pct` percentile (0-100) of `values` (inclusive method)."""
+    if len(values) == 1:
+        return values[0]
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[round(pct) - 1] if pct < 100 else max(values)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def report(
+    name: str,
+    value: float,
+    unit: str,
+    reference: float,
+    *,
+    aim: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Print one figure as a JSON line and return it."""
+    line: dict[str, Any] = {
+        "name": name,
+        "value": round(value, 3),
+        "unit": unit,
+        "reference": round(reference, 3),
+        "ratio": round(value / reference, 3) if reference else None,
+    }
+    if aim is not None:
+        line["aim"] = aim
+    if note is not None:
+        line["note"] = note
+    print(json.dumps(line, ensure_ascii=False), flush=True)
+    return line
+
+
+def progress(text: str) -> None:
+    """A line for the person waiting, on stderr so stdout stays JSON."""
+    print(f"bench: {text}", file=sys.stderr, flush=True)

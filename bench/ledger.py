@@ -1,0 +1,460 @@
+"""The ledger benchmark: lookups, a durable earn and the member summary on a large ledger.
+
+A data set of 1,000,000 members and 5,000,000 entries (`--quick`: 100,000 and 500,000) is
+generated once into the real schema and cached under `bench/.cache/`. Each run copies it,
+then measures in a child process, timing the kiosk's own code (`LoyaltyService`,
+`member_summary`) and its reference alternately, call by call, so that the machine's
+moods (other processes, the disk's fsync times) fall on both alike.
+
+The reference is the same work written directly against `sqlite3` with the same pragmas:
+one joined query for a card or phone lookup (the phone's reference first parses the typed
+number and checks it is a valid mobile with the same `phonenumbers` calls; neither checks
+for expired lots, which the service does), and for the earn the same rows (entry, balance,
+lot, outbox, client transaction, audit row) in one `BEGIN IMMEDIATE` transaction.
+
+The summary's reference is the same summary on a ledger of 10,000 entries: the aim is that
+the size of the ledger does not show in the time. Peak memory is the measuring child's
+(which also holds the reference's connection), against a child running only the raw work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import CACHE, peak_rss_mb, percentile, progress, report, timings
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+DEVICE = "bench-kiosk"
+# A bijection on 32 bits (odd multiplier): distinct members get distinct card UIDs.
+MIX = 2654435761
+GENERATOR_VERSION = 1  # bump when the generated data or the schema changes
+
+
+@dataclass(frozen=True)
+class Size:
+    members: int
+    entries: int
+    heavy: int  # entries of one member with a long history (member 1)
+    lookups: int
+    earns: int
+    summaries: int
+
+    @property
+    def label(self) -> str:
+        return f"v{GENERATOR_VERSION}-{self.members}m-{self.entries}e-{self.heavy}h"
+
+
+FULL = Size(1_000_000, 5_000_000, 20_000, lookups=20_000, earns=1_000, summaries=2_000)
+QUICK = Size(100_000, 500_000, 2_000, lookups=5_000, earns=300, summaries=500)
+SMALL = Size(2_000, 10_000, 0, lookups=0, earns=0, summaries=2_000)
+
+
+def member_id(m: int) -> str:
+    return f"{(m * MIX) % 2**32:08x}-0000-4000-8000-{m:012x}"
+
+
+def card_uid(m: int) -> str:
+    return f"{(m * MIX) % 2**32:08X}"
+
+
+def typed_phone(m: int) -> str:
+    return f"0912 {m:07d}"
+
+
+# --- generation (in a child process) ----------------------------------------------------
+
+_MEMBER_ID_SQL = "printf('%08x-0000-4000-8000-%012x', (m * {mix}) % 4294967296, m)"
+
+
+def generate(size: Size, target: Path) -> None:
+    """Write the data set into `target/kiosk.db` through the real schema."""
+    from kiosk.config import load_config
+    from kiosk.service import LoyaltyService
+
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    config = load_config(
+        None,
+        [f'device.id="{DEVICE}"', "security.pin_scrypt_n=1024"],
+        environ={},
+        system_file=Path("/nonexistent"),
+    )
+    LoyaltyService.open(partial, config).close()  # schema and device id, as on a device
+    conn = sqlite3.connect(partial / "kiosk.db", isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-1000000")
+    now_epoch = int(NOW.timestamp())
+    member_sql = _MEMBER_ID_SQL.format(mix=MIX)
+    counter = "WITH RECURSIVE n(m) AS (SELECT 1 UNION ALL SELECT m + 1 FROM n WHERE m < :count)"
+    conn.execute("BEGIN")
+    progress(f"generating {size.members:,} members")
+    conn.execute(
+        f"{counter} INSERT INTO members (member_id, created_at, enrolled_on_device, tier) "
+        f"SELECT {member_sql}, '2025-01-01T00:00:00.000000Z', :dev, 'bronze' FROM n",
+        {"count": size.members, "dev": DEVICE},
+    )
+    conn.execute(
+        f"{counter} INSERT INTO people (member_id, phone, language) "
+        f"SELECT {member_sql}, printf('+98912%07d', m), 'fa' FROM n",
+        {"count": size.members},
+    )
+    conn.execute(
+        f"{counter} INSERT INTO cards (uid, member_id, linked_at) "
+        f"SELECT printf('%08X', (m * {MIX}) % 4294967296), {member_sql}, "
+        "'2025-01-01T00:00:00.000000Z' FROM n",
+        {"count": size.members},
+    )
+    progress(f"generating {size.entries:,} entries")
+    # Entry i belongs to member 1 while i <= heavy, then to members round-robin; its time
+    # falls in the last 360 days, so every lot is still open at NOW.
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count), "
+        "e(i, m, points, at) AS (SELECT i, "
+        "CASE WHEN i <= :heavy THEN 1 ELSE ((i - 1) % :members) + 1 END, "
+        "1 + (i * 37) % 100, :now - 3600 - (i * 7919) % (360 * 86400) FROM n) "
+        "INSERT INTO entries (entry_id, device_id, seq, kind, member_id, points, amount, "
+        "currency, cashier_id, created_at, client_txn_id, reason, expires_at) "
+        "SELECT printf('%08x-%04x-4%03x-8%03x-%012x', abs(random()) % 4294967296, "
+        "i % 65536, i % 4096, (i / 4096) % 4096, i), :dev, i, "
+        "CASE WHEN i % 5 = 0 THEN 'bonus' ELSE 'earn' END, "
+        f"{member_sql}, points, "
+        "CASE WHEN i % 5 = 0 THEN NULL ELSE points * 100000 END, "
+        "CASE WHEN i % 5 = 0 THEN NULL ELSE 'IRR' END, 'gen', "
+        "strftime('%Y-%m-%dT%H:%M:%S.000000Z', at, 'unixepoch'), printf('gen-%d', i), "
+        "CASE WHEN i % 5 = 0 THEN 'enrollment' END, "
+        "strftime('%Y-%m-%dT%H:%M:%S.000000Z', at + 365 * 86400, 'unixepoch') FROM e",
+        {
+            "count": size.entries,
+            "heavy": size.heavy,
+            "members": size.members,
+            "now": now_epoch,
+            "dev": DEVICE,
+        },
+    )
+    progress("opening a lot for every credit and setting balances")
+    conn.execute(
+        "INSERT INTO lots (lot_id, member_id, expires_at, remaining) "
+        "SELECT entry_id, member_id, expires_at, points FROM entries"
+    )
+    conn.execute(
+        "CREATE TEMP TABLE sums AS SELECT member_id, sum(points) AS total "
+        "FROM entries GROUP BY member_id"
+    )
+    conn.execute(
+        "UPDATE members SET balance = sums.total FROM sums WHERE sums.member_id = members.member_id"
+    )
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+
+
+def dataset(size: Size) -> Path:
+    """The cached data directory of `size`, generated (in a child process) when missing."""
+    target = CACHE / size.label
+    if not (target / "kiosk.db").exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "bench.ledger", "generate", json.dumps(size.__dict__), target],
+            check=True,
+        )
+    return target
+
+
+# --- measurement (in child processes) ---------------------------------------------------
+
+
+def _sample(size: Size, count: int, seed: int, *, distinct: bool = False) -> list[int]:
+    """Random ordinary members (member 1 has the long history)."""
+    rng = random.Random(seed)
+    if distinct:  # two earns of one member within minutes are refused by the fraud limits
+        return rng.sample(range(2, size.members + 1), count)
+    return [rng.randint(2, size.members) for _ in range(count)]
+
+
+def _figures(values: list[float]) -> dict[str, float]:
+    return {"p50": percentile(values, 50) * 1e6, "p99": percentile(values, 99) * 1e6}
+
+
+def paired(
+    ours: Callable[[int], object],
+    reference: Callable[[int], object],
+    our_inputs: list[int],
+    reference_inputs: list[int],
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Time `ours` and `reference` alternately, so that the machine's moods hit both alike."""
+    clock = time.perf_counter
+    a: list[float] = []
+    b: list[float] = []
+    for x, y in zip(our_inputs, reference_inputs, strict=True):
+        start = clock()
+        ours(x)
+        a.append(clock() - start)
+        start = clock()
+        reference(y)
+        b.append(clock() - start)
+    return _figures(a), _figures(b)
+
+
+def measure_service(size: Size, data: Path, small: Path) -> dict[str, Any]:
+    from kiosk.clock import ManualClock
+    from kiosk.config import load_config
+    from kiosk.service import LoyaltyService
+    from kiosk.staff import Actor
+    from kiosk.summary import member_summary
+
+    config = load_config(None, [], environ={}, system_file=Path("/nonexistent"))
+    clock = ManualClock(NOW)
+    service = LoyaltyService.open(data, config, clock=clock)
+    raw = RawKiosk(data / "kiosk.db", start=NOW + timedelta(days=2))
+    cashier = Actor(actor_id="bench", role="cashier")
+    out: dict[str, Any] = {}
+
+    def by_card(m: int) -> None:
+        service.identify_card(card_uid(m))
+
+    def by_phone(m: int) -> None:
+        service.identify_phone(typed_phone(m))
+
+    timings(by_card, _sample(size, 1_000, 1))  # warm the caches
+    timings(raw.by_card, _sample(size, 1_000, 1))
+    n = size.lookups
+    out["card"], out["raw_card"] = paired(
+        by_card, raw.by_card, _sample(size, n, 2), _sample(size, n, 12)
+    )
+    out["phone"], out["raw_phone"] = paired(
+        by_phone, raw.by_phone, _sample(size, n, 3), _sample(size, n, 13)
+    )
+
+    def earn(m: int) -> None:
+        clock.advance(seconds=1)
+        service.earn(member_id(m), 1_500_000, cashier=cashier, client_txn_id=str(uuid.uuid4()))
+
+    # Distinct members across both, so that no fraud limit refuses a purchase.
+    members = _sample(size, 2 * size.earns, 4, distinct=True)
+    out["earn"], out["raw_earn"] = paired(
+        earn, raw.earn, members[: size.earns], members[size.earns :]
+    )
+    raw.close()
+
+    small_service = LoyaltyService.open(small, config, clock=ManualClock(NOW))
+
+    def summary(m: int) -> None:
+        member_summary(service, member_id(m))
+
+    def small_summary(m: int) -> None:
+        member_summary(small_service, member_id(m))
+
+    timings(small_summary, _sample(SMALL, 200, 1))
+    count = SMALL.summaries
+    out["summary"], out["summary_small"] = paired(
+        summary, small_summary, _sample(size, count, 5), _sample(SMALL, count, 15)
+    )
+    out["summary_heavy"] = _figures(timings(summary, [1] * 50))
+    service.close()
+    small_service.close()
+    out["rss_mb"] = peak_rss_mb()
+    return out
+
+
+def _raw_connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=FULL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA busy_timeout=5000",
+    ):
+        conn.execute(pragma)
+    return conn
+
+
+_COLUMNS = (
+    "m.member_id, m.created_at, m.status, m.balance, m.tier, m.tier_since, m.tier_until, "
+    "p.phone, p.name, p.birthday, p.language, p.consent_marketing, p.consent_version, "
+    "p.consent_at"
+)
+
+
+class RawKiosk:
+    """The reference: the same work written straight against sqlite3."""
+
+    def __init__(self, path: Path, *, start: datetime) -> None:
+        self.conn = _raw_connect(path)
+        self.moment = start
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def by_card(self, m: int) -> None:
+        self.conn.execute(
+            f"SELECT c.status, {_COLUMNS} FROM cards c "
+            "LEFT JOIN members m ON m.member_id = c.member_id "
+            "LEFT JOIN people p ON p.member_id = m.member_id WHERE c.uid = ?",
+            (card_uid(m).upper(),),
+        ).fetchone()
+
+    def by_phone(self, m: int) -> None:
+        import phonenumbers
+
+        number = phonenumbers.parse(typed_phone(m), "IR")
+        if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        ):
+            raise ValueError("not a mobile number")
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        self.conn.execute(
+            f"SELECT {_COLUMNS} FROM people p JOIN members m ON m.member_id = p.member_id "
+            "WHERE p.phone = ?",
+            (e164,),
+        ).fetchone()
+
+    def earn(self, m: int) -> None:
+        conn = self.conn
+        self.moment += timedelta(seconds=1)
+        at = self.moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        expires = (self.moment + timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        mid, entry, txn = member_id(m), str(uuid.uuid4()), str(uuid.uuid4())
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("SELECT balance FROM members WHERE member_id = ?", (mid,)).fetchone()
+        seq = conn.execute(
+            "SELECT coalesce(max(seq), 0) + 1 FROM entries WHERE device_id = ?", (DEVICE,)
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO entries (entry_id, device_id, seq, kind, member_id, points, amount, "
+            "currency, cashier_id, created_at, client_txn_id, expires_at) "
+            "VALUES (?, ?, ?, 'earn', ?, 15, 1500000, 'IRR', 'bench', ?, ?, ?)",
+            (entry, DEVICE, seq, mid, at, txn, expires),
+        )
+        conn.execute("UPDATE members SET balance = balance + 15 WHERE member_id = ?", (mid,))
+        conn.execute(
+            "INSERT INTO outbox (entry_id, device_id, seq) VALUES (?, ?, ?)", (entry, DEVICE, seq)
+        )
+        conn.execute(
+            "INSERT INTO lots (lot_id, member_id, expires_at, remaining) VALUES (?, ?, ?, 15)",
+            (entry, mid, expires),
+        )
+        conn.execute(
+            "INSERT INTO client_txns (txn_id, operation, fingerprint, result, created_at) "
+            "VALUES (?, 'earn', '', '{}', ?)",
+            (txn, at),
+        )
+        conn.execute(
+            "INSERT INTO audit (at, actor, action, target, outcome, details) "
+            "VALUES (?, 'bench', 'earn', ?, 'ok', ?)",
+            (at, entry, json.dumps({"member_id": mid, "points": 15})),
+        )
+        conn.execute("COMMIT")
+
+
+def measure_raw(size: Size, data: Path) -> dict[str, Any]:
+    """The raw reference alone in its process, for its peak memory."""
+    raw = RawKiosk(data / "kiosk.db", start=NOW + timedelta(days=3))
+    timings(raw.by_card, _sample(size, size.lookups, 2))
+    timings(raw.by_phone, _sample(size, size.lookups, 3))
+    timings(raw.earn, _sample(size, size.earns, 6, distinct=True))
+    raw.close()
+    return {"rss_mb": peak_rss_mb()}
+
+
+# --- the parent ------------------------------------------------------------------------
+
+
+def _child(*args: str) -> tuple[dict[str, Any], float]:
+    """Run one measurement child; returns its figures and its peak RSS (MiB) from wait4."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.ledger", *args], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark child {args[0]} failed with status {proc.returncode}")
+    return json.loads(output), usage.ru_maxrss / 1024
+
+
+def main(quick: bool) -> int:
+    size = QUICK if quick else FULL
+    source = dataset(size)
+    small = dataset(SMALL)
+    run = CACHE / f"run-{os.getpid()}"
+    shutil.rmtree(run, ignore_errors=True)
+    progress(f"copying the {size.entries:,}-entry ledger for this run")
+    shutil.copytree(source, run)
+    try:
+        spec = json.dumps(size.__dict__)
+        progress("measuring the kiosk service and raw sqlite3 (alternately)")
+        svc, svc_rss = _child("measure-service", spec, str(run), str(small))
+        progress("measuring raw sqlite3 alone (memory reference)")
+        _, raw_rss = _child("measure-raw", spec, str(run))
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+
+    scale = f"{size.members:,} members, {size.entries:,} entries"
+    for op, label, aim in (
+        ("card", "lookup_by_card", "ratio <= 2"),
+        ("phone", "lookup_by_phone", "ratio <= 2"),
+        ("earn", "durable_earn", "ratio <= 1.5"),
+    ):
+        for pct in ("p50", "p99"):
+            report(f"{label}_{pct}", svc[op][pct], "us", svc[f"raw_{op}"][pct], aim=aim, note=scale)
+    for pct in ("p50", "p99"):
+        report(
+            f"summary_{size.entries}_vs_10000_entries_{pct}",
+            svc["summary"][pct],
+            "us",
+            svc["summary_small"][pct],
+            aim="ratio <= 1.5",
+            note="reference: the same summary on a 10,000-entry ledger",
+        )
+    report(
+        f"summary_member_with_{size.heavy}_entries_p50",
+        svc["summary_heavy"]["p50"],
+        "us",
+        svc["summary"]["p50"],
+        note="reference: a member with ~5 entries on the same ledger (no aim; shown for scale)",
+    )
+    report(
+        "peak_rss",
+        svc_rss,
+        "MiB",
+        raw_rss,
+        aim="value < 200",
+        note="the service child (which also ran the raw reference) vs a raw-only child",
+    )
+    return 0 if svc_rss < 200 else 1
+
+
+def _child_main(argv: list[str]) -> int:
+    command, spec = argv[0], Size(**json.loads(argv[1]))
+    if command == "generate":
+        generate(spec, Path(argv[2]))
+        return 0
+    if command == "measure-raw":
+        print(json.dumps(measure_raw(spec, Path(argv[2]))))
+        return 0
+    if command == "measure-service":
+        print(json.dumps(measure_service(spec, Path(argv[2]), Path(argv[3]))))
+        return 0
+    raise SystemExit(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))
