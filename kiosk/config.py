@@ -145,6 +145,8 @@ class CrmConfig:
 @dataclass(frozen=True)
 class ReadersConfig:
     urls: tuple[str, ...]
+    debounce_ms: int
+    feedback: str
 
 
 @dataclass(frozen=True)
@@ -492,6 +494,7 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
 
     if c.crm.url and not c.crm.url.startswith(("https://", "http://")):
         b.problem("crm.url", "must start with https:// (or http:// on loopback)")
+    _at_least(b, "readers.debounce_ms", c.readers.debounce_ms, 0)
     for i, url in enumerate(c.readers.urls):
         scheme = url.split(":", 1)[0]
         if ":" not in url or scheme not in READER_SCHEMES:

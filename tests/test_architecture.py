@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = {"kivy", "nfc", "serial", "requests", "apscheduler", "evdev"}
+FORBIDDEN = {"kivy", "nfc", "serial", "requests", "apscheduler", "evdev", "drivers", "sim", "sync"}
 # The only parts of kiosk/ allowed to reach the outside world.
 EDGES = ("ui", "cli", "wiring", "app")
 
