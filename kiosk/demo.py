@@ -7,6 +7,7 @@ identify, then an amount to earn, `redeem REWARD`, `void ENTRY_ID`, or `quit`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import TextIO
 
 from kiosk.digits import to_ascii_digits
@@ -25,14 +26,14 @@ HELP = """\
   quit"""
 
 
-def run_console_demo(service: LoyaltyService, stdin: TextIO, stdout: TextIO) -> int:
-    """Run the typed counter loop until `quit` or end of input."""
+def run_console_demo(service: LoyaltyService, stdin: Iterable[str], stdout: TextIO) -> int:
+    """Run the typed counter loop until `quit` or end of input (lines typed or tapped)."""
     unit = service.config.money.entry_unit
     member_id: str | None = None
     print(
         f"{service.config.shop.name}: loyalty kiosk (console demo, amounts in {unit})", file=stdout
     )
-    print(HELP, file=stdout)
+    print(HELP, file=stdout, flush=True)
     for raw in stdin:
         line = to_ascii_digits(raw.strip())
         txn = f"demo-{uuid.uuid4()}"

@@ -215,7 +215,34 @@ def audit_list(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    """kiosk run."""
-    from kiosk.demo import run_console_demo
+    """kiosk run: the console demo, with the configured card readers feeding it taps."""
+    import queue
+    import threading
 
-    return run_console_demo(ctx.service(), sys.stdin, sys.stdout)
+    from drivers.base import CardPresented, ReaderEvent, ReaderStatusChanged
+    from kiosk.demo import run_console_demo
+    from kiosk.wiring import build_readers
+
+    service = ctx.service()
+    lines: queue.Queue[str | None] = queue.Queue()
+    readers = build_readers(ctx.config, ctx.data_dir)
+
+    def on_event(event: ReaderEvent) -> None:
+        # Reader threads only queue lines: the service is used from this thread alone.
+        if isinstance(event, CardPresented):
+            lines.put(f"card {event.uid}")
+        elif isinstance(event, ReaderStatusChanged):
+            hint = f" ({event.hint})" if event.hint else ""
+            print(f"[reader {event.reader}: {event.state}, {event.message}{hint}]", flush=True)
+
+    def pump() -> None:
+        for line in sys.stdin:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, name="stdin", daemon=True).start()
+    readers.start(on_event)
+    try:
+        return run_console_demo(service, iter(lines.get, None), sys.stdout)
+    finally:
+        readers.stop()
