@@ -29,7 +29,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	$(BIN)/python -m bench ledger
+	$(BIN)/python -m bench all
 
 # Debian packages the project needs: Python 3.11 with venv. Installed only when missing.
 system-packages:

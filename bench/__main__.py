@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import ledger
+from bench import ledger, readers
 
-BENCHMARKS: dict[str, Callable[[bool], int]] = {"ledger": ledger.main}
+BENCHMARKS: dict[str, Callable[[bool], int]] = {"ledger": ledger.main, "readers": readers.main}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
