@@ -62,6 +62,7 @@ class Ledger:
     def __init__(self, conn: sqlite3.Connection, device_id: str) -> None:
         self.conn = conn
         self.device_id = device_id
+        self.last_balance = 0  # the balance after the last append
 
     # -- writing -----------------------------------------------------------------
 
@@ -82,15 +83,19 @@ class Ledger:
         reason: str | None = None,
         expires_at: str | None = None,
         lot_id: str | None = None,
+        balance_before: int | None = None,
     ) -> Entry:
         """Append one entry and apply it to the balance, the lots and the outbox.
 
+        `balance_before`: the member's balance read in this same transaction, if the
+        caller has it (saves a query). `last_balance` is the balance after the entry.
         `lot_id` names the lot an `expire` entry empties. Callers check the business
         rules (enough points, limits) first; this only keeps the books consistent.
         """
         if kind not in ENTRY_KINDS:
             raise ValueError(f"unknown entry kind {kind!r}")
-        balance_before = self.balance(member_id)
+        if balance_before is None:
+            balance_before = self.balance(member_id)
         seq = self._next_seq()
         entry = Entry(
             entry_id=str(uuid.uuid4()),
@@ -119,6 +124,7 @@ class Ledger:
             (entry.entry_id, self.device_id, seq),
         )
         self._apply_to_lots(entry, balance_before, reverses, lot_id)
+        self.last_balance = balance_before + points
         return entry
 
     def _next_seq(self) -> int:

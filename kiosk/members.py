@@ -98,6 +98,14 @@ class MemberStore:
         ).fetchone()
         return _member(row, 0) if row else None
 
+    def get_with_due(self, member_id: str, now: str) -> tuple[Member, bool] | None:
+        """The member and whether lots of theirs are due to expire at `now` (one query)."""
+        row = self.conn.execute(
+            f"SELECT {_MEMBER_COLUMNS}, {_DUE} {_FROM_MEMBERS} WHERE m.member_id = ?",
+            (now, member_id),
+        ).fetchone()
+        return (_member(row, 0), bool(row[_DUE_AT])) if row else None
+
     def id_by_phone(self, phone: str) -> str | None:
         """The id of the member with this (normalised) phone number, or None."""
         row = self.conn.execute("SELECT member_id FROM people WHERE phone = ?", (phone,)).fetchone()

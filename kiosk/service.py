@@ -130,8 +130,9 @@ class LoyaltyService(EnrollmentService):
 
         def write() -> EarnResult:
             now = self.clock()
-            member = self._active(member_id)
-            self._expire_due(now, member_id)
+            member, due = self._active_with_due(member_id, now)
+            if due and self._expire_due(now, member_id):
+                member = self.member(member_id)  # the balance changed
             earned = self.earned_in_window(member_id, now)  # once: for the quote and the tier
             quote = self._quote(member, amount, now, earned)
             if quote.refusal:
@@ -153,6 +154,7 @@ class LoyaltyService(EnrollmentService):
                 cashier_id=staff_id(cashier),
                 client_txn_id=client_txn_id,
                 expires_at=self.expiry_for(now),
+                balance_before=member.balance,
             )
             tier = self._promote(member, now, earned + quote.points)
             bonuses = self._birthday_bonus(member, now, cashier)
@@ -173,7 +175,7 @@ class LoyaltyService(EnrollmentService):
                 member_id=member_id,
                 amount=amount,
                 points=quote.points,
-                balance=self.ledger.balance(member_id),
+                balance=self.ledger.last_balance,
                 tier=tier.id,
                 bonuses=bonuses,
             )

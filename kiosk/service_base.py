@@ -118,6 +118,15 @@ class ServiceBase:
             )
             return result
 
+    def _active_with_due(self, member_id: str, now: datetime) -> tuple[Member, bool]:
+        """The member (not erased) and whether lots of theirs are due, in one query."""
+        found = self.members.get_with_due(member_id, to_iso(now))
+        if found is None:
+            raise UnknownMember(by="id")
+        if found[0].status == "erased":
+            raise MemberErased()
+        return found
+
     def _active(self, member_id: str) -> Member:
         member = self.member(member_id)
         if member.status == "erased":
