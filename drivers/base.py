@@ -165,6 +165,10 @@ class ThreadedReader:
     def connected(self, message: str) -> None:
         self._set_status(ReaderState.CONNECTED, message)
 
+    def report(self, state: ReaderState, message: str, hint: str = "") -> None:
+        """Report a status from a helper thread (e.g. a watchdog) without ending the session."""
+        self._set_status(state, message, hint)
+
     def card_present(self, uid: str, technology: str | None = None) -> None:
         """The card `uid` is in the field now (a new card ends the previous presence)."""
         if self._card == uid:

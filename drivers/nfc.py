@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import threading
 import time
 from typing import Any
 
@@ -66,10 +67,16 @@ class NfcReader(ThreadedReader):
         *,
         backoff: Backoff | None = None,
         interval: float = 0.05,
+        wedge_timeout: float = 10.0,
     ) -> None:
         super().__init__(name, backoff=backoff)
         self.path = path
         self.interval = interval
+        # nfcpy readers are known to wedge: a call into the device that never returns.
+        # nfcpy calls our terminate callback between sense rounds and while it watches a
+        # held tag, so silence longer than this means the reader is stuck.
+        self.wedge_timeout = wedge_timeout
+        self._beat = time.monotonic()
 
     def _targets(self) -> list[str]:
         # nfcpy's udp: device waits a second for each kind of target nobody answers; the
@@ -88,11 +95,17 @@ class NfcReader(ThreadedReader):
             raise open_fault(self.path, None)
         rounds = 0
         round_started = time.monotonic()
+        self._beat = time.monotonic()
+        watchdog = threading.Thread(
+            target=self._watch, args=(clf,), name=f"reader-{self.name}-watchdog", daemon=True
+        )
+        watchdog.start()
 
         def terminate() -> bool:
             # nfcpy calls this between sense rounds (one round each: `iterations` 1), so it
             # paces the polling to `interval` and answers stop() at once while it waits.
             nonlocal rounds, round_started
+            self._beat = time.monotonic()
             rounds += 1
             if rounds > 1:  # a full sense round went through: the reader answers
                 self.connected(f"NFC reader {clf.device} ready")
@@ -130,11 +143,31 @@ class NfcReader(ThreadedReader):
                     )
                 rounds = 0
         finally:
+            self._beat = float("inf")  # the session is over: the watchdog leaves
+            watchdog.join(5)
             self.card_removed()
             try:
                 clf.close()
             except Exception:  # closing a device that is gone
                 log.debug("closing %s failed", self.path, exc_info=True)
+
+    def _watch(self, clf: Any) -> None:
+        """Report a reader that stopped calling back (wedged), once per silence."""
+        step = min(1.0, self.wedge_timeout / 4)
+        reported_beat = None
+        while not self.stopping.wait(step):
+            beat = self._beat
+            if beat == float("inf"):
+                return
+            if beat != reported_beat and time.monotonic() - beat > self.wedge_timeout:
+                reported_beat = beat
+                self.report(
+                    ReaderState.ERROR,
+                    f"the NFC reader at {self.path} stopped answering "
+                    f"(nothing for {self.wedge_timeout:g} s)",
+                    "unplug and replug it; if it happens often, check its power supply "
+                    "(a powered USB hub helps)",
+                )
 
     def _on_connect(self, tag: Any) -> bool:
         uid = bytes(tag.identifier).hex().upper()

@@ -48,6 +48,7 @@ class SimulatedNfcField:
         self._uid: bytes | None = None
         self._garbage = False
         self._unplugged = False
+        self._frozen = False
         self._closed = False
         self.requests = 0
         self._thread = threading.Thread(target=self._serve, name="sim-nfc-field", daemon=True)
@@ -87,6 +88,12 @@ class SimulatedNfcField:
     def replug(self) -> None:
         with self._lock:
             self._unplugged = False
+            self._frozen = False
+
+    def freeze(self) -> None:
+        """The reader wedges: nothing is answered at all (until `replug()`)."""
+        with self._lock:
+            self._frozen = True
 
     def wait_polled(self, timeout: float = 10.0) -> bool:
         """True once the driver has polled the field since the last call."""
@@ -128,6 +135,8 @@ class SimulatedNfcField:
         with self._lock:
             self.requests += 1
             self._polled.set()
+            if self._frozen:
+                return None
             if self._unplugged:
                 return brty + b" zz"  # undecodable: nfcpy raises out of its loop
             if self._garbage:

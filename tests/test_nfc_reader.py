@@ -63,3 +63,22 @@ def test_a_seven_byte_uid_is_read_whole():
 def test_uids_the_simulator_cannot_play_are_refused():
     with SimulatedNfcField() as field, pytest.raises(ValueError, match="NXP"):
         field.present("04A1B2C3")
+
+
+def test_a_wedged_reader_is_reported_and_recovers():
+    field = SimulatedNfcField()
+    reader = NfcReader("nfc", field.device_path, backoff=FAST, wedge_timeout=0.3)
+    log = EventLog()
+    reader.start(log)
+    try:
+        log.status(ReaderState.CONNECTED)
+        mark = log.mark()
+        field.freeze()
+        wedged = log.status(ReaderState.ERROR, after=mark)
+        field.replug()
+        field.present("1A2B3C4D")
+        log.presented("1A2B3C4D", after=mark)
+    finally:
+        reader.stop()
+        field.close()
+    assert "stopped answering" in wedged.message and "replug" in wedged.hint

@@ -131,3 +131,22 @@ def test_the_same_card_again_within_the_window_is_one_presentation(tmp_path: Pat
 
     presented = [e.uid for e in log.cards() if isinstance(e, CardPresented)]
     assert presented == [rig.uid, rig.other_uid, rig.uid]
+
+
+def test_an_nfc_and_a_serial_reader_work_side_by_side(tmp_path: Path):
+    nfc = RIGS["nfc-udp"](tmp_path)
+    serial = RIGS["rdm6300-pty"](tmp_path)
+    readers = ReaderSet([nfc.reader, serial.reader], debounce_seconds=1.5)
+    log = EventLog()
+    readers.start(log)
+    try:
+        nfc.present(nfc.uid)  # both cards at once; each reader picks its own up
+        serial.present(serial.uid)
+        from_nfc = log.presented(nfc.uid)
+        from_serial = log.presented(serial.uid)
+    finally:
+        readers.stop()
+        for closer in nfc.closers + serial.closers:
+            closer()
+    assert (from_nfc.reader, from_nfc.technology) == ("nfc", "ISO14443-A")
+    assert (from_serial.reader, from_serial.technology) == ("serial-rdm6300", "EM4100")
