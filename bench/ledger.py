@@ -40,7 +40,7 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 DEVICE = "bench-kiosk"
 # A bijection on 32 bits (odd multiplier): distinct members get distinct card UIDs.
 MIX = 2654435761
-GENERATOR_VERSION = 1  # bump when the generated data or the schema changes
+GENERATOR_VERSION = 2  # bump when the generated data or the schema changes
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,11 @@ def generate(size: Size, target: Path) -> None:
     )
     conn.execute(
         "UPDATE members SET balance = sums.total FROM sums WHERE sums.member_id = members.member_id"
+    )
+    conn.execute(
+        "INSERT INTO earned_days (member_id, day, points) "
+        "SELECT member_id, substr(created_at, 1, 10), SUM(points) FROM entries "
+        "WHERE kind = 'earn' GROUP BY 1, 2"
     )
     conn.execute("COMMIT")
     conn.execute("ANALYZE")

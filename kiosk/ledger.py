@@ -10,6 +10,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Literal
 
 EntryKind = Literal["earn", "redeem", "bonus", "adjust", "expire", "reversal"]
@@ -124,8 +125,20 @@ class Ledger:
             (entry.entry_id, self.device_id, seq),
         )
         self._apply_to_lots(entry, balance_before, reverses, lot_id)
+        if kind == "earn":
+            self._count_earned(member_id, created_at, points)
+        elif kind == "reversal" and reverses is not None and reverses.kind == "earn":
+            self._count_earned(member_id, reverses.created_at, points)
         self.last_balance = balance_before + points
         return entry
+
+    def _count_earned(self, member_id: str, created_at: str, points: int) -> None:
+        # The purchase's own UTC day: a void takes its points back from that day.
+        self.conn.execute(
+            "INSERT INTO earned_days (member_id, day, points) VALUES (?, ?, ?) "
+            "ON CONFLICT (member_id, day) DO UPDATE SET points = points + excluded.points",
+            (member_id, created_at[:10], points),
+        )
 
     def _next_seq(self) -> int:
         row = self.conn.execute(
@@ -272,12 +285,24 @@ class LedgerHistory:
         self.conn = conn
 
     def earned_since(self, member_id: str, since: str) -> int:
-        """Points from purchases since `since`, not counting voided ones."""
+        """Points from purchases since `since`, not counting voided ones.
+
+        Whole days after `since` come from the daily totals; only `since`'s own day is
+        summed from its entries. However long the member's history, this reads at most
+        one row per day of the window and one day of entries.
+        """
+        day = since[:10]
+        next_day = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
         row = self.conn.execute(
-            "SELECT COALESCE(SUM(e.points), 0) FROM entries e "
-            "WHERE e.member_id = ? AND e.created_at >= ? AND e.kind = 'earn' "
-            "AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)",
-            (member_id, since),
+            "SELECT COALESCE((SELECT SUM(points) FROM earned_days "
+            "                 WHERE member_id = :member AND day > :day), 0) "
+            "     + COALESCE((SELECT SUM(e.points) FROM entries e "
+            "                 WHERE e.member_id = :member AND e.created_at >= :since "
+            "                   AND e.created_at < :next AND e.kind = 'earn' "
+            "                   AND NOT EXISTS "
+            "                       (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)"
+            "                ), 0)",
+            {"member": member_id, "day": day, "since": since, "next": next_day},
         ).fetchone()
         return int(row[0])
 

@@ -183,3 +183,25 @@ def m001_initial(db: Database) -> None:
     )
     _append_only(db, "entries")
     _append_only(db, "audit")
+
+
+@MIGRATIONS()
+def m002_earned_days(db: Database) -> None:
+    """Points earned per member and UTC day, so the tier window never scans a history."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE earned_days (
+            member_id TEXT NOT NULL REFERENCES members(member_id),
+            day TEXT NOT NULL,
+            points INTEGER NOT NULL,
+            PRIMARY KEY (member_id, day)
+        ) WITHOUT ROWID;
+
+        INSERT INTO earned_days (member_id, day, points)
+        SELECT e.member_id, substr(e.created_at, 1, 10), SUM(e.points) FROM entries e
+        WHERE e.kind = 'earn'
+          AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)
+        GROUP BY e.member_id, substr(e.created_at, 1, 10);
+        """,
+    )

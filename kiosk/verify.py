@@ -48,6 +48,19 @@ _CHECKS: tuple[tuple[str, str], ...] = (
            FROM entries WHERE reverses IS NOT NULL AND kind <> 'reversal'""",
     ),
     (
+        "the daily purchase totals match the purchases",
+        """SELECT 'member ' || COALESCE(d.member_id, s.member_id) || ' on '
+                  || COALESCE(d.day, s.day) || ': total ' || COALESCE(d.points, 0)
+                  || ' but purchases sum to ' || COALESCE(s.points, 0)
+           FROM (SELECT e.member_id, substr(e.created_at, 1, 10) AS day,
+                        SUM(e.points) AS points
+                 FROM entries e WHERE e.kind = 'earn'
+                   AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)
+                 GROUP BY 1, 2) s
+           FULL OUTER JOIN earned_days d ON d.member_id = s.member_id AND d.day = s.day
+           WHERE COALESCE(d.points, 0) <> COALESCE(s.points, 0)""",
+    ),
+    (
         "each lot holds what its credit gave minus what was taken",
         """SELECT 'lot ' || l.lot_id || ': ' || l.remaining || ' left, moves say '
                   || (e.points + COALESCE(m.total, 0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import hypothesis.strategies as st
@@ -18,7 +19,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from kiosk.clock import ManualClock
+from kiosk.clock import ManualClock, from_iso, to_iso
 from kiosk.errors import InsufficientPoints, KioskError, LimitReached, NotReversible
 from kiosk.service import LoyaltyService
 from kiosk.staff import CLI, Actor
@@ -141,6 +142,30 @@ class LedgerMachine(RuleBasedStateMachine):
     def books_balance(self) -> None:
         report = verify_ledger(self.service.conn)
         assert report.ok, report.problems
+
+    @invariant()
+    def tier_windows_add_up(self) -> None:
+        # The daily totals plus the first day's entries give what a scan of history gives.
+        conn = self.service.conn
+        now = self.service.clock()
+        for (member_id,) in conn.execute("SELECT member_id FROM members").fetchall():
+            times = conn.execute(
+                "SELECT created_at FROM entries WHERE member_id = ? AND kind = 'earn'",
+                (member_id,),
+            ).fetchall()
+            cuts = [to_iso(now - timedelta(days=d, hours=7)) for d in (3, 40, 400)]
+            # Cuts on the very days of purchases, before and after one: the partial day.
+            for (at,) in times:
+                cuts += [at, to_iso(from_iso(at) - timedelta(hours=1))]
+                cuts += [to_iso(from_iso(at) + timedelta(microseconds=1))]
+            for since in cuts:
+                scanned = conn.execute(
+                    "SELECT COALESCE(SUM(points), 0) FROM entries e WHERE member_id = ? "
+                    "AND created_at >= ? AND kind = 'earn' AND NOT EXISTS "
+                    "(SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)",
+                    (member_id, since),
+                ).fetchone()[0]
+                assert self.service.history.earned_since(member_id, since) == scanned
 
 
 LedgerMachine.TestCase.settings = settings(
