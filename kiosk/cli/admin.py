@@ -233,7 +233,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             lines.put(f"card {event.uid}")
         elif isinstance(event, ReaderStatusChanged):
             hint = f" ({event.hint})" if event.hint else ""
-            print(f"[reader {event.reader}: {event.state}, {event.message}{hint}]", flush=True)
+            print(f"[{event.reader}] {event.state}: {event.message}{hint}", flush=True)
 
     def pump() -> None:
         for line in sys.stdin:
