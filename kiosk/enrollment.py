@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 from kiosk import audit
@@ -213,36 +214,31 @@ class EnrollmentService(ServiceBase):
     def unlink_card(self, card: str, *, actor: Actor) -> None:
         """Forget a card, whoever it belonged to."""
         actor.require("cards")
-        uid = normalize_uid(card)
-        now = to_iso(self.clock())
-        with write_transaction(self.conn):
-            found = self.members.card(uid)
-            if found is None:
-                raise UnknownCard()
-            self.members.unlink_card(uid)
-            audit.record(
-                self.conn,
-                at=now,
-                actor=actor.actor_id,
-                action="card.unlink",
-                target=found.member_id or found.staff_id,
-            )
+        self._change_card(
+            card, actor, "card.unlink", lambda uid, now: self.members.unlink_card(uid)
+        )
 
     def block_card(self, card: str, *, actor: Actor) -> None:
         """Block a lost card: a tap then says it is blocked; the points stay with the member."""
         actor.require("block_card")
+        self._change_card(card, actor, "card.block", self.members.block_card)
+
+    def _change_card(
+        self, card: str, actor: Actor, action: str, change: Callable[[str, str], None]
+    ) -> None:
+        """Apply `change(uid, now)` to a known card and audit it, in one transaction."""
         uid = normalize_uid(card)
         now = to_iso(self.clock())
         with write_transaction(self.conn):
             found = self.members.card(uid)
             if found is None:
                 raise UnknownCard()
-            self.members.block_card(uid, now)
+            change(uid, now)
             audit.record(
                 self.conn,
                 at=now,
                 actor=actor.actor_id,
-                action="card.block",
+                action=action,
                 target=found.member_id or found.staff_id,
             )
 
