@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench format clean system-packages
+.PHONY: run test lint bench format clean system-packages translations screenshots
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || $(MAKE) --no-print-directory system-packages
@@ -30,6 +30,20 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench all
+
+# Message catalogues: extract the keys from the code and kv files, merge them into the
+# Persian and English catalogues (new keys arrive empty: a test fails until translated),
+# compile the .mo files the app loads.
+translations: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k t -k tr -k say -k N_ -k _message \
+		--no-location --sort-output --omit-header -o kiosk/locale/kiosk.pot .
+	$(BIN)/pybabel -q update -i kiosk/locale/kiosk.pot -d kiosk/locale -D kiosk \
+		--no-fuzzy-matching --ignore-obsolete --omit-header --no-wrap
+	$(BIN)/pybabel -q compile -d kiosk/locale -D kiosk
+
+# Every screen at 800x480, in Persian and in English, into docs/screenshots/.
+screenshots: $(STAMP)
+	SDL_VIDEODRIVER=offscreen $(BIN)/python -m kiosk.ui.screenshots docs/screenshots
 
 # Debian packages the project needs: Python 3.11 with venv. Installed only when missing.
 system-packages:

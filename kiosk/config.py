@@ -150,6 +150,18 @@ class ReadersConfig:
 
 
 @dataclass(frozen=True)
+class UiConfig:
+    fullscreen: bool
+    show_cursor: bool
+    width: int
+    height: int
+    persian_digits: bool
+    idle_timeout_seconds: int
+    result_seconds: int
+    sounds: bool
+
+
+@dataclass(frozen=True)
 class KioskConfig:
     device: DeviceConfig
     paths: PathsConfig
@@ -159,6 +171,7 @@ class KioskConfig:
     security: SecurityConfig
     crm: CrmConfig
     readers: ReadersConfig
+    ui: UiConfig
     # The layers that made this config, for `kiosk config show` and diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
 
@@ -434,6 +447,10 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
         b.problem("shop.phone_region", f"unknown phone region {c.shop.phone_region!r} (e.g. IR)")
     _one_of(b, "shop.default_language", c.shop.default_language, ("fa", "en"))
     _at_least(b, "money.max_amount", c.money.max_amount, 1)
+    _at_least(b, "ui.width", c.ui.width, 320)
+    _at_least(b, "ui.height", c.ui.height, 240)
+    _at_least(b, "ui.idle_timeout_seconds", c.ui.idle_timeout_seconds, 5)
+    _at_least(b, "ui.result_seconds", c.ui.result_seconds, 1)
 
     p = c.program
     _one_of(b, "program.mode", p.mode, ("points", "stamps"))

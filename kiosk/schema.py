@@ -205,3 +205,23 @@ def m002_earned_days(db: Database) -> None:
         GROUP BY e.member_id, substr(e.created_at, 1, 10);
         """,
     )
+
+
+@MIGRATIONS()
+def m003_settings(db: Database) -> None:
+    """Settings changed on the device by a technician (default language...), audited."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        -- Never committed: the out-of-service screen writes a row here and rolls it back
+        -- to learn whether the disk takes writes again.
+        CREATE TABLE write_probe (data BLOB);
+        """,
+    )

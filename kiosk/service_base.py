@@ -37,6 +37,7 @@ from kiosk.results import (
     Bonus,
     EarnResult,
 )
+from kiosk.settings import SettingsStore
 from kiosk.staff import Actor, StaffStore
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class ServiceBase:
         self.history = LedgerHistory(conn)
         self.members = MemberStore(conn)
         self.staff = StaffStore(conn, config.security, clock)
+        self.settings = SettingsStore(conn, clock)
 
     @classmethod
     def open(cls, data_dir: Path, config: KioskConfig, *, clock: Clock = system_clock) -> Self:

@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "import": frozenset({"technician", "cli"}),
     "staff": frozenset({"manager", "technician", "cli"}),
     "expire": frozenset({"system", "cli"}),
+    "settings": frozenset({"technician", "manager", "cli"}),
+    "diagnose": frozenset({"technician", "cli"}),
 }
 
 

@@ -108,7 +108,7 @@ def test_a_tap_on_the_running_kiosk_shows_the_member(env, tmp_path, monkeypatch)
     enroll = ["member", "enroll", "--phone", "09121234567", "--card", "C0FFEE01"]
     assert main([*enroll, "--data-dir", str(data), "--sim"]) == 0
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.cli", "run", "--sim", "--data-dir", str(data)],
+        [sys.executable, "-m", "kiosk.cli", "run", "--console", "--sim", "--data-dir", str(data)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -100,9 +100,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = commands.add_parser(
         "run",
         parents=[common],
-        help="start the kiosk (a console demo until the touch app lands)",
-        description="Example: kiosk run --sim",
+        help="start the kiosk's touch app",
+        description="Opens the touch app on the configured readers (fullscreen on a device). "
+        "--sim: simulated readers, data under ./var. --console: the typed demo instead, "
+        "for a terminal without a screen. Example: kiosk run --sim",
     )
+    p.add_argument("--console", action="store_true", help="the typed console demo")
     p.set_defaults(handler=run)
 
 
@@ -215,7 +218,16 @@ def audit_list(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    """kiosk run: the console demo, with the configured card readers feeding it taps."""
+    """kiosk run: the touch app, or with --console the typed demo, on the configured readers."""
+    if args.console:
+        return _run_console(ctx)
+    from kiosk.ui.launch import run_app
+
+    return run_app(ctx.service(), ctx.config, ctx.data_dir)
+
+
+def _run_console(ctx: Context) -> int:
+    """The console demo, with the configured card readers feeding it taps."""
     import queue
     import threading
 

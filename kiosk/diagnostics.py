@@ -1,0 +1,65 @@
+"""What a technician checks first: storage, database, queue to the CRM, version."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from kiosk.db import database_path
+from kiosk.service_base import ServiceBase
+from kiosk.settings import storage_writable
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """A snapshot of the kiosk's health (readers and sync are added by the app)."""
+
+    version: str
+    device_id: str
+    disk_free_bytes: int
+    disk_total_bytes: int
+    database_bytes: int
+    database_writable: bool
+    outbox_pending: int
+    outbox_rejected: int
+    members: int
+    entries: int
+
+
+def version() -> str:
+    """The installed version of the kiosk software."""
+    try:
+        return metadata.version("loyalty-kiosk")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def collect(service: ServiceBase, data_dir: Path) -> Diagnostics:
+    """Gather the diagnostics from the database and the data directory's disk."""
+    usage = shutil.disk_usage(data_dir)
+    db_file = database_path(data_dir)
+    size = sum(
+        path.stat().st_size
+        for path in (db_file, db_file.with_name(db_file.name + "-wal"))
+        if path.exists()
+    )
+    pending, rejected = service.conn.execute(
+        "SELECT COUNT(*) FILTER (WHERE state = 'pending'), "
+        "COUNT(*) FILTER (WHERE state = 'rejected') FROM outbox"
+    ).fetchone()
+    members = service.conn.execute("SELECT COUNT(*) FROM members").fetchone()[0]
+    entries = service.conn.execute("SELECT MAX(rowid) FROM entries").fetchone()[0] or 0
+    return Diagnostics(
+        version=version(),
+        device_id=service.device_id,
+        disk_free_bytes=usage.free,
+        disk_total_bytes=usage.total,
+        database_bytes=size,
+        database_writable=storage_writable(service.conn),
+        outbox_pending=int(pending),
+        outbox_rejected=int(rejected),
+        members=int(members),
+        entries=int(entries),
+    )

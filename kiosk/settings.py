@@ -1,0 +1,66 @@
+"""Settings a technician changes on the device itself; the config file stays the base."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+
+from kiosk import audit
+from kiosk.clock import to_iso
+from kiosk.db import write_transaction
+from kiosk.errors import InvalidInput
+from kiosk.staff import Actor
+
+# The keys a technician may set, with the values each allows.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "default_language": ("fa", "en"),
+}
+
+
+class SettingsStore:
+    """Reads and writes the device's own settings; every change is audited."""
+
+    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], datetime]) -> None:
+        self.conn = conn
+        self.clock = clock
+
+    def get(self, key: str, default: str) -> str:
+        """The value set on the device, or `default` (usually from the config)."""
+        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else default
+
+    def set(self, key: str, value: str, *, actor: Actor) -> None:
+        """Change a setting; only the keys and values in ALLOWED are accepted."""
+        actor.require("settings")
+        if value not in ALLOWED.get(key, ()):
+            raise InvalidInput(f"{key} cannot be set to {value!r}.")
+        stamp = to_iso(self.clock())
+        with write_transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                (key, value, stamp, actor.actor_id),
+            )
+            audit.record(
+                self.conn,
+                at=stamp,
+                actor=actor.actor_id,
+                action="settings.set",
+                target=key,
+                details={"value": value},
+            )
+
+
+def storage_writable(conn: sqlite3.Connection) -> bool:
+    """Whether the database takes a write now (a page-allocating insert, rolled back)."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("INSERT INTO write_probe (data) VALUES (zeroblob(65536))")
+        finally:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        return False
+    return True

@@ -1,0 +1,341 @@
+"""The touch app: one Kivy window, the screens, and the glue to the service and the readers.
+
+Reader threads never touch widgets: each event is handed to Kivy's Clock and handled on
+the UI thread. Timeouts (idle shopper, shift, result screen, out-of-service probe) are
+decided by the service's clock in `tick()`, which a Kivy interval calls twice a second
+and tests call after moving a manual clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.base import ExceptionHandler, ExceptionManager
+from kivy.clock import Clock
+from kivy.core.text import LabelBase
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from drivers.base import CardPresented, ReaderEvent, ReaderStatusChanged
+from drivers.factory import ReaderSet
+from drivers.feedback import Feedback, NoFeedback, Signal
+from kiosk.errors import KioskError, StorageUnavailable
+from kiosk.i18n import Language, Texts
+from kiosk.rtl import visual
+from kiosk.service import LoyaltyService
+from kiosk.settings import storage_writable
+from kiosk.ui.counter import Counter
+from kiosk.ui.screens import SCREENS, KioskScreen
+from kiosk.ui.sounds import Sounds
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+FONT = "Kiosk"
+KV_FILE = Path(__file__).with_name("kiosk.kv")
+# systemd restarts the service whatever its exit status (Restart=always); a distinct code
+# tells the journal that a technician asked for it.
+RESTART_EXIT_CODE = 3
+_PROBE_EVERY = timedelta(seconds=5)
+_SHOWN_KEPT = 20_000
+
+
+def load_resources() -> None:
+    """Register the font and load the kv rules, once per process."""
+    if FONT not in LabelBase._fonts:
+        fonts = ASSETS / "fonts"
+        LabelBase.register(
+            FONT,
+            fn_regular=str(fonts / "Vazirmatn-Regular.ttf"),
+            fn_bold=str(fonts / "Vazirmatn-Bold.ttf"),
+        )
+    if str(KV_FILE) not in Builder.files:
+        Builder.load_file(str(KV_FILE))
+
+
+class _KeepRunning(ExceptionHandler):  # type: ignore[misc]
+    """A bug in a screen is logged; the shopper sees an error message, never a traceback."""
+
+    def __init__(self, app: KioskApp) -> None:
+        self.app = app
+
+    def handle_exception(self, inst: BaseException) -> int:
+        if isinstance(inst, KeyboardInterrupt | SystemExit):
+            return int(ExceptionManager.RAISE)
+        log.exception("unexpected error in the touch app", exc_info=inst)
+        self.app.unexpected_error()
+        return int(ExceptionManager.PASS)
+
+
+class KioskApp(App):  # type: ignore[misc]
+    """The kiosk's touch app on one service (database), readers and feedback device."""
+
+    lang = StringProperty("fa")
+    rtl = BooleanProperty(True)
+    # The unit of every size in the kv rules: the window's height in pixels.
+    u = NumericProperty(480)
+    # The CRM link: "off" (no CRM configured), "online" or "offline" (set by the sync worker).
+    network_state = StringProperty("off")
+
+    def __init__(
+        self,
+        service: LoyaltyService,
+        *,
+        data_dir: Path,
+        readers: ReaderSet | None = None,
+        feedback: Feedback | None = None,
+        sounds: Sounds | None = None,
+        exit_app: Callable[[int], None] | None = None,
+        sync_now: Callable[[], str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.title = "Loyalty kiosk"
+        self.service = service
+        self.config_ = service.config
+        self.data_dir = data_dir
+        self.readers = readers
+        self.feedback = feedback or NoFeedback()
+        self.sounds = sounds or Sounds(ASSETS / "sounds", enabled=service.config.ui.sounds)
+        self.exit_app = exit_app
+        self.sync_now = sync_now
+        self.exit_code = 0
+        self.clock = service.clock
+        default: Language = self.default_language()
+        self.counter = Counter(
+            self.clock,
+            default_language=default,
+            idle_timeout=timedelta(seconds=service.config.ui.idle_timeout_seconds),
+            shift_timeout=timedelta(minutes=service.config.security.shift_timeout_minutes),
+        )
+        self.reader_states: dict[str, ReaderStatusChanged] = {}
+        self.result_until: datetime | None = None
+        self.next_probe: datetime | None = None
+        self.storage_problem = ""
+        self.last_sync = ""
+        self.shown: OrderedDict[str, None] = OrderedDict()
+        self._texts: dict[str, Texts] = {}
+        self.manager: ScreenManager | None = None
+        self._handler: _KeepRunning | None = None
+        # How many card taps the UI has handled (no ids kept: they are personal data).
+        self.cards_handled = 0
+        self._set_language(default)
+
+    # -- building ------------------------------------------------------------------------
+
+    def build(self) -> ScreenManager:
+        """The screen manager with every screen; readers start here."""
+        load_resources()
+        ui = self.config_.ui
+        Window.show_cursor = ui.show_cursor
+        self.u = Window.height
+        Window.bind(on_resize=self._resized, on_touch_down=self._touched, on_textinput=self._typed)
+        self._handler = _KeepRunning(self)
+        ExceptionManager.add_handler(self._handler)
+        manager = ScreenManager(transition=NoTransition())
+        for name, screen_class in SCREENS.items():
+            manager.add_widget(screen_class(name=name))
+        self.manager = manager
+        manager.current = "attract"
+        Clock.schedule_interval(self.tick, 0.5)
+        if self.readers is not None:
+            self.readers.start(self._reader_thread_event)
+        return manager
+
+    def on_stop(self) -> None:
+        """Stop the readers and close the feedback device."""
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop everything this app started (also used by tests, which keep the window)."""
+        Clock.unschedule(self.tick)
+        Window.unbind(on_resize=self._resized, on_touch_down=self._touched, on_textinput=self._typed)
+        if self._handler is not None:
+            ExceptionManager.remove_handler(self._handler)
+            self._handler = None
+        if self.readers is not None:
+            self.readers.stop()
+            self.readers = None
+        self.feedback.close()
+
+    # -- text --------------------------------------------------------------------------
+
+    @property
+    def texts(self) -> Texts:
+        """Words, numbers, money and dates in the current language."""
+        language = self.counter.language
+        if language not in self._texts:
+            self._texts[language] = Texts(
+                language,
+                unit=self.config_.money.entry_unit,
+                persian_digits=self.config_.ui.persian_digits,
+                timezone=self.config_.shop.timezone,
+            )
+        return self._texts[language]
+
+    def t(self, key: str, _binding: object = None, /, **params: Any) -> str:
+        """The message `key` translated, filled in and shaped for display.
+
+        `_binding` is ignored: kv rules pass `app.lang` so that they run again when the
+        language changes.
+        """
+        return self.show(self.texts.tr(key, **params))
+
+    def show(self, text: str) -> str:
+        """Shape text that is data, not a message (a name, a code, a formatted number)."""
+        shaped = visual(text, self.rtl)
+        self.shown[shaped] = None
+        self.shown.move_to_end(shaped)
+        if len(self.shown) > _SHOWN_KEPT:
+            self.shown.popitem(last=False)
+        return shaped
+
+    def error_text(self, error: KioskError) -> str:
+        """An error, translated and shaped."""
+        return self.show(self.texts.error(error))
+
+    # -- navigation --------------------------------------------------------------------
+
+    @property
+    def screen(self) -> KioskScreen:
+        """The screen shown now."""
+        assert self.manager is not None
+        current: KioskScreen = self.manager.current_screen
+        return current
+
+    def go(self, name: str, **params: Any) -> None:
+        """Show screen `name`, prepared with `params`."""
+        assert self.manager is not None
+        screen: KioskScreen = self.manager.get_screen(name)
+        screen.prepare(**params)
+        if self.manager.current == name:
+            screen.refresh()
+        self.manager.current = name
+
+    def go_home(self) -> None:
+        """Forget the shopper and show the attract screen in the shop's language."""
+        self.counter.forget_shopper()
+        self.result_until = None
+        self._set_language(self.counter.language)
+        self.go("attract")
+
+    def toggle_language(self) -> None:
+        """The shopper's language button: Persian <-> English until the next idle."""
+        self.counter.language = "en" if self.counter.language == "fa" else "fa"
+        self._set_language(self.counter.language)
+
+    def default_language(self) -> Language:
+        """The shop's language: set on the device by a technician, else from the config."""
+        value = self.service.settings.get("default_language", self.config_.shop.default_language)
+        return "en" if value == "en" else "fa"
+
+    def _set_language(self, language: Language) -> None:
+        self.rtl = language == "fa"
+        self.lang = language
+        if self.manager is not None:
+            self.screen.refresh()
+
+    # -- events ------------------------------------------------------------------------
+
+    def _reader_thread_event(self, event: ReaderEvent) -> None:
+        # Called on a reader's thread: hand the event to the UI thread, touch nothing here.
+        Clock.schedule_once(partial(self._reader_event, event), -1)
+
+    def _reader_event(self, event: ReaderEvent, _dt: float = 0) -> None:
+        if isinstance(event, ReaderStatusChanged):
+            self.reader_states[event.reader] = event
+            self.screen.status_changed()
+        elif isinstance(event, CardPresented):
+            self.card_presented(event.uid, event.reader)
+
+    def card_presented(self, uid: str, reader: str = "") -> None:
+        """A card was tapped: the current screen decides what it means."""
+        self.counter.touched()
+        try:
+            if self.screen.name != "out_of_service":
+                self.screen.card(uid, reader)
+        finally:
+            self.cards_handled += 1
+
+    def _touched(self, _window: Any, _touch: Any) -> bool:
+        self.counter.touched()
+        return False
+
+    def _typed(self, _window: Any, text: str) -> None:
+        # A USB keyboard or a keyboard-wedge reader typing into the focused screen.
+        self.counter.touched()
+        self.screen.typed(text)
+
+    def _resized(self, _window: Any, _width: int, height: int) -> None:
+        self.u = height
+
+    def signal(self, ok: bool) -> None:
+        """Beep and flash the reader's light (and play the screen's sound)."""
+        self.feedback.signal(Signal.SUCCESS if ok else Signal.FAILURE)
+
+    # -- failures ----------------------------------------------------------------------
+
+    def failed(self, error: KioskError) -> bool:
+        """Handle errors that are not the screen's business; True if handled here."""
+        if isinstance(error, StorageUnavailable):
+            self.out_of_service(str(error))
+            return True
+        return False
+
+    def out_of_service(self, reason: str) -> None:
+        """The database cannot be written: say so and probe until it can."""
+        log.error("out of service: %s", reason)
+        self.storage_problem = reason
+        self.next_probe = self.clock() + _PROBE_EVERY
+        self.counter.forget_shopper()
+        self._set_language(self.counter.language)
+        self.go("out_of_service")
+
+    def unexpected_error(self) -> None:
+        """A bug: go back to the start and say something went wrong, in words."""
+        self.counter.forget_shopper()
+        self._set_language(self.counter.language)
+        self.go("attract", message_key="error.generic")
+
+    # -- time --------------------------------------------------------------------------
+
+    def tick(self, _dt: float = 0) -> None:
+        """Run the timeouts: result screen, idle shopper, shift, out-of-service probe."""
+        if self.manager is None:
+            return
+        now = self.clock()
+        name = self.manager.current
+        self.counter.cashier()  # ends a timed-out shift
+        if name == "out_of_service":
+            if self.next_probe is not None and now >= self.next_probe:
+                if storage_writable(self.service.conn):
+                    log.info("storage writable again: back in service")
+                    self.next_probe = None
+                    self.go_home()
+                else:
+                    self.next_probe = now + _PROBE_EVERY
+            return
+        if name == "result" and self.result_until is not None and now >= self.result_until:
+            self.go_home()
+            return
+        if name != "attract" and self.counter.idle():
+            self.go_home()
+            return
+        self.screen.tick()
+
+    def restart(self) -> None:
+        """The technician's "restart the app": exit so that systemd starts it again."""
+        self.exit_code = RESTART_EXIT_CODE
+        if self.exit_app is not None:
+            self.exit_app(RESTART_EXIT_CODE)
+        else:
+            self.stop()

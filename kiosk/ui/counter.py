@@ -1,0 +1,90 @@
+"""What the counter remembers between screens: the shopper, the cashier's shift, the language.
+
+Plain Python, no Kivy: the screens read and change it, the app's tick asks it whether the
+shopper or the shift has timed out. Time comes from the service's clock, so tests move a
+manual clock instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from kiosk.clock import Clock
+from kiosk.i18n import Language
+from kiosk.staff import Actor
+
+
+@dataclass
+class Shift:
+    """A cashier (or manager) logged in at this kiosk until logout or a timeout."""
+
+    actor: Actor
+    last_used: datetime
+
+
+class Counter:
+    """The state of one counter: who is being served, by whom, in which language."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        default_language: Language,
+        idle_timeout: timedelta,
+        shift_timeout: timedelta,
+    ) -> None:
+        self.clock = clock
+        self.default_language: Language = default_language
+        self.language: Language = default_language
+        self.idle_timeout = idle_timeout
+        self.shift_timeout = shift_timeout
+        self.member_id: str | None = None
+        # A card tapped that belongs to nobody yet: enrollment links it.
+        self.pending_card: str | None = None
+        self.phone: str | None = None
+        self.shift: Shift | None = None
+        self.last_activity = clock()
+
+    def touched(self) -> None:
+        """Someone touched the screen or tapped a card: the shopper is still there."""
+        self.last_activity = self.clock()
+
+    def idle(self) -> bool:
+        """Whether nobody has touched the kiosk for the idle timeout."""
+        return self.clock() - self.last_activity >= self.idle_timeout
+
+    def forget_shopper(self) -> None:
+        """Privacy: drop everything about the shopper and go back to the shop's language."""
+        self.member_id = None
+        self.pending_card = None
+        self.phone = None
+        self.language = self.default_language
+
+    def cashier(self) -> Actor | None:
+        """The staff member of the open shift, or None when it is closed or timed out."""
+        if self.shift is None:
+            return None
+        if self.clock() - self.shift.last_used >= self.shift_timeout:
+            self.shift = None
+            return None
+        return self.shift.actor
+
+    def open_shift(self, actor: Actor) -> None:
+        """Start (or take over) the shift."""
+        self.shift = Shift(actor, self.clock())
+
+    def shift_used(self) -> None:
+        """The cashier did something: the shift's timeout starts again."""
+        if self.shift is not None:
+            self.shift.last_used = self.clock()
+
+    def close_shift(self) -> None:
+        """Log the cashier out."""
+        self.shift = None
+
+
+def new_txn_id(kind: str) -> str:
+    """A client transaction id for one intended change (kept across a double tap)."""
+    return f"ui-{kind}-{uuid.uuid4()}"

@@ -1,0 +1,43 @@
+"""Start the touch app from the configuration: window settings first, then Kivy."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kiosk.config import KioskConfig
+from kiosk.service import LoyaltyService
+
+
+def configure_kivy(config: KioskConfig, data_dir: Path) -> None:
+    """Settings Kivy reads once, before its window exists: size, fullscreen, no args."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    # Kivy writes its own config and logs here, not in the user's home.
+    os.environ.setdefault("KIVY_HOME", str(data_dir / "kivy"))
+    from kivy.config import Config
+
+    ui = config.ui
+    Config.set("graphics", "width", str(ui.width))
+    Config.set("graphics", "height", str(ui.height))
+    Config.set("graphics", "fullscreen", "auto" if ui.fullscreen else "0")
+    Config.set("graphics", "show_cursor", "1" if ui.show_cursor else "0")
+    Config.set("kivy", "exit_on_escape", "0")
+    # A touchscreen is the only input; a mouse's right button would draw red dots.
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def run_app(service: LoyaltyService, config: KioskConfig, data_dir: Path) -> int:
+    """Open the kiosk window on the configured readers; returns the exit code."""
+    configure_kivy(config, data_dir)
+    from kiosk.ui.app import KioskApp
+    from kiosk.wiring import build_feedback, build_readers
+
+    app = KioskApp(
+        service,
+        data_dir=data_dir,
+        readers=build_readers(config, data_dir),
+        feedback=build_feedback(config),
+    )
+    app.run()
+    return app.exit_code

@@ -1,0 +1,48 @@
+"""Every screen of the touch app, by the name the app navigates with."""
+
+from __future__ import annotations
+
+from kiosk.ui.screens.base import KioskScreen
+from kiosk.ui.screens.cashier import (
+    AmountScreen,
+    CashierScreen,
+    PinScreen,
+    RedeemScreen,
+    VoidScreen,
+)
+from kiosk.ui.screens.shopper import (
+    AttractScreen,
+    BirthdayScreen,
+    EnrollScreen,
+    MemberScreen,
+    NameScreen,
+    PhoneScreen,
+    ResultScreen,
+)
+from kiosk.ui.screens.technician import (
+    NewPinScreen,
+    OutOfServiceScreen,
+    StaffScreen,
+    TechScreen,
+)
+
+SCREENS: dict[str, type[KioskScreen]] = {
+    "attract": AttractScreen,
+    "phone": PhoneScreen,
+    "enroll": EnrollScreen,
+    "name": NameScreen,
+    "birthday": BirthdayScreen,
+    "member": MemberScreen,
+    "pin": PinScreen,
+    "amount": AmountScreen,
+    "result": ResultScreen,
+    "redeem": RedeemScreen,
+    "cashier": CashierScreen,
+    "void": VoidScreen,
+    "tech": TechScreen,
+    "staff": StaffScreen,
+    "new_pin": NewPinScreen,
+    "out_of_service": OutOfServiceScreen,
+}
+
+__all__ = ["SCREENS", "KioskScreen"]

@@ -1,0 +1,115 @@
+"""What every screen shares: the app, messages, card taps, refresh on a language change."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kivy.app import App
+from kivy.uix.screenmanager import Screen
+
+from kiosk.cards import normalize_uid
+from kiosk.errors import (
+    CardBlocked,
+    InvalidCardUid,
+    KioskError,
+    LockedOut,
+    StaffDisabled,
+    UnknownCard,
+    UnknownMember,
+    WrongPin,
+)
+
+if TYPE_CHECKING:
+    from kiosk.ui.app import KioskApp
+
+
+class KioskScreen(Screen):  # type: ignore[misc]
+    """A screen of the kiosk. Subclasses fill in `prepare`, `refresh` and the handlers."""
+
+    @property
+    def app(self) -> KioskApp:
+        """The running kiosk app."""
+        app: KioskApp = App.get_running_app()
+        return app
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def prepare(self, **params: Any) -> None:
+        """Called by `app.go(name, **params)` before the screen is shown."""
+
+    def on_pre_enter(self, *_: Any) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Fill the texts that are not plain message keys (called on entry and language change)."""
+
+    def tick(self) -> None:
+        """Called twice a second while the screen is shown (countdowns)."""
+
+    def status_changed(self) -> None:
+        """A reader's status changed."""
+
+    def typed(self, text: str) -> None:
+        """Text from a physical keyboard (digits go to the screen's keypad, if any)."""
+
+    # -- messages --------------------------------------------------------------------------
+
+    def say(self, key: str = "", **params: Any) -> None:
+        """Show message `key` in the screen's message line ("" clears it)."""
+        if "message" in self.ids:
+            self.ids.message.text = self.app.t(key, **params) if key else ""
+
+    def fail(self, error: KioskError) -> None:
+        """Show an error the person can act on, beep, and make no other change."""
+        if self.app.failed(error):
+            return
+        self.app.signal(ok=False)
+        self.app.sounds.play("error")
+        if "message" in self.ids:
+            self.ids.message.text = self.app.error_text(error)
+
+    # -- cards -----------------------------------------------------------------------------
+
+    def card(self, uid: str, reader: str) -> None:
+        """A card was tapped on this screen. Default: staff cards open a shift, member
+        cards show the member, unknown cards start an enrollment."""
+        app = self.app
+        try:
+            uid = normalize_uid(uid)
+            known = app.service.members.card(uid)
+            if known is not None and known.staff_id is not None:
+                self.staff_card(uid)
+                return
+            member = app.service.identify_card(uid)
+        except UnknownCard:
+            app.counter.forget_shopper()
+            app.counter.pending_card = uid
+            app.signal(ok=True)
+            app.go("phone", note_key="phone.new_card")
+            return
+        except (CardBlocked, UnknownMember, InvalidCardUid) as error:
+            app.go_home()
+            app.screen.fail(error)
+            return
+        except KioskError as error:
+            self.fail(error)
+            return
+        app.signal(ok=True)
+        app.counter.forget_shopper()
+        app.counter.member_id = member.member_id
+        app.go("member")
+
+    def staff_card(self, uid: str) -> None:
+        """A staff card outside a PIN prompt: open (or take over) the cashier's shift."""
+        app = self.app
+        try:
+            actor = app.service.staff.login_with_card(uid)
+        except (StaffDisabled, WrongPin, LockedOut, KioskError) as error:
+            self.fail(error)
+            return
+        app.signal(ok=True)
+        app.counter.open_shift(actor)
+        if self.name == "member":
+            app.go("amount")
+        else:
+            self.say("cashier.shift_opened")

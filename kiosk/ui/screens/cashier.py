@@ -1,0 +1,466 @@
+"""The cashier's screens: PIN or staff card, purchase amount, redemption approval, void."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from kiosk.cards import normalize_uid
+from kiosk.clock import from_iso
+from kiosk.errors import (
+    KioskError,
+    LockedOut,
+    UnknownStaff,
+)
+from kiosk.money import parse_amount
+from kiosk.staff import Actor
+from kiosk.ui.counter import new_txn_id
+from kiosk.ui.screens.base import KioskScreen
+from kiosk.ui.screens.shopper import DigitEntry, mask_phone_display
+from kiosk.ui.widgets import KButton, KLabel
+
+# What each PIN prompt lets the person do: the permission their role must have.
+PURPOSES: dict[str, str] = {
+    "shift": "earn",
+    "approve": "redeem",
+    "manager": "approve",
+    "technician": "diagnose",
+}
+VOID_REASONS = ("wrong_amount", "wrong_member", "returned", "other")
+_VOID_LIST = 6
+
+
+class PinScreen(DigitEntry):
+    """A PIN on the keypad or a staff card; wrong PINs lock out with a growing delay."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.purpose = "shift"
+        self.then: Callable[[Actor], None] = lambda _actor: None
+        self.back: str | None = None
+        self.locked_until: datetime | None = None
+
+    @property
+    def max_digits(self) -> int:  # type: ignore[override]
+        return self.app.config_.security.pin_max_length
+
+    def prepare(
+        self,
+        purpose: str = "shift",
+        then: Callable[[Actor], None] | None = None,
+        back: str | None = None,
+        **_: Any,
+    ) -> None:
+        self.purpose = purpose
+        self.then = then or (lambda _actor: None)
+        self.back = back
+        self.digits = ""
+
+    def refresh(self) -> None:
+        self.ids.title.text = self.app.t(f"pin.title.{self.purpose}")
+        self.ids.hint.text = self.app.t("pin.hint")
+        super().refresh()
+        self.tick()
+
+    def show_digits(self) -> None:
+        self.ids.display.text = self.app.show("\u25cf" * len(self.digits))
+
+    def submit(self) -> None:
+        pin, self.digits = self.digits, ""
+        self.show_digits()
+        if not pin:
+            return
+        try:
+            actor = self.app.service.staff.login_with_pin(pin)
+        except LockedOut as error:
+            self.locked_until = from_iso(str(error.params["until"]))
+            self.fail(error)
+            self.tick()
+            return
+        except KioskError as error:
+            self.fail(error)
+            return
+        self._accept(actor)
+
+    def card(self, uid: str, reader: str) -> None:
+        try:
+            actor = self.app.service.staff.login_with_card(normalize_uid(uid))
+        except UnknownStaff:
+            self.say("pin.not_staff_card")
+            self.app.signal(ok=False)
+            return
+        except KioskError as error:
+            self.fail(error)
+            return
+        self._accept(actor)
+
+    def _accept(self, actor: Actor) -> None:
+        try:
+            actor.require(PURPOSES[self.purpose])
+        except KioskError as error:
+            self.fail(error)
+            return
+        self.app.signal(ok=True)
+        self.say()
+        self.then(actor)
+
+    def tick(self) -> None:
+        keypad = self.ids.keypad
+        if self.locked_until is None:
+            keypad.enabled = True
+            return
+        left = int((self.locked_until - self.app.clock()).total_seconds()) + 1
+        if left <= 0:
+            self.locked_until = None
+            keypad.enabled = True
+            self.say()
+            return
+        keypad.enabled = False
+        self.say("error.locked_out", seconds=left)
+
+    def cancel(self) -> None:
+        if self.back:
+            self.app.go(self.back)
+        else:
+            self.app.go_home()
+
+
+class AmountScreen(DigitEntry):
+    """The purchase total in the shop's unit, grouped as typed, the points shown first."""
+
+    max_digits = 16
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.text = ""
+        self.txn = ""
+        self.approved_by: Actor | None = None
+        self.done = False
+
+    def prepare(self, keep: bool = False, **_: Any) -> None:
+        if keep:  # back from the manager's PIN: the same purchase
+            return
+        self.text = ""
+        self.txn = new_txn_id("earn")
+        self.approved_by = None
+        self.done = False
+        decimal_key = "." if self.app.texts.unit_decimals() else "clear"
+        self.ids.keypad.keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "back", "0", decimal_key]
+
+    def refresh(self) -> None:
+        app = self.app
+        labels = {"back": "keypad.back", "clear": "keypad.clear", ".": "keypad.decimal"}
+        keypad = self.ids.keypad
+        keypad.labels = [
+            app.t(labels[key]) if key in labels else app.show(app.texts.digits(key))
+            for key in keypad.keys
+        ]
+        member_id = app.counter.member_id
+        phone = ""
+        if member_id is not None:
+            person = app.service.member(member_id).person
+            phone = person.phone[-4:] if person else ""
+        self.ids.member.text = app.t("amount.for_member", phone=app.texts.digits(phone))
+        self.update()
+
+    def key(self, key: str) -> None:
+        if self.done:
+            return
+        if key == "back":
+            self.text = self.text[:-1]
+        elif key == "clear":
+            self.text = ""
+        elif key == "." and "." not in self.text:
+            self.text = (self.text or "0") + "."
+        elif key.isdigit() and len(self.text) < self.max_digits:
+            self.text = self.text + key if self.text != "0" else key
+        self.approved_by = None
+        self.update()
+
+    def typed(self, text: str) -> None:
+        for char in text:
+            if char in "\r\n":
+                self.confirm()
+            else:
+                self.text += char  # anything typed is checked like the keypad's input
+        self.update()
+
+    def update(self) -> None:
+        """Show the amount grouped as typed and the points it would earn (before confirming)."""
+        app = self.app
+        texts = app.texts
+        self.say()
+        self.ids.quote.text = ""
+        if not self.text:
+            self.ids.display.text = app.t(f"unit.{texts.unit}.amount", amount=texts.digits("0"))
+            return
+        whole, _, fraction = self.text.partition(".")
+        shown = texts.number(int(whole)) if whole.isdigit() else texts.digits(whole)
+        if "." in self.text:
+            shown += texts.tr("keypad.decimal_mark") + texts.digits(fraction)
+        self.ids.display.text = app.t(f"unit.{texts.unit}.amount", amount=shown)
+        try:
+            amount = parse_amount(self.text, texts.unit)
+            quote = app.service.quote(app.counter.member_id or "", amount)
+        except KioskError as error:
+            # Shown as typed, without a beep: the cashier is still typing.
+            if not app.failed(error):
+                self.ids.message.text = app.error_text(error)
+            return
+        self.ids.quote.text = app.t("amount.will_earn", points=quote.points)
+        if quote.refusal:
+            self.say(f"error.limit.{quote.refusal}")
+        elif quote.needs_manager and self.approved_by is None:
+            self.say("amount.needs_manager")
+
+    def confirm(self) -> None:
+        """Record the purchase once, whatever happens to the button (double taps, retries)."""
+        app = self.app
+        if self.done or app.counter.member_id is None:
+            return
+        try:
+            amount = parse_amount(self.text, app.texts.unit)
+            quote = app.service.quote(app.counter.member_id, amount)
+        except KioskError as error:
+            self.fail(error)
+            return
+        cashier = app.counter.cashier()
+        if cashier is None:
+            app.go("pin", purpose="shift", then=self._shift_opened, back="member")
+            return
+        if quote.needs_manager and self.approved_by is None:
+            app.go("pin", purpose="manager", then=self._approved, back="amount")
+            return
+        try:
+            result = app.service.earn(
+                app.counter.member_id,
+                amount,
+                cashier=cashier,
+                client_txn_id=self.txn,
+                approved_by=self.approved_by,
+            )
+        except KioskError as error:
+            self.fail(error)
+            return
+        self.done = True
+        app.counter.shift_used()
+        app.signal(ok=True)
+        app.go(
+            "result",
+            kind="earn",
+            points=result.points,
+            balance=result.balance,
+            bonus=sum(bonus.points for bonus in result.bonuses),
+        )
+
+    def _shift_opened(self, actor: Actor) -> None:
+        self.app.counter.open_shift(actor)
+        self.app.go("amount", keep=True)
+
+    def _approved(self, manager: Actor) -> None:
+        self.approved_by = manager
+        self.app.go("amount", keep=True)
+        self.confirm()
+
+    def cancel(self) -> None:
+        self.app.go("member")
+
+    def logout(self) -> None:
+        self.app.counter.close_shift()
+        self.app.go("member")
+
+
+class RedeemScreen(KioskScreen):
+    """The shopper picked a reward; a cashier approves; the coupon code is shown large."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.reward_id = ""
+        self.code = ""
+        self.balance = 0
+        self.txn = ""
+
+    def prepare(self, reward_id: str = "", **_: Any) -> None:
+        if reward_id:
+            self.reward_id = reward_id
+            self.code = ""
+            self.txn = new_txn_id("redeem")
+
+    def refresh(self) -> None:
+        app = self.app
+        reward = next((r for r in app.config_.program.rewards if r.id == self.reward_id), None)
+        if reward is None:
+            return
+        name = reward.name_fa if app.texts.language == "fa" else reward.name_en
+        if self.code:
+            self.ids.title.text = app.t("redeem.done", reward=name)
+            self.ids.detail.text = app.t("redeem.show_code", points=self.balance)
+            self.ids.code.text = app.show(self.code)
+            self.ids.approve.disabled = True
+            self.ids.approve.opacity = 0
+            self.ids.cancel.text = app.t("common.done")
+        else:
+            self.ids.title.text = app.t("redeem.title", reward=name)
+            self.ids.detail.text = app.t("redeem.cost", points=reward.cost)
+            self.ids.code.text = ""
+            self.ids.approve.disabled = False
+            self.ids.approve.opacity = 1
+            self.ids.cancel.text = app.t("common.cancel")
+
+    def approve(self) -> None:
+        self.app.go("pin", purpose="approve", then=self._approved, back="redeem")
+
+    def _approved(self, cashier: Actor) -> None:
+        app = self.app
+        try:
+            result = app.service.redeem(
+                app.counter.member_id or "",
+                self.reward_id,
+                cashier=cashier,
+                client_txn_id=self.txn,
+            )
+        except KioskError as error:
+            app.go("redeem")
+            self.fail(error)
+            return
+        self.code = result.coupon_code
+        self.balance = result.balance
+        app.signal(ok=True)
+        app.go("redeem")
+
+    def cancel(self) -> None:
+        if self.code:
+            self.app.go_home()
+        else:
+            self.app.go("member")
+
+
+class CashierScreen(KioskScreen):
+    """The cashier's menu: void a transaction, log out."""
+
+    def refresh(self) -> None:
+        cashier = self.app.counter.cashier()
+        self.ids.title.text = self.app.t(
+            "cashier.title", staff=cashier.actor_id if cashier else "-"
+        )
+
+    def logout(self) -> None:
+        self.app.counter.close_shift()
+        self.app.go_home()
+
+
+class VoidScreen(KioskScreen):
+    """The latest purchases and redemptions here; one is voided with a reason."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.selected: str | None = None
+        self.reason: str | None = None
+        self.txn = ""
+
+    def prepare(self, keep: bool = False, **_: Any) -> None:
+        if keep:
+            return
+        self.selected = None
+        self.reason = None
+        self.txn = new_txn_id("void")
+
+    def refresh(self) -> None:
+        app = self.app
+        history = app.service.history
+        box = self.ids.entries
+        box.clear_widgets()
+        entries = [
+            e
+            for e in history.recent(kinds=("earn", "redeem"), limit=_VOID_LIST * 2)
+            if not history.is_reversed(e.entry_id)
+        ][:_VOID_LIST]
+        if not entries:
+            box.add_widget(_row_label(app.t("void.none")))
+        for entry in entries:
+            when = app.texts.moment(from_iso(entry.created_at))
+            if entry.kind == "earn":
+                text = app.t(
+                    "void.entry.earn",
+                    when=when,
+                    amount=app.texts.money(entry.amount or 0),
+                    points=entry.points,
+                )
+            else:
+                text = app.t("void.entry.redeem", when=when, points=-entry.points)
+            button = KButton(key=entry.entry_id, text=text, font_size=app.u * 0.036)
+            if entry.entry_id == self.selected:
+                button.background_color = (0.85, 0.55, 0.1, 1)
+            button.bind(on_release=lambda b: self.select(b.key))
+            box.add_widget(button)
+        reasons = self.ids.reasons
+        reasons.clear_widgets()
+        for reason in VOID_REASONS:
+            button = KButton(
+                key=reason, text=app.t(f"void.reason.{reason}"), font_size=app.u * 0.036
+            )
+            if reason == self.reason:
+                button.background_color = (0.85, 0.55, 0.1, 1)
+            button.bind(on_release=lambda b: self.choose_reason(b.key))
+            reasons.add_widget(button)
+
+    def entry_button(self, entry_id: str) -> KButton:
+        for child in self.ids.entries.children:
+            if getattr(child, "key", None) == entry_id:
+                return child  # type: ignore[no-any-return]
+        raise KeyError(entry_id)
+
+    def reason_button(self, reason: str) -> KButton:
+        for child in self.ids.reasons.children:
+            if child.key == reason:
+                return child  # type: ignore[no-any-return]
+        raise KeyError(reason)
+
+    def select(self, entry_id: str) -> None:
+        self.selected = entry_id
+        self.refresh()
+
+    def choose_reason(self, reason: str) -> None:
+        self.reason = reason
+        self.refresh()
+
+    def confirm(self) -> None:
+        app = self.app
+        if self.selected is None or self.reason is None:
+            self.say("void.choose")
+            return
+        cashier = app.counter.cashier()
+        if cashier is None:
+            app.go("pin", purpose="shift", then=self._shift_opened, back="attract")
+            return
+        try:
+            result = app.service.void(
+                self.selected, reason=self.reason, cashier=cashier, client_txn_id=self.txn
+            )
+        except KioskError as error:
+            self.fail(error)
+            return
+        app.counter.shift_used()
+        app.signal(ok=True)
+        app.go("result", kind="void", points=result.points, balance=result.balance)
+
+    def _shift_opened(self, actor: Actor) -> None:
+        self.app.counter.open_shift(actor)
+        self.app.go("void", keep=True)
+        self.confirm()
+
+
+def _row_label(text: str) -> KLabel:
+    return KLabel(text=text)
+
+
+__all__ = [
+    "PURPOSES",
+    "AmountScreen",
+    "CashierScreen",
+    "PinScreen",
+    "RedeemScreen",
+    "VoidScreen",
+    "mask_phone_display",
+]

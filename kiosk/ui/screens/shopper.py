@@ -1,0 +1,522 @@
+"""The shopper's screens: attract, phone keypad, enrollment (name, birthday), member, result."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+from typing import Any
+
+from kivy.animation import Animation
+from phonenumbers import AsYouTypeFormatter
+
+from kiosk.clock import from_iso
+from kiosk.dates import parse_date_input
+from kiosk.digits import to_ascii_digits
+from kiosk.errors import (
+    InvalidDate,
+    KioskError,
+    UnknownMember,
+)
+from kiosk.i18n import LANGUAGES, Texts
+from kiosk.phone import format_phone
+from kiosk.rtl import ltr
+from kiosk.staff import SHOPPER
+from kiosk.summary import member_summary
+from kiosk.ui.counter import new_txn_id
+from kiosk.ui.screens.base import KioskScreen
+from kiosk.ui.widgets import KButton
+
+_GESTURE_TAPS = 5
+_GESTURE_WINDOW = timedelta(seconds=4)
+_PHONE_DIGITS = 14
+CONSENT_LINES = ("enroll.consent.1", "enroll.consent.2", "enroll.consent.3")
+
+
+def consent_version() -> str:
+    """The version of the consent text: a digest of its lines in every language.
+
+    Changing a word of the text in either catalogue gives a new version, so the version
+    recorded with a member always names the text they were shown.
+    """
+    digest = hashlib.sha256()
+    for language in LANGUAGES:
+        texts = Texts(language, persian_digits=False)
+        for key in CONSENT_LINES:
+            digest.update(texts.template(key).encode())
+    return f"ui-{digest.hexdigest()[:12]}"
+
+
+class AttractScreen(KioskScreen):
+    """The program's promise, "tap your card or enter your phone", language, status."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gesture_taps: list[Any] = []
+        self.message_key = ""
+
+    @property
+    def shop_name(self) -> str:
+        return self.app.show(self.app.config_.shop.name)
+
+    def prepare(self, message_key: str = "", **_: Any) -> None:
+        self.message_key = message_key
+
+    def refresh(self) -> None:
+        app = self.app
+        program = app.config_.program
+        texts = app.texts
+        if program.mode == "stamps":
+            promise = app.t(
+                "attract.promise_stamps",
+                amount=texts.money(program.stamps.min_purchase),
+                stamps=program.stamps.stamps_for_reward,
+            )
+        else:
+            promise = app.t(
+                "attract.promise", points=program.points, amount=texts.money(program.per_amount)
+            )
+        self.ids.promise.text = promise
+        self.ids.shop.text = self.shop_name
+        self.say(self.message_key)
+        self.message_key = ""
+        self.status_changed()
+
+    def status_changed(self) -> None:
+        app = self.app
+        states = [event.state for event in app.reader_states.values()]
+        if not states:
+            reader = "warn"
+        elif all(state == "connected" for state in states):
+            reader = "ok"
+        else:
+            reader = "fault"
+        self.ids.reader_dot.state = reader
+        self.ids.reader_text.text = app.t(f"attract.reader.{reader}")
+        network = app.network_state
+        self.ids.network_dot.state = {"online": "ok", "offline": "fault"}.get(network, "off")
+        self.ids.network_text.text = app.t(f"attract.network.{network}")
+
+    def on_touch_down(self, touch: Any) -> bool:
+        # The hidden technician gesture: five taps on the shop's name within four seconds.
+        if self.ids.shop.collide_point(*touch.pos):
+            now = self.app.clock()
+            self.gesture_taps = [t for t in self.gesture_taps if now - t < _GESTURE_WINDOW]
+            self.gesture_taps.append(now)
+            if len(self.gesture_taps) >= _GESTURE_TAPS:
+                self.gesture_taps = []
+                self.app.go(
+                    "pin", purpose="technician", then=lambda actor: self.app.go("tech", actor=actor)
+                )
+                return True
+        return bool(super().on_touch_down(touch))
+
+    def cashier(self) -> None:
+        """The cashier's button: their menu, behind a PIN or staff card."""
+        app = self.app
+        if app.counter.cashier() is not None:
+            app.go("cashier")
+            return
+        app.go("pin", purpose="shift", then=lambda actor: self._opened(actor))
+
+    def _opened(self, actor: Any) -> None:
+        self.app.counter.open_shift(actor)
+        self.app.go("cashier")
+
+
+class DigitEntry(KioskScreen):
+    """A screen whose keypad types digits into a display."""
+
+    max_digits = 14
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.digits = ""
+
+    def refresh(self) -> None:
+        app = self.app
+        labels = {"back": "keypad.back", "ok": "keypad.ok", "clear": "keypad.clear"}
+        keypad = self.ids.keypad
+        keypad.labels = [
+            app.t(labels[key]) if key in labels else app.show(app.texts.digits(key))
+            for key in keypad.keys
+        ]
+        self.show_digits()
+
+    def key(self, key: str) -> None:
+        if key == "back":
+            self.digits = self.digits[:-1]
+        elif key == "clear":
+            self.digits = ""
+        elif key == "ok":
+            self.submit()
+            return
+        elif key.isdigit() and len(self.digits) < self.max_digits:
+            self.digits += key
+        self.say()
+        self.show_digits()
+
+    def typed(self, text: str) -> None:
+        for char in to_ascii_digits(text):
+            if char.isdigit():
+                self.key(char)
+            elif char in "\r\n":
+                self.submit()
+
+    def show_digits(self) -> None:
+        """Show what was typed (subclasses format it)."""
+
+    def submit(self) -> None:
+        """The OK key."""
+
+
+class PhoneScreen(DigitEntry):
+    """Phone keypad: Persian or Latin digits, formatted as typed; unknown numbers may enroll."""
+
+    max_digits = _PHONE_DIGITS
+
+    def prepare(self, note_key: str = "", **_: Any) -> None:
+        self.digits = ""
+        self.note_key = note_key or "phone.hint"
+
+    def refresh(self) -> None:
+        app = self.app
+        example = ltr(app.texts.digits("0912 345 6789"))
+        self.ids.hint.text = app.t(getattr(self, "note_key", "phone.hint"), example=example)
+        super().refresh()
+
+    def show_digits(self) -> None:
+        formatter = AsYouTypeFormatter(self.app.config_.shop.phone_region)
+        shown = ""
+        for digit in self.digits:
+            shown = formatter.input_digit(digit)
+        # Phone numbers read left to right in Persian too.
+        self.ids.display.text = self.app.show(ltr(self.app.texts.digits(shown)))
+
+    def submit(self) -> None:
+        app = self.app
+        try:
+            member = app.service.identify_phone(self.digits)
+        except UnknownMember:
+            app.counter.phone = self.digits
+            app.go("enroll", phone=self.digits)
+            return
+        except KioskError as error:
+            self.fail(error)
+            return
+        counter = app.counter
+        counter.member_id = member.member_id
+        if counter.pending_card is not None:
+            card, counter.pending_card = counter.pending_card, None
+            try:
+                app.service.link_card(member.member_id, card, actor=SHOPPER)
+            except KioskError as error:
+                self.fail(error)
+                return
+            app.go("member", message_key="member.card_linked")
+            return
+        app.go("member")
+
+
+class EnrollScreen(KioskScreen):
+    """Consent (its version recorded), optional name and birthday, the tapped card linked."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.phone = ""
+        self.name_text = ""
+        self.birthday: date | None = None
+        self.marketing = False
+        self.txn = ""
+
+    def prepare(self, phone: str | None = None, **_: Any) -> None:
+        if phone is not None:  # a new enrollment (coming back from name/birthday keeps it)
+            self.phone = phone
+            self.name_text = ""
+            self.birthday = None
+            self.marketing = False
+            self.txn = new_txn_id("enroll")
+
+    def refresh(self) -> None:
+        app = self.app
+        try:
+            shown = format_phone(self.phone, app.config_.shop.phone_region)
+        except KioskError:
+            shown = self.phone
+        self.ids.phone.text = app.t("enroll.phone", phone=ltr(app.texts.digits(shown)))
+        for index, key in enumerate(CONSENT_LINES, start=1):
+            self.ids[f"consent{index}"].text = app.t(key)
+        marketing = "enroll.marketing.yes" if self.marketing else "enroll.marketing.no"
+        self.ids.marketing.text = app.t(marketing)
+        self.ids.name.text = (
+            app.t("enroll.name_is", name=self.name_text) if self.name_text else app.t("enroll.name")
+        )
+        self.ids.birthday.text = (
+            app.t("enroll.birthday_is", birthday=self.birthday)
+            if self.birthday
+            else app.t("enroll.birthday")
+        )
+
+    def toggle_marketing(self) -> None:
+        self.marketing = not self.marketing
+        self.refresh()
+
+    def join(self) -> None:
+        app = self.app
+        counter = app.counter
+        try:
+            result = app.service.enroll(
+                self.phone,
+                client_txn_id=self.txn,
+                name=self.name_text or None,
+                birthday=self.birthday,
+                card=counter.pending_card,
+                consent_marketing=self.marketing,
+                consent_version=consent_version(),
+                language=counter.language,
+            )
+        except KioskError as error:
+            self.fail(error)
+            return
+        counter.pending_card = None
+        counter.member_id = result.member_id
+        app.signal(ok=True)
+        app.go("result", kind="enroll", points=result.bonus_points, balance=result.balance)
+
+
+PERSIAN_LETTERS = list("ضصثقفغعهخحجچشسیبلاتنمکگظطزرذدپو") + ["ژ", "آ", "ئ"]
+LATIN_LETTERS = list("qwertyuiopasdfghjklzxcvbnm")
+
+
+class NameScreen(KioskScreen):
+    """An on-screen keyboard of the shopper's alphabet (TextInput cannot shape Persian)."""
+
+    max_length = 40
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.text = ""
+        self.layout = ""
+
+    def prepare(self, **_: Any) -> None:
+        self.text = self.app.manager.get_screen("enroll").name_text if self.app.manager else ""
+
+    def refresh(self) -> None:
+        app = self.app
+        layout = app.counter.language
+        keyboard = self.ids.keyboard
+        if layout != self.layout:
+            letters = PERSIAN_LETTERS if layout == "fa" else LATIN_LETTERS
+            keyboard.keys = [*letters, "space", "back"]
+            self.layout = layout
+        keyboard.labels = [
+            app.t(f"keypad.{key}") if key in ("space", "back") else app.show(key)
+            for key in keyboard.keys
+        ]
+        self.ids.display.text = app.show(self.text) if self.text else ""
+
+    def key(self, key: str) -> None:
+        if key == "back":
+            self.text = self.text[:-1]
+        elif key == "space":
+            if self.text and not self.text.endswith(" "):
+                self.text += " "
+        elif len(self.text) < self.max_length:
+            self.text += key
+        self.ids.display.text = self.app.show(self.text) if self.text else ""
+
+    def done(self) -> None:
+        enroll = self.app.manager.get_screen("enroll") if self.app.manager else None
+        if enroll is not None:
+            enroll.name_text = self.text.strip()
+        self.app.go("enroll")
+
+
+class BirthdayScreen(DigitEntry):
+    """Birthday as year/month/day: Jalali in Persian, Gregorian in English."""
+
+    max_digits = 8
+
+    def prepare(self, **_: Any) -> None:
+        self.digits = ""
+
+    def refresh(self) -> None:
+        self.ids.hint.text = self.app.t("birthday.hint")
+        super().refresh()
+
+    def show_digits(self) -> None:
+        d = self.digits
+        parts = [d[:4], d[4:6], d[6:8]]
+        text = "/".join(part for part in parts if part)
+        self.ids.display.text = self.app.show(ltr(self.app.texts.digits(text)))
+
+    def done(self) -> None:
+        self.submit()
+
+    def submit(self) -> None:
+        d = self.digits
+        try:
+            if len(d) != 8:
+                raise InvalidDate(reason="year, month and day")
+            birthday = parse_date_input(f"{d[:4]}-{d[4:6]}-{d[6:]}")
+            if birthday > self.app.service.local_today(self.app.clock()):
+                raise InvalidDate(reason="in the future")
+        except KioskError as error:
+            self.fail(error)
+            return
+        enroll = self.app.manager.get_screen("enroll") if self.app.manager else None
+        if enroll is not None:
+            enroll.birthday = birthday
+        self.app.go("enroll")
+
+
+class MemberScreen(KioskScreen):
+    """Balance, tier and progress, points expiring soon, rewards (affordable ones lit)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.message_key = ""
+
+    def prepare(self, message_key: str = "", **_: Any) -> None:
+        self.message_key = message_key
+
+    def refresh(self) -> None:
+        app = self.app
+        member_id = app.counter.member_id
+        if member_id is None:
+            return
+        try:
+            summary = member_summary(app.service, member_id)
+        except KioskError as error:
+            self.fail(error)
+            return
+        texts = app.texts
+        name = _masked_name(summary.name)
+        self.ids.greeting.text = (
+            app.t("member.hello_name", name=name) if name else app.t("member.hello")
+        )
+        phone = mask_phone_display(summary.phone_masked, texts)
+        self.ids.phone.text = app.show(phone)
+        self.ids.balance.text = app.t("member.balance", points=summary.balance)
+        tier_name = summary.tier_name_fa if texts.language == "fa" else summary.tier_name_en
+        self.ids.tier.text = app.t("member.tier", tier=tier_name)
+        tiers = {t.id: t for t in app.config_.program.tiers}
+        if summary.next_tier is not None and summary.points_to_next_tier is not None:
+            above = tiers[summary.next_tier]
+            above_name = above.name_fa if texts.language == "fa" else above.name_en
+            self.ids.tier_progress_text.text = app.t(
+                "member.to_next_tier", points=summary.points_to_next_tier, tier=above_name
+            )
+            self.ids.tier_progress.value = summary.earned_in_window / max(above.threshold, 1)
+        else:
+            self.ids.tier_progress_text.text = app.t("member.top_tier")
+            self.ids.tier_progress.value = 1
+        rewards = {r.reward_id: r for r in summary.rewards}
+        if summary.next_reward is not None and summary.points_to_next_reward is not None:
+            reward = rewards[summary.next_reward]
+            self.ids.reward_progress_text.text = app.t(
+                "member.to_next_reward",
+                points=summary.points_to_next_reward,
+                reward=reward.name_fa if texts.language == "fa" else reward.name_en,
+            )
+            self.ids.reward_progress.value = summary.balance / max(reward.cost, 1)
+        else:
+            self.ids.reward_progress_text.text = app.t("member.all_rewards")
+            self.ids.reward_progress.value = 1
+        if summary.expiring_points and summary.expiring_first_at:
+            when = from_iso(summary.expiring_first_at).astimezone(app.service.tz).date()
+            self.ids.expiring.text = app.t(
+                "member.expiring", points=summary.expiring_points, date=when
+            )
+        else:
+            self.ids.expiring.text = ""
+        self._rewards(summary)
+        self.say(self.message_key)
+        self.message_key = ""
+
+    def _rewards(self, summary: Any) -> None:
+        app = self.app
+        box = self.ids.rewards
+        box.clear_widgets()
+        for reward in summary.rewards[:4]:
+            name = reward.name_fa if app.texts.language == "fa" else reward.name_en
+            button = KButton(
+                key=reward.reward_id,
+                text=app.t("member.reward", reward=name, points=reward.cost),
+                font_size=app.u * 0.036,
+                disabled=not reward.affordable or not summary.can_redeem,
+            )
+            if reward.affordable:
+                button.background_color = (0.85, 0.55, 0.1, 1)
+            button.bind(on_release=lambda b: self.pick(b.key))
+            box.add_widget(button)
+
+    def reward_button(self, reward_id: str) -> KButton:
+        """The button of a reward (tests touch it)."""
+        for child in self.ids.rewards.children:
+            if child.key == reward_id:
+                return child  # type: ignore[no-any-return]
+        raise KeyError(reward_id)
+
+    def pick(self, reward_id: str) -> None:
+        self.app.go("redeem", reward_id=reward_id)
+
+    def purchase(self) -> None:
+        """The cashier's button: amount keypad, behind an open shift."""
+        app = self.app
+        if app.counter.cashier() is not None:
+            app.go("amount")
+            return
+
+        def opened(actor: Any) -> None:
+            app.counter.open_shift(actor)
+            app.go("amount")
+
+        app.go("pin", purpose="shift", then=opened, back="member")
+
+
+def _masked_name(name: str | None) -> str:
+    """The first name and the initial of the rest: "Sara K." (others are at the counter)."""
+    if not name:
+        return ""
+    parts = name.split()
+    if len(parts) == 1:
+        return parts[0]
+    return f"{parts[0]} {parts[1][0]}."
+
+
+def mask_phone_display(masked: str | None, texts: Texts) -> str:
+    """The masked phone (••• and the last digits), left to right, in the language's digits."""
+    if not masked:
+        return ""
+    return ltr(texts.digits(masked))
+
+
+class ResultScreen(KioskScreen):
+    """"+N points" with an animation and a sound, the new balance, automatic return."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.params: dict[str, Any] = {}
+
+    def prepare(self, **params: Any) -> None:
+        self.params = params
+        app = self.app
+        app.result_until = app.clock() + timedelta(seconds=app.config_.ui.result_seconds)
+        app.sounds.play("earn")
+
+    def refresh(self) -> None:
+        app = self.app
+        p = self.params
+        kind = p.get("kind", "earn")
+        points = int(p.get("points", 0))
+        self.ids.points.text = app.t(f"result.{kind}", points=points)
+        self.ids.balance.text = app.t("result.balance", points=int(p.get("balance", 0)))
+        bonus = int(p.get("bonus", 0))
+        self.ids.extra.text = app.t("result.birthday", points=bonus) if bonus else ""
+
+    def on_enter(self, *_: Any) -> None:
+        label = self.ids.points
+        base = self.app.u * 0.15
+        label.font_size = base * 0.6
+        Animation.cancel_all(label)
+        Animation(font_size=base, duration=0.35, t="out_back").start(label)

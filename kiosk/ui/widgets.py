@@ -1,0 +1,133 @@
+"""The kiosk's widgets: labels and buttons in our font, keypads, a progress meter, status dots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kivy.properties import (
+    BooleanProperty,
+    ColorProperty,
+    ListProperty,
+    NumericProperty,
+    StringProperty,
+)
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
+from kivy.uix.widget import Widget
+
+
+class KLabel(Label):
+    """A single-line label in the kiosk font (shaped text only: see `KioskApp.t`)."""
+
+
+class KButton(Button):
+    """A big flat button in the kiosk font."""
+
+    key = StringProperty("")
+
+
+class MirrorBox(BoxLayout):
+    """A horizontal box that lays its children out right to left when `rtl` is set.
+
+    Kivy 2.3's BoxLayout only knows left to right; a Persian screen mirrors its rows
+    (the back button on the right, the reading order of fields), so the children's
+    positions are reflected after the usual layout.
+    """
+
+    rtl = BooleanProperty(False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bind(rtl=self._trigger_layout)
+
+    def do_layout(self, *args: Any) -> None:
+        super().do_layout(*args)
+        if self.rtl and self.orientation == "horizontal":
+            for child in self.children:
+                child.x = self.x + (self.right - child.right)
+
+
+class Keypad(GridLayout):
+    """A grid of keys; `on_key` fires with the key's id ("0".."9", "back", "ok", ...).
+
+    Keypads keep the phone layout (1 2 3 on top, left to right) in both languages:
+    shoppers know it from their phones, and mirroring it would put 3 where 1 is.
+    """
+
+    keys = ListProperty([])
+    labels = ListProperty([])
+    enabled = BooleanProperty(True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.register_event_type("on_key")
+        super().__init__(**kwargs)
+        self.bind(keys=self._rebuild, labels=self._relabel, enabled=self._enable)
+        self._rebuild()
+
+    def _rebuild(self, *_: Any) -> None:
+        self.clear_widgets()
+        for key in self.keys:
+            button = KButton(key=key)
+            button.bind(on_release=self._pressed)
+            self.add_widget(button)
+        self._relabel()
+        self._enable()
+
+    def _relabel(self, *_: Any) -> None:
+        buttons = list(reversed(self.children))
+        for button, label in zip(buttons, self.labels, strict=False):
+            button.text = label
+
+    def _enable(self, *_: Any) -> None:
+        for button in self.children:
+            button.disabled = not self.enabled
+
+    def button(self, key: str) -> KButton:
+        """The button of `key` (tests touch it)."""
+        for child in self.children:
+            if isinstance(child, KButton) and child.key == key:
+                return child
+        raise KeyError(key)
+
+    def _pressed(self, button: KButton) -> None:
+        self.dispatch("on_key", button.key)
+
+    def on_key(self, key: str) -> None:
+        """Default handler of the `on_key` event."""
+
+
+class Meter(Widget):
+    """A progress bar that fills from the reading direction's start (right in Persian).
+
+    Drawn by its kv rule (kiosk.kv), whose canvas follows the widget's position.
+    """
+
+    value = NumericProperty(0.0)
+    rtl = BooleanProperty(False)
+    fill = ColorProperty([0.2, 0.65, 0.35, 1])
+    track = ColorProperty([0.85, 0.85, 0.85, 1])
+
+    def on_value(self, _widget: Meter, value: float) -> None:
+        # A member past a threshold (or a negative balance after a void) fills 0..1 only.
+        clamped = min(max(float(value), 0.0), 1.0)
+        if clamped != value:
+            self.value = clamped
+
+
+class StatusDot(Widget):
+    """A small round status light: "ok" green, "warn" amber, "fault" red, "off" grey."""
+
+    state = StringProperty("ok")
+    colour = ColorProperty([0.6, 0.6, 0.6, 1])
+    COLOURS: dict[str, Sequence[float]] = {
+        "ok": (0.2, 0.7, 0.3, 1),
+        "warn": (0.95, 0.65, 0.1, 1),
+        "fault": (0.85, 0.2, 0.2, 1),
+        "off": (0.6, 0.6, 0.6, 1),
+    }
+
+    def on_state(self, _widget: StatusDot, state: str) -> None:
+        self.colour = list(self.COLOURS.get(state, self.COLOURS["off"]))

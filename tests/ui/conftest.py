@@ -1,0 +1,210 @@
+"""A real Kivy window (offscreen), the kiosk app on a real database, driven by touches.
+
+One window per test process (Kivy has one); each test mounts a fresh app on it with its
+own data directory, manual clock, simulated reader and staff. Touches go through the
+window's event dispatch to the widgets under them, as a finger's would. Nothing sleeps:
+`Kiosk.until()` runs the event loop until a condition holds.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Kivy reads these when it is first imported: no command line, no console log, its home
+# in a temporary folder, a window without a screen.
+os.environ["KIVY_NO_ARGS"] = "1"
+os.environ["KIVY_NO_CONSOLELOG"] = "1"
+os.environ["KIVY_NO_FILELOG"] = "1"
+os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
+os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+from drivers.factory import ReaderSet  # noqa: E402
+from kiosk.clock import ManualClock  # noqa: E402
+from kiosk.service import LoyaltyService  # noqa: E402
+from kiosk.staff import CLI  # noqa: E402
+from sim.reader import SimReader  # noqa: E402
+from tests.conftest import START, make_config  # noqa: E402
+
+CASHIER_PIN = "1357"
+MANAGER_PIN = "2468"
+TECHNICIAN_PIN = "9753"
+_WAIT_SECONDS = 10.0  # a safety limit for `until`, never a pace
+
+
+@pytest.fixture(scope="session")
+def window() -> Any:
+    """The one Kivy window of this process, 800x480."""
+    from kivy.config import Config
+
+    Config.set("graphics", "width", "800")
+    Config.set("graphics", "height", "480")
+    Config.set("graphics", "maxfps", "0")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    try:
+        from kivy.core.window import Window
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.skip(f"no OpenGL window for Kivy (SDL offscreen needs Mesa): {exc}")
+    if Window is None:  # pragma: no cover
+        pytest.skip("no OpenGL window for Kivy: install Mesa (libgl1-mesa-dri) or run under xvfb")
+    return Window
+
+
+class Kiosk:
+    """The app under test and the hands that use it."""
+
+    def __init__(self, app: Any, reader: SimReader, clock: ManualClock, window: Any) -> None:
+        self.app = app
+        self.reader = reader
+        self.clock = clock
+        self.window = window
+        self.service: LoyaltyService = app.service
+        self.exits: list[int] = []
+
+    # -- looking ---------------------------------------------------------------------------
+
+    @property
+    def screen(self) -> str:
+        return str(self.app.manager.current)
+
+    def ids(self, name: str) -> Any:
+        return self.app.screen.ids[name]
+
+    def text(self, name: str) -> str:
+        return str(self.ids(name).text)
+
+    def shows(self, key: str, **params: Any) -> str:
+        """What message `key` looks like on screen now (translated and shaped)."""
+        return str(self.app.t(key, **params))
+
+    def message(self) -> str:
+        return self.text("message")
+
+    # -- doing -----------------------------------------------------------------------------
+
+    def pump(self, frames: int = 2) -> None:
+        from kivy.base import EventLoop
+
+        for _ in range(frames):
+            EventLoop.idle()
+
+    def until(self, condition: Callable[[], bool], what: str = "condition") -> None:
+        deadline = time.monotonic() + _WAIT_SECONDS
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; screen {self.screen}")
+            self.pump(1)
+
+    def touch(self, widget: Any) -> None:
+        """Press and release a finger at the centre of `widget`."""
+        from kivy.tests.common import UnitTestTouch
+
+        self.pump(1)
+        assert widget.get_root_window() is not None, f"{widget} is not on screen"
+        assert not widget.disabled, f"{widget} is disabled"
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+        self.pump(1)
+
+    def press(self, name: str) -> None:
+        self.touch(self.ids(name))
+
+    def keys(self, sequence: str, keypad: str = "keypad") -> None:
+        """Touch keypad keys: digits, and words like "ok" and "back" between brackets."""
+        pad = self.ids(keypad)
+        for key in _split_keys(sequence):
+            self.touch(pad.button(key))
+
+    def tap_card(self, uid: str) -> None:
+        """Tap a card on the simulated reader and wait until the UI has handled it."""
+        handled = self.app.cards_handled
+        self.reader.tap(uid)
+        self.until(lambda: self.app.cards_handled > handled, f"card {uid} to reach the UI")
+        self.pump(1)
+
+    def tick(self, **delta: float) -> None:
+        """Let time pass on the kiosk's clock and run its timeouts."""
+        if delta:
+            self.clock.advance(**delta)
+        self.app.tick()
+        self.pump(1)
+
+
+def _split_keys(sequence: str) -> list[str]:
+    keys: list[str] = []
+    word = ""
+    inside = False
+    for char in sequence:
+        if char == "[":
+            inside = True
+        elif char == "]":
+            keys.append(word)
+            word, inside = "", False
+        elif inside:
+            word += char
+        elif not char.isspace():
+            keys.append(char)
+    return keys
+
+
+@pytest.fixture
+def kiosk_factory(
+    tmp_path: Path, window: Any
+) -> Iterator[Callable[..., Kiosk]]:
+    """Mount a kiosk app with config `overrides` on the window; unmounted after the test."""
+    from kivy.base import EventLoop
+
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.sounds import Sounds
+
+    mounted: list[tuple[Any, Any, LoyaltyService]] = []
+
+    def mount(*overrides: str, staff: bool = True) -> Kiosk:
+        clock = ManualClock(START)
+        config = make_config(*overrides)
+        data_dir = tmp_path / f"data{len(mounted)}"
+        service = LoyaltyService.open(data_dir, config, clock=clock)
+        if staff:
+            service.staff.add(name="Sara", role="cashier", pin=CASHIER_PIN, actor=CLI)
+            service.staff.add(name="Reza", role="manager", pin=MANAGER_PIN, actor=CLI)
+            service.staff.add(name="Tara", role="technician", pin=TECHNICIAN_PIN, actor=CLI)
+        reader = SimReader("sim")
+        readers = ReaderSet([reader], debounce_seconds=0)
+        exits: list[int] = []
+        app = KioskApp(
+            service,
+            data_dir=data_dir,
+            readers=readers,
+            sounds=Sounds(Path("assets/sounds"), enabled=False),
+            exit_app=exits.append,
+        )
+        root = app.build()
+        app.root = root
+        window.add_widget(root)
+        EventLoop.idle()
+        kiosk = Kiosk(app, reader, clock, window)
+        kiosk.exits = exits
+        mounted.append((app, root, service))
+        kiosk.until(lambda: bool(app.reader_states), "the reader's first status")
+        return kiosk
+
+    yield mount
+    for app, root, service in mounted:
+        app.shutdown()
+        window.remove_widget(root)
+        service.close()
+    EventLoop.idle()
+
+
+@pytest.fixture
+def kiosk(kiosk_factory: Callable[..., Kiosk]) -> Kiosk:
+    return kiosk_factory()
