@@ -172,6 +172,6 @@ class _Missing(dict[str, Any]):
         return "{" + key + "}"
 
 
-def N_(key: str) -> str:
+def N_(key: str) -> str:  # noqa: N802 - the name gettext tools know
     """Mark a message key for extraction where it is built, not shown (Babel keyword)."""
     return key

@@ -62,7 +62,7 @@ def load_resources() -> None:
         Builder.load_file(str(KV_FILE))
 
 
-class _KeepRunning(ExceptionHandler):  # type: ignore[misc]
+class _KeepRunning(ExceptionHandler):
     """A bug in a screen is logged; the shopper sees an error message, never a traceback."""
 
     def __init__(self, app: KioskApp) -> None:
@@ -71,12 +71,13 @@ class _KeepRunning(ExceptionHandler):  # type: ignore[misc]
     def handle_exception(self, inst: BaseException) -> int:
         if isinstance(inst, KeyboardInterrupt | SystemExit):
             return int(ExceptionManager.RAISE)
-        log.exception("unexpected error in the touch app", exc_info=inst)
+        log.error("unexpected error in the touch app", exc_info=inst)
+        self.app.bugs.append(f"{type(inst).__name__}: {inst}")
         self.app.unexpected_error()
         return int(ExceptionManager.PASS)
 
 
-class KioskApp(App):  # type: ignore[misc]
+class KioskApp(App):
     """The kiosk's touch app on one service (database), readers and feedback device."""
 
     lang = StringProperty("fa")
@@ -126,8 +127,11 @@ class KioskApp(App):  # type: ignore[misc]
         self._texts: dict[str, Texts] = {}
         self.manager: ScreenManager | None = None
         self._handler: _KeepRunning | None = None
+        self.stopped = False
         # How many card taps the UI has handled (no ids kept: they are personal data).
         self.cards_handled = 0
+        # Unexpected errors caught (what, not where: the log has the traceback).
+        self.bugs: list[str] = []
         self._set_language(default)
 
     # -- building ------------------------------------------------------------------------
@@ -157,8 +161,13 @@ class KioskApp(App):  # type: ignore[misc]
 
     def shutdown(self) -> None:
         """Stop everything this app started (also used by tests, which keep the window)."""
+        if self.stopped:
+            return
+        self.stopped = True
         Clock.unschedule(self.tick)
-        Window.unbind(on_resize=self._resized, on_touch_down=self._touched, on_textinput=self._typed)
+        Window.unbind(
+            on_resize=self._resized, on_touch_down=self._touched, on_textinput=self._typed
+        )
         if self._handler is not None:
             ExceptionManager.remove_handler(self._handler)
             self._handler = None
@@ -212,7 +221,7 @@ class KioskApp(App):  # type: ignore[misc]
         current: KioskScreen = self.manager.current_screen
         return current
 
-    def go(self, name: str, **params: Any) -> None:
+    def go(self, name: str, /, **params: Any) -> None:
         """Show screen `name`, prepared with `params`."""
         assert self.manager is not None
         screen: KioskScreen = self.manager.get_screen(name)
@@ -251,6 +260,8 @@ class KioskApp(App):  # type: ignore[misc]
         Clock.schedule_once(partial(self._reader_event, event), -1)
 
     def _reader_event(self, event: ReaderEvent, _dt: float = 0) -> None:
+        if self.stopped or self.manager is None:
+            return  # scheduled just before the app stopped
         if isinstance(event, ReaderStatusChanged):
             self.reader_states[event.reader] = event
             self.screen.status_changed()
@@ -310,7 +321,7 @@ class KioskApp(App):  # type: ignore[misc]
 
     def tick(self, _dt: float = 0) -> None:
         """Run the timeouts: result screen, idle shopper, shift, out-of-service probe."""
-        if self.manager is None:
+        if self.stopped or self.manager is None:
             return
         now = self.clock()
         name = self.manager.current

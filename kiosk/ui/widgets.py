@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from kivy.properties import (
     BooleanProperty,
@@ -122,7 +122,7 @@ class StatusDot(Widget):
 
     state = StringProperty("ok")
     colour = ColorProperty([0.6, 0.6, 0.6, 1])
-    COLOURS: dict[str, Sequence[float]] = {
+    COLOURS: ClassVar[dict[str, Sequence[float]]] = {
         "ok": (0.2, 0.7, 0.3, 1),
         "warn": (0.95, 0.65, 0.1, 1),
         "fault": (0.85, 0.2, 0.2, 1),

@@ -26,12 +26,12 @@ os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
 os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
-from drivers.factory import ReaderSet  # noqa: E402
-from kiosk.clock import ManualClock  # noqa: E402
-from kiosk.service import LoyaltyService  # noqa: E402
-from kiosk.staff import CLI  # noqa: E402
-from sim.reader import SimReader  # noqa: E402
-from tests.conftest import START, make_config  # noqa: E402
+from drivers.factory import ReaderSet
+from kiosk.clock import ManualClock
+from kiosk.service import LoyaltyService
+from kiosk.staff import CLI
+from sim.reader import SimReader
+from tests.conftest import START, make_config
 
 CASHIER_PIN = "1357"
 MANAGER_PIN = "2468"
@@ -111,9 +111,20 @@ class Kiosk:
         assert not widget.disabled, f"{widget} is disabled"
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
+        self._as_mainloop(touch.touch_down)
+        self._as_mainloop(touch.touch_up)
         self.pump(1)
+
+    def _as_mainloop(self, action: Callable[[], None]) -> None:
+        # Kivy's main loop hands an exception from an event to the ExceptionManager (the
+        # app's handler keeps the kiosk running); a test dispatching by hand does the same.
+        from kivy.base import ExceptionManager
+
+        try:
+            action()
+        except Exception as exc:
+            if ExceptionManager.handle_exception(exc) == ExceptionManager.RAISE:
+                raise
 
     def press(self, name: str) -> None:
         self.touch(self.ids(name))
@@ -157,9 +168,7 @@ def _split_keys(sequence: str) -> list[str]:
 
 
 @pytest.fixture
-def kiosk_factory(
-    tmp_path: Path, window: Any
-) -> Iterator[Callable[..., Kiosk]]:
+def kiosk_factory(tmp_path: Path, window: Any) -> Iterator[Callable[..., Kiosk]]:
     """Mount a kiosk app with config `overrides` on the window; unmounted after the test."""
     from kivy.base import EventLoop
 
@@ -199,7 +208,8 @@ def kiosk_factory(
 
     yield mount
     for app, root, service in mounted:
-        app.shutdown()
+        # on_stop also makes kv's `app` forget this app (Kivy's ProxyApp caches it).
+        app.dispatch("on_stop")
         window.remove_widget(root)
         service.close()
     EventLoop.idle()

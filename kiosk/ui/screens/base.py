@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from kiosk.ui.app import KioskApp
 
 
-class KioskScreen(Screen):  # type: ignore[misc]
+class KioskScreen(Screen):
     """A screen of the kiosk. Subclasses fill in `prepare`, `refresh` and the handlers."""
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -110,7 +111,7 @@ class PinScreen(DigitEntry):
         if self.locked_until is None:
             keypad.enabled = True
             return
-        left = int((self.locked_until - self.app.clock()).total_seconds()) + 1
+        left = math.ceil((self.locked_until - self.app.clock()).total_seconds())
         if left <= 0:
             self.locked_until = None
             keypad.enabled = True
@@ -146,7 +147,20 @@ class AmountScreen(DigitEntry):
         self.approved_by = None
         self.done = False
         decimal_key = "." if self.app.texts.unit_decimals() else "clear"
-        self.ids.keypad.keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "back", "0", decimal_key]
+        self.ids.keypad.keys = [
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+            "6",
+            "7",
+            "8",
+            "9",
+            "back",
+            "0",
+            decimal_key,
+        ]
 
     def refresh(self) -> None:
         app = self.app

@@ -116,7 +116,7 @@ class AttractScreen(KioskScreen):
         if app.counter.cashier() is not None:
             app.go("cashier")
             return
-        app.go("pin", purpose="shift", then=lambda actor: self._opened(actor))
+        app.go("pin", purpose="shift", then=self._opened)
 
     def _opened(self, actor: Any) -> None:
         self.app.counter.open_shift(actor)
@@ -283,7 +283,7 @@ class EnrollScreen(KioskScreen):
         app.go("result", kind="enroll", points=result.bonus_points, balance=result.balance)
 
 
-PERSIAN_LETTERS = list("ضصثقفغعهخحجچشسیبلاتنمکگظطزرذدپو") + ["ژ", "آ", "ئ"]
+PERSIAN_LETTERS = [*"ضصثقفغعهخحجچشسیبلاتنمکگظطزرذدپو", "ژ", "آ", "ئ"]
 LATIN_LETTERS = list("qwertyuiopasdfghjklzxcvbnm")
 
 
@@ -492,7 +492,7 @@ def mask_phone_display(masked: str | None, texts: Texts) -> str:
 
 
 class ResultScreen(KioskScreen):
-    """"+N points" with an animation and a sound, the new balance, automatic return."""
+    """ "+N points" with an animation and a sound, the new balance, automatic return."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -8,6 +8,7 @@ from typing import Any
 from kiosk.cards import mask_uid
 from kiosk.diagnostics import collect
 from kiosk.errors import InvalidPin, KioskError
+from kiosk.i18n import Language
 from kiosk.staff import Actor
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.shopper import DigitEntry
@@ -41,13 +42,15 @@ class TechScreen(KioskScreen):
             lines.append(app.t("tech.diag.no_readers"))
         for event in app.reader_states.values():
             lines.append(
-                app.t("tech.diag.reader", reader=event.reader, state=app.texts.tr(f"reader.{event.state}"))
+                app.t(
+                    "tech.diag.reader",
+                    reader=event.reader,
+                    state=app.texts.tr(f"reader.{event.state}"),
+                )
             )
         lines.append(app.t(f"tech.diag.sync.{app.network_state}", last=app.last_sync or "-"))
         lines.append(
-            app.t(
-                "tech.diag.queue", pending=info.outbox_pending, rejected=info.outbox_rejected
-            )
+            app.t("tech.diag.queue", pending=info.outbox_pending, rejected=info.outbox_rejected)
         )
         lines.append(
             app.t(
@@ -108,7 +111,7 @@ class TechScreen(KioskScreen):
 
     def toggle_default_language(self) -> None:
         app = self.app
-        new = "en" if app.counter.default_language == "fa" else "fa"
+        new: Language = "en" if app.counter.default_language == "fa" else "fa"
         try:
             app.service.settings.set("default_language", new, actor=self._actor())
         except KioskError as error:
