@@ -38,7 +38,7 @@ translations: $(STAMP)
 	$(BIN)/pybabel -q extract -F babel.cfg -k t -k tr -k say -k N_ -k _message \
 		--no-location --sort-output --omit-header -o kiosk/locale/kiosk.pot .
 	$(BIN)/pybabel -q update -i kiosk/locale/kiosk.pot -d kiosk/locale -D kiosk \
-		--no-fuzzy-matching --ignore-obsolete --omit-header --no-wrap
+		--no-fuzzy-matching --ignore-obsolete --no-wrap
 	$(BIN)/pybabel -q compile -d kiosk/locale -D kiosk
 
 # Every screen at 800x480, in Persian and in English, into docs/screenshots/.

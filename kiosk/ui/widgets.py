@@ -22,11 +22,15 @@ from kivy.uix.widget import Widget
 class KLabel(Label):
     """A single-line label in the kiosk font (shaped text only: see `KioskApp.t`)."""
 
+    # The font size as a share of the window's height (kv: font_size = app.u * font_scale).
+    font_scale = NumericProperty(0.05)
+
 
 class KButton(Button):
     """A big flat button in the kiosk font."""
 
     key = StringProperty("")
+    font_scale = NumericProperty(0.05)
 
 
 class MirrorBox(BoxLayout):

@@ -167,6 +167,15 @@ def _split_keys(sequence: str) -> list[str]:
     return keys
 
 
+def _forget_previous_app() -> None:
+    # kv rules reach the app through Kivy's ProxyApp, which caches the first app it sees
+    # and forgets it only on that app's on_stop; a frame drawn after a test's teardown
+    # can make it cache the stopped app again. One process, one app per test: reset it.
+    from kivy.lang.parser import global_idmap
+
+    object.__setattr__(global_idmap["app"], "_obj", None)
+
+
 @pytest.fixture
 def kiosk_factory(tmp_path: Path, window: Any) -> Iterator[Callable[..., Kiosk]]:
     """Mount a kiosk app with config `overrides` on the window; unmounted after the test."""
@@ -196,6 +205,7 @@ def kiosk_factory(tmp_path: Path, window: Any) -> Iterator[Callable[..., Kiosk]]
             sounds=Sounds(Path("assets/sounds"), enabled=False),
             exit_app=exits.append,
         )
+        _forget_previous_app()
         root = app.build()
         app.root = root
         window.add_widget(root)

@@ -354,10 +354,11 @@ class CashierScreen(KioskScreen):
     """The cashier's menu: void a transaction, log out."""
 
     def refresh(self) -> None:
-        cashier = self.app.counter.cashier()
-        self.ids.title.text = self.app.t(
-            "cashier.title", staff=cashier.actor_id if cashier else "-"
-        )
+        app = self.app
+        cashier = app.counter.cashier()
+        names = {s.staff_id: s.name for s in app.service.staff.list()}
+        name = names.get(cashier.actor_id, "") if cashier else ""
+        self.ids.title.text = app.t("cashier.title", staff=name)
 
     def logout(self) -> None:
         self.app.counter.close_shift()
@@ -403,7 +404,7 @@ class VoidScreen(KioskScreen):
                 )
             else:
                 text = app.t("void.entry.redeem", when=when, points=-entry.points)
-            button = KButton(key=entry.entry_id, text=text, font_size=app.u * 0.036)
+            button = KButton(key=entry.entry_id, text=text, font_scale=0.036)
             if entry.entry_id == self.selected:
                 button.background_color = (0.85, 0.55, 0.1, 1)
             button.bind(on_release=lambda b: self.select(b.key))
@@ -411,9 +412,7 @@ class VoidScreen(KioskScreen):
         reasons = self.ids.reasons
         reasons.clear_widgets()
         for reason in VOID_REASONS:
-            button = KButton(
-                key=reason, text=app.t(f"void.reason.{reason}"), font_size=app.u * 0.036
-            )
+            button = KButton(key=reason, text=app.t(f"void.reason.{reason}"), font_scale=0.036)
             if reason == self.reason:
                 button.background_color = (0.85, 0.55, 0.1, 1)
             button.bind(on_release=lambda b: self.choose_reason(b.key))

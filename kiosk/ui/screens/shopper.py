@@ -442,7 +442,7 @@ class MemberScreen(KioskScreen):
             button = KButton(
                 key=reward.reward_id,
                 text=app.t("member.reward", reward=name, points=reward.cost),
-                font_size=app.u * 0.036,
+                font_scale=0.032,
                 disabled=not reward.affordable or not summary.can_redeem,
             )
             if reward.affordable:
@@ -516,7 +516,6 @@ class ResultScreen(KioskScreen):
 
     def on_enter(self, *_: Any) -> None:
         label = self.ids.points
-        base = self.app.u * 0.15
-        label.font_size = base * 0.6
         Animation.cancel_all(label)
-        Animation(font_size=base, duration=0.35, t="out_back").start(label)
+        label.font_scale = 0.09
+        Animation(font_scale=0.15, duration=0.35, t="out_back").start(label)

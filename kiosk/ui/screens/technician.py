@@ -64,14 +64,13 @@ class TechScreen(KioskScreen):
             app.t(
                 database,
                 size=info.database_bytes // _MIB,
-                members=info.members,
                 entries=info.entries,
             )
         )
         box = self.ids.diagnostics
         box.clear_widgets()
         for line in lines:
-            box.add_widget(KLabel(text=line, font_size=app.u * 0.036))
+            box.add_widget(KLabel(text=line, font_scale=0.032))
         language = app.counter.default_language
         self.ids.language.text = app.t(
             "tech.default_language", language=app.texts.tr(f"language.{language}")
@@ -157,7 +156,7 @@ class StaffScreen(KioskScreen):
                     role=app.texts.tr(f"role.{person.role}"),
                     state=app.texts.tr(state),
                 ),
-                font_size=app.u * 0.036,
+                font_scale=0.036,
             )
             if person.staff_id == self.selected:
                 button.background_color = (0.85, 0.55, 0.1, 1)

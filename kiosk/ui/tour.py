@@ -1,0 +1,127 @@
+"""A tour of every screen with plausible data: for screenshots and for the layout tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from kiosk.staff import CLI
+
+if TYPE_CHECKING:
+    from kiosk.ui.app import KioskApp
+
+DEMO_PHONE = "09121234567"
+DEMO_CARD = "5A17C0DE"
+CASHIER_PIN = "1357"
+TECHNICIAN_PIN = "9753"
+
+
+def seed(app: KioskApp) -> str:
+    """Staff, one member with some history; returns the member's id."""
+    service = app.service
+    service.staff.add(name="Sara", role="cashier", pin=CASHIER_PIN, actor=CLI)
+    service.staff.add(name="Tara", role="technician", pin=TECHNICIAN_PIN, actor=CLI)
+    name = "سارا کریمی" if app.counter.language == "fa" else "Sara Karimi"
+    enrolled = service.enroll(DEMO_PHONE, client_txn_id="tour-enroll", card=DEMO_CARD, name=name)
+    cashier = service.staff.login_with_pin(CASHIER_PIN)
+    service.earn(enrolled.member_id, 2_450_000, cashier=cashier, client_txn_id="tour-earn")
+    service.adjust(enrolled.member_id, 120, reason="welcome", actor=CLI, client_txn_id="tour-adj")
+    return enrolled.member_id
+
+
+def _typed(app: KioskApp, keys: str) -> None:
+    for key in keys:
+        app.screen.key(key)
+
+
+def _member(app: KioskApp, member_id: str) -> None:
+    app.counter.member_id = member_id
+
+
+def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
+    """(screen name, how to get there) for every screen, in the order a day sees them."""
+
+    def attract(app: KioskApp) -> None:
+        app.go_home()
+
+    def phone(app: KioskApp) -> None:
+        app.go("phone")
+        _typed(app, "0912123")
+
+    def enroll(app: KioskApp) -> None:
+        app.go("enroll", phone="09351234567")
+
+    def name(app: KioskApp) -> None:
+        app.go("name")
+        _typed(app, ["سارا", "Sara"][app.counter.language == "en"])
+
+    def birthday(app: KioskApp) -> None:
+        app.go("birthday")
+        _typed(app, "13700512" if app.counter.language == "fa" else "19910803")
+
+    def member(app: KioskApp) -> None:
+        _member(app, member_id)
+        app.go("member")
+
+    def pin(app: KioskApp) -> None:
+        _member(app, member_id)
+        app.go("pin", purpose="shift", back="member")
+        _typed(app, "13")
+
+    def amount(app: KioskApp) -> None:
+        _member(app, member_id)
+        app.go("amount")
+        _typed(app, "1250000")
+
+    def result(app: KioskApp) -> None:
+        app.go("result", kind="earn", points=125, balance=540, bonus=100)
+
+    def redeem(app: KioskApp) -> None:
+        _member(app, member_id)
+        app.go("redeem", reward_id="coffee")
+        screen = app.screen
+        screen.code, screen.balance = "7KQ2M9XA", 340
+        screen.refresh()
+
+    def cashier(app: KioskApp) -> None:
+        app.counter.open_shift(app.service.staff.login_with_pin(CASHIER_PIN))
+        app.go("cashier")
+
+    def void(app: KioskApp) -> None:
+        app.go("void")
+        entries = app.service.history.recent(kinds=("earn",), limit=1)
+        if entries:
+            app.screen.select(entries[0].entry_id)
+        app.screen.choose_reason("wrong_amount")
+
+    def tech(app: KioskApp) -> None:
+        app.go("tech", actor=app.service.staff.login_with_pin(TECHNICIAN_PIN))
+
+    def staff(app: KioskApp) -> None:
+        app.go("staff")
+
+    def new_pin(app: KioskApp) -> None:
+        app.go("new_pin")
+        _typed(app, "24")
+
+    def out_of_service(app: KioskApp) -> None:
+        app.go("out_of_service")
+
+    return [
+        ("attract", attract),
+        ("phone", phone),
+        ("enroll", enroll),
+        ("name", name),
+        ("birthday", birthday),
+        ("member", member),
+        ("pin", pin),
+        ("amount", amount),
+        ("result", result),
+        ("redeem", redeem),
+        ("cashier", cashier),
+        ("void", void),
+        ("tech", tech),
+        ("staff", staff),
+        ("new_pin", new_pin),
+        ("out_of_service", out_of_service),
+    ]
