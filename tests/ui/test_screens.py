@@ -80,9 +80,8 @@ def toured(
 
     def visit(language: str, name: str, size: tuple[int, int]) -> Kiosk:
         if "kiosk" not in made:
-            kiosk = kiosk_factory(staff=False)
-            made["kiosk"] = kiosk
-            made["member"] = seed(kiosk.app)
+            made["kiosk"] = kiosk_factory(staff=False)
+            made["member"] = seed(made["kiosk"].app)
         kiosk: Kiosk = made["kiosk"]
         kiosk.window.size = size
         kiosk.pump(2)
