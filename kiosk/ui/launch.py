@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from kiosk.service import LoyaltyService
 def configure_kivy(config: KioskConfig, data_dir: Path) -> None:
     """Settings Kivy reads once, before its window exists: size, fullscreen, no args."""
     os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    # Kivy logs through Python's logging (to the journal on a device) and leaves stderr
+    # alone; in its own mode it swallows stderr, tracebacks included.
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     # Kivy writes its own config and logs here, not in the user's home.
     os.environ.setdefault("KIVY_HOME", str(data_dir / "kivy"))
     from kivy.config import Config
@@ -29,6 +32,7 @@ def configure_kivy(config: KioskConfig, data_dir: Path) -> None:
 
 def run_app(service: LoyaltyService, config: KioskConfig, data_dir: Path) -> int:
     """Open the kiosk window on the configured readers; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     configure_kivy(config, data_dir)
     from kiosk.ui.app import KioskApp
     from kiosk.wiring import build_feedback, build_readers

@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 
-# Kivy reads these when it is first imported: no command line, no console log, its home
+# Kivy reads these when it is first imported: no command line, logs through `logging`, its home
 # in a temporary folder, a window without a screen.
 os.environ["KIVY_NO_ARGS"] = "1"
-os.environ["KIVY_NO_CONSOLELOG"] = "1"
-os.environ["KIVY_NO_FILELOG"] = "1"
+os.environ["KIVY_LOG_MODE"] = "PYTHON"
 os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
 os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")

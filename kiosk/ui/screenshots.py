@@ -1,0 +1,105 @@
+"""`python -m kiosk.ui.screenshots DIR`: every screen, in Persian and English, as PNG files.
+
+Renders in a window without a screen (SDL's offscreen driver) on a throw-away database
+with demo data and a fixed clock, so the pictures are the same from run to run.
+`make screenshots` writes them to docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+SIZES = ((800, 480), (1280, 800))
+# Screens also shown at the 10" size in the README.
+LARGE = ("attract", "member", "amount")
+_OVERRIDES = (
+    'device.id="kiosk-demo"',
+    'shop.name="Demo shop"',
+    "security.pin_scrypt_n=1024",
+    "program.expiry.days=20",
+)
+
+
+def main(argv: list[str]) -> int:
+    """Write the screenshots into the folder named by argv[0]."""
+    if len(argv) != 1:
+        print("usage: python -m kiosk.ui.screenshots DIR", file=sys.stderr)
+        return 2
+    out = Path(argv[0])
+    out.mkdir(parents=True, exist_ok=True)
+    home = tempfile.mkdtemp(prefix="kivy-home-")
+    # KIVY_LOG_MODE=PYTHON: Kivy logs through `logging` and leaves stderr alone, so an
+    # error is seen instead of vanishing into Kivy's log file.
+    os.environ.update(KIVY_NO_ARGS="1", KIVY_LOG_MODE="PYTHON", KIVY_HOME=home)
+    os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+    from kivy.config import Config
+
+    Config.set("graphics", "width", "800")
+    Config.set("graphics", "height", "480")
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from drivers.factory import ReaderSet
+    from kiosk.clock import ManualClock
+    from kiosk.config import load_config
+    from kiosk.service import LoyaltyService
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.sounds import Sounds
+    from kiosk.ui.tour import seed, stops
+    from sim.reader import SimReader
+
+    written = 0
+    for language in ("fa", "en"):
+        data = Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
+        config = load_config(None, [*_OVERRIDES, f'shop.default_language="{language}"'], environ={})
+        clock = ManualClock(datetime(2026, 11, 23, 8, 30, tzinfo=UTC))
+        service = LoyaltyService.open(data, config, clock=clock)
+        app = KioskApp(
+            service,
+            data_dir=data,
+            readers=ReaderSet([SimReader("counter")], debounce_seconds=0),
+            sounds=Sounds(data, enabled=False),
+            exit_app=lambda _code: None,
+        )
+        root = app.build()
+        app.root = root
+        Window.add_widget(root)
+        deadline = time.monotonic() + 10
+        while not app.reader_states and time.monotonic() < deadline:
+            EventLoop.idle()
+        member_id = seed(app)
+        for width, height in SIZES:
+            Window.size = (width, height)
+            for name, arrive in stops(member_id):
+                if (width, height) != SIZES[0] and name not in LARGE:
+                    continue
+                app.go_home()
+                arrive(app)
+                for _ in range(4):
+                    EventLoop.idle()
+                suffix = "" if (width, height) == SIZES[0] else f"-{width}x{height}"
+                target = out / f"{language}-{name}{suffix}.png"
+                # Kivy adds a counter to the name it is given; the file is renamed.
+                made = Window.screenshot(name=str(out / "shot.png"))
+                Path(made).replace(target)
+                written += 1
+        app.dispatch("on_stop")
+        Window.remove_widget(root)
+        service.close()
+        from kivy.lang.parser import global_idmap
+
+        object.__setattr__(global_idmap["app"], "_obj", None)
+    Window.size = SIZES[0]
+    print(f"wrote {written} screenshots to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
