@@ -338,8 +338,10 @@ class KioskApp(App):
         if name == "result" and self.result_until is not None and now >= self.result_until:
             self.go_home()
             return
-        if name != "attract" and self.counter.idle():
-            self.go_home()
+        if self.counter.idle() and (
+            name != "attract" or self.counter.language != self.counter.default_language
+        ):
+            self.go_home()  # forgets the shopper, and their language
             return
         self.screen.tick()
 

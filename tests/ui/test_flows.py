@@ -274,6 +274,15 @@ def test_idle_timeout_forgets_the_shopper_and_returns_to_the_shop_language(kiosk
     assert kiosk.app.lang == "fa"
 
 
+def test_the_language_a_shopper_chose_resets_at_idle_on_the_attract_screen(kiosk: Kiosk):
+    kiosk.press("language")
+    assert kiosk.app.lang == "en"
+
+    kiosk.tick(seconds=30)
+
+    assert kiosk.app.lang == "fa"
+
+
 def test_a_touch_keeps_the_shopper(kiosk: Kiosk):
     enrolled(kiosk)
     kiosk.tap_card(CARD)

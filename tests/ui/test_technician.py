@@ -1,0 +1,129 @@
+"""The technician's hidden screen: gesture, PIN, diagnostics and actions."""
+
+from __future__ import annotations
+
+from kiosk import audit
+from tests.ui.conftest import CASHIER_PIN, TECHNICIAN_PIN, Kiosk
+
+
+def open_technician_screen(kiosk: Kiosk) -> None:
+    for _ in range(5):
+        kiosk.press("shop")
+    assert kiosk.screen == "pin"
+    kiosk.keys(TECHNICIAN_PIN + "[ok]")
+    assert kiosk.screen == "tech"
+
+
+def diagnostics(kiosk: Kiosk) -> list[str]:
+    return [label.text for label in reversed(kiosk.ids("diagnostics").children)]
+
+
+def test_five_taps_on_the_shop_name_then_the_technician_pin_open_diagnostics(kiosk: Kiosk):
+    open_technician_screen(kiosk)
+
+    lines = diagnostics(kiosk)
+    assert kiosk.shows("tech.diag.queue", pending=0, rejected=0) in lines
+    assert kiosk.shows("tech.diag.reader", reader="sim", state=kiosk.app.texts.tr("reader.connected")) in lines
+    assert kiosk.shows("tech.diag.sync.off", last="-") in lines
+    assert any("kiosk-test" in line for line in lines)
+
+
+def test_slow_taps_do_not_open_it(kiosk: Kiosk):
+    for _ in range(4):
+        kiosk.press("shop")
+        kiosk.clock.advance(seconds=2)
+    kiosk.press("shop")
+
+    assert kiosk.screen == "attract"
+
+
+def test_a_cashier_pin_does_not_open_the_technician_screen(kiosk: Kiosk):
+    for _ in range(5):
+        kiosk.press("shop")
+    kiosk.keys(CASHIER_PIN + "[ok]")
+
+    assert kiosk.screen == "pin"
+    assert kiosk.message() == kiosk.shows("error.not_allowed")
+
+
+def test_the_queue_depth_counts_what_the_crm_has_not_acknowledged(kiosk: Kiosk):
+    kiosk.service.enroll("09121234567", client_txn_id="t1")
+    open_technician_screen(kiosk)
+
+    assert kiosk.shows("tech.diag.queue", pending=1, rejected=0) in diagnostics(kiosk)
+
+
+def test_reader_test_shows_the_masked_card_of_the_next_tap(kiosk: Kiosk):
+    open_technician_screen(kiosk)
+    kiosk.press("reader_test")
+
+    kiosk.tap_card("A1B2C3D4")
+
+    assert kiosk.screen == "tech"
+    assert kiosk.message() == kiosk.shows("tech.reader_test_ok", reader="sim", card="****C3D4")
+
+
+def test_the_default_language_is_kept_on_the_device_and_used_at_the_next_idle(kiosk: Kiosk):
+    open_technician_screen(kiosk)
+
+    kiosk.press("language")
+    kiosk.press("back")
+
+    assert kiosk.app.lang == "en"
+    assert kiosk.service.settings.get("default_language", "fa") == "en"
+    kiosk.press("language")  # a shopper switches to Persian
+    kiosk.tick(seconds=30)
+    assert kiosk.app.lang == "en"
+
+
+def test_a_technician_adds_a_cashier_whose_pin_then_works(kiosk: Kiosk):
+    open_technician_screen(kiosk)
+    kiosk.press("staff")
+    kiosk.press("add")
+    kiosk.keys("24680[ok]")
+    kiosk.keys("24681[ok]")
+    assert kiosk.message() == kiosk.shows("staff.pins_differ")
+    kiosk.keys("24680[ok]24680[ok]")
+
+    assert kiosk.screen == "staff"
+    assert kiosk.service.staff.login_with_pin("24680").role == "cashier"
+
+
+def test_a_technician_disables_a_cashier(kiosk: Kiosk):
+    cashier = next(s for s in kiosk.service.staff.list() if s.role == "cashier")
+    open_technician_screen(kiosk)
+    kiosk.press("staff")
+    kiosk.touch(kiosk.app.screen.person_button(cashier.staff_id))
+    kiosk.press("disable")
+
+    assert kiosk.message() == kiosk.shows("staff.disabled")
+    assert next(s for s in kiosk.service.staff.list() if s.staff_id == cashier.staff_id).disabled
+
+
+def test_restart_exits_for_systemd_to_start_the_app_again(kiosk: Kiosk):
+    open_technician_screen(kiosk)
+
+    kiosk.press("restart")
+
+    assert kiosk.exits == [3]
+
+
+def test_sync_now_says_no_crm_is_set_up(kiosk: Kiosk):
+    open_technician_screen(kiosk)
+
+    kiosk.press("sync")
+
+    assert kiosk.message() == kiosk.shows("tech.sync_not_set_up")
+
+
+def test_every_technician_action_is_audited(kiosk: Kiosk):
+    open_technician_screen(kiosk)
+    kiosk.press("language")
+
+    records = audit.recent(kiosk.service.conn, 5)
+
+    technician = next(s for s in kiosk.service.staff.list() if s.role == "technician")
+    assert [(r.action, r.actor) for r in records[:2]] == [
+        ("settings.set", technician.staff_id),
+        ("login", technician.staff_id),
+    ]
