@@ -6,9 +6,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import ledger, readers
+from bench import ledger, readers, ui
 
-BENCHMARKS: dict[str, Callable[[bool], int]] = {"ledger": ledger.main, "readers": readers.main}
+BENCHMARKS: dict[str, Callable[[bool], int]] = {
+    "ledger": ledger.main,
+    "readers": readers.main,
+    "ui": ui.main,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

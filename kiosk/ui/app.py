@@ -150,6 +150,7 @@ class KioskApp(App):
             manager.add_widget(screen_class(name=name))
         self.manager = manager
         manager.current = "attract"
+        log.info("screen: attract")
         Clock.schedule_interval(self.tick, 0.5)
         if self.readers is not None:
             self.readers.start(self._reader_thread_event)
@@ -228,6 +229,8 @@ class KioskApp(App):
         screen.prepare(**params)
         if self.manager.current == name:
             screen.refresh()
+        elif log.isEnabledFor(logging.INFO):
+            log.info("screen: %s", name)  # names only: no shopper data in logs
         self.manager.current = name
 
     def go_home(self) -> None:
@@ -263,6 +266,8 @@ class KioskApp(App):
         if self.stopped or self.manager is None:
             return  # scheduled just before the app stopped
         if isinstance(event, ReaderStatusChanged):
+            hint = f" ({event.hint})" if event.hint else ""
+            log.info("[%s] %s: %s%s", event.reader, event.state, event.message, hint)
             self.reader_states[event.reader] = event
             self.screen.status_changed()
         elif isinstance(event, CardPresented):

@@ -185,7 +185,7 @@ def kiosk_factory(tmp_path: Path, window: Any) -> Iterator[Callable[..., Kiosk]]
 
     mounted: list[tuple[Any, Any, LoyaltyService]] = []
 
-    def mount(*overrides: str, staff: bool = True) -> Kiosk:
+    def mount(*overrides: str, staff: bool = True, feedback: Any = None) -> Kiosk:
         clock = ManualClock(START)
         config = make_config(*overrides)
         data_dir = tmp_path / f"data{len(mounted)}"
@@ -202,6 +202,7 @@ def kiosk_factory(tmp_path: Path, window: Any) -> Iterator[Callable[..., Kiosk]]
             data_dir=data_dir,
             readers=readers,
             sounds=Sounds(Path("assets/sounds"), enabled=False),
+            feedback=feedback,
             exit_app=exits.append,
         )
         _forget_previous_app()

@@ -364,3 +364,76 @@ def test_an_unexpected_error_shows_a_message_not_a_traceback(kiosk: Kiosk, monke
 
     assert kiosk.screen == "attract"
     assert kiosk.message() == kiosk.shows("error.generic")
+
+
+def test_a_new_card_tapped_by_a_member_is_linked_to_their_account(kiosk: Kiosk):
+    member_id = enrolled(kiosk, card="B0B0B0B0")
+    kiosk.tap_card(CARD)
+    assert kiosk.screen == "phone"
+
+    kiosk.keys(PHONE + "[ok]")
+
+    assert kiosk.screen == "member"
+    assert kiosk.message() == kiosk.shows("member.card_linked")
+    assert kiosk.service.identify_card(CARD).member_id == member_id
+
+
+def test_a_shop_in_rial_stores_what_the_cashier_types(kiosk_factory):
+    kiosk = kiosk_factory('money.entry_unit="rial"')
+    enrolled(kiosk)
+    kiosk.tap_card(CARD)
+    kiosk.press("purchase")
+    kiosk.keys(CASHIER_PIN + "[ok]")
+
+    kiosk.keys("2500000")
+    assert kiosk.text("display") == kiosk.shows("unit.rial.amount", amount="۲٬۵۰۰٬۰۰۰")
+    kiosk.press("confirm")
+
+    assert entries(kiosk, "earn")[0]["amount"] == 2_500_000
+
+
+def test_toman_amounts_with_a_decimal_are_stored_in_whole_rial(kiosk: Kiosk):
+    enrolled(kiosk)
+    kiosk.tap_card(CARD)
+    kiosk.press("purchase")
+    kiosk.keys(CASHIER_PIN + "[ok]")
+
+    kiosk.keys("150000[.]5")
+    kiosk.press("confirm")
+
+    assert entries(kiosk, "earn")[0]["amount"] == 1_500_005
+
+
+def test_the_buzzer_beeps_for_a_member_and_for_a_refusal(kiosk_factory):
+    from drivers.feedback import Signal
+    from sim.feedback import SimFeedback
+
+    feedback = SimFeedback()
+    kiosk = kiosk_factory(feedback=feedback)
+    enrolled(kiosk)
+    kiosk.service.link_card(kiosk.service.identify_card(CARD).member_id, "C0C0C0C0", actor=CLI)
+    kiosk.service.block_card("C0C0C0C0", actor=CLI)
+
+    kiosk.tap_card(CARD)
+    kiosk.app.go_home()
+    kiosk.tap_card("C0C0C0C0")
+
+    assert feedback.wait_for(2) == [Signal.SUCCESS, Signal.FAILURE]
+
+
+def test_reader_events_reach_widgets_only_on_the_ui_thread(kiosk: Kiosk):
+    import threading
+
+    threads = []
+    screen = kiosk.app.manager.get_screen("attract")
+    original = screen.card
+
+    def card(uid: str, reader: str) -> None:
+        threads.append(threading.current_thread())
+        original(uid, reader)
+
+    screen.card = card
+
+    kiosk.tap_card(CARD)
+
+    assert threads == [threading.main_thread()]

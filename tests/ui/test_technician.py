@@ -23,7 +23,10 @@ def test_five_taps_on_the_shop_name_then_the_technician_pin_open_diagnostics(kio
 
     lines = diagnostics(kiosk)
     assert kiosk.shows("tech.diag.queue", pending=0, rejected=0) in lines
-    assert kiosk.shows("tech.diag.reader", reader="sim", state=kiosk.app.texts.tr("reader.connected")) in lines
+    assert (
+        kiosk.shows("tech.diag.reader", reader="sim", state=kiosk.app.texts.tr("reader.connected"))
+        in lines
+    )
     assert kiosk.shows("tech.diag.sync.off", last="-") in lines
     assert any("kiosk-test" in line for line in lines)
 
