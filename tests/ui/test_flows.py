@@ -437,3 +437,39 @@ def test_reader_events_reach_widgets_only_on_the_ui_thread(kiosk: Kiosk):
     kiosk.tap_card(CARD)
 
     assert threads == [threading.main_thread()]
+
+
+def test_a_phone_typed_on_a_keyboard_in_persian_digits_is_read(kiosk: Kiosk):
+    enrolled(kiosk)
+    kiosk.press("phone")
+
+    kiosk.window.dispatch("on_textinput", "۰۹۱۲ ۱۲۳ ٤٥٦٧\r")  # Persian and Arabic-Indic digits
+    kiosk.pump()
+
+    assert kiosk.screen == "member"
+
+
+def test_a_birthday_typed_in_jalali_brings_the_bonus_on_its_day(kiosk: Kiosk):
+    kiosk.press("phone")
+    kiosk.keys(PHONE + "[ok]")
+    kiosk.press("birthday")
+    kiosk.keys("13700512")  # 12 Mordad 1370
+    kiosk.press("done")
+    assert kiosk.text("birthday") == kiosk.shows("enroll.birthday_is", birthday=date(1991, 8, 3))
+    kiosk.press("join")
+    kiosk.app.go_home()
+    kiosk.service.link_card(kiosk.service.identify_phone(PHONE).member_id, CARD, actor=CLI)
+    kiosk.clock.now = kiosk.clock.now.replace(year=2026, month=8, day=3, hour=8)  # 12 Mordad 1405
+
+    kiosk.tap_card(CARD)
+    assert kiosk.text("last_visit") == ""
+    kiosk.press("purchase")
+    kiosk.keys(CASHIER_PIN + "[ok]")
+    kiosk.keys("100000")
+    kiosk.press("confirm")
+
+    assert kiosk.text("extra") == kiosk.shows("result.birthday", points=100)
+    assert kiosk.app.sounds.played[-1] == "earn"
+    kiosk.app.go_home()
+    kiosk.tap_card(CARD)
+    assert kiosk.text("last_visit") == kiosk.shows("member.last_visit", date=date(2026, 8, 3))

@@ -429,6 +429,12 @@ class MemberScreen(KioskScreen):
             )
         else:
             self.ids.expiring.text = ""
+        visits = [v for v in summary.last_visits if not v.voided]
+        if visits:
+            when = from_iso(visits[0].at).astimezone(app.service.tz).date()
+            self.ids.last_visit.text = app.t("member.last_visit", date=when)
+        else:
+            self.ids.last_visit.text = ""
         self._rewards(summary)
         self.say(self.message_key)
         self.message_key = ""
