@@ -4,10 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench format clean system-packages translations screenshots
+.PHONY: run test lint bench format clean system-packages ui-packages translations screenshots
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || $(MAKE) --no-print-directory system-packages
+	@$(MAKE) --no-print-directory ui-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); $(MAKE) --no-print-directory system-packages && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -51,6 +52,20 @@ system-packages:
 		apt-get update -qq && apt-get install -y -qq python3.11 python3.11-venv; \
 	else \
 		echo "Please install Python 3.11 with venv (Debian: sudo apt-get install python3.11 python3.11-venv)"; exit 1; \
+	fi
+
+# The touch app draws with OpenGL (Mesa) and reads touchscreens through mtdev; Kivy's
+# wheel brings SDL2 but not these. Installed when missing and root; otherwise the UI tests
+# skip and say why.
+UI_LIBS := libGL.so.1 libEGL.so.1 libmtdev.so.1
+ui-packages:
+	@missing=""; for lib in $(UI_LIBS); do ldconfig -p | grep -q "$$lib" || missing="$$missing $$lib"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && apt-get install -y -qq libgl1 libegl1 libgl1-mesa-dri libmtdev1; \
+		else \
+			echo "note: missing$$missing; the touch app needs: sudo apt-get install libgl1 libegl1 libgl1-mesa-dri libmtdev1"; \
+		fi; \
 	fi
 
 clean:

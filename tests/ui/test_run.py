@@ -14,7 +14,7 @@ from kiosk.cli import main
 WAIT = 60.0  # a safety limit on each expected line, never a pace
 
 
-def test_kiosk_run_opens_the_app_and_a_tap_reaches_it(tmp_path: Path, monkeypatch):
+def test_kiosk_run_opens_the_app_and_a_tap_reaches_it(can_open_window, tmp_path: Path, monkeypatch):
     config = tmp_path / "kiosk.toml"
     config.write_text('[device]\nid = "kiosk-run"\n[security]\npin_scrypt_n = 1024\n')
     env = {
