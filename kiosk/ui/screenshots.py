@@ -8,6 +8,7 @@ with demo data and a fixed clock, so the pictures are the same from run to run.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,11 +27,26 @@ _OVERRIDES = (
 
 
 def main(argv: list[str]) -> int:
-    """Write the screenshots into the folder named by argv[0]."""
+    """Write the screenshots into the folder named by argv[0], each size in its own process.
+
+    An offscreen window keeps the size it was opened with, so every size gets a fresh
+    process (`--size WxH`).
+    """
+    if len(argv) == 3 and argv[1] == "--size":
+        width, height = (int(part) for part in argv[2].split("x"))
+        return _render(Path(argv[0]), width, height)
     if len(argv) != 1:
         print("usage: python -m kiosk.ui.screenshots DIR", file=sys.stderr)
         return 2
-    out = Path(argv[0])
+    for width, height in SIZES:
+        command = [sys.executable, "-m", "kiosk.ui.screenshots", argv[0], "--size"]
+        done = subprocess.run([*command, f"{width}x{height}"], check=False)
+        if done.returncode != 0:
+            return done.returncode
+    return 0
+
+
+def _render(out: Path, width: int, height: int) -> int:
     out.mkdir(parents=True, exist_ok=True)
     home = tempfile.mkdtemp(prefix="kivy-home-")
     # KIVY_LOG_MODE=PYTHON: Kivy logs through `logging` and leaves stderr alone, so an
@@ -41,8 +57,8 @@ def main(argv: list[str]) -> int:
 
     from kivy.config import Config
 
-    Config.set("graphics", "width", "800")
-    Config.set("graphics", "height", "480")
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
@@ -75,29 +91,26 @@ def main(argv: list[str]) -> int:
         while not app.reader_states and time.monotonic() < deadline:
             EventLoop.idle()
         member_id = seed(app)
-        for width, height in SIZES:
-            Window.size = (width, height)
-            for name, arrive in stops(member_id):
-                if (width, height) != SIZES[0] and name not in LARGE:
-                    continue
-                app.go_home()
-                arrive(app)
-                for _ in range(4):
-                    EventLoop.idle()
-                suffix = "" if (width, height) == SIZES[0] else f"-{width}x{height}"
-                target = out / f"{language}-{name}{suffix}.png"
-                # Kivy adds a counter to the name it is given; the file is renamed.
-                made = Window.screenshot(name=str(out / "shot.png"))
-                Path(made).replace(target)
-                written += 1
+        for name, arrive in stops(member_id):
+            if (width, height) != SIZES[0] and name not in LARGE:
+                continue
+            app.go_home()
+            arrive(app)
+            for _ in range(4):
+                EventLoop.idle()
+            suffix = "" if (width, height) == SIZES[0] else f"-{width}x{height}"
+            target = out / f"{language}-{name}{suffix}.png"
+            # Kivy adds a counter to the name it is given; the file is renamed.
+            made = Window.screenshot(name=str(out / "shot.png"))
+            Path(made).replace(target)
+            written += 1
         app.dispatch("on_stop")
         Window.remove_widget(root)
         service.close()
         from kivy.lang.parser import global_idmap
 
         object.__setattr__(global_idmap["app"], "_obj", None)
-    Window.size = SIZES[0]
-    print(f"wrote {written} screenshots to {out}")
+    print(f"wrote {written} screenshots at {width}x{height} to {out}")
     return 0
 
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from kivy.uix.widget import Widget
+
 from kiosk.cards import normalize_uid
 from kiosk.clock import from_iso
 from kiosk.errors import (
@@ -404,11 +406,18 @@ class VoidScreen(KioskScreen):
                 )
             else:
                 text = app.t("void.entry.redeem", when=when, points=-entry.points)
-            button = KButton(key=entry.entry_id, text=text, font_scale=0.036)
+            button = KButton(
+                key=entry.entry_id,
+                text=text,
+                font_scale=0.036,
+                size_hint_y=None,
+                height=app.u * 0.075,
+            )
             if entry.entry_id == self.selected:
                 button.background_color = (0.85, 0.55, 0.1, 1)
             button.bind(on_release=lambda b: self.select(b.key))
             box.add_widget(button)
+        box.add_widget(Widget())  # the rows stay at the top
         reasons = self.ids.reasons
         reasons.clear_widgets()
         for reason in VOID_REASONS:

@@ -18,7 +18,7 @@ from kiosk.errors import (
     UnknownMember,
 )
 from kiosk.i18n import LANGUAGES, Texts
-from kiosk.phone import format_phone
+from kiosk.phone import format_phone, normalize_phone
 from kiosk.rtl import ltr
 from kiosk.staff import SHOPPER
 from kiosk.summary import member_summary
@@ -238,8 +238,9 @@ class EnrollScreen(KioskScreen):
 
     def refresh(self) -> None:
         app = self.app
+        region = app.config_.shop.phone_region
         try:
-            shown = format_phone(self.phone, app.config_.shop.phone_region)
+            shown = format_phone(normalize_phone(self.phone, region), region)
         except KioskError:
             shown = self.phone
         self.ids.phone.text = app.t("enroll.phone", phone=ltr(app.texts.digits(shown)))

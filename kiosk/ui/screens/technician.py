@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kivy.uix.widget import Widget
+
 from kiosk.cards import mask_uid
 from kiosk.diagnostics import collect
 from kiosk.errors import InvalidPin, KioskError
@@ -157,11 +159,14 @@ class StaffScreen(KioskScreen):
                     state=app.texts.tr(state),
                 ),
                 font_scale=0.036,
+                size_hint_y=None,
+                height=app.u * 0.075,
             )
             if person.staff_id == self.selected:
                 button.background_color = (0.85, 0.55, 0.1, 1)
             button.bind(on_release=lambda b: self.select(b.key))
             box.add_widget(button)
+        box.add_widget(Widget())  # the rows stay at the top
         self.say(self.message_key, **self.message_params)
 
     def select(self, staff_id: str) -> None:
@@ -171,7 +176,7 @@ class StaffScreen(KioskScreen):
 
     def person_button(self, staff_id: str) -> KButton:
         for child in self.ids.people.children:
-            if child.key == staff_id:
+            if getattr(child, "key", None) == staff_id:
                 return child  # type: ignore[no-any-return]
         raise KeyError(staff_id)
 
