@@ -237,6 +237,9 @@ class KioskApp(App):
         """Forget the shopper and show the attract screen in the shop's language."""
         self.counter.forget_shopper()
         self.result_until = None
+        if self.manager is not None:
+            for screen in self.manager.screens:
+                screen.forget()
         self._set_language(self.counter.language)
         self.go("attract")
 

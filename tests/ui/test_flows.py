@@ -473,3 +473,20 @@ def test_a_birthday_typed_in_jalali_brings_the_bonus_on_its_day(kiosk: Kiosk):
     kiosk.app.go_home()
     kiosk.tap_card(CARD)
     assert kiosk.text("last_visit") == kiosk.shows("member.last_visit", date=date(2026, 8, 3))
+
+
+def test_idle_forgets_a_half_typed_enrollment(kiosk: Kiosk):
+    kiosk.press("phone")
+    kiosk.keys(PHONE + "[ok]")
+    kiosk.press("name")
+    kiosk.keys("سارا", keypad="keyboard")
+    kiosk.press("done")
+
+    kiosk.tick(seconds=30)
+
+    assert kiosk.screen == "attract"
+    screens = kiosk.app.manager
+    assert screens.get_screen("enroll").phone == ""
+    assert screens.get_screen("enroll").name_text == ""
+    assert screens.get_screen("name").text == ""
+    assert screens.get_screen("phone").digits == ""

@@ -46,6 +46,9 @@ class KioskScreen(Screen):
     def tick(self) -> None:
         """Called twice a second while the screen is shown (countdowns)."""
 
+    def forget(self) -> None:
+        """Drop whatever this screen holds about the shopper (idle, done, privacy)."""
+
     def status_changed(self) -> None:
         """A reader's status changed."""
 

@@ -180,6 +180,10 @@ class AmountScreen(DigitEntry):
         self.ids.member.text = app.t("amount.for_member", phone=app.texts.digits(phone))
         self.update()
 
+    def forget(self) -> None:
+        self.text = ""
+        self.done = True  # a new purchase starts with prepare()
+
     def key(self, key: str) -> None:
         if self.done:
             return
@@ -323,6 +327,10 @@ class RedeemScreen(KioskScreen):
             self.ids.approve.disabled = False
             self.ids.approve.opacity = 1
             self.ids.cancel.text = app.t("common.cancel")
+
+    def forget(self) -> None:
+        self.code = ""
+        self.balance = 0
 
     def approve(self) -> None:
         self.app.go("pin", purpose="approve", then=self._approved, back="redeem")

@@ -142,6 +142,9 @@ class DigitEntry(KioskScreen):
         ]
         self.show_digits()
 
+    def forget(self) -> None:
+        self.digits = ""
+
     def key(self, key: str) -> None:
         if key == "back":
             self.digits = self.digits[:-1]
@@ -257,6 +260,12 @@ class EnrollScreen(KioskScreen):
             else app.t("enroll.birthday")
         )
 
+    def forget(self) -> None:
+        self.phone = ""
+        self.name_text = ""
+        self.birthday = None
+        self.marketing = False
+
     def toggle_marketing(self) -> None:
         self.marketing = not self.marketing
         self.refresh()
@@ -314,6 +323,9 @@ class NameScreen(KioskScreen):
             for key in keyboard.keys
         ]
         self.ids.display.text = app.show(self.text) if self.text else ""
+
+    def forget(self) -> None:
+        self.text = ""
 
     def key(self, key: str) -> None:
         if key == "back":
