@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from kiosk.clock import ManualClock
     from kiosk.config import KioskConfig
     from kiosk.service import LoyaltyService
+    from kiosk.staff import Actor
     from sim.reader import SimReader
 
 # The top of a child: its in-process cold start time counts from here (before it are only
@@ -168,11 +169,9 @@ class Frames:
         self._watch: Callable[[], bool] | None = None
         self._hit = False
         self._window = window
-        self.drawn = 0
         window.bind(on_flip=self._flipped)
 
     def _flipped(self, *_: Any) -> None:
-        self.drawn += 1
         if self._watch is not None and self._watch():
             self._hit = True
 
@@ -246,7 +245,7 @@ def make_config() -> KioskConfig:
     return load_config(None, list(CONFIG_OVERRIDES), environ={}, system_file=NO_SYSTEM_CONFIG)
 
 
-def open_service(data_dir: Path, clock: ManualClock, members: int) -> tuple[LoyaltyService, Any]:
+def open_service(data_dir: Path, clock: ManualClock, members: int) -> tuple[LoyaltyService, Actor]:
     """A service with a cashier (returned, logged in) and `members` members with a card."""
     from kiosk.service import LoyaltyService
     from kiosk.staff import CLI
