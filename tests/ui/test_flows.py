@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kiosk import audit
 from kiosk.staff import CLI
 from tests.ui.conftest import CASHIER_PIN, MANAGER_PIN, Kiosk
 
@@ -219,6 +220,9 @@ def test_void_from_the_cashier_menu_restores_the_balance(kiosk: Kiosk):
     kiosk.press("cashier")
     kiosk.keys(CASHIER_PIN + "[ok]")
     assert kiosk.screen == "cashier"
+    outcomes = [r.outcome for r in audit.recent(kiosk.service.conn, 20) if r.action == "login"]
+    assert outcomes.count("locked_out") == 2 and outcomes[0] == "ok"
+    assert kiosk.service.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 0
     kiosk.press("void")
     assert kiosk.screen == "void"
     kiosk.press("confirm")
@@ -256,6 +260,9 @@ def test_wrong_pins_lock_out_with_a_growing_delay(kiosk: Kiosk):
     kiosk.press("cashier")
     kiosk.keys(CASHIER_PIN + "[ok]")
     assert kiosk.screen == "cashier"
+    outcomes = [r.outcome for r in audit.recent(kiosk.service.conn, 20) if r.action == "login"]
+    assert outcomes.count("locked_out") == 2 and outcomes[0] == "ok"
+    assert kiosk.service.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 0
 
 
 def test_idle_timeout_forgets_the_shopper_and_returns_to_the_shop_language(kiosk: Kiosk):
@@ -272,6 +279,7 @@ def test_idle_timeout_forgets_the_shopper_and_returns_to_the_shop_language(kiosk
     assert kiosk.screen == "attract"
     assert kiosk.app.counter.member_id is None
     assert kiosk.app.lang == "fa"
+    assert entries(kiosk, "earn") == []  # nothing was recorded for the forgotten shopper
 
 
 def test_the_language_a_shopper_chose_resets_at_idle_on_the_attract_screen(kiosk: Kiosk):
