@@ -220,9 +220,6 @@ def test_void_from_the_cashier_menu_restores_the_balance(kiosk: Kiosk):
     kiosk.press("cashier")
     kiosk.keys(CASHIER_PIN + "[ok]")
     assert kiosk.screen == "cashier"
-    outcomes = [r.outcome for r in audit.recent(kiosk.service.conn, 20) if r.action == "login"]
-    assert outcomes.count("locked_out") == 2 and outcomes[0] == "ok"
-    assert kiosk.service.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 0
     kiosk.press("void")
     assert kiosk.screen == "void"
     kiosk.press("confirm")
