@@ -7,6 +7,7 @@ import json
 import queue
 import signal
 import time
+from pathlib import Path
 from types import FrameType
 
 from kiosk.cli.common import EXIT_FAILED, Context, common_options, fail
@@ -48,6 +49,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Example: kiosk sim remove --sim",
     )
     p.set_defaults(handler=sim_remove)
+    p = sub.add_parser(
+        "crm",
+        parents=[common],
+        help="run the simulated CRM (docs/sync-protocol.md) in the foreground",
+        description="Serves the sync protocol on 127.0.0.1:PORT, stores in SQLite (--db, "
+        "default: in memory) and injects faults by name (--faults, see sim/crm.py). "
+        "Example: kiosk sim crm --port 8480 --faults 5xx=0.2,latency=0.05",
+    )
+    p.add_argument("--port", type=int, default=8480)
+    p.add_argument("--db", type=Path, help="SQLite file to keep the CRM's data in")
+    p.add_argument("--faults", default="", metavar="SPEC", help="e.g. 5xx=0.3,reset=0.1,seed=7")
+    p.set_defaults(handler=sim_crm)
 
 
 def reader_test(ctx: Context, args: argparse.Namespace) -> int:
@@ -146,3 +159,15 @@ def sim_tap(ctx: Context, args: argparse.Namespace) -> int:
 def sim_remove(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk sim remove."""
     return _send(ctx, "remove")
+
+
+def sim_crm(ctx: Context, args: argparse.Namespace) -> int:
+    """kiosk sim crm."""
+    from sim.crm import Faults, serve
+
+    try:
+        faults = Faults.parse(args.faults)
+    except ValueError as exc:
+        return fail(ctx, "bad_faults", f"--faults: {exc}")
+    serve(args.port, args.db, faults)
+    return 0

@@ -1,0 +1,342 @@
+"""A simulated CRM that follows docs/sync-protocol.md, with faults on demand.
+
+`kiosk sim crm --port P [--db PATH] [--faults SPEC]` runs it; tests start `CrmServer` on
+a free loopback port. Faults are named, with a rate or a value, comma-separated:
+
+| fault | effect |
+|---|---|
+| `5xx=0.3` | that share of signed requests answer 503 `unavailable` (Retry-After: 1) |
+| `429=0.1` | that share answer 429 `rate_limited` (Retry-After: 1) |
+| `latency=0.05` | every answer waits that many seconds |
+| `timeout=0.1` | that share of requests get no answer for `hang` seconds (default 5) |
+| `reset=0.1` | that share of connections are closed without an answer |
+| `partial=0.2` | that share of pushes store only the first half of the batch |
+| `revoked` | every signed request answers 403 `device_revoked` |
+| `seed=7` | the random choices repeat from run to run |
+
+A fault hits before the request is handled, except `timeout` and `reset` on a push, which
+hit after it is stored (the kiosk does not know whether it arrived: the hard case).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import random
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sim.crm_store import MAX_BATCH, CrmStore
+from sync.signing import PROTOCOL, PROTOCOL_VERSION, SIGNED_HEADERS, Verifier
+
+_MAX_BODY = 8 * 1024 * 1024
+
+
+@dataclass
+class Faults:
+    """Which faults to inject, and how often."""
+
+    rates: dict[str, float] = field(default_factory=dict)
+    latency: float = 0.0
+    hang: float = 5.0
+    revoked: bool = False
+    seed: int | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> Faults:
+        """Read a spec like "5xx=0.3,latency=0.05,seed=7"; ValueError names a bad part."""
+        faults = cls()
+        for part in filter(None, (p.strip() for p in spec.split(","))):
+            name, _, value = part.partition("=")
+            if name == "revoked" and not value:
+                faults.revoked = True
+            elif name in {"5xx", "429", "timeout", "reset", "partial"}:
+                rate = float(value)
+                if not 0 <= rate <= 1:
+                    raise ValueError(f"{name}: a rate is between 0 and 1, not {value}")
+                faults.rates[name] = rate
+            elif name == "latency":
+                faults.latency = float(value)
+            elif name == "hang":
+                faults.hang = float(value)
+            elif name == "seed":
+                faults.seed = int(value)
+            else:
+                raise ValueError(
+                    f"unknown fault {name!r}: 5xx, 429, timeout, reset, partial, latency, "
+                    "hang, revoked, seed"
+                )
+        return faults
+
+
+class CrmServer:
+    """The simulated CRM on a threaded HTTP server (loopback by default)."""
+
+    def __init__(
+        self,
+        store: CrmStore | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: Faults | None = None,
+        clock: Any = time.time,
+    ) -> None:
+        self.store = store or CrmStore()
+        self.faults = faults or Faults()
+        self.random = random.Random(self.faults.seed)
+        self.verifier = Verifier(self.store.secret_of, revoked=self.store.revoked, clock=clock)
+        self.requests = 0
+        self.faults_injected = 0
+        self._lock = threading.Lock()
+        handler = type("Handler", (_Handler,), {"crm": self})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> CrmServer:
+        # A short poll interval: shutdown() waits for the serving loop's next poll.
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sim-crm",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def __enter__(self) -> CrmServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def roll(self, fault: str) -> bool:
+        """Whether `fault` hits this time."""
+        rate = self.faults.rates.get(fault, 0.0)
+        if not rate:
+            return False
+        with self._lock:
+            hit = self.random.random() < rate
+            if hit:
+                self.faults_injected += 1
+        return hit
+
+
+class _Handler(BaseHTTPRequestHandler):
+    crm: CrmServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: tests and benchmarks make many requests
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _body(self) -> bytes | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            self._error(413, "batch_too_large", "The body is larger than 8 MiB.")
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _json(self, raw: bytes) -> Any:
+        data = gzip.decompress(raw) if self.headers.get("Content-Encoding") == "gzip" else raw
+        return json.loads(data or b"{}")
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = b"" if payload is None else json.dumps(payload).encode()
+        gzipped = "gzip" in (self.headers.get("Accept-Encoding") or "") and len(body) > 1024
+        if gzipped:
+            body = gzip.compress(body, compresslevel=5)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if gzipped:
+            self.send_header("Content-Encoding", "gzip")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        self._send(status, {"error": {"code": code, "message": message}}, headers)
+
+    def _reset(self) -> None:
+        # Close without an answer: the client sees a connection reset or an empty reply.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    # -- routing -------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def _route(self, method: str) -> None:
+        crm = self.crm
+        with crm._lock:
+            crm.requests += 1
+        raw = self._body() if method == "POST" else b""
+        if raw is None:
+            return
+        path = urlsplit(self.path).path
+        if path.startswith("/sim/"):
+            self._sim(method, path, raw)
+            return
+        if self.headers.get(PROTOCOL, PROTOCOL_VERSION) != PROTOCOL_VERSION:
+            self._error(400, "unsupported_version", "This CRM speaks protocol version 1.")
+            return
+        if crm.faults.latency:
+            time.sleep(crm.faults.latency)
+        if method == "POST" and path == "/v1/enroll":
+            self._enroll(raw)
+            return
+        signed = {name: self.headers.get(name, "") for name in SIGNED_HEADERS}
+        device, refusal = crm.verifier.check(method, self.path, signed, raw)
+        if refusal is not None:
+            self._error(refusal.status, refusal.code, refusal.message)
+            return
+        assert device is not None
+        if crm.faults.revoked:
+            self._error(403, "device_revoked", "This device's credentials were revoked.")
+            return
+        if crm.roll("reset") and path != "/v1/push":
+            self._reset()
+            return
+        if crm.roll("5xx"):
+            self._error(503, "unavailable", "The CRM is busy; try again later.", retry_after=1)
+            return
+        if crm.roll("429"):
+            self._error(429, "rate_limited", "Too many requests; slow down.", retry_after=1)
+            return
+        try:
+            if method == "POST" and path == "/v1/push":
+                self._push(device, raw)
+            elif method == "GET" and path == "/v1/changes":
+                self._changes()
+            elif method == "POST" and path == "/v1/heartbeat":
+                crm.store.heartbeat(device, self._json(raw))
+                self._send(200, {"server_time": _now_iso()})
+            else:
+                self._error(404, "not_found", f"No {method} {path} here.")
+        except (ValueError, KeyError, TypeError) as exc:
+            self._error(400, "bad_request", f"The request is not valid: {exc}")
+
+    def _enroll(self, raw: bytes) -> None:
+        body = self._json(raw)
+        code, device = body.get("code"), body.get("device_id")
+        if not isinstance(code, str) or not isinstance(device, str) or not device:
+            self._error(400, "bad_request", "Send a code and a device id.")
+            return
+        secret = self.crm.store.enroll(code, device)
+        if secret is None:
+            self._error(403, "bad_enrollment_code", "This code is unknown, used or expired.")
+            return
+        from base64 import urlsafe_b64encode
+
+        self._send(
+            201,
+            {
+                "device_id": device,
+                "secret": urlsafe_b64encode(secret).decode(),
+                "server_time": _now_iso(),
+            },
+        )
+
+    def _push(self, device: str, raw: bytes) -> None:
+        crm = self.crm
+        body = self._json(raw)
+        entries = body.get("entries") or []
+        members = body.get("members") or []
+        if body.get("device_id") != device:
+            self._error(400, "bad_request", "device_id differs from the signing device.")
+            return
+        if len(entries) > MAX_BATCH:
+            self._error(413, "batch_too_large", f"At most {MAX_BATCH} entries in a batch.")
+            return
+        if entries and crm.roll("partial"):
+            entries = entries[: max(1, len(entries) // 2)]
+        result = crm.store.push(device, members, entries)
+        if crm.roll("timeout"):
+            time.sleep(crm.faults.hang)
+            self._reset()
+            return
+        if crm.roll("reset"):
+            self._reset()
+            return
+        self._send(
+            200,
+            {
+                "high_water": result.high_water,
+                "stored": result.stored,
+                "duplicates": result.duplicates,
+                "rejected": result.rejected,
+            },
+        )
+
+    def _changes(self) -> None:
+        query = parse_qs(urlsplit(self.path).query)
+        cursor = int(query.get("cursor", ["0"])[0])
+        limit = min(int(query.get("limit", ["500"])[0]), 1000)
+        if cursor < 0 or limit < 1:
+            raise ValueError("cursor >= 0 and limit >= 1")
+        page, next_cursor, more = self.crm.store.changes(cursor, limit)
+        self._send(200, {"changes": page, "next_cursor": next_cursor, "more": more})
+
+    def _sim(self, method: str, path: str, raw: bytes) -> None:
+        store = self.crm.store
+        if method == "POST" and path == "/sim/codes":
+            self._send(201, {"code": store.new_code()})
+        elif method == "GET" and path == "/sim/view":
+            self._send(200, store.view())
+        elif method == "POST" and path == "/sim/publish":
+            body = self._json(raw)
+            store.publish(str(body["type"]), dict(body["data"]))
+            self._send(201, {"ok": True})
+        elif method == "POST" and path == "/sim/revoke":
+            store.revoke(str(self._json(raw)["device_id"]))
+            self._send(200, {"ok": True})
+        else:
+            self._error(404, "not_found", f"No {method} {path} here.")
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def serve(port: int, db: Path | None, faults: Faults) -> None:
+    """Run the simulated CRM in the foreground until interrupted (`kiosk sim crm`)."""
+    server = CrmServer(CrmStore(db or ":memory:"), port=port, faults=faults)
+    print(f"simulated CRM on {server.url} (Ctrl-C stops it)", flush=True)
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()

@@ -1,0 +1,359 @@
+"""The simulated CRM's storage: devices, enrollment codes, entries, members, the change feed.
+
+SQLite, one connection behind a lock (the HTTP server is threaded). It follows
+docs/sync-protocol.md: entries deduplicated for ever on (device, entry id), a high-water
+mark per device that stops below a gap, members kept newest by `updated_at`, and every
+change anyone should pull appended to one feed with an increasing cursor.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS devices (
+    device_id TEXT PRIMARY KEY,
+    secret BLOB NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    high_water INTEGER NOT NULL DEFAULT 0,
+    enrolled_at REAL NOT NULL,
+    last_heartbeat TEXT
+);
+CREATE TABLE IF NOT EXISTS codes (
+    code TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL,
+    used_by TEXT
+);
+CREATE TABLE IF NOT EXISTS entries (
+    device_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    member_id TEXT,
+    points INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('stored', 'rejected')),
+    code TEXT,
+    data TEXT NOT NULL,
+    PRIMARY KEY (device_id, entry_id),
+    UNIQUE (device_id, seq)
+);
+CREATE TABLE IF NOT EXISTS members (
+    member_id TEXT PRIMARY KEY,
+    updated_at TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS balances (
+    member_id TEXT PRIMARY KEY,
+    balance INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS changes (
+    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+"""
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LIFETIME = 24 * 3600
+MAX_BATCH = 1000
+
+
+@dataclass
+class PushResult:
+    """The CRM's answer to one push."""
+
+    high_water: int
+    stored: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+class CrmStore:
+    """Everything the simulated CRM knows, in one SQLite file (or in memory)."""
+
+    def __init__(self, path: Path | str = ":memory:") -> None:
+        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    # -- devices -------------------------------------------------------------------------
+
+    def new_code(self, now: float | None = None) -> str:
+        """A one-time enrollment code, valid for 24 hours."""
+        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+        code = f"{raw[:4]}-{raw[4:]}"
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO codes (code, expires_at) VALUES (?, ?)",
+                (code, (now or time.time()) + CODE_LIFETIME),
+            )
+        return code
+
+    def enroll(self, code: str, device_id: str, now: float | None = None) -> bytes | None:
+        """The new secret of `device_id`, or None for an unknown, used or expired code."""
+        moment = now or time.time()
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT expires_at, used_by FROM codes WHERE code = ?", (code.upper(),)
+            ).fetchone()
+            if row is None or row["used_by"] is not None or row["expires_at"] < moment:
+                return None
+            secret = secrets.token_bytes(32)
+            conn.execute("UPDATE codes SET used_by = ? WHERE code = ?", (device_id, code.upper()))
+            conn.execute(
+                "INSERT INTO devices (device_id, secret, enrolled_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(device_id) DO UPDATE SET secret = excluded.secret, revoked = 0",
+                (device_id, secret, moment),
+            )
+        return secret
+
+    def secret_of(self, device_id: str) -> bytes | None:
+        """The device's secret, or None if it never enrolled."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT secret FROM devices WHERE device_id = ?", (device_id,)
+            ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def revoked(self, device_id: str) -> bool:
+        """Whether the device's credentials were revoked."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT revoked FROM devices WHERE device_id = ?", (device_id,)
+            ).fetchone()
+        return bool(row and row[0])
+
+    def revoke(self, device_id: str) -> None:
+        """Revoke a device (its requests get 403 device_revoked)."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE devices SET revoked = 1 WHERE device_id = ?", (device_id,))
+
+    def heartbeat(self, device_id: str, data: dict[str, Any]) -> None:
+        """Keep the device's latest heartbeat."""
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE devices SET last_heartbeat = ? WHERE device_id = ?",
+                (json.dumps(data), device_id),
+            )
+
+    # -- push ------------------------------------------------------------------------------
+
+    def push(
+        self, device_id: str, members: list[dict[str, Any]], entries: list[dict[str, Any]]
+    ) -> PushResult:
+        """Store a batch: members newest-wins, entries once each; the new high-water mark."""
+        with self._transaction() as conn:
+            for record in members:
+                self._upsert_member(conn, record)
+            result = PushResult(high_water=0)
+            touched: set[str] = set()
+            for entry in entries:
+                outcome = self._store_entry(conn, device_id, entry)
+                if outcome == "duplicate":
+                    result.duplicates += 1
+                elif outcome == "stored":
+                    result.stored += 1
+                    touched.add(str(entry["member_id"]))
+                else:
+                    result.rejected.append(
+                        {
+                            "entry_id": entry.get("entry_id"),
+                            "seq": entry.get("seq"),
+                            "code": outcome,
+                            "message": _REJECTIONS[outcome],
+                        }
+                    )
+            result.high_water = self._advance_high_water(conn, device_id)
+            for member_id in sorted(touched):
+                self._balance_changed(conn, member_id)
+        return result
+
+    def _upsert_member(self, conn: sqlite3.Connection, record: dict[str, Any]) -> None:
+        member_id = str(record["member_id"])
+        updated = str(record["updated_at"])
+        row = conn.execute(
+            "SELECT updated_at, data FROM members WHERE member_id = ?", (member_id,)
+        ).fetchone()
+        if row is not None and row["updated_at"] >= updated:
+            return
+        conn.execute(
+            "INSERT INTO members (member_id, updated_at, data) VALUES (?, ?, ?) "
+            "ON CONFLICT(member_id) DO UPDATE SET updated_at = excluded.updated_at, "
+            "data = excluded.data",
+            (member_id, updated, json.dumps(record, sort_keys=True)),
+        )
+        was_erased = row is not None and json.loads(row["data"]).get("status") == "erased"
+        if record.get("status") == "erased" and not was_erased:
+            self._change(conn, "erasure", {"member_id": member_id})
+        elif record.get("status") != "erased":
+            self._change(conn, "member", record)
+
+    def _store_entry(self, conn: sqlite3.Connection, device_id: str, entry: dict[str, Any]) -> str:
+        entry_id = entry.get("entry_id")
+        seq = entry.get("seq")
+        if not isinstance(entry_id, str) or not isinstance(seq, int) or seq < 1:
+            return "invalid_entry"
+        held = conn.execute(
+            "SELECT entry_id FROM entries WHERE device_id = ? AND (entry_id = ? OR seq = ?)",
+            (device_id, entry_id, seq),
+        ).fetchall()
+        if any(row["entry_id"] == entry_id for row in held):
+            return "duplicate"
+        if held:
+            return "seq_conflict"
+        member_id = entry.get("member_id")
+        points = entry.get("points")
+        known = conn.execute("SELECT 1 FROM members WHERE member_id = ?", (member_id,)).fetchone()
+        status, code = "stored", None
+        if not isinstance(points, int) or entry.get("device_id") != device_id:
+            status, code = "rejected", "invalid_entry"
+        elif known is None:
+            status, code = "rejected", "unknown_member"
+        conn.execute(
+            "INSERT INTO entries (device_id, entry_id, seq, member_id, points, status, code, "
+            "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                device_id,
+                entry_id,
+                seq,
+                member_id,
+                points if isinstance(points, int) else 0,
+                status,
+                code,
+                json.dumps(entry, sort_keys=True),
+            ),
+        )
+        return "stored" if status == "stored" else str(code)
+
+    def _balance_changed(self, conn: sqlite3.Connection, member_id: str) -> None:
+        balance = conn.execute(
+            "SELECT COALESCE(SUM(points), 0) FROM entries "
+            "WHERE member_id = ? AND status = 'stored'",
+            (member_id,),
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO balances (member_id, balance) VALUES (?, ?) "
+            "ON CONFLICT(member_id) DO UPDATE SET balance = excluded.balance",
+            (member_id, balance),
+        )
+        acknowledged = {
+            row["device_id"]: row["high_water"]
+            for row in conn.execute(
+                "SELECT d.device_id, d.high_water FROM devices d WHERE EXISTS "
+                "(SELECT 1 FROM entries e WHERE e.device_id = d.device_id AND e.member_id = ?)",
+                (member_id,),
+            )
+        }
+        self._change(
+            conn,
+            "balance",
+            {"member_id": member_id, "balance": balance, "acknowledged": acknowledged},
+        )
+
+    def _advance_high_water(self, conn: sqlite3.Connection, device_id: str) -> int:
+        mark = conn.execute(
+            "SELECT high_water FROM devices WHERE device_id = ?", (device_id,)
+        ).fetchone()[0]
+        while conn.execute(
+            "SELECT 1 FROM entries WHERE device_id = ? AND seq = ?", (device_id, mark + 1)
+        ).fetchone():
+            mark += 1
+        conn.execute("UPDATE devices SET high_water = ? WHERE device_id = ?", (mark, device_id))
+        return int(mark)
+
+    # -- the feed --------------------------------------------------------------------------
+
+    def _change(self, conn: sqlite3.Connection, kind: str, data: dict[str, Any]) -> None:
+        conn.execute(
+            "INSERT INTO changes (type, data) VALUES (?, ?)",
+            (kind, json.dumps(data, sort_keys=True)),
+        )
+
+    def publish(self, kind: str, data: dict[str, Any]) -> None:
+        """Add a change made at the CRM itself (a program update, a staff change, an erasure)."""
+        with self._transaction() as conn:
+            if kind == "erasure":
+                conn.execute(
+                    "UPDATE members SET data = json_object('member_id', member_id, "
+                    "'status', 'erased') WHERE member_id = ?",
+                    (data["member_id"],),
+                )
+            self._change(conn, kind, data)
+
+    def changes(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool]:
+        """The changes after `cursor`: (page, next cursor, whether more follow)."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT cursor, type, data FROM changes WHERE cursor > ? ORDER BY cursor LIMIT ?",
+                (cursor, limit + 1),
+            ).fetchall()
+        page = [
+            {"cursor": row["cursor"], "type": row["type"], "data": json.loads(row["data"])}
+            for row in rows[:limit]
+        ]
+        next_cursor = page[-1]["cursor"] if page else cursor
+        return page, int(next_cursor), len(rows) > limit
+
+    # -- the read-only view ----------------------------------------------------------------
+
+    def view(self) -> dict[str, Any]:
+        """Members, balances, each device's high-water mark and entry counts."""
+        with self._lock:
+            devices = {
+                row["device_id"]: {
+                    "high_water": row["high_water"],
+                    "revoked": bool(row["revoked"]),
+                    "entries": row["n"],
+                }
+                for row in self.conn.execute(
+                    "SELECT d.device_id, d.high_water, d.revoked, "
+                    "(SELECT COUNT(*) FROM entries e WHERE e.device_id = d.device_id) AS n "
+                    "FROM devices d"
+                )
+            }
+            members = {
+                row["member_id"]: json.loads(row["data"])
+                for row in self.conn.execute("SELECT member_id, data FROM members")
+            }
+            balances = {
+                row["member_id"]: row["balance"]
+                for row in self.conn.execute("SELECT member_id, balance FROM balances")
+            }
+        return {"devices": devices, "members": members, "balances": balances}
+
+    def entry_ids(self, device_id: str) -> list[str]:
+        """The entry ids held for a device, in sequence order (for tests and checks)."""
+        with self._lock:
+            return [
+                row[0]
+                for row in self.conn.execute(
+                    "SELECT entry_id FROM entries WHERE device_id = ? ORDER BY seq", (device_id,)
+                )
+            ]
+
+
+_REJECTIONS = {
+    "invalid_entry": "The entry is missing a field or has one of the wrong type.",
+    "unknown_member": "No member with this id was pushed before the entry.",
+    "seq_conflict": "Another entry of this device already has this sequence number.",
+}

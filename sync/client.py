@@ -1,0 +1,232 @@
+"""The kiosk's HTTP client for the CRM: signed, gzipped, verified TLS, typed answers and errors.
+
+It speaks docs/sync-protocol.md and nothing else: what to push, when to retry and what to
+do with the answers is the worker's business.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+from sync.signing import PROTOCOL, PROTOCOL_VERSION, sign
+
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
+# Bodies smaller than this are sent as they are: gzip would cost more than it saves.
+_GZIP_ABOVE = 1024
+
+
+class CrmError(Exception):
+    """The CRM refused, or could not be reached; `retryable` says whether to try again."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str = "network",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        """Network errors, 429 and 5xx are worth retrying; 4xx are not."""
+        return self.status is None or self.status == 429 or self.status >= 500
+
+    @property
+    def credentials(self) -> bool:
+        """401/403: the device's credentials are refused; stop and tell the technician."""
+        return self.status in (401, 403)
+
+
+@dataclass(frozen=True)
+class PushAnswer:
+    """The CRM's answer to a push."""
+
+    high_water: int
+    stored: int
+    duplicates: int
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    """One page of the change feed."""
+
+    changes: list[dict[str, Any]]
+    next_cursor: int
+    more: bool
+
+
+class CrmClient:
+    """Signed requests to one CRM for one device."""
+
+    def __init__(
+        self,
+        base_url: str,
+        device_id: str,
+        secret: bytes | None = None,
+        *,
+        ca_bundle: str | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.base_path = urlsplit(self.base_url).path
+        self.device_id = device_id
+        self.secret = secret
+        self.timeout = timeout
+        # The environment must not choose the CA or a proxy behind our back:
+        # REQUESTS_CA_BUNDLE silently overrides Session.verify when trust_env is on.
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.verify: bool | str = ca_bundle or True
+        self.clock_offset: float | None = None  # CRM time minus ours, seconds
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- the protocol ----------------------------------------------------------------------
+
+    def enroll(self, code: str) -> bytes:
+        """Trade a one-time code for this device's secret (kept by the caller)."""
+        answer = self._request(
+            "POST", "/v1/enroll", {"code": code, "device_id": self.device_id}, signed=False
+        )
+        self.secret = base64.urlsafe_b64decode(answer["secret"])
+        return self.secret
+
+    def push(self, members: list[dict[str, Any]], entries: list[dict[str, Any]]) -> PushAnswer:
+        """Send one batch; the answer's high-water mark is the only acknowledgement."""
+        answer = self._request(
+            "POST",
+            "/v1/push",
+            {"device_id": self.device_id, "members": members, "entries": entries},
+        )
+        return PushAnswer(
+            high_water=int(answer["high_water"]),
+            stored=int(answer.get("stored", 0)),
+            duplicates=int(answer.get("duplicates", 0)),
+            rejected=list(answer.get("rejected", [])),
+        )
+
+    def changes(self, cursor: int, limit: int = 500) -> ChangesPage:
+        """The changes after `cursor`."""
+        query = urlencode({"cursor": cursor, "limit": limit})
+        answer = self._request("GET", f"/v1/changes?{query}", None)
+        return ChangesPage(
+            changes=list(answer["changes"]),
+            next_cursor=int(answer["next_cursor"]),
+            more=bool(answer["more"]),
+        )
+
+    def heartbeat(self, status: dict[str, Any]) -> None:
+        """Tell the CRM how this kiosk is doing."""
+        self._request("POST", "/v1/heartbeat", status)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _request(
+        self, method: str, path: str, payload: Any, *, signed: bool = True
+    ) -> dict[str, Any]:
+        body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip",
+            PROTOCOL: PROTOCOL_VERSION,
+        }
+        if body:
+            headers["Content-Type"] = "application/json"
+            if len(body) > _GZIP_ABOVE:
+                body = gzip.compress(body, compresslevel=5)
+                headers["Content-Encoding"] = "gzip"
+        if signed:
+            if self.secret is None:
+                raise CrmError(
+                    "this kiosk is not enrolled at the CRM", code="not_enrolled", status=401
+                )
+            headers.update(sign(self.device_id, self.secret, method, self.base_path + path, body))
+        try:
+            response = self.session.request(
+                method,
+                self.base_url + path,
+                data=body or None,
+                headers=headers,
+                timeout=self.timeout,
+                verify=self.verify,
+            )
+        except requests.RequestException as exc:
+            raise CrmError(f"the CRM cannot be reached: {type(exc).__name__}") from exc
+        self._note_clock(response)
+        if response.status_code >= 400:
+            raise _error(response)
+        try:
+            data = response.json() if response.content else {}
+        except ValueError as exc:
+            raise CrmError(
+                "the CRM answered something that is not JSON",
+                status=response.status_code,
+                code="bad_answer",
+            ) from exc
+        if not isinstance(data, dict):
+            raise CrmError(
+                "the CRM answered an unexpected shape",
+                status=response.status_code,
+                code="bad_answer",
+            )
+        return data
+
+    def _note_clock(self, response: requests.Response) -> None:
+        date = response.headers.get("Date")
+        if not date:
+            return
+        try:
+            theirs = parsedate_to_datetime(date)
+        except (TypeError, ValueError):
+            return
+        # Date has whole seconds: the estimate is good to about a second, enough to tell
+        # a technician that the kiosk's clock is wrong.
+        self.clock_offset = (theirs - datetime.now(UTC)).total_seconds()
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds, or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _error(response: requests.Response) -> CrmError:
+    code, message = "http_error", f"the CRM answered {response.status_code}"
+    try:
+        detail = response.json().get("error", {})
+        code = str(detail.get("code") or code)
+        message = str(detail.get("message") or message)
+    except (ValueError, AttributeError):
+        pass
+    return CrmError(
+        message,
+        status=response.status_code,
+        code=code,
+        retry_after=retry_after(response.headers.get("Retry-After")),
+    )
