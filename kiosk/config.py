@@ -140,6 +140,11 @@ class CrmConfig:
     secret_file: str
     device_secret: str
     ca_bundle: str
+    batch_size: int
+    push_interval_seconds: int
+    backoff_base_seconds: int
+    backoff_cap_seconds: int
+    timeout_seconds: int
 
 
 @dataclass(frozen=True)
@@ -447,6 +452,13 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
         b.problem("shop.phone_region", f"unknown phone region {c.shop.phone_region!r} (e.g. IR)")
     _one_of(b, "shop.default_language", c.shop.default_language, ("fa", "en"))
     _at_least(b, "money.max_amount", c.money.max_amount, 1)
+    _at_least(b, "crm.batch_size", c.crm.batch_size, 1)
+    if c.crm.batch_size > 1000:
+        b.problem("crm.batch_size", "must be at most 1000 (the protocol's limit)")
+    _at_least(b, "crm.push_interval_seconds", c.crm.push_interval_seconds, 1)
+    _at_least(b, "crm.backoff_base_seconds", c.crm.backoff_base_seconds, 1)
+    _at_least(b, "crm.backoff_cap_seconds", c.crm.backoff_cap_seconds, c.crm.backoff_base_seconds)
+    _at_least(b, "crm.timeout_seconds", c.crm.timeout_seconds, 1)
     _at_least(b, "ui.width", c.ui.width, 320)
     _at_least(b, "ui.height", c.ui.height, 240)
     _at_least(b, "ui.idle_timeout_seconds", c.ui.idle_timeout_seconds, 5)

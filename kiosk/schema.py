@@ -225,3 +225,75 @@ def m003_settings(db: Database) -> None:
         CREATE TABLE write_probe (data BLOB);
         """,
     )
+
+
+@MIGRATIONS()
+def m004_sync(db: Database) -> None:
+    """The sync worker's state, and which members changed since the CRM last heard of them."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE sync_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        -- A member to push: written by triggers in the same transaction as the change, so
+        -- no enrollment, card or erasure can be missed. `version` grows with each change;
+        -- a row is removed only if it did not change while its push was under way.
+        CREATE TABLE member_outbox (
+            member_id TEXT PRIMARY KEY REFERENCES members(member_id),
+            version INTEGER NOT NULL,
+            changed_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TRIGGER member_outbox_on_member AFTER INSERT ON members BEGIN
+            INSERT INTO member_outbox (member_id, version, changed_at)
+            VALUES (new.member_id, 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+            ON CONFLICT(member_id) DO UPDATE SET version = version + 1,
+                changed_at = excluded.changed_at;
+        END;
+
+        CREATE TRIGGER member_outbox_on_status AFTER UPDATE OF status ON members BEGIN
+            INSERT INTO member_outbox (member_id, version, changed_at)
+            VALUES (new.member_id, 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+            ON CONFLICT(member_id) DO UPDATE SET version = version + 1,
+                changed_at = excluded.changed_at;
+        END;
+
+        CREATE TRIGGER member_outbox_on_person AFTER UPDATE ON people BEGIN
+            INSERT INTO member_outbox (member_id, version, changed_at)
+            VALUES (new.member_id, 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+            ON CONFLICT(member_id) DO UPDATE SET version = version + 1,
+                changed_at = excluded.changed_at;
+        END;
+
+        CREATE TRIGGER member_outbox_on_card AFTER INSERT ON cards
+        WHEN new.member_id IS NOT NULL BEGIN
+            INSERT INTO member_outbox (member_id, version, changed_at)
+            VALUES (new.member_id, 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+            ON CONFLICT(member_id) DO UPDATE SET version = version + 1,
+                changed_at = excluded.changed_at;
+        END;
+
+        CREATE TRIGGER member_outbox_on_card_change AFTER UPDATE ON cards
+        WHEN old.member_id IS NOT NULL BEGIN
+            INSERT INTO member_outbox (member_id, version, changed_at)
+            VALUES (old.member_id, 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+            ON CONFLICT(member_id) DO UPDATE SET version = version + 1,
+                changed_at = excluded.changed_at;
+        END;
+
+        CREATE TRIGGER member_outbox_on_card_unlink AFTER DELETE ON cards
+        WHEN old.member_id IS NOT NULL BEGIN
+            INSERT INTO member_outbox (member_id, version, changed_at)
+            VALUES (old.member_id, 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+            ON CONFLICT(member_id) DO UPDATE SET version = version + 1,
+                changed_at = excluded.changed_at;
+        END;
+
+        -- Members that existed before this migration are pushed once.
+        INSERT INTO member_outbox (member_id, version, changed_at)
+        SELECT member_id, 1, created_at FROM members;
+        """,
+    )

@@ -27,6 +27,7 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,6 +96,8 @@ class CrmServer:
         self.verifier = Verifier(self.store.secret_of, revoked=self.store.revoked, clock=clock)
         self.requests = 0
         self.faults_injected = 0
+        # Tests hear of each request as it arrives (its path), before it is handled.
+        self.on_request: Callable[[str], None] | None = None
         self._lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"crm": self})
         self.httpd = ThreadingHTTPServer((host, port), handler)
@@ -202,6 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
         crm = self.crm
         with crm._lock:
             crm.requests += 1
+        if crm.on_request is not None:
+            crm.on_request(urlsplit(self.path).path)
         raw = self._body() if method == "POST" else b""
         if raw is None:
             return

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from kiosk.cli import admin, hardware, members, points
+from kiosk.cli import admin, hardware, members, points, sync
 from kiosk.cli.common import EXIT_STORAGE, EXIT_USAGE, Context, fail
 from kiosk.config import ConfigError
 from kiosk.errors import KioskError, StorageUnavailable
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     points.register(commands)
     admin.register(commands)
     hardware.register(commands)
+    sync.register(commands)
     return parser
 
 

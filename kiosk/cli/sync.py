@@ -1,0 +1,132 @@
+"""`kiosk sync [--once]`, `kiosk sync status`, `kiosk sync enroll CODE`: the CRM sync worker."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from kiosk.cli.common import EXIT_FAILED, Context, common_options, emit, fail
+
+if TYPE_CHECKING:
+    from sync.worker import SyncWorker
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the sync command and its subcommands."""
+    common = common_options()
+    p = commands.add_parser(
+        "sync",
+        parents=[common],
+        help="push the ledger to the CRM (foreground, for systemd)",
+        description="Runs the sync worker in the foreground: pushes every "
+        "crm.push_interval_seconds, backing off after failures. --once: one push cycle now, "
+        "ignoring the backoff; exit 1 if it did not empty the queue. "
+        "Example: kiosk sync --once",
+    )
+    p.add_argument("--once", action="store_true", help="one push cycle, then exit")
+    p.set_defaults(handler=sync_run)
+    sub = p.add_subparsers(dest="sync_command", metavar="COMMAND")
+    q = sub.add_parser(
+        "status",
+        parents=[common],
+        help="queue depth, last success, last error, next attempt",
+        description="Example: kiosk sync status --json",
+    )
+    q.set_defaults(handler=sync_status)
+    q = sub.add_parser(
+        "enroll",
+        parents=[common],
+        help="enroll this kiosk at the CRM with a one-time code",
+        description="Trades the code (from the CRM) for the device secret, written to "
+        "crm.secret_file (mode 600). Example: kiosk sync enroll K7Q2-M9XA",
+    )
+    q.add_argument("code", metavar="CODE")
+    q.set_defaults(handler=sync_enroll)
+
+
+def _worker(ctx: Context) -> SyncWorker:
+    from sync.worker import SyncWorker, build_client
+
+    service = ctx.service()
+    client = build_client(ctx.config.crm, service.device_id, ctx.data_dir)
+    return SyncWorker(service, client, ctx.config.crm)
+
+
+def sync_run(ctx: Context, args: argparse.Namespace) -> int:
+    """kiosk sync."""
+    worker = _worker(ctx)
+    if worker.client is None:
+        return fail(ctx, "not_configured", "no CRM is set up (crm.url is empty)")
+    if args.once:
+        result = worker.drain(ignore_backoff=True)
+        emit(
+            ctx,
+            result,
+            f"{result.stopped}: {result.batches} batches, {result.acknowledged} entries "
+            f"acknowledged, {result.rejected} rejected"
+            + (f" ({result.error})" if result.error else ""),
+        )
+        return 0 if result.stopped in ("empty", "limit") else EXIT_FAILED
+    return _run_forever(ctx, worker)
+
+
+def _run_forever(ctx: Context, worker: SyncWorker) -> int:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone=UTC)
+    # coalesce: pushes that fell behind (a suspended machine) run once, not in a burst;
+    # max_instances=1: never two pushes at once; misfire_grace_time=None: a late push still
+    # runs (APScheduler's default of one second would silently drop it).
+    scheduler.add_job(
+        worker.drain,
+        "interval",
+        seconds=ctx.config.crm.push_interval_seconds,
+        id="push",
+        next_run_time=datetime.now(UTC),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+    )
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"syncing with {ctx.config.crm.url} (Ctrl-C stops)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        scheduler.start()
+    return 0
+
+
+def sync_status(ctx: Context, args: argparse.Namespace) -> int:
+    """kiosk sync status."""
+    status = _worker(ctx).status()
+    lines = [f"{key}: {value}" for key, value in status.items()]
+    emit(ctx, status, "\n".join(lines))
+    return 0
+
+
+def sync_enroll(ctx: Context, args: argparse.Namespace) -> int:
+    """kiosk sync enroll."""
+    from sync.client import CrmError
+    from sync.worker import save_secret
+
+    worker = _worker(ctx)
+    if worker.client is None:
+        return fail(ctx, "not_configured", "set crm.url first")
+    try:
+        secret = worker.client.enroll(args.code)
+    except CrmError as error:
+        return fail(ctx, error.code, f"the CRM refused the code: {error}")
+    path = save_secret(ctx.config.crm, ctx.data_dir, secret)
+    worker.reset_credentials()
+    emit(
+        ctx,
+        {"device_id": worker.service.device_id, "secret_file": str(path)},
+        f"enrolled; secret in {path}",
+    )
+    return 0

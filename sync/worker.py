@@ -1,0 +1,217 @@
+"""The sync worker: pushes the outbox to the CRM in order, with backoff that survives restarts.
+
+At least once, exactly once in effect: a batch is sent again until the CRM's high-water
+mark covers it, and the CRM deduplicates. Failures back off exponentially with full
+jitter (never sooner than Retry-After); the next attempt time is stored, so a restarted
+worker does not hammer a CRM that is down. 401/403 stop pushing until a technician acts;
+nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import CrmConfig
+from kiosk.outbox import Outbox, SyncState
+from kiosk.service_base import ServiceBase
+from sync.client import CrmClient, CrmError
+
+log = logging.getLogger(__name__)
+SECRET_FILENAME = "crm-secret"
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    """What one drain did: batches sent, entries acknowledged, and why it stopped."""
+
+    batches: int
+    acknowledged: int
+    rejected: int
+    stopped: str  # "empty", "backoff", "error", "credentials", "not_configured", "limit"
+    error: str = ""
+
+
+class SyncWorker:
+    """Pushes one kiosk database's outbox to one CRM."""
+
+    def __init__(
+        self,
+        service: ServiceBase,
+        client: CrmClient | None,
+        config: CrmConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.service = service
+        self.client = client
+        self.config = config
+        self.clock = clock
+        self.jitter = jitter
+        self.outbox = Outbox(service.conn, service.device_id)
+        self.state = SyncState(service.conn)
+
+    # -- when ----------------------------------------------------------------------------
+
+    def due(self) -> bool:
+        """Whether the backoff after the last failure has passed."""
+        return self.clock() >= float(self.state.get("next_attempt_at", 0.0))
+
+    # -- pushing -------------------------------------------------------------------------
+
+    def drain(self, *, max_batches: int | None = None, ignore_backoff: bool = False) -> DrainResult:
+        """Push batches until the outbox is empty, a failure backs off, or `max_batches`."""
+        if self.client is None:
+            return DrainResult(0, 0, 0, "not_configured", "no CRM is set up")
+        if self.state.get("credentials_refused", False):
+            return DrainResult(0, 0, 0, "credentials", str(self.state.get("last_error", "")))
+        batches = acknowledged = rejected = 0
+        while max_batches is None or batches < max_batches:
+            if not ignore_backoff and not self.due():
+                return DrainResult(batches, acknowledged, rejected, "backoff")
+            batch = self.outbox.next_batch(self.config.batch_size)
+            if batch.empty:
+                return DrainResult(batches, acknowledged, rejected, "empty")
+            try:
+                answer = self.client.push(batch.members, batch.entries)
+            except CrmError as error:
+                stopped = self._failed(error)
+                return DrainResult(batches, acknowledged, rejected, stopped, str(error))
+            done, flagged = self.outbox.acknowledge(batch, answer.high_water, answer.rejected)
+            batches += 1
+            acknowledged += done
+            rejected += flagged
+            if flagged:
+                log.warning("the CRM rejected %d entries; they are kept and flagged", flagged)
+            self._succeeded()
+            if batch.entries and answer.high_water < batch.last_seq and not done:
+                # Nothing of this batch was acknowledged (a gap at the CRM, or a partial
+                # answer): back off rather than send the same batch in a tight loop.
+                self._failed(
+                    CrmError("the CRM acknowledged nothing of the batch", code="no_progress")
+                )
+                return DrainResult(batches, acknowledged, rejected, "backoff")
+        return DrainResult(batches, acknowledged, rejected, "limit")
+
+    def _succeeded(self) -> None:
+        now = self.clock()
+        self.state.set(
+            attempts=0,
+            next_attempt_at=0.0,
+            last_success_at=_iso(now),
+            last_contact_at=now,
+            clock_offset=self.client.clock_offset if self.client else None,
+        )
+
+    def _failed(self, error: CrmError) -> str:
+        now = self.clock()
+        if error.credentials:
+            log.error("the CRM refused this kiosk's credentials (%s); pushing stops", error.code)
+            self.state.set(
+                credentials_refused=True,
+                last_error=str(error),
+                last_error_code=error.code,
+                last_error_at=_iso(now),
+            )
+            return "credentials"
+        attempts = int(self.state.get("attempts", 0))
+        ceiling = min(
+            float(self.config.backoff_cap_seconds),
+            float(self.config.backoff_base_seconds) * 2**attempts,
+        )
+        delay = self.jitter() * ceiling  # full jitter
+        if error.retry_after is not None:
+            delay = max(delay, error.retry_after)
+        log.warning("push failed (%s); next attempt in %.1f s", error.code, delay)
+        self.state.set(
+            attempts=attempts + 1,
+            next_attempt_at=now + delay,
+            last_error=str(error),
+            last_error_code=error.code,
+            last_error_at=_iso(now),
+            **({"last_contact_at": now} if error.status is not None else {}),
+        )
+        return "backoff" if error.retryable else "error"
+
+    def reset_credentials(self) -> None:
+        """After a technician re-enrolled the kiosk: push again."""
+        self.state.set(credentials_refused=False, attempts=0, next_attempt_at=0.0)
+
+    # -- status --------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Queue depth, last success, last error, next attempt: `kiosk sync status`."""
+        pending, rejected = self.outbox.depth()
+        state = self.state.all()
+        next_at = float(state.get("next_attempt_at", 0.0))
+        return {
+            "configured": self.client is not None,
+            "queue_depth": pending,
+            "rejected": rejected,
+            "oldest_unsynced_at": self.outbox.oldest_pending_at(),
+            "last_success_at": state.get("last_success_at"),
+            "last_error": state.get("last_error"),
+            "last_error_code": state.get("last_error_code"),
+            "last_error_at": state.get("last_error_at"),
+            "next_attempt_at": _iso(next_at) if next_at else None,
+            "credentials_refused": bool(state.get("credentials_refused", False)),
+            "clock_offset_seconds": state.get("clock_offset"),
+        }
+
+
+def secret_path(config: CrmConfig, data_dir: Path) -> Path:
+    """Where the device secret is kept: crm.secret_file, else a file in the data directory."""
+    return Path(config.secret_file) if config.secret_file else data_dir / SECRET_FILENAME
+
+
+def load_secret(config: CrmConfig, data_dir: Path) -> bytes | None:
+    """The device secret (from crm.device_secret for development, else the secret file)."""
+    if config.device_secret:
+        return base64.urlsafe_b64decode(config.device_secret)
+    path = secret_path(config, data_dir)
+    try:
+        return base64.urlsafe_b64decode(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        return None
+
+
+def save_secret(config: CrmConfig, data_dir: Path, secret: bytes) -> Path:
+    """Write the device secret, readable by the service user only (written then renamed)."""
+    path = secret_path(config, data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".new")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(base64.urlsafe_b64encode(secret).decode())
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+    return path
+
+
+def build_client(config: CrmConfig, device_id: str, data_dir: Path) -> CrmClient | None:
+    """The CRM client from the config, or None when no CRM URL is set."""
+    if not config.url:
+        return None
+    return CrmClient(
+        config.url,
+        device_id,
+        load_secret(config, data_dir),
+        ca_bundle=config.ca_bundle or None,
+        timeout=(min(5.0, config.timeout_seconds), float(config.timeout_seconds)),
+    )
+
+
+def _iso(moment: float) -> str:
+    return (
+        datetime.fromtimestamp(moment, UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    )
