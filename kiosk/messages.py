@@ -108,4 +108,5 @@ DYNAMIC_KEYS = (
     N_("staff.disabled"),
     N_("staff.new_pin"),
     N_("staff.repeat_pin"),
+    N_("tech.sync_started"),
 )

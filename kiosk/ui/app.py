@@ -97,6 +97,7 @@ class KioskApp(App):
         sounds: Sounds | None = None,
         exit_app: Callable[[int], None] | None = None,
         sync_now: Callable[[], str] | None = None,
+        poke_sync: Callable[[], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -109,6 +110,7 @@ class KioskApp(App):
         self.sounds = sounds or Sounds(ASSETS / "sounds", enabled=service.config.ui.sounds)
         self.exit_app = exit_app
         self.sync_now = sync_now
+        self.poke_sync = poke_sync
         self.exit_code = 0
         self.clock = service.clock
         default: Language = self.default_language()
@@ -296,6 +298,28 @@ class KioskApp(App):
 
     def _resized(self, _window: Any, _width: int, height: int) -> None:
         self.u = height
+
+    def recorded(self) -> None:
+        """Something was written to the ledger: let the sync worker push it now."""
+        if self.poke_sync is not None:
+            self.poke_sync()
+
+    def sync_reported(self, status: dict[str, Any]) -> None:
+        """The sync worker's status after a push (called on any thread)."""
+        Clock.schedule_once(partial(self._sync_status, status), -1)
+
+    def _sync_status(self, status: dict[str, Any], _dt: float = 0) -> None:
+        if self.stopped or self.manager is None:
+            return
+        stopped = status.get("stopped")
+        if not status.get("configured", True):
+            self.network_state = "off"
+        elif stopped in ("empty", "limit"):
+            self.network_state = "online"
+        else:
+            self.network_state = "offline"
+        self.last_sync = str(status.get("last_success_at") or "")
+        self.screen.status_changed()
 
     def signal(self, ok: bool) -> None:
         """Beep and flash the reader's light (and play the screen's sound)."""

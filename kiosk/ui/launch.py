@@ -31,17 +31,40 @@ def configure_kivy(config: KioskConfig, data_dir: Path) -> None:
 
 
 def run_app(service: LoyaltyService, config: KioskConfig, data_dir: Path) -> int:
-    """Open the kiosk window on the configured readers; returns the exit code."""
+    """Open the kiosk window on the configured readers and CRM; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     configure_kivy(config, data_dir)
     from kiosk.ui.app import KioskApp
     from kiosk.wiring import build_feedback, build_readers
+    from sync.background import BackgroundSync, start_simulated_crm
+
+    simulated_crm = None
+    if config.device.simulated and not config.crm.url:
+        # `kiosk run --sim`: a simulated CRM on loopback, its data in the data directory.
+        simulated_crm, config = start_simulated_crm(data_dir, config)
+    background = BackgroundSync(data_dir, config) if config.crm.url else None
+
+    def sync_now() -> str:
+        assert background is not None
+        background.push_now()
+        return "tech.sync_started"
 
     app = KioskApp(
         service,
         data_dir=data_dir,
         readers=build_readers(config, data_dir),
         feedback=build_feedback(config),
+        sync_now=sync_now if background else None,
+        poke_sync=background.push_now if background else None,
     )
-    app.run()
+    if background is not None:
+        background.on_status = app.sync_reported
+        background.start()
+    try:
+        app.run()
+    finally:
+        if background is not None:
+            background.stop()
+        if simulated_crm is not None:
+            simulated_crm.stop()
     return app.exit_code

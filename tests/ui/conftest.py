@@ -84,6 +84,7 @@ class Kiosk:
         self.window = window
         self.service: LoyaltyService = app.service
         self.exits: list[int] = []
+        self.background: Any = None
 
     # -- looking ---------------------------------------------------------------------------
 
@@ -184,6 +185,29 @@ def _split_keys(sequence: str) -> list[str]:
     return keys
 
 
+def _sync_in_background(app: Any, crm: Any, data_dir: Path, config: Any, clock: Any) -> Any:
+    """The sync worker on its thread, as `kiosk run` starts it, against `crm`."""
+    from sync.background import BackgroundSync
+    from sync.client import CrmClient
+    from sync.worker import save_secret
+
+    if crm.store is not None:  # a live simulated CRM: enroll this kiosk there
+        secret = CrmClient(crm.url, app.service.device_id).enroll(crm.store.new_code())
+    else:
+        secret = b"k" * 32
+    save_secret(config.crm, data_dir, secret)
+    background = BackgroundSync(data_dir, config, on_status=app.sync_reported, clock=clock)
+    app.background = background
+    app.poke_sync = background.push_now
+
+    def sync_now() -> str:
+        background.push_now()
+        return "tech.sync_started"
+
+    app.sync_now = sync_now
+    return background.start()
+
+
 def _forget_previous_app() -> None:
     # kv rules reach the app through Kivy's ProxyApp, which caches the first app it sees
     # and forgets it only on that app's on_stop; a frame drawn after a test's teardown
@@ -203,7 +227,7 @@ def kiosk_factory(tmp_path: Path, window: Any) -> Iterator[Callable[..., Kiosk]]
 
     mounted: list[tuple[Any, Any, LoyaltyService]] = []
 
-    def mount(*overrides: str, staff: bool = True, feedback: Any = None) -> Kiosk:
+    def mount(*overrides: str, staff: bool = True, feedback: Any = None, crm: Any = None) -> Kiosk:
         clock = ManualClock(START)
         config = make_config(*overrides)
         data_dir = tmp_path / f"data{len(mounted)}"
@@ -230,11 +254,16 @@ def kiosk_factory(tmp_path: Path, window: Any) -> Iterator[Callable[..., Kiosk]]
         EventLoop.idle()
         kiosk = Kiosk(app, reader, clock, window)
         kiosk.exits = exits
+        if crm is not None:
+            kiosk.background = _sync_in_background(app, crm, data_dir, config, clock)
         mounted.append((app, root, service))
         kiosk.until(lambda: bool(app.reader_states), "the reader's first status")
         return kiosk
 
     yield mount
+    for app, _root, _service in mounted:
+        if getattr(app, "background", None) is not None:
+            app.background.stop()
     for app, root, service in mounted:
         # on_stop also makes kv's `app` forget this app (Kivy's ProxyApp caches it).
         app.dispatch("on_stop")

@@ -265,6 +265,7 @@ class AmountScreen(DigitEntry):
             return
         self.done = True
         app.counter.shift_used()
+        app.recorded()
         app.signal(ok=True)
         app.go(
             "result",
@@ -350,6 +351,7 @@ class RedeemScreen(KioskScreen):
             return
         self.code = result.coupon_code
         self.balance = result.balance
+        app.recorded()
         app.signal(ok=True)
         app.go("redeem")
 
@@ -472,6 +474,7 @@ class VoidScreen(KioskScreen):
             self.fail(error)
             return
         app.counter.shift_used()
+        app.recorded()
         app.signal(ok=True)
         app.go("result", kind="void", points=result.points, balance=result.balance)
 

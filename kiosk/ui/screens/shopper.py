@@ -289,6 +289,7 @@ class EnrollScreen(KioskScreen):
             return
         counter.pending_card = None
         counter.member_id = result.member_id
+        app.recorded()
         app.signal(ok=True)
         app.go("result", kind="enroll", points=result.bonus_points, balance=result.balance)
 

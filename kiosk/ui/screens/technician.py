@@ -8,6 +8,7 @@ from typing import Any
 from kivy.uix.widget import Widget
 
 from kiosk.cards import mask_uid
+from kiosk.clock import from_iso
 from kiosk.diagnostics import collect
 from kiosk.errors import InvalidPin, KioskError
 from kiosk.i18n import Language
@@ -50,7 +51,8 @@ class TechScreen(KioskScreen):
                     state=app.texts.tr(f"reader.{event.state}"),
                 )
             )
-        lines.append(app.t(f"tech.diag.sync.{app.network_state}", last=app.last_sync or "-"))
+        last = app.texts.moment(from_iso(app.last_sync)) if app.last_sync else "-"
+        lines.append(app.t(f"tech.diag.sync.{app.network_state}", last=last))
         lines.append(
             app.t("tech.diag.queue", pending=info.outbox_pending, rejected=info.outbox_rejected)
         )

@@ -1,0 +1,118 @@
+"""The sync worker inside the touch app: its own thread and database connection, APScheduler.
+
+The touch app and the worker never share a SQLite connection: the worker opens its own
+on its one thread (WAL lets both work at once). After a sale the app pokes the worker so
+the entry leaves at once when the CRM is reachable; otherwise it goes with the next push.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from kiosk.clock import Clock, system_clock
+from kiosk.config import KioskConfig
+from kiosk.service import LoyaltyService
+from sync.client import CrmClient
+from sync.worker import SyncWorker, build_client
+
+log = logging.getLogger(__name__)
+_JOB = "push"
+
+
+class BackgroundSync:
+    """Pushes on a schedule and on demand; reports its status to a callback (any thread)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        config: KioskConfig,
+        *,
+        on_status: Callable[[dict[str, Any]], None] = lambda _status: None,
+        clock: Clock = system_clock,
+    ) -> None:
+        self.data_dir = data_dir
+        self.config = config
+        self.on_status = on_status
+        self.clock = clock
+        self.client: CrmClient | None = None
+        self.drained = threading.Event()  # set after each push cycle (tests wait on it)
+        # One thread: the worker's SQLite connection is used from the thread that made it.
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=UTC
+        )
+
+    def start(self) -> BackgroundSync:
+        # coalesce and max_instances=1: a burst of pokes is one push; misfire_grace_time
+        # None: a push that starts late still runs (the default of 1 s would drop it).
+        self.scheduler.add_job(
+            self._cycle,
+            "interval",
+            seconds=self.config.crm.push_interval_seconds,
+            id=_JOB,
+            next_run_time=datetime.now(UTC),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        self.scheduler.start()
+        return self
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=True)
+        if self.client is not None:
+            self.client.close()
+
+    def push_now(self) -> None:
+        """Push at once (after a sale, or the technician's "sync now")."""
+        self.drained.clear()
+        job = self.scheduler.get_job(_JOB)
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC))
+
+    def _cycle(self) -> None:
+        # A connection per cycle, opened and closed on this thread: cheap next to a push,
+        # and nothing is left to close from another thread at shutdown.
+        try:
+            service = LoyaltyService.open(self.data_dir, self.config, clock=self.clock)
+            try:
+                if self.client is None:
+                    self.client = build_client(self.config.crm, service.device_id, self.data_dir)
+                worker = SyncWorker(service, self.client, self.config.crm)
+                result = worker.drain()
+                status = worker.status() | {"stopped": result.stopped}
+            finally:
+                service.close()
+        except Exception:  # the worker must outlive a bug in one cycle
+            log.exception("sync cycle failed")
+            status = {"stopped": "error", "configured": True}
+        finally:
+            self.drained.set()
+        self.on_status(status)
+
+
+def start_simulated_crm(data_dir: Path, config: KioskConfig) -> tuple[Any, KioskConfig]:
+    """For `kiosk run --sim` without a CRM URL: a simulated CRM on loopback, this kiosk enrolled."""
+    from sim.crm import CrmServer
+    from sim.crm_store import CrmStore
+    from sync.worker import load_secret, save_secret
+
+    server = CrmServer(CrmStore(data_dir / "sim-crm.db")).start()
+    crm = replace(config.crm, url=server.url)
+    configured = replace(config, crm=crm)
+    service = LoyaltyService.open(data_dir, configured)
+    try:
+        if load_secret(crm, data_dir) is None or server.store.secret_of(service.device_id) is None:
+            secret = CrmClient(server.url, service.device_id).enroll(server.store.new_code())
+            save_secret(crm, data_dir, secret)
+    finally:
+        service.close()
+    return server, configured
