@@ -145,6 +145,9 @@ class CrmConfig:
     backoff_base_seconds: int
     backoff_cap_seconds: int
     timeout_seconds: int
+    pull_interval_seconds: int
+    heartbeat_interval_seconds: int
+    offline_after_minutes: int
 
 
 @dataclass(frozen=True)
@@ -459,6 +462,9 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
     _at_least(b, "crm.backoff_base_seconds", c.crm.backoff_base_seconds, 1)
     _at_least(b, "crm.backoff_cap_seconds", c.crm.backoff_cap_seconds, c.crm.backoff_base_seconds)
     _at_least(b, "crm.timeout_seconds", c.crm.timeout_seconds, 1)
+    _at_least(b, "crm.pull_interval_seconds", c.crm.pull_interval_seconds, 1)
+    _at_least(b, "crm.heartbeat_interval_seconds", c.crm.heartbeat_interval_seconds, 1)
+    _at_least(b, "crm.offline_after_minutes", c.crm.offline_after_minutes, 1)
     _at_least(b, "ui.width", c.ui.width, 320)
     _at_least(b, "ui.height", c.ui.height, 240)
     _at_least(b, "ui.idle_timeout_seconds", c.ui.idle_timeout_seconds, 5)

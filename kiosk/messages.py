@@ -39,6 +39,7 @@ DYNAMIC_KEYS = (
     N_("error.reward_inactive"),
     N_("error.limit.earns_per_day"),
     N_("error.limit.too_soon"),
+    N_("error.limit.offline"),
     N_("error.manager_approval_required"),
     N_("error.not_allowed"),
     N_("error.unknown_entry"),

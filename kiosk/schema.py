@@ -297,3 +297,21 @@ def m004_sync(db: Database) -> None:
         SELECT member_id, 1, created_at FROM members;
         """,
     )
+
+
+@MIGRATIONS()
+def m005_remote(db: Database) -> None:
+    """What the CRM says: each member's balance there and how much of this kiosk it holds."""
+    _run_script(
+        db,
+        """
+        -- The CRM's balance of a member, which counts this device's entries up to
+        -- `acknowledged_seq`; a shopper sees it plus this device's entries after that.
+        CREATE TABLE remote_balances (
+            member_id TEXT PRIMARY KEY REFERENCES members(member_id),
+            balance INTEGER NOT NULL,
+            acknowledged_seq INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX entries_by_member_seq ON entries(member_id, seq);
+        """,
+    )

@@ -198,9 +198,10 @@ class LoyaltyService(EnrollmentService):
             if not reward_is_active(reward, self.local_today(now)):
                 raise RewardInactive()
             self._expire_due(now, member_id)
-            balance = self.ledger.balance(member_id)
+            balance = self.effective_balance(member_id)
             if balance < reward.cost:
                 raise InsufficientPoints(balance=balance, needed=reward.cost)
+            self._check_offline_allowance(member_id, reward.cost, now)
             code = "".join(secrets.choice(_COUPON_ALPHABET) for _ in range(8))
             stamp = to_iso(now)
             entry = self.ledger.append(
@@ -226,11 +227,34 @@ class LoyaltyService(EnrollmentService):
                 member_id=member_id,
                 reward_id=reward.id,
                 points=-reward.cost,
-                balance=self.ledger.balance(member_id),
+                balance=self.effective_balance(member_id),
                 coupon_code=code,
             )
 
         return self._once(client_txn_id, "redeem", request, write, RedeemResult)
+
+    def _check_offline_allowance(self, member_id: str, cost: int, now: datetime) -> None:
+        """While the CRM is out of reach, a member redeems at most the offline allowance.
+
+        Other branches cannot see redemptions made here until the CRM is back; the bound
+        keeps one member from spending the same points at several offline branches.
+        """
+        since = self.offline_since(now)
+        if since is None:
+            return
+        spent = self.conn.execute(
+            "SELECT COALESCE(-SUM(points), 0) FROM entries WHERE member_id = ? "
+            "AND device_id = ? AND kind = 'redeem' AND created_at >= ?",
+            (member_id, self.device_id, to_iso(since)),
+        ).fetchone()[0]
+        allowance = self.program.offline_redemption_allowance
+        if spent + cost > allowance:
+            raise LimitReached(
+                "offline",
+                f"The CRM is out of reach: at most {allowance} points can be redeemed here "
+                "until it is back.",
+                allowance=allowance,
+            )
 
     def void(self, entry_id: str, *, reason: str, cashier: Actor, client_txn_id: str) -> VoidResult:
         """Reverse one earn or redemption, once; the balance may go negative."""

@@ -14,7 +14,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from kiosk.members import Member, MemberStore
 from kiosk.program import (
     lot_expiry,
 )
+from kiosk.remote import program_override
 from kiosk.results import (
     Bonus,
     EarnResult,
@@ -56,7 +57,8 @@ class ServiceBase:
     ) -> None:
         self.conn = conn
         self.config = config
-        self.program = config.program
+        # The CRM may have sent its own tiers and rewards (kiosk/remote.py).
+        self.program = program_override(conn, config.program)
         self.clock = clock
         self.tz = ZoneInfo(config.shop.timezone)
         self.device_id = _device_id(conn, config.device.id)
@@ -74,6 +76,40 @@ class ServiceBase:
     def close(self) -> None:
         """Close the database connection."""
         self.conn.close()
+
+    def reload_program(self) -> None:
+        """Take up a program update the sync worker stored."""
+        self.program = program_override(self.conn, self.config.program)
+
+    def effective_balance(self, member_id: str) -> int:
+        """What the member may spend: the CRM's balance plus this kiosk's entries it lacks.
+
+        Without a balance from the CRM (no CRM, or not pulled yet) it is the local one.
+        """
+        row = self.conn.execute(
+            "SELECT rb.balance + COALESCE((SELECT SUM(e.points) FROM entries e "
+            "  WHERE e.member_id = rb.member_id AND e.device_id = ? "
+            "  AND e.seq > rb.acknowledged_seq), 0) "
+            "FROM remote_balances rb WHERE rb.member_id = ?",
+            (self.device_id, member_id),
+        ).fetchone()
+        return int(row[0]) if row else self.ledger.balance(member_id)
+
+    def offline_since(self, now: datetime) -> datetime | None:
+        """When the CRM was last heard from, if that is longer ago than allowed; else None.
+
+        A kiosk without a CRM is never offline: there is no other branch to spend at.
+        """
+        if not self.config.crm.url:
+            return None
+        last = self.conn.execute(
+            "SELECT value FROM sync_state WHERE key = 'last_contact_at'"
+        ).fetchone()
+        heard = datetime.fromtimestamp(float(json.loads(last[0])), now.tzinfo) if last else None
+        limit = timedelta(minutes=self.config.crm.offline_after_minutes)
+        if heard is not None and now - heard <= limit:
+            return None
+        return heard or datetime.fromtimestamp(0, now.tzinfo)
 
     def member(self, member_id: str) -> Member:
         """The member with this id (erased members too)."""

@@ -77,7 +77,7 @@ def member_summary(service: LoyaltyService, member_id: str) -> MemberSummary:
     earned = service.history.earned_since(member_id, to_iso(window_start))
     above = next_tier(program, tier)
     today = service.local_today(now)
-    balance = member.balance
+    balance = service.effective_balance(member_id)
     rewards = [
         RewardView(r.id, r.name_fa, r.name_en, r.cost, r.kind, r.value, balance >= r.cost)
         for r in sorted(program.rewards, key=lambda r: r.cost)

@@ -45,6 +45,8 @@ class BackgroundSync:
         self.clock = clock
         self.client: CrmClient | None = None
         self.drained = threading.Event()  # set after each push cycle (tests wait on it)
+        # The readers' states for the heartbeat (set by the app).
+        self.readers: Callable[[], list[dict[str, str]]] = list
         # One thread: the worker's SQLite connection is used from the thread that made it.
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=UTC
@@ -59,6 +61,26 @@ class BackgroundSync:
             seconds=self.config.crm.push_interval_seconds,
             id=_JOB,
             next_run_time=datetime.now(UTC),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        crm = self.config.crm
+        self.scheduler.add_job(
+            self._pull,
+            "interval",
+            seconds=crm.pull_interval_seconds,
+            id="pull",
+            next_run_time=datetime.now(UTC),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        self.scheduler.add_job(
+            self._heartbeat,
+            "interval",
+            seconds=crm.heartbeat_interval_seconds,
+            id="heartbeat",
             coalesce=True,
             max_instances=1,
             misfire_grace_time=None,
@@ -78,19 +100,42 @@ class BackgroundSync:
         if job is not None:
             job.modify(next_run_time=datetime.now(UTC))
 
-    def _cycle(self) -> None:
-        # A connection per cycle, opened and closed on this thread: cheap next to a push,
-        # and nothing is left to close from another thread at shutdown.
+    def _with_worker(self, work: Callable[[SyncWorker], dict[str, Any]]) -> dict[str, Any]:
+        # A connection per cycle, opened and closed on this thread: cheap next to a
+        # request, and nothing is left to close from another thread at shutdown.
+        service = LoyaltyService.open(self.data_dir, self.config, clock=self.clock)
         try:
-            service = LoyaltyService.open(self.data_dir, self.config, clock=self.clock)
-            try:
-                if self.client is None:
-                    self.client = build_client(self.config.crm, service.device_id, self.data_dir)
-                worker = SyncWorker(service, self.client, self.config.crm)
-                result = worker.drain()
-                status = worker.status() | {"stopped": result.stopped}
-            finally:
-                service.close()
+            if self.client is None:
+                self.client = build_client(self.config.crm, service.device_id, self.data_dir)
+            return work(SyncWorker(service, self.client, self.config.crm))
+        finally:
+            service.close()
+
+    def _pull(self) -> None:
+        def pull(worker: SyncWorker) -> dict[str, Any]:
+            result = worker.pull()
+            return worker.status() | {"pulled": result.applied, "stopped": result.stopped}
+
+        try:
+            status = self._with_worker(pull)
+        except Exception:
+            log.exception("pull failed")
+            return
+        self.on_status(status)
+
+    def _heartbeat(self) -> None:
+        try:
+            self._with_worker(lambda worker: {"ok": worker.heartbeat(self.readers())})
+        except Exception:
+            log.exception("heartbeat failed")
+
+    def _cycle(self) -> None:
+        def push(worker: SyncWorker) -> dict[str, Any]:
+            result = worker.drain()
+            return worker.status() | {"stopped": result.stopped}
+
+        try:
+            status = self._with_worker(push)
         except Exception:  # the worker must outlive a bug in one cycle
             log.exception("sync cycle failed")
             status = {"stopped": "error", "configured": True}

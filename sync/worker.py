@@ -13,20 +13,35 @@ import base64
 import logging
 import os
 import random
+import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kiosk import remote
 from kiosk.config import CrmConfig
+from kiosk.diagnostics import version
 from kiosk.outbox import Outbox, SyncState
+from kiosk.remote import Here
 from kiosk.service_base import ServiceBase
 from sync.client import CrmClient, CrmError
 
 log = logging.getLogger(__name__)
 SECRET_FILENAME = "crm-secret"
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """What one pull did: pages applied, changes by type, and how it ended."""
+
+    pages: int
+    applied: dict[str, int]
+    stopped: str  # "done", "backoff", "error", "credentials", "not_configured"
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,64 @@ class SyncWorker:
                 return DrainResult(batches, acknowledged, rejected, "backoff")
         return DrainResult(batches, acknowledged, rejected, "limit")
 
+    # -- pulling -------------------------------------------------------------------------
+
+    def pull(self, *, limit: int = 500, max_pages: int | None = None) -> PullResult:
+        """Apply the CRM's changes since the stored cursor, page by page."""
+        if self.client is None:
+            return PullResult(0, {}, "not_configured")
+        if self.state.get("credentials_refused", False):
+            return PullResult(0, {}, "credentials")
+        if self.clock() < float(self.state.get("pull_next_attempt_at", 0.0)):
+            return PullResult(0, {}, "backoff")
+        here = Here(self.service.device_id, self.service.config.program.tiers[0].id)
+        applied: Counter[str] = Counter()
+        pages = 0
+        while max_pages is None or pages < max_pages:
+            try:
+                page = self.client.changes(remote.cursor(self.service.conn), limit)
+            except CrmError as error:
+                return PullResult(pages, dict(applied), self._failed(error, "pull_"), str(error))
+            applied += remote.apply_page(self.service.conn, here, page.changes, page.next_cursor)
+            pages += 1
+            if not page.more:
+                break
+        now = self.clock()
+        self.state.set(
+            pull_attempts=0, pull_next_attempt_at=0.0, last_pull_at=_iso(now), last_contact_at=now
+        )
+        if applied["program"]:
+            self.service.reload_program()
+        return PullResult(pages, dict(applied), "done")
+
+    # -- heartbeat -----------------------------------------------------------------------
+
+    def heartbeat(self, readers: list[dict[str, str]] | None = None) -> bool:
+        """Tell the CRM how this kiosk is doing; False if it could not be told."""
+        if self.client is None or self.state.get("credentials_refused", False):
+            return False
+        pending, _rejected = self.outbox.depth()
+        offset = self.client.clock_offset
+        status = {
+            "version": version(),
+            "queue_depth": pending,
+            "oldest_unsynced_at": self.outbox.oldest_pending_at(),
+            "readers": readers or [],
+            "disk_free_bytes": shutil.disk_usage(self._database_folder()).free,
+            "clock_offset_ms": round(offset * 1000) if offset is not None else None,
+        }
+        try:
+            self.client.heartbeat(status)
+        except CrmError as error:
+            log.warning("heartbeat failed (%s)", error.code)
+            return False
+        self.state.set(last_heartbeat_at=_iso(self.clock()), last_contact_at=self.clock())
+        return True
+
+    def _database_folder(self) -> Path:
+        path = self.service.conn.execute("PRAGMA database_list").fetchone()[2]
+        return Path(path).parent if path else Path.cwd()
+
     def _succeeded(self) -> None:
         now = self.clock()
         self.state.set(
@@ -112,7 +185,7 @@ class SyncWorker:
             clock_offset=self.client.clock_offset if self.client else None,
         )
 
-    def _failed(self, error: CrmError) -> str:
+    def _failed(self, error: CrmError, prefix: str = "") -> str:
         now = self.clock()
         if error.credentials:
             log.error("the CRM refused this kiosk's credentials (%s); pushing stops", error.code)
@@ -123,7 +196,7 @@ class SyncWorker:
                 last_error_at=_iso(now),
             )
             return "credentials"
-        attempts = int(self.state.get("attempts", 0))
+        attempts = int(self.state.get(f"{prefix}attempts", 0))
         ceiling = min(
             float(self.config.backoff_cap_seconds),
             float(self.config.backoff_base_seconds) * 2**attempts,
@@ -133,8 +206,7 @@ class SyncWorker:
             delay = max(delay, error.retry_after)
         log.warning("push failed (%s); next attempt in %.1f s", error.code, delay)
         self.state.set(
-            attempts=attempts + 1,
-            next_attempt_at=now + delay,
+            **{f"{prefix}attempts": attempts + 1, f"{prefix}next_attempt_at": now + delay},
             last_error=str(error),
             last_error_code=error.code,
             last_error_at=_iso(now),
@@ -165,6 +237,9 @@ class SyncWorker:
             "next_attempt_at": _iso(next_at) if next_at else None,
             "credentials_refused": bool(state.get("credentials_refused", False)),
             "clock_offset_seconds": state.get("clock_offset"),
+            "last_pull_at": state.get("last_pull_at"),
+            "last_heartbeat_at": state.get("last_heartbeat_at"),
+            "pull_cursor": state.get("cursor", 0),
         }
 
 

@@ -340,3 +340,41 @@ def test_a_worker_killed_in_the_middle_of_a_batch_loses_and_doubles_nothing(
     assert held == local_entry_ids(service)
     assert depth(service) == 0
     service.close()
+
+
+def test_kiosk_sync_runs_in_the_foreground_and_stops_cleanly_on_sigterm(cli_env, tmp_path, clock):
+    data = tmp_path / "data"
+    with CrmServer(CrmStore()) as crm:
+        env = cli_env()
+        Path(env["KIOSK_CONFIG"]).write_text(
+            f'[device]\nid = "kiosk-cli"\n[crm]\nurl = "{crm.url}"\n'
+        )
+        service = LoyaltyService.open(data, make_config('device.id="kiosk-cli"'), clock=clock)
+        sales(service, clock, members=3, earns_each=2)
+        save_secret(
+            service.config.crm, data, CrmClient(crm.url, "kiosk-cli").enroll(crm.store.new_code())
+        )
+        seen: set[str] = set()
+        both = threading.Event()
+
+        def heard(path: str) -> None:
+            seen.add(path)
+            if {"/v1/push", "/v1/changes"} <= seen:
+                both.set()
+
+        crm.on_request = heard
+        child = subprocess.Popen(
+            [sys.executable, "-m", "kiosk.cli", "sync", "--data-dir", str(data)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert both.wait(WAIT), "the worker neither pushed nor pulled"
+        child.send_signal(signal.SIGTERM)
+        _out, err = child.communicate(timeout=WAIT)
+        held = crm.store.entry_ids("kiosk-cli")
+
+    assert child.returncode == 0, err
+    assert held == local_entry_ids(service)
+    service.close()

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import signal
-from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -23,8 +21,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         parents=[common],
         help="push the ledger to the CRM (foreground, for systemd)",
         description="Runs the sync worker in the foreground: pushes every "
-        "crm.push_interval_seconds, backing off after failures. --once: one push cycle now, "
-        "ignoring the backoff; exit 1 if it did not empty the queue. "
+        "crm.push_interval_seconds (backing off after failures), pulls every "
+        "crm.pull_interval_seconds, sends a heartbeat every crm.heartbeat_interval_seconds. "
+        "--once: one push (ignoring the backoff), pull and heartbeat now; exit 1 unless "
+        "the queue emptied and the pull worked. "
         "Example: kiosk sync --once",
     )
     p.add_argument("--once", action="store_true", help="one push cycle, then exit")
@@ -63,42 +63,42 @@ def sync_run(ctx: Context, args: argparse.Namespace) -> int:
         return fail(ctx, "not_configured", "no CRM is set up (crm.url is empty)")
     if args.once:
         result = worker.drain(ignore_backoff=True)
+        pulled = worker.pull() if result.stopped == "empty" else None
+        worker.heartbeat()
         emit(
             ctx,
-            result,
-            f"{result.stopped}: {result.batches} batches, {result.acknowledged} entries "
+            {"push": result, "pull": pulled},
+            f"push {result.stopped}: {result.batches} batches, {result.acknowledged} entries "
             f"acknowledged, {result.rejected} rejected"
-            + (f" ({result.error})" if result.error else ""),
+            + (f" ({result.error})" if result.error else "")
+            + (f"; pull {pulled.stopped}: {pulled.applied}" if pulled else ""),
         )
-        return 0 if result.stopped in ("empty", "limit") else EXIT_FAILED
+        ok = result.stopped in ("empty", "limit") and (pulled is None or pulled.stopped == "done")
+        return 0 if ok else EXIT_FAILED
     return _run_forever(ctx, worker)
 
 
 def _run_forever(ctx: Context, worker: SyncWorker) -> int:
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    import threading
 
-    scheduler = BlockingScheduler(timezone=UTC)
-    # coalesce: pushes that fell behind (a suspended machine) run once, not in a burst;
-    # max_instances=1: never two pushes at once; misfire_grace_time=None: a late push still
-    # runs (APScheduler's default of one second would silently drop it).
-    scheduler.add_job(
-        worker.drain,
-        "interval",
-        seconds=ctx.config.crm.push_interval_seconds,
-        id="push",
-        next_run_time=datetime.now(UTC),
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=None,
-    )
+    from sync.background import BackgroundSync
+
+    # The same machinery as inside the touch app: one thread, a connection per cycle,
+    # push / pull / heartbeat jobs with coalescing and no silently dropped late runs.
+    background = BackgroundSync(ctx.data_dir, ctx.config)
+    stopping = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
-        scheduler.shutdown(wait=False)
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     print(f"syncing with {ctx.config.crm.url} (Ctrl-C stops)", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        scheduler.start()
+    background.start()
+    try:
+        stopping.wait()
+    finally:
+        background.stop()
     return 0
 
 

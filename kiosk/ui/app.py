@@ -314,10 +314,12 @@ class KioskApp(App):
         stopped = status.get("stopped")
         if not status.get("configured", True):
             self.network_state = "off"
-        elif stopped in ("empty", "limit"):
+        elif stopped in ("empty", "limit", "done"):
             self.network_state = "online"
         else:
             self.network_state = "offline"
+        if (status.get("pulled") or {}).get("program"):
+            self.service.reload_program()
         self.last_sync = str(status.get("last_success_at") or "")
         self.screen.status_changed()
 

@@ -59,6 +59,10 @@ def run_app(service: LoyaltyService, config: KioskConfig, data_dir: Path) -> int
     )
     if background is not None:
         background.on_status = app.sync_reported
+        background.readers = lambda: [
+            {"name": event.reader, "state": str(event.state)}
+            for event in list(app.reader_states.values())
+        ]
         background.start()
     try:
         app.run()
