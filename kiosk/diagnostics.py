@@ -8,6 +8,7 @@ from importlib import metadata
 from pathlib import Path
 
 from kiosk.db import database_path
+from kiosk.outbox import SyncState
 from kiosk.service_base import ServiceBase
 from kiosk.settings import storage_writable
 
@@ -26,6 +27,8 @@ class Diagnostics:
     outbox_rejected: int
     members: int
     entries: int
+    credentials_refused: bool = False
+    last_sync_error: str | None = None
 
 
 def version() -> str:
@@ -51,6 +54,7 @@ def collect(service: ServiceBase, data_dir: Path) -> Diagnostics:
     ).fetchone()
     members = service.conn.execute("SELECT COUNT(*) FROM members").fetchone()[0]
     entries = service.conn.execute("SELECT MAX(rowid) FROM entries").fetchone()[0] or 0
+    state = SyncState(service.conn)
     return Diagnostics(
         version=version(),
         device_id=service.device_id,
@@ -62,4 +66,6 @@ def collect(service: ServiceBase, data_dir: Path) -> Diagnostics:
         outbox_rejected=int(rejected),
         members=int(members),
         entries=int(entries),
+        credentials_refused=bool(state.get("credentials_refused", False)),
+        last_sync_error=state.get("last_error_code"),
     )

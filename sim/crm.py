@@ -25,6 +25,7 @@ import gzip
 import json
 import random
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -89,6 +90,7 @@ class CrmServer:
         port: int = 0,
         faults: Faults | None = None,
         clock: Any = time.time,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.store = store or CrmStore()
         self.faults = faults or Faults()
@@ -102,12 +104,18 @@ class CrmServer:
         handler = type("Handler", (_Handler,), {"crm": self})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:  # (certificate, key): HTTPS, to test the client's verification
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self.scheme}://{host!s}:{port}"
 
     def start(self) -> CrmServer:
         # A short poll interval: shutdown() waits for the serving loop's next poll.

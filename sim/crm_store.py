@@ -324,6 +324,7 @@ class CrmStore:
                     "high_water": row["high_water"],
                     "revoked": bool(row["revoked"]),
                     "entries": row["n"],
+                    "gaps": self._gaps(row["device_id"]),
                 }
                 for row in self.conn.execute(
                     "SELECT d.device_id, d.high_water, d.revoked, "
@@ -340,6 +341,27 @@ class CrmStore:
                 for row in self.conn.execute("SELECT member_id, balance FROM balances")
             }
         return {"devices": devices, "members": members, "balances": balances}
+
+    def _gaps(self, device_id: str) -> list[int]:
+        """Sequence numbers missing below the device's highest one (at most 100 shown)."""
+        rows = self.conn.execute(
+            "WITH RECURSIVE n(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM n "
+            "WHERE seq < (SELECT MAX(seq) FROM entries WHERE device_id = :d)) "
+            "SELECT seq FROM n WHERE seq NOT IN (SELECT seq FROM entries WHERE device_id = :d) "
+            "LIMIT 100",
+            {"d": device_id},
+        ).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def entries(self, device_id: str) -> list[dict[str, Any]]:
+        """The entries held for a device as pushed, in sequence order (for checks)."""
+        with self._lock:
+            return [
+                json.loads(row[0])
+                for row in self.conn.execute(
+                    "SELECT data FROM entries WHERE device_id = ? ORDER BY seq", (device_id,)
+                )
+            ]
 
     def entry_ids(self, device_id: str) -> list[str]:
         """The entry ids held for a device, in sequence order (for tests and checks)."""

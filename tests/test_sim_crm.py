@@ -204,6 +204,12 @@ def test_a_gap_holds_the_high_water_mark_below_it(client: CrmClient):
     assert filled.high_water == 4
 
 
+def test_the_view_shows_a_device_s_sequence_gaps(client: CrmClient, crm: CrmServer):
+    client.push([member()], [entry(1), entry(4)])
+
+    assert crm.store.view()["devices"][DEVICE]["gaps"] == [2, 3]
+
+
 def test_an_entry_for_an_unknown_member_is_rejected_but_acknowledged(client: CrmClient):
     answer = client.push([], [entry(1, member_id="m-unknown")])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from kiosk.staff import CLI
 from kiosk.verify import verify_ledger
 from sim.crm import CrmServer, Faults
 from sim.crm_store import CrmStore
-from sync.client import CrmClient
+from sync.client import CrmClient, CrmError
 from sync.worker import SyncWorker, save_secret
 from tests.conftest import START, make_config
 
@@ -158,11 +159,12 @@ def test_a_chaos_run_ends_with_the_same_ledger_at_the_crm(kiosk, clock):
             worker.drain()
             rounds += 1
 
-        held = crm.store.entry_ids(kiosk.device_id)
+        held = crm.store.entries(kiosk.device_id)
         injected = crm.faults_injected
 
     assert depth(kiosk) == 0
-    assert held == local_entry_ids(kiosk)  # entry for entry, in order: no loss, no duplicate
+    local = [entry.as_dict() for entry in kiosk.ledger.entries()]
+    assert held == local  # entry for entry, field for field, in order: no loss, no duplicate
     assert injected >= 5  # about 30% of some 30 requests
     assert verify_ledger(kiosk.conn).ok
 
@@ -378,3 +380,55 @@ def test_kiosk_sync_runs_in_the_foreground_and_stops_cleanly_on_sigterm(cli_env,
     assert child.returncode == 0, err
     assert held == local_entry_ids(service)
     service.close()
+
+
+# -- TLS ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: the TLS test makes its own certificate with it")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_tls_is_verified_and_a_private_ca_is_an_option(certificate, monkeypatch):
+    cert, _key = certificate
+    # The environment must not make an unknown certificate acceptable behind our back.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(cert))
+    with CrmServer(CrmStore(), tls=certificate) as crm:
+        assert crm.url.startswith("https://")
+        code = crm.store.new_code()
+
+        with pytest.raises(CrmError) as refused:
+            CrmClient(crm.url, "kiosk-tls").enroll(code)
+        trusting = CrmClient(crm.url, "kiosk-tls", ca_bundle=str(cert))
+        trusting.enroll(code)
+        trusting.heartbeat({})
+
+    assert refused.value.code == "network" and "SSLError" in str(refused.value)

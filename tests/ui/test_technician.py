@@ -130,3 +130,13 @@ def test_every_technician_action_is_audited(kiosk: Kiosk):
         ("settings.set", technician.staff_id),
         ("login", technician.staff_id),
     ]
+
+
+def test_refused_credentials_are_shown_to_the_technician(kiosk: Kiosk):
+    from kiosk.outbox import SyncState
+
+    SyncState(kiosk.service.conn).set(credentials_refused=True, last_error_code="device_revoked")
+
+    open_technician_screen(kiosk)
+
+    assert kiosk.shows("tech.diag.sync.refused") in diagnostics(kiosk)

@@ -53,6 +53,8 @@ class TechScreen(KioskScreen):
             )
         last = app.texts.moment(from_iso(app.last_sync)) if app.last_sync else "-"
         lines.append(app.t(f"tech.diag.sync.{app.network_state}", last=last))
+        if info.credentials_refused:
+            lines.append(app.t("tech.diag.sync.refused"))
         lines.append(
             app.t("tech.diag.queue", pending=info.outbox_pending, rejected=info.outbox_rejected)
         )
