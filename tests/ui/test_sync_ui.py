@@ -69,3 +69,27 @@ def test_the_technicians_sync_now_pushes(kiosk_factory, crm):
 
     assert kiosk.message() == kiosk.shows("tech.sync_started")
     kiosk.until(lambda: len(crm.store.entry_ids(kiosk.service.device_id)) == 1, "the push")
+
+
+def test_an_offline_kiosk_limits_redemptions_and_says_why(kiosk_factory):
+    from kiosk.staff import CLI
+
+    kiosk = kiosk_factory(
+        'crm.url="http://127.0.0.1:9"', "program.offline_redemption_allowance=300"
+    )  # never heard from
+    member_id = kiosk.service.enroll("09121234567", client_txn_id="e", card=CARD).member_id
+    kiosk.service.adjust(member_id, 950, reason="test", actor=CLI, client_txn_id="a")
+    kiosk.service.redeem(member_id, "coffee", cashier=CLI, client_txn_id="r1")  # 200 of 300
+    kiosk.tap_card(CARD)
+    kiosk.touch(kiosk.app.screen.reward_button("coffee"))
+    kiosk.press("approve")
+    kiosk.keys(CASHIER_PIN + "[ok]")
+
+    assert kiosk.screen == "redeem"
+    assert kiosk.message() == kiosk.shows("error.limit.offline", allowance=300)
+    assert (
+        kiosk.service.conn.execute("SELECT COUNT(*) FROM entries WHERE kind = 'redeem'").fetchone()[
+            0
+        ]
+        == 1
+    )
