@@ -28,6 +28,7 @@ import socket
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,10 +37,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sim.crm_checks import heartbeat_problem, is_int64, member_problem
 from sim.crm_store import MAX_BATCH, CrmStore
 from sync.signing import PROTOCOL, PROTOCOL_VERSION, SIGNED_HEADERS, Verifier
 
 _MAX_BODY = 8 * 1024 * 1024
+_DISCARD_LIMIT = 64 * 1024 * 1024  # a larger body is not read: the connection is closed
+MAX_PAGE = 1000
+_OPERATIONS = {
+    ("POST", "/v1/enroll"),
+    ("POST", "/v1/push"),
+    ("GET", "/v1/changes"),
+    ("POST", "/v1/heartbeat"),
+}
+
+
+class BadRequest(Exception):
+    """The request is not what the protocol says: answered 400 bad_request with the reason."""
 
 
 @dataclass
@@ -155,6 +169,9 @@ class CrmServer:
 class _Handler(BaseHTTPRequestHandler):
     crm: CrmServer
     protocol_version = "HTTP/1.1"
+    # http.server sends an answer's headers and body in two writes; with Nagle's algorithm
+    # the body waits for the client's delayed ACK (about 40 ms on Linux loopback).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests and benchmarks make many requests
@@ -162,15 +179,52 @@ class _Handler(BaseHTTPRequestHandler):
     # -- plumbing ------------------------------------------------------------------------
 
     def _body(self) -> bytes | None:
-        length = int(self.headers.get("Content-Length") or 0)
+        """The body as sent, or None when it has been answered (too large, bad length)."""
+        given = self.headers.get("Content-Length") or "0"
+        if not (given.isascii() and given.isdigit()):
+            self.close_connection = True
+            self._error(400, "bad_request", "Content-Length is not a number.")
+            return None
+        length = int(given)
         if length > _MAX_BODY:
+            # Read what was sent (up to a bound), so that the client, still sending, gets
+            # the answer rather than a broken pipe; then close.
+            self.close_connection = True
+            if length <= _DISCARD_LIMIT:
+                self._discard(length)
             self._error(413, "batch_too_large", "The body is larger than 8 MiB.")
             return None
         return self.rfile.read(length) if length else b""
 
+    def _discard(self, length: int) -> None:
+        with contextlib.suppress(OSError):
+            while length > 0:
+                chunk = self.rfile.read(min(length, 1 << 16))
+                if not chunk:
+                    return
+                length -= len(chunk)
+
     def _json(self, raw: bytes) -> Any:
-        data = gzip.decompress(raw) if self.headers.get("Content-Encoding") == "gzip" else raw
-        return json.loads(data or b"{}")
+        """The body's JSON; BadRequest when it is not gzip (as declared), UTF-8 or JSON."""
+        data = raw
+        if self.headers.get("Content-Encoding") == "gzip":
+            try:
+                inflater = zlib.decompressobj(wbits=31)
+                data = inflater.decompress(raw, _MAX_BODY)
+                if inflater.unconsumed_tail or not inflater.eof:
+                    raise BadRequest("the gzip body is truncated or inflates beyond 8 MiB")
+            except zlib.error as exc:
+                raise BadRequest("the body is not gzip") from exc
+        try:
+            return json.loads(data or b"{}")
+        except (ValueError, RecursionError) as exc:
+            raise BadRequest("the body is not JSON") from exc
+
+    def _object(self, raw: bytes) -> dict[str, Any]:
+        body = self._json(raw)
+        if not isinstance(body, dict):
+            raise BadRequest("the body must be a JSON object")
+        return body
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         body = b"" if payload is None else json.dumps(payload).encode()
@@ -209,26 +263,52 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._route("POST")
 
+    def _no_such_method(self) -> None:
+        if self._body() is None:  # read it, so that the answer reaches a client still sending
+            return
+        self.close_connection = True
+        self._error(404, "not_found", f"No {self.command} {urlsplit(self.path).path} here.")
+
+    def do_PUT(self) -> None:
+        self._no_such_method()
+
+    def do_DELETE(self) -> None:
+        self._no_such_method()
+
+    def do_PATCH(self) -> None:
+        self._no_such_method()
+
     def _route(self, method: str) -> None:
         crm = self.crm
         with crm._lock:
             crm.requests += 1
         if crm.on_request is not None:
             crm.on_request(urlsplit(self.path).path)
-        raw = self._body() if method == "POST" else b""
+        raw = self._body()
         if raw is None:
             return
         path = urlsplit(self.path).path
         if path.startswith("/sim/"):
-            self._sim(method, path, raw)
+            try:
+                self._sim(method, path, raw)
+            except BadRequest as exc:
+                self._error(400, "bad_request", f"The request is not valid: {exc}")
             return
-        if self.headers.get(PROTOCOL, PROTOCOL_VERSION) != PROTOCOL_VERSION:
-            self._error(400, "unsupported_version", "This CRM speaks protocol version 1.")
+        if (method, path) not in _OPERATIONS:
+            self._error(404, "not_found", f"No {method} {path} here.")
+            return
+        if self.headers.get(PROTOCOL) != PROTOCOL_VERSION:
+            self._error(
+                400, "unsupported_version", "Send X-Kiosk-Protocol: 1; this CRM speaks version 1."
+            )
             return
         if crm.faults.latency:
             time.sleep(crm.faults.latency)
         if method == "POST" and path == "/v1/enroll":
-            self._enroll(raw)
+            try:
+                self._enroll(raw)
+            except BadRequest as exc:
+                self._error(400, "bad_request", f"The request is not valid: {exc}")
             return
         signed = {name: self.headers.get(name, "") for name in SIGNED_HEADERS}
         device, refusal = crm.verifier.check(method, self.path, signed, raw)
@@ -253,16 +333,18 @@ class _Handler(BaseHTTPRequestHandler):
                 self._push(device, raw)
             elif method == "GET" and path == "/v1/changes":
                 self._changes()
-            elif method == "POST" and path == "/v1/heartbeat":
-                crm.store.heartbeat(device, self._json(raw))
-                self._send(200, {"server_time": _now_iso()})
             else:
-                self._error(404, "not_found", f"No {method} {path} here.")
-        except (ValueError, KeyError, TypeError) as exc:
+                status = self._json(raw)
+                problem = heartbeat_problem(status)
+                if problem is not None:
+                    raise BadRequest(problem)
+                crm.store.heartbeat(device, status)
+                self._send(200, {"server_time": _now_iso()})
+        except BadRequest as exc:
             self._error(400, "bad_request", f"The request is not valid: {exc}")
 
     def _enroll(self, raw: bytes) -> None:
-        body = self._json(raw)
+        body = self._object(raw)
         code, device = body.get("code"), body.get("device_id")
         if not isinstance(code, str) or not isinstance(device, str) or not device:
             self._error(400, "bad_request", "Send a code and a device id.")
@@ -284,15 +366,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _push(self, device: str, raw: bytes) -> None:
         crm = self.crm
-        body = self._json(raw)
-        entries = body.get("entries") or []
-        members = body.get("members") or []
+        body = self._object(raw)
+        entries, members = body.get("entries"), body.get("members")
         if body.get("device_id") != device:
-            self._error(400, "bad_request", "device_id differs from the signing device.")
-            return
+            raise BadRequest("device_id differs from the signing device")
+        if not isinstance(entries, list) or not isinstance(members, list):
+            raise BadRequest("members and entries must be arrays")
         if len(entries) > MAX_BATCH:
             self._error(413, "batch_too_large", f"At most {MAX_BATCH} entries in a batch.")
             return
+        for record in members:
+            problem = member_problem(record)
+            if problem is not None:
+                raise BadRequest(f"a member record: {problem}")
         if entries and crm.roll("partial"):
             entries = entries[: max(1, len(entries) // 2)]
         result = crm.store.push(device, members, entries)
@@ -315,10 +401,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _changes(self) -> None:
         query = parse_qs(urlsplit(self.path).query)
-        cursor = int(query.get("cursor", ["0"])[0])
-        limit = min(int(query.get("limit", ["500"])[0]), 1000)
-        if cursor < 0 or limit < 1:
-            raise ValueError("cursor >= 0 and limit >= 1")
+        cursor = _number(query.get("cursor", ["0"])[0])
+        limit = _number(query.get("limit", ["500"])[0])
+        if cursor is None or limit is None or limit < 1 or not is_int64(cursor):
+            raise BadRequest("cursor must be 0 or more and limit 1 or more")
+        limit = min(limit, MAX_PAGE)
         page, next_cursor, more = self.crm.store.changes(cursor, limit)
         self._send(200, {"changes": page, "next_cursor": next_cursor, "more": more})
 
@@ -329,14 +416,24 @@ class _Handler(BaseHTTPRequestHandler):
         elif method == "GET" and path == "/sim/view":
             self._send(200, store.view())
         elif method == "POST" and path == "/sim/publish":
-            body = self._json(raw)
-            store.publish(str(body["type"]), dict(body["data"]))
+            body = self._object(raw)
+            if not isinstance(body.get("type"), str) or not isinstance(body.get("data"), dict):
+                raise BadRequest("send a type and its data")
+            store.publish(body["type"], body["data"])
             self._send(201, {"ok": True})
         elif method == "POST" and path == "/sim/revoke":
-            store.revoke(str(self._json(raw)["device_id"]))
+            device = self._object(raw).get("device_id")
+            if not isinstance(device, str):
+                raise BadRequest("send a device_id")
+            store.revoke(device)
             self._send(200, {"ok": True})
         else:
             self._error(404, "not_found", f"No {method} {path} here.")
+
+
+def _number(text: str) -> int | None:
+    """A query parameter's non-negative integer, or None (ASCII digits only)."""
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _now_iso() -> str:

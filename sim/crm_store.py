@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.crm_checks import entry_problem, is_int64
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
     device_id TEXT PRIMARY KEY,
@@ -45,6 +47,8 @@ CREATE TABLE IF NOT EXISTS entries (
     PRIMARY KEY (device_id, entry_id),
     UNIQUE (device_id, seq)
 );
+-- A member's balance is recounted after each push that touches them: by index, not by scan.
+CREATE INDEX IF NOT EXISTS entries_by_member ON entries (member_id, status, points);
 CREATE TABLE IF NOT EXISTS members (
     member_id TEXT PRIMARY KEY,
     updated_at TEXT NOT NULL,
@@ -175,14 +179,7 @@ class CrmStore:
                     result.stored += 1
                     touched.add(str(entry["member_id"]))
                 else:
-                    result.rejected.append(
-                        {
-                            "entry_id": entry.get("entry_id"),
-                            "seq": entry.get("seq"),
-                            "code": outcome,
-                            "message": _REJECTIONS[outcome],
-                        }
-                    )
+                    result.rejected.append(_rejection(entry, outcome))
             result.high_water = self._advance_high_water(conn, device_id)
             for member_id in sorted(touched):
                 self._balance_changed(conn, member_id)
@@ -208,11 +205,12 @@ class CrmStore:
         elif record.get("status") != "erased":
             self._change(conn, "member", record)
 
-    def _store_entry(self, conn: sqlite3.Connection, device_id: str, entry: dict[str, Any]) -> str:
-        entry_id = entry.get("entry_id")
-        seq = entry.get("seq")
-        if not isinstance(entry_id, str) or not isinstance(seq, int) or seq < 1:
+    def _store_entry(self, conn: sqlite3.Connection, device_id: str, entry: object) -> str:
+        if not isinstance(entry, dict):
             return "invalid_entry"
+        entry_id, seq = _entry_key(entry)
+        if entry_id is None or seq is None:
+            return "invalid_entry"  # nothing to keep it under: not stored
         held = conn.execute(
             "SELECT entry_id FROM entries WHERE device_id = ? AND (entry_id = ? OR seq = ?)",
             (device_id, entry_id, seq),
@@ -221,13 +219,14 @@ class CrmStore:
             return "duplicate"
         if held:
             return "seq_conflict"
-        member_id = entry.get("member_id")
-        points = entry.get("points")
-        known = conn.execute("SELECT 1 FROM members WHERE member_id = ?", (member_id,)).fetchone()
+        problem = entry_problem(entry, device_id)
+        member_id = entry["member_id"] if problem is None else None
         status, code = "stored", None
-        if not isinstance(points, int) or entry.get("device_id") != device_id:
+        if problem is not None:
             status, code = "rejected", "invalid_entry"
-        elif known is None:
+        elif conn.execute("SELECT 1 FROM members WHERE member_id = ?", (member_id,)).fetchone():
+            pass
+        else:
             status, code = "rejected", "unknown_member"
         conn.execute(
             "INSERT INTO entries (device_id, entry_id, seq, member_id, points, status, code, "
@@ -237,7 +236,7 @@ class CrmStore:
                 entry_id,
                 seq,
                 member_id,
-                points if isinstance(points, int) else 0,
+                entry["points"] if problem is None else 0,
                 status,
                 code,
                 json.dumps(entry, sort_keys=True),
@@ -379,3 +378,18 @@ _REJECTIONS = {
     "unknown_member": "No member with this id was pushed before the entry.",
     "seq_conflict": "Another entry of this device already has this sequence number.",
 }
+
+
+def _entry_key(entry: dict[str, Any]) -> tuple[str | None, int | None]:
+    """The entry's own id and sequence number, each None when it has none the CRM can keep."""
+    entry_id, seq = entry.get("entry_id"), entry.get("seq")
+    return (
+        entry_id if isinstance(entry_id, str) else None,
+        seq if is_int64(seq, minimum=1) else None,
+    )
+
+
+def _rejection(entry: object, code: str) -> dict[str, Any]:
+    """A Rejection naming the entry by its own id and seq (null where it had none)."""
+    entry_id, seq = _entry_key(entry) if isinstance(entry, dict) else (None, None)
+    return {"entry_id": entry_id, "seq": seq, "code": code, "message": _REJECTIONS[code]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -27,6 +28,8 @@ WINDOW_SECONDS = 300
 # Nonces are remembered for twice the window: a request older than the window is refused
 # by its timestamp anyway.
 NONCE_MEMORY_SECONDS = 2 * WINDOW_SECONDS
+_STAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: int() takes '²' and '٣' too
+_NONCE = re.compile(r"[0-9a-fA-F]{32}")
 
 
 def canonical(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:
@@ -102,7 +105,7 @@ class Verifier:
         secret = self.secret_of(device) if device else None
         if secret is None:
             return None, Refusal(401, "unknown_device", "This device is not enrolled.")
-        if not (stamp.isdigit() and len(nonce) == 32 and given.startswith("v1=")):
+        if not (_STAMP.fullmatch(stamp) and _NONCE.fullmatch(nonce) and given.startswith("v1=")):
             return None, Refusal(401, "bad_signature", "The request is not signed.")
         expected = signature(secret, method, path, stamp, nonce, body)
         if not hmac.compare_digest(expected, given):

@@ -54,6 +54,16 @@ def member(
     }
 
 
+HEARTBEAT = {
+    "version": "test",
+    "queue_depth": 0,
+    "oldest_unsynced_at": None,
+    "readers": [],
+    "disk_free_bytes": 1,
+    "clock_offset_ms": None,
+}
+
+
 def entry(
     seq: int, points: int = 10, member_id: str = "m-1", device: str = DEVICE
 ) -> dict[str, Any]:
@@ -335,7 +345,7 @@ def test_a_partial_acknowledgement_stores_the_first_half():
 
 
 def test_the_clock_offset_comes_from_the_date_header(client: CrmClient):
-    client.heartbeat({"version": "test"})
+    client.heartbeat(HEARTBEAT)
 
     assert client.clock_offset is not None and abs(client.clock_offset) < 5
 

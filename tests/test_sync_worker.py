@@ -429,6 +429,15 @@ def test_tls_is_verified_and_a_private_ca_is_an_option(certificate, monkeypatch)
             CrmClient(crm.url, "kiosk-tls").enroll(code)
         trusting = CrmClient(crm.url, "kiosk-tls", ca_bundle=str(cert))
         trusting.enroll(code)
-        trusting.heartbeat({})
+        trusting.heartbeat(
+            {
+                "version": "test",
+                "queue_depth": 0,
+                "oldest_unsynced_at": None,
+                "readers": [],
+                "disk_free_bytes": 1,
+                "clock_offset_ms": None,
+            }
+        )
 
     assert refused.value.code == "network" and "SSLError" in str(refused.value)
