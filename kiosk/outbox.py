@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk.db import write_transaction
 from kiosk.ledger import Entry
+
+_ENTRY_COLUMNS = tuple(Entry.__dataclass_fields__)  # the protocol's Entry, in order
+_BATCH_SQL = (
+    f"SELECT {', '.join(f'e.{name}' for name in _ENTRY_COLUMNS)} "
+    "FROM outbox o JOIN entries e ON e.entry_id = o.entry_id "
+    "WHERE o.device_id = ? AND o.state = 'pending' ORDER BY o.seq LIMIT ?"
+)
 
 
 @dataclass(frozen=True)
@@ -43,12 +51,10 @@ class Outbox:
 
     def next_batch(self, size: int) -> Batch:
         """The oldest `size` pending entries, with every changed member (at most `size`)."""
-        rows = self.conn.execute(
-            "SELECT e.* FROM outbox o JOIN entries e ON e.entry_id = o.entry_id "
-            "WHERE o.device_id = ? AND o.state = 'pending' ORDER BY o.seq LIMIT ?",
-            (self.device_id, size),
-        ).fetchall()
-        entries = [Entry.from_row(row).as_dict() for row in rows]
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples: the batch is built in a hot loop
+        rows = cursor.execute(_BATCH_SQL, (self.device_id, size)).fetchall()
+        entries = [dict(zip(_ENTRY_COLUMNS, row, strict=True)) for row in rows]
         changed = self.conn.execute(
             "SELECT member_id, version, changed_at FROM member_outbox "
             "ORDER BY changed_at, member_id LIMIT ?",
@@ -71,7 +77,7 @@ class Outbox:
             "member_id": member_id,
             "status": row["status"],
             "created_at": row["created_at"],
-            "updated_at": updated_at,
+            "updated_at": _microseconds(updated_at),
         }
         if row["status"] == "erased" or row["phone"] is None:
             record["status"] = "erased"
@@ -92,9 +98,16 @@ class Outbox:
         return record
 
     def acknowledge(
-        self, batch: Batch, high_water: int, rejected: list[dict[str, Any]]
+        self,
+        batch: Batch,
+        high_water: int,
+        rejected: list[dict[str, Any]],
+        state: Mapping[str, Any] | None = None,
     ) -> tuple[int, int]:
-        """Apply the CRM's answer: (entries acknowledged, entries flagged as rejected)."""
+        """Apply the CRM's answer: (entries acknowledged, entries flagged as rejected).
+
+        `state`: sync-state values written in the same transaction (one commit per batch).
+        """
         codes = {str(r.get("entry_id")): str(r.get("code", "rejected")) for r in rejected}
         with write_transaction(self.conn):
             flagged = 0
@@ -114,6 +127,8 @@ class Outbox:
                     "DELETE FROM member_outbox WHERE member_id = ? AND version = ?",
                     (member_id, version),
                 )
+            if state:
+                SyncState(self.conn).write(state)
         return acknowledged, flagged
 
     def depth(self) -> tuple[int, int]:
@@ -157,15 +172,29 @@ class SyncState:
     def set(self, **values: Any) -> None:
         """Store several values in one transaction."""
         with write_transaction(self.conn):
-            for key, value in values.items():
-                self.conn.execute(
-                    "INSERT INTO sync_state (key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (key, json.dumps(value)),
-                )
+            self.write(values)
+
+    def write(self, values: Mapping[str, Any]) -> None:
+        """Store values inside the caller's transaction."""
+        self.conn.executemany(
+            "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [(key, json.dumps(value)) for key, value in values.items()],
+        )
 
     def all(self) -> dict[str, Any]:
         return {
             row[0]: json.loads(row[1])
             for row in self.conn.execute("SELECT key, value FROM sync_state ORDER BY key")
         }
+
+
+def _microseconds(moment: str) -> str:
+    """A trigger's millisecond time (`...:05.123Z`) in the protocol's form (`...:05.123000Z`).
+
+    The CRM keeps the newest record by comparing `updated_at` as text, so every kiosk must
+    write it with the same number of digits.
+    """
+    if len(moment) == 24 and moment[19] == "." and moment.endswith("Z"):
+        return moment[:-1] + "000Z"
+    return moment

@@ -101,13 +101,14 @@ class SyncWorker:
             except CrmError as error:
                 stopped = self._failed(error)
                 return DrainResult(batches, acknowledged, rejected, stopped, str(error))
-            done, flagged = self.outbox.acknowledge(batch, answer.high_water, answer.rejected)
+            done, flagged = self.outbox.acknowledge(
+                batch, answer.high_water, answer.rejected, self._success()
+            )
             batches += 1
             acknowledged += done
             rejected += flagged
             if flagged:
                 log.warning("the CRM rejected %d entries; they are kept and flagged", flagged)
-            self._succeeded()
             if batch.entries and answer.high_water < batch.last_seq and not done:
                 # Nothing of this batch was acknowledged (a gap at the CRM, or a partial
                 # answer): back off rather than send the same batch in a tight loop.
@@ -175,15 +176,16 @@ class SyncWorker:
         path = self.service.conn.execute("PRAGMA database_list").fetchone()[2]
         return Path(path).parent if path else Path.cwd()
 
-    def _succeeded(self) -> None:
+    def _success(self) -> dict[str, Any]:
+        """The state after an answered push: no failures, the time, the clock offset."""
         now = self.clock()
-        self.state.set(
-            attempts=0,
-            next_attempt_at=0.0,
-            last_success_at=_iso(now),
-            last_contact_at=now,
-            clock_offset=self.client.clock_offset if self.client else None,
-        )
+        return {
+            "attempts": 0,
+            "next_attempt_at": 0.0,
+            "last_success_at": _iso(now),
+            "last_contact_at": now,
+            "clock_offset": self.client.clock_offset if self.client else None,
+        }
 
     def _failed(self, error: CrmError, prefix: str = "") -> str:
         now = self.clock()
