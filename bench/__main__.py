@@ -6,12 +6,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import ledger, readers, ui
+from bench import fleet, ledger, readers, sync, ui
 
 BENCHMARKS: dict[str, Callable[[bool], int]] = {
     "ledger": ledger.main,
     "readers": readers.main,
     "ui": ui.main,
+    "sync": sync.main,
+    "fleet": fleet.main,
 }
 
 
