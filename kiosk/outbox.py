@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.db import write_transaction
+from kiosk.db import redoable_transaction, write_transaction
 from kiosk.ledger import Entry
 
 _ENTRY_COLUMNS = tuple(Entry.__dataclass_fields__)  # the protocol's Entry, in order
 _BATCH_SQL = (
     f"SELECT {', '.join(f'e.{name}' for name in _ENTRY_COLUMNS)} "
-    "FROM outbox o JOIN entries e ON e.entry_id = o.entry_id "
+    "FROM outbox o JOIN entries e ON e.device_id = o.device_id AND e.seq = o.seq "
     "WHERE o.device_id = ? AND o.state = 'pending' ORDER BY o.seq LIMIT ?"
 )
 
@@ -108,14 +108,19 @@ class Outbox:
 
         `state`: sync-state values written in the same transaction (one commit per batch).
         """
-        codes = {str(r.get("entry_id")): str(r.get("code", "rejected")) for r in rejected}
-        with write_transaction(self.conn):
+        mine = {int(entry["seq"]): str(entry["entry_id"]) for entry in batch.entries}
+        flags = [
+            (str(r.get("code", "rejected")), seq, mine[seq])
+            for r in rejected
+            if isinstance(seq := r.get("seq"), int) and mine.get(seq) == r.get("entry_id")
+        ]
+        with redoable_transaction(self.conn):
             flagged = 0
-            for entry_id, code in codes.items():
+            for code, seq, entry_id in flags:
                 flagged += self.conn.execute(
                     "UPDATE outbox SET state = 'rejected', error = ? "
-                    "WHERE entry_id = ? AND device_id = ? AND state = 'pending'",
-                    (code, entry_id, self.device_id),
+                    "WHERE device_id = ? AND seq = ? AND entry_id = ? AND state = 'pending'",
+                    (code, self.device_id, seq, entry_id),
                 ).rowcount
             acknowledged = self.conn.execute(
                 "DELETE FROM outbox WHERE device_id = ? AND seq <= ? AND state = 'pending'",

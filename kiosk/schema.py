@@ -315,3 +315,30 @@ def m005_remote(db: Database) -> None:
         CREATE INDEX entries_by_member_seq ON entries(member_id, seq);
         """,
     )
+
+
+@MIGRATIONS()
+def m006_outbox_by_seq(db: Database) -> None:
+    """Key the outbox by (device, seq): acknowledging a batch deletes one run of keys.
+
+    With the random entry id as its key, acknowledging 500 entries rewrote about 500
+    scattered index pages (2 MB written to the SD card per batch, and a WAL checkpoint
+    every other batch); keyed by sequence they are a few adjacent pages.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE outbox_keyed (
+            device_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            entry_id TEXT NOT NULL REFERENCES entries(entry_id),
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'rejected')),
+            error TEXT,
+            PRIMARY KEY (device_id, seq)
+        ) WITHOUT ROWID;
+        INSERT INTO outbox_keyed (device_id, seq, entry_id, state, error)
+            SELECT device_id, seq, entry_id, state, error FROM outbox;
+        DROP TABLE outbox;
+        ALTER TABLE outbox_keyed RENAME TO outbox;
+        """,
+    )
