@@ -173,8 +173,10 @@ class CrmStore:
             touched: set[str] = set()
             for entry in entries:
                 outcome = self._store_entry(conn, device_id, entry)
-                if outcome == "duplicate":
+                if outcome.startswith("duplicate"):
                     result.duplicates += 1
+                    if outcome != "duplicate":
+                        result.rejected.append(_rejection(entry, outcome.partition(":")[2]))
                 elif outcome == "stored":
                     result.stored += 1
                     touched.add(str(entry["member_id"]))
@@ -212,11 +214,13 @@ class CrmStore:
         if entry_id is None or seq is None:
             return "invalid_entry"  # nothing to keep it under: not stored
         held = conn.execute(
-            "SELECT entry_id FROM entries WHERE device_id = ? AND (entry_id = ? OR seq = ?)",
+            "SELECT entry_id, code FROM entries WHERE device_id = ? AND (entry_id = ? OR seq = ?)",
             (device_id, entry_id, seq),
         ).fetchall()
-        if any(row["entry_id"] == entry_id for row in held):
-            return "duplicate"
+        for row in held:
+            if row["entry_id"] == entry_id:
+                # Rejected the first time: say so again, the kiosk may have missed the answer.
+                return "duplicate" if row["code"] is None else f"duplicate:{row['code']}"
         if held:
             return "seq_conflict"
         problem = entry_problem(entry, device_id)

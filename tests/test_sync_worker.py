@@ -207,6 +207,24 @@ def test_a_rejected_entry_is_kept_flagged_and_shown(kiosk, clock, crm):
     assert kept == 3 and len(local_entry_ids(kiosk)) == 3
 
 
+def test_a_rejection_whose_answer_was_lost_is_flagged_after_the_retry(kiosk, clock, crm):
+    sales(kiosk, clock, members=1, earns_each=2)
+    kiosk.conn.execute("DELETE FROM member_outbox")  # the CRM never hears of the member
+    seconds = Seconds()
+    worker = worker_for(kiosk, enrolled_client(crm, kiosk), seconds)
+    crm.faults.rates["reset"] = 1.0  # stored at the CRM, then the connection drops
+
+    lost = worker.drain()
+    crm.faults.rates.clear()
+    seconds.now += 3600
+    retried = worker.drain()
+
+    assert lost.stopped == "backoff" and crm.store.view()["devices"][kiosk.device_id]["entries"]
+    assert (retried.stopped, retried.acknowledged, retried.rejected) == ("empty", 0, 3)
+    assert [r["code"] for r in worker.outbox.rejected()] == ["unknown_member"] * 3
+    assert worker.status()["rejected"] == 3
+
+
 def test_retry_after_is_honoured_and_the_next_attempt_survives_a_restart(kiosk, clock):
     sales(kiosk, clock, members=1, earns_each=1)
     seconds = Seconds()
