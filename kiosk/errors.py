@@ -221,3 +221,19 @@ class StorageUnavailable(KioskError):
 
     key = "error.storage"
     default_message = "The kiosk cannot save right now ({reason}). Nothing was recorded."
+
+
+class ProvisioningFailed(KioskError):
+    """The kiosk could not be provisioned (or deprovisioned); `reason` says why, nothing changed.
+
+    Reasons: unknown_code, used_code, expired_code, crm_unreachable, crm_refused,
+    unacknowledged (entries the CRM has not acknowledged would be stranded),
+    not_provisioned, config (the config file cannot be read or written).
+    """
+
+    key = "error.provision"
+
+    def __init__(self, reason: str, message: str, **params: Any) -> None:
+        super().__init__(message, reason=reason, **params)
+        self.reason = reason
+        self.key = f"error.provision.{reason}"

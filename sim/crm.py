@@ -349,9 +349,18 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(code, str) or not isinstance(device, str) or not device:
             self._error(400, "bad_request", "Send a code and a device id.")
             return
-        secret = self.crm.store.enroll(code, device)
-        if secret is None:
-            self._error(403, "bad_enrollment_code", "This code is unknown, used or expired.")
+        secret = self.crm.store.try_enroll(code, device)
+        if isinstance(secret, str):
+            self._send(
+                403,
+                {
+                    "error": {
+                        "code": "bad_enrollment_code",
+                        "reason": secret,
+                        "message": _CODE_REFUSED[secret],
+                    }
+                },
+            )
             return
         from base64 import urlsafe_b64encode
 
@@ -429,6 +438,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"ok": True})
         else:
             self._error(404, "not_found", f"No {method} {path} here.")
+
+
+_CODE_REFUSED = {
+    "unknown": "No such enrollment code: check it, or ask for a new one.",
+    "used": "This enrollment code was already used: ask for a new one.",
+    "expired": "This enrollment code has expired: ask for a new one.",
+}
 
 
 def _number(text: str) -> int | None:

@@ -115,13 +115,22 @@ class CrmStore:
 
     def enroll(self, code: str, device_id: str, now: float | None = None) -> bytes | None:
         """The new secret of `device_id`, or None for an unknown, used or expired code."""
+        secret = self.try_enroll(code, device_id, now)
+        return secret if isinstance(secret, bytes) else None
+
+    def try_enroll(self, code: str, device_id: str, now: float | None = None) -> bytes | str:
+        """The new secret of `device_id`, or why not: "unknown", "used" or "expired"."""
         moment = now or time.time()
         with self._transaction() as conn:
             row = conn.execute(
                 "SELECT expires_at, used_by FROM codes WHERE code = ?", (code.upper(),)
             ).fetchone()
-            if row is None or row["used_by"] is not None or row["expires_at"] < moment:
-                return None
+            if row is None:
+                return "unknown"
+            if row["used_by"] is not None:
+                return "used"
+            if row["expires_at"] < moment:
+                return "expired"
             secret = secrets.token_bytes(32)
             conn.execute("UPDATE codes SET used_by = ? WHERE code = ?", (device_id, code.upper()))
             conn.execute(

@@ -34,11 +34,13 @@ class CrmError(Exception):
         status: int | None = None,
         code: str = "network",
         retry_after: float | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.retry_after = retry_after
+        self.reason = reason  # a refused enrollment code: "unknown", "used" or "expired"
 
     @property
     def retryable(self) -> bool:
@@ -218,10 +220,12 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
 
 def _error(response: requests.Response) -> CrmError:
     code, message = "http_error", f"the CRM answered {response.status_code}"
+    reason = None
     try:
         detail = response.json().get("error", {})
         code = str(detail.get("code") or code)
         message = str(detail.get("message") or message)
+        reason = str(detail["reason"]) if isinstance(detail.get("reason"), str) else None
     except (ValueError, AttributeError):
         pass
     return CrmError(
@@ -229,4 +233,5 @@ def _error(response: requests.Response) -> CrmError:
         status=response.status_code,
         code=code,
         retry_after=retry_after(response.headers.get("Retry-After")),
+        reason=reason,
     )

@@ -1,0 +1,126 @@
+"""`kiosk provision`, `kiosk deprovision`, `kiosk backup`: setting up and keeping a device."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kiosk.cli.common import Context, common_options, emit, read_pin
+from kiosk.config import SYSTEM_CONFIG
+from kiosk.staff import CLI
+
+CLI_TECHNICIAN = "Technician"
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the provision, deprovision and backup commands."""
+    common = common_options()
+    p = commands.add_parser(
+        "provision",
+        parents=[common],
+        help="enroll this kiosk at the CRM with a one-time code",
+        description="Trades a one-time enrollment code (from the CRM) for this kiosk's "
+        "credentials: writes the device secret (mode 600, owned by the service user) and "
+        "crm.url, crm.secret_file and shop.name into the config file (--config, "
+        "$KIOSK_CONFIG or /etc/loyalty-kiosk/kiosk.toml). When the kiosk has no "
+        "technician yet, asks for a technician PIN (twice). Refuses to move a kiosk that "
+        "still owes entries to another CRM. Example: sudo kiosk provision --crm "
+        "https://crm.example --code K7Q2-M9XA --store 'Shop on Valiasr'",
+    )
+    p.add_argument("--crm", required=True, metavar="URL", help="the CRM's https:// address")
+    p.add_argument("--code", required=True, metavar="CODE", help="the one-time code")
+    p.add_argument("--store", metavar="NAME", help="the shop's name, shown on the screen")
+    p.add_argument("--ca-bundle", metavar="FILE", help="a private CA for the CRM's certificate")
+    p.add_argument("--owner", metavar="USER", help="owner of the secret (default loyalty-kiosk)")
+    p.set_defaults(handler=provision_run)
+
+    p = commands.add_parser(
+        "deprovision",
+        parents=[common],
+        help="forget the CRM (refused while entries are not acknowledged)",
+        description="Removes the device secret and crm.url. Refused while the CRM has not "
+        "acknowledged every entry: sync them (kiosk sync --once) or export them first. "
+        "Example: sudo kiosk deprovision",
+    )
+    p.set_defaults(handler=deprovision_run)
+
+    p = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="copy the database with SQLite's backup API and keep the newest N",
+        description="A consistent copy of the live database into DATA_DIR/backups (or "
+        "--to), checked and synced, then only the newest --keep are kept. "
+        "Example: kiosk backup --keep 14",
+    )
+    p.add_argument("--keep", type=int, default=14, metavar="N", help="backups to keep (14)")
+    p.add_argument("--to", metavar="DIR", help="where to write (default DATA_DIR/backups)")
+    p.set_defaults(handler=backup_run)
+
+
+def config_file(args: argparse.Namespace) -> Path:
+    """The config file provisioning writes: --config, $KIOSK_CONFIG, else the system one."""
+    import os
+
+    return Path(args.config or os.environ.get("KIOSK_CONFIG") or SYSTEM_CONFIG)
+
+
+def provision_run(ctx: Context, args: argparse.Namespace) -> int:
+    """kiosk provision."""
+    from sync.provision import provision
+
+    service = ctx.service()
+    staff = service.staff
+    pin = None
+    if not any(s.role == "technician" and not s.disabled for s in staff.list()):
+        security = service.config.security
+        pin = read_pin(
+            f"PIN for the technician ({security.pin_min_length} to "
+            f"{security.pin_max_length} digits): ",
+            confirm=True,
+        )
+        staff.validate_pin(pin)  # before the code is spent
+    done = provision(
+        service,
+        config_file=config_file(args),
+        data_dir=ctx.data_dir,
+        crm_url=args.crm,
+        code=args.code,
+        store_name=args.store,
+        ca_bundle=args.ca_bundle,
+        owner=args.owner,
+    )
+    if pin is not None:
+        staff.add(name=CLI_TECHNICIAN, role="technician", pin=pin, actor=CLI)
+    emit(
+        ctx,
+        done,
+        f"provisioned device {done.device_id} at {done.crm_url}"
+        + (" (credentials renewed)" if done.renewed else "")
+        + f"; config {done.config_file}, secret {done.secret_file}"
+        + ("; technician PIN set" if pin is not None else ""),
+    )
+    return 0
+
+
+def deprovision_run(ctx: Context, args: argparse.Namespace) -> int:
+    """kiosk deprovision."""
+    from sync.provision import deprovision
+
+    url = deprovision(
+        ctx.service(create=False), config_file=config_file(args), data_dir=ctx.data_dir
+    )
+    emit(ctx, {"deprovisioned": url}, f"this kiosk no longer syncs with {url}")
+    return 0
+
+
+def backup_run(ctx: Context, args: argparse.Namespace) -> int:
+    """kiosk backup."""
+    from kiosk.backup import backup
+
+    result = backup(ctx.data_dir, Path(args.to) if args.to else None, keep=args.keep)
+    emit(
+        ctx,
+        result,
+        f"backup {result.path} ({result.bytes:,} bytes); removed {len(result.removed)} old",
+    )
+    return 0
