@@ -24,7 +24,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "crm.url, crm.secret_file and shop.name into the config file (--config, "
         "$KIOSK_CONFIG or /etc/loyalty-kiosk/kiosk.toml). When the kiosk has no "
         "technician yet, asks for a technician PIN (twice). Refuses to move a kiosk that "
-        "still owes entries to another CRM. Example: sudo kiosk provision --crm "
+        "still owes entries to another CRM. Run it as root. Example: kiosk provision --crm "
         "https://crm.example --code K7Q2-M9XA --store 'Shop on Valiasr'",
     )
     p.add_argument("--crm", required=True, metavar="URL", help="the CRM's https:// address")
@@ -40,7 +40,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="forget the CRM (refused while entries are not acknowledged)",
         description="Removes the device secret and crm.url. Refused while the CRM has not "
         "acknowledged every entry: sync them (kiosk sync --once) or export them first. "
-        "Example: sudo kiosk deprovision",
+        "Run it as root. Example: kiosk deprovision",
     )
     p.set_defaults(handler=deprovision_run)
 
