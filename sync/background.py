@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from kiosk.clock import Clock, system_clock
 from kiosk.config import KioskConfig
 from kiosk.service import LoyaltyService
+from kiosk.watchdog import Notifier
 from sync.client import CrmClient
 from sync.worker import SyncWorker, build_client
 
@@ -38,11 +39,15 @@ class BackgroundSync:
         *,
         on_status: Callable[[dict[str, Any]], None] = lambda _status: None,
         clock: Clock = system_clock,
+        notifier: Notifier | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.config = config
         self.on_status = on_status
         self.clock = clock
+        # systemd's watchdog (`kiosk sync` as a service): pinged by a job on the one worker
+        # thread and after every batch, so a push or pull stuck on that thread stops it.
+        self.notifier = notifier or Notifier(environ={})
         self.client: CrmClient | None = None
         self.drained = threading.Event()  # set after each push cycle (tests wait on it)
         # The readers' states for the heartbeat (set by the app).
@@ -85,10 +90,23 @@ class BackgroundSync:
             max_instances=1,
             misfire_grace_time=None,
         )
+        if self.notifier.interval is not None:
+            self.scheduler.add_job(
+                self.notifier.ping,
+                "interval",
+                seconds=self.notifier.interval,
+                id="watchdog",
+                next_run_time=datetime.now(UTC),
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
         self.scheduler.start()
+        self.notifier.ready(f"syncing with {self.config.crm.url}")
         return self
 
     def stop(self) -> None:
+        self.notifier.stopping()
         self.scheduler.shutdown(wait=True)
         if self.client is not None:
             self.client.close()
@@ -107,7 +125,9 @@ class BackgroundSync:
         try:
             if self.client is None:
                 self.client = build_client(self.config.crm, service.device_id, self.data_dir)
-            return work(SyncWorker(service, self.client, self.config.crm))
+            worker = SyncWorker(service, self.client, self.config.crm)
+            worker.progress = self.notifier.ping
+            return work(worker)
         finally:
             service.close()
 

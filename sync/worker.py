@@ -74,6 +74,8 @@ class SyncWorker:
         self.jitter = jitter
         self.outbox = Outbox(service.conn, service.device_id)
         self.state = SyncState(service.conn)
+        # Called after every batch pushed and every page pulled (the systemd watchdog).
+        self.progress: Callable[[], None] = lambda: None
 
     # -- when ----------------------------------------------------------------------------
 
@@ -105,6 +107,7 @@ class SyncWorker:
                 batch, answer.high_water, answer.rejected, self._success()
             )
             batches += 1
+            self.progress()
             acknowledged += done
             rejected += flagged
             if flagged:
@@ -138,6 +141,7 @@ class SyncWorker:
                 return PullResult(pages, dict(applied), self._failed(error, "pull_"), str(error))
             applied += remote.apply_page(self.service.conn, here, page.changes, page.next_cursor)
             pages += 1
+            self.progress()
             if not page.more:
                 break
         now = self.clock()

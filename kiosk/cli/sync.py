@@ -81,11 +81,12 @@ def sync_run(ctx: Context, args: argparse.Namespace) -> int:
 def _run_forever(ctx: Context, worker: SyncWorker) -> int:
     import threading
 
+    from kiosk.watchdog import Notifier
     from sync.background import BackgroundSync
 
     # The same machinery as inside the touch app: one thread, a connection per cycle,
     # push / pull / heartbeat jobs with coalescing and no silently dropped late runs.
-    background = BackgroundSync(ctx.data_dir, ctx.config)
+    background = BackgroundSync(ctx.data_dir, ctx.config, notifier=Notifier())
     stopping = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:

@@ -36,6 +36,7 @@ from kiosk.settings import storage_writable
 from kiosk.ui.counter import Counter
 from kiosk.ui.screens import SCREENS, KioskScreen
 from kiosk.ui.sounds import Sounds
+from kiosk.watchdog import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class KioskApp(App):
         exit_app: Callable[[int], None] | None = None,
         sync_now: Callable[[], str] | None = None,
         poke_sync: Callable[[], None] | None = None,
+        notifier: Notifier | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -111,6 +113,8 @@ class KioskApp(App):
         self.exit_app = exit_app
         self.sync_now = sync_now
         self.poke_sync = poke_sync
+        # systemd's watchdog: pinged from Kivy's Clock, so a stuck UI loop stops the pings.
+        self.notifier = notifier or Notifier(environ={})
         self.exit_code = 0
         self.clock = service.clock
         default: Language = self.default_language()
@@ -154,9 +158,18 @@ class KioskApp(App):
         manager.current = "attract"
         log.info("screen: attract")
         Clock.schedule_interval(self.tick, 0.5)
+        if self.notifier.interval is not None:
+            Clock.schedule_interval(self._watchdog, self.notifier.interval)
+        Clock.schedule_once(self._ready, 0)  # after the first frame is drawn
         if self.readers is not None:
             self.readers.start(self._reader_thread_event)
         return manager
+
+    def _ready(self, _dt: float = 0) -> None:
+        self.notifier.ready(f"attract screen, device {self.service.device_id}")
+
+    def _watchdog(self, _dt: float = 0) -> None:
+        self.notifier.ping()
 
     def on_stop(self) -> None:
         """Stop the readers and close the feedback device."""
@@ -167,7 +180,9 @@ class KioskApp(App):
         if self.stopped:
             return
         self.stopped = True
+        self.notifier.stopping()
         Clock.unschedule(self.tick)
+        Clock.unschedule(self._watchdog)
         Window.unbind(
             on_resize=self._resized, on_touch_down=self._touched, on_textinput=self._typed
         )

@@ -35,6 +35,7 @@ def run_app(service: LoyaltyService, config: KioskConfig, data_dir: Path) -> int
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     configure_kivy(config, data_dir)
     from kiosk.ui.app import KioskApp
+    from kiosk.watchdog import Notifier
     from kiosk.wiring import build_feedback, build_readers
     from sync.background import BackgroundSync, start_simulated_crm
 
@@ -56,6 +57,7 @@ def run_app(service: LoyaltyService, config: KioskConfig, data_dir: Path) -> int
         feedback=build_feedback(config),
         sync_now=sync_now if background else None,
         poke_sync=background.push_now if background else None,
+        notifier=Notifier(),  # systemd's, when run by loyalty-kiosk.service
     )
     if background is not None:
         background.on_status = app.sync_reported

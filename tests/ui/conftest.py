@@ -227,7 +227,13 @@ def kiosk_factory(tmp_path: Path, window: Any) -> Iterator[Callable[..., Kiosk]]
 
     mounted: list[tuple[Any, Any, LoyaltyService]] = []
 
-    def mount(*overrides: str, staff: bool = True, feedback: Any = None, crm: Any = None) -> Kiosk:
+    def mount(
+        *overrides: str,
+        staff: bool = True,
+        feedback: Any = None,
+        crm: Any = None,
+        notifier: Any = None,
+    ) -> Kiosk:
         clock = ManualClock(START)
         config = make_config(*overrides)
         data_dir = tmp_path / f"data{len(mounted)}"
@@ -246,6 +252,7 @@ def kiosk_factory(tmp_path: Path, window: Any) -> Iterator[Callable[..., Kiosk]]
             sounds=Sounds(Path("assets/sounds"), enabled=False),
             feedback=feedback,
             exit_app=exits.append,
+            notifier=notifier,
         )
         _forget_previous_app()
         root = app.build()

@@ -1,0 +1,151 @@
+"""systemd's notify protocol: READY=1, WATCHDOG=1 from the working loop, silence when stuck."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk.service import LoyaltyService
+from kiosk.staff import CLI
+from kiosk.watchdog import Notifier
+from sim.crm import CrmServer
+from sim.crm_store import CrmStore
+from sync.client import CrmClient
+from sync.worker import save_secret
+from tests.conftest import make_config
+from tests.notify_socket import NotifySocket
+
+WAIT = 30.0  # safety limits, never a pace
+
+
+@pytest.fixture
+def notify() -> Iterator[NotifySocket]:
+    # A short path: AF_UNIX socket paths are limited to 107 bytes.
+    folder = Path(tempfile.mkdtemp(prefix="notify-"))
+    with NotifySocket(folder / "sock") as sock:
+        yield sock
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_ready_pings_and_stopping_reach_the_socket(notify: NotifySocket):
+    notifier = Notifier({"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "30000000"})
+
+    notifier.ready("attract screen")
+    notifier.ping()
+    notifier.stopping()
+
+    assert notifier.interval == 15.0  # half of WatchdogSec
+    notify.next("READY=1")
+    notify.next("WATCHDOG=1")
+    notify.next("STOPPING=1")
+
+
+def test_the_abstract_socket_form_is_understood():
+    name = f"kiosk-test-{os.getpid()}"
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind("\0" + name)
+        sock.settimeout(WAIT)
+        Notifier({"NOTIFY_SOCKET": "@" + name}).ready()
+        assert sock.recv(100) == b"READY=1"
+
+
+def test_outside_systemd_nothing_is_sent_and_nothing_fails():
+    notifier = Notifier({})
+
+    notifier.ready()
+    notifier.ping()
+
+    assert not notifier.enabled and notifier.interval is None and notifier.pings == 0
+
+
+def test_a_watchdog_meant_for_another_process_is_not_ours(notify: NotifySocket):
+    notifier = Notifier(
+        {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1"}
+    )
+
+    assert notifier.enabled and notifier.interval is None
+
+
+def test_a_vanished_socket_is_logged_once_and_never_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone"), "WATCHDOG_USEC": "1000000"})
+
+    with caplog.at_level(logging.WARNING, logger="kiosk.watchdog"):
+        for _ in range(3):
+            notifier.ping()
+
+    assert [r.message for r in caplog.records if "notify systemd" in r.message] == [
+        caplog.records[0].message
+    ]
+
+
+def test_kiosk_sync_pings_from_its_worker_thread_and_stops_when_it_is_stuck(
+    notify: NotifySocket, tmp_path: Path
+):
+    """`kiosk sync` as systemd runs it: READY=1, then pings; a push stuck on the worker's
+    thread silences them (systemd would restart it); unstuck, they come back."""
+    data = tmp_path / "data"
+    with CrmServer(CrmStore()) as crm:
+        config_file = tmp_path / "kiosk.toml"
+        config_file.write_text(
+            f'[device]\nid = "kiosk-dog"\n[security]\npin_scrypt_n = 1024\n'
+            f'[crm]\nurl = "{crm.url}"\npush_interval_seconds = 1\ntimeout_seconds = 120\n'
+        )
+        config = make_config('device.id="kiosk-dog"', f'crm.url="{crm.url}"')
+        service = LoyaltyService.open(data, config)
+        member = service.enroll("09121234567", client_txn_id="e-1").member_id
+        code = crm.store.new_code()
+        save_secret(config.crm, data, CrmClient(crm.url, "kiosk-dog").enroll(code))
+        gate, stuck = threading.Event(), threading.Event()
+
+        def hold(path: str) -> None:
+            if path == "/v1/push" and not gate.is_set():
+                stuck.set()
+                gate.wait(WAIT)  # the CRM does not answer: the worker's thread waits
+
+        env = {
+            **os.environ,
+            "KIOSK_CONFIG": str(config_file),
+            "NOTIFY_SOCKET": str(notify.path),
+            "WATCHDOG_USEC": "200000",  # WatchdogSec=0.2 s: a ping every 0.1 s
+        }
+        child = subprocess.Popen(
+            [sys.executable, "-m", "kiosk.cli", "sync", "--data-dir", str(data)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            notify.next("READY=1")
+            for _ in range(3):
+                notify.next("WATCHDOG=1")
+            crm.on_request = hold
+            service.earn(member, 1_000_000, cashier=CLI, client_txn_id="t-1")
+            assert stuck.wait(WAIT), "the worker never pushed"
+            notify.drain()
+            silent = notify.silent_for("WATCHDOG=1", 1.0)  # five watchdog timeouts
+            alive = child.poll() is None
+            gate.set()
+            notify.next("WATCHDOG=1")  # unstuck: the pings are back
+        finally:
+            gate.set()
+            child.send_signal(signal.SIGTERM)
+            _, errors = child.communicate(timeout=WAIT)
+            service.close()
+
+    assert silent and alive
+    assert child.returncode == 0, errors
