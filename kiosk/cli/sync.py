@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -58,6 +59,9 @@ def _worker(ctx: Context) -> SyncWorker:
 
 def sync_run(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk sync."""
+    from kiosk import logs
+
+    logs.configure(logging.INFO)  # journald's, under systemd
     worker = _worker(ctx)
     if worker.client is None:
         return fail(ctx, "not_configured", "no CRM is set up (crm.url is empty)")

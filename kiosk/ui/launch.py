@@ -6,6 +6,7 @@ import logging
 import os
 from pathlib import Path
 
+from kiosk import logs
 from kiosk.config import KioskConfig
 from kiosk.service import LoyaltyService
 
@@ -32,7 +33,7 @@ def configure_kivy(config: KioskConfig, data_dir: Path) -> None:
 
 def run_app(service: LoyaltyService, config: KioskConfig, data_dir: Path) -> int:
     """Open the kiosk window on the configured readers and CRM; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(logging.INFO)
     configure_kivy(config, data_dir)
     from kiosk.ui.app import KioskApp
     from kiosk.watchdog import Notifier
