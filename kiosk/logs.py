@@ -25,7 +25,10 @@ _D, _ZERO, _NINE, _EIGHT = "[0-9۰-۹٠-٩]", "[0۰٠]", "[9۹٩]", "[8۸٨]"
 _PHONE = re.compile(
     rf"(?<![\w-])(?:\+|00)?(?:{_NINE}{_EIGHT}|{_ZERO})?[ -]?{_NINE}(?:[ -]?{_D}){{9}}(?![\w-])"
 )
-_UID = re.compile(r"(?<![\w-])(?:[0-9A-Fa-f]{20}|[0-9A-Fa-f]{14}|[0-9A-Fa-f]{8})(?![\w-])")
+_UID = re.compile(
+    r"(?<![\w-])(?:[0-9A-Fa-f]{20}|[0-9A-Fa-f]{14}|[0-9A-Fa-f]{8})(?![\w-])"
+    r"|(?<![\w:])(?:[0-9A-Fa-f]{2}[: ]){3,9}[0-9A-Fa-f]{2}(?![\w:])"  # 04:A2:3B:4C
+)
 _PRIORITY = {
     logging.CRITICAL: 2,
     logging.ERROR: 3,

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from kiosk.cli import admin, appliance, hardware, members, points, sync
+from kiosk.cli import admin, appliance, doctor, hardware, members, points, sync
 from kiosk.cli.common import EXIT_STORAGE, EXIT_USAGE, Context, fail
 from kiosk.config import ConfigError
 from kiosk.errors import KioskError, StorageUnavailable
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.register(commands)
     hardware.register(commands)
     sync.register(commands)
+    doctor.register(commands)
     appliance.register(commands)
     return parser
 
