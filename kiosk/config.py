@@ -8,6 +8,7 @@ came from and, for unknown keys, the nearest known one.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import os
@@ -31,6 +32,11 @@ from kiosk.money import Unit
 SYSTEM_CONFIG = Path("/etc/loyalty-kiosk/kiosk.toml")
 DEVICE_DATA_DIR = Path("/var/lib/loyalty-kiosk")
 SIMULATOR_DATA_DIR = Path("var")
+# Written by provisioning (`kiosk provision`, the technician's screen) into the data
+# directory, which the services may write (/etc is read-only to them): a layer over the
+# config file holding only these keys.
+PROVISIONED_FILENAME = "provisioned.toml"
+PROVISIONED_KEYS = frozenset({("crm", "url"), ("crm", "ca_bundle"), ("shop", "name")})
 SECRET_KEYS = frozenset({"crm.device_secret"})
 MASK = "********"
 READER_SCHEMES = ("nfc", "serial", "sim", "evdev")
@@ -279,8 +285,14 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
     system_file: Path = SYSTEM_CONFIG,
+    data_dir: str | os.PathLike[str] | None = None,
 ) -> KioskConfig:
-    """The effective configuration; raises ConfigError listing every problem."""
+    """The effective configuration; raises ConfigError listing every problem.
+
+    Layers, each over the one before: the shipped defaults, the config file, what
+    provisioning wrote into the data directory (`data_dir`, else as `resolve_data_dir`
+    finds it), then the `-o` overrides.
+    """
     env = os.environ if environ is None else environ
     doc = default_document()
     schema = default_document()
@@ -303,11 +315,25 @@ def load_config(
             _merge(doc, layer, schema, origins, source, problems)
             sources.append(source)
 
+    override_layers: list[tuple[str, dict[str, Any]]] = []
     for text in overrides:
         source = f"-o {text.split('=', 1)[0].strip()}"
         key_path, value = _parse_override(text, source, problems)
         if key_path:
-            _merge(doc, _nest(key_path, value), schema, origins, source, problems)
+            override_layers.append((source, _nest(key_path, value)))
+
+    # The data directory may come from an override (`--sim`, `-o paths.data_dir=...`).
+    peek = copy.deepcopy(doc)
+    for source, layer in override_layers:
+        _merge(peek, layer, schema, {}, source, [])
+    provisioned = _data_dir_of(peek, data_dir, env) / PROVISIONED_FILENAME
+    if provisioned.exists():
+        layer = _provisioned_layer(provisioned, problems)
+        _merge(doc, layer, schema, origins, str(provisioned), problems)
+        sources.append(str(provisioned))
+
+    for source, layer in override_layers:
+        _merge(doc, layer, schema, origins, source, problems)
     if overrides:
         sources.append("overrides")
 
@@ -315,6 +341,39 @@ def load_config(
     if problems or config is None:
         raise ConfigError(problems)
     return dataclasses.replace(config, sources=tuple(sources))
+
+
+def _data_dir_of(
+    doc: Mapping[str, Any], given: str | os.PathLike[str] | None, env: Mapping[str, str]
+) -> Path:
+    """The data directory as `resolve_data_dir` will find it, from the document so far."""
+    if given:
+        return Path(given)
+    if env.get("KIOSK_DATA_DIR"):
+        return Path(env["KIOSK_DATA_DIR"])
+    configured = doc.get("paths", {}).get("data_dir")
+    if isinstance(configured, str) and configured:
+        return Path(configured)
+    return SIMULATOR_DATA_DIR if doc.get("device", {}).get("simulated") is True else DEVICE_DATA_DIR
+
+
+def _provisioned_layer(path: Path, problems: list[Problem]) -> dict[str, Any]:
+    """The provisioning layer, only its keys (anything else in it is a problem)."""
+    source = str(path)
+    try:
+        layer = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        problems.append(Problem("provisioned", f"cannot read {path}: {exc}", source))
+        return {}
+    kept: dict[str, Any] = {}
+    for section, values in layer.items():
+        for key, value in values.items() if isinstance(values, dict) else [(None, values)]:
+            if (section, key) in PROVISIONED_KEYS:
+                kept.setdefault(section, {})[key] = value
+            else:
+                name = f"{section}.{key}" if key else section
+                problems.append(Problem(name, "cannot be set by provisioning", source))
+    return kept
 
 
 # --- typed building and validation ------------------------------------------------------

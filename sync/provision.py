@@ -1,10 +1,13 @@
 """Provisioning: trade a one-time enrollment code for this kiosk's CRM credentials.
 
-`kiosk provision --crm URL --code CODE [--store NAME]` and the technician screen both
-call `provision()`. It enrolls this device at the CRM (docs/sync-protocol.md), writes
-the device secret (mode 0600, owned by the service user when run as root) and the
-config file's `[crm] url`, `[crm] secret_file` and `[shop] name`. Nothing is written
-unless the CRM accepted the code.
+`kiosk provision --crm URL --code CODE [--store NAME]` and the technician's screen both
+call `provision()`. It enrolls this device at the CRM (docs/sync-protocol.md), then
+writes, in the data directory, the device secret (`crm-secret`, or `crm.secret_file`;
+mode 0600) and `provisioned.toml` (`crm.url`, `crm.ca_bundle`, `shop.name`), a layer the
+config loader puts over `/etc/loyalty-kiosk/kiosk.toml`. The data directory is the
+services' own (the touch app can provision without writing to /etc, which is read-only
+to it); run as root, the files are given to the service user. Nothing is written unless
+the CRM accepted the code.
 
 Entries are never stranded: a kiosk that still owes entries to one CRM is not moved to
 another (nor deprovisioned) until they are acknowledged; renewing the credentials at the
@@ -18,23 +21,23 @@ import logging
 import os
 import pwd
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import tomli_w
 
+from kiosk.config import PROVISIONED_FILENAME
 from kiosk.errors import ProvisioningFailed
 from kiosk.outbox import Outbox
 from kiosk.service import LoyaltyService
 from sync.client import CrmClient, CrmError
-from sync.worker import load_secret, save_secret, secret_path
+from sync.worker import save_secret, secret_path
 
 log = logging.getLogger(__name__)
 
 SERVICE_USER = "loyalty-kiosk"
-SECRET_NAME = "device.secret"
 
 _CODE_REFUSED = {
     "unknown": ("unknown_code", "The CRM does not know the code {code}: check it and retry."),
@@ -79,7 +82,6 @@ def check_url(url: str) -> str:
 def provision(
     service: LoyaltyService,
     *,
-    config_file: Path,
     data_dir: Path,
     crm_url: str,
     code: str,
@@ -87,23 +89,16 @@ def provision(
     ca_bundle: str | None = None,
     owner: str | None = None,
 ) -> Provisioned:
-    """Enroll at the CRM and write the credentials and config; nothing written on failure."""
+    """Enroll at the CRM and write the credentials; nothing is written on failure."""
     url = check_url(crm_url)
     code = code.strip().upper()
-    document = read_config(config_file)
-    crm_section: dict[str, Any] = document.get("crm", {})
-    previous_url = str(crm_section.get("url") or service.config.crm.url or "").rstrip("/")
+    layer_file = data_dir / PROVISIONED_FILENAME
+    layer = read_layer(layer_file)
+    previous_url = str(service.config.crm.url or "").rstrip("/")
     renewed = bool(previous_url) and previous_url == url
     pending, rejected = owed(service)
     if previous_url and not renewed and (pending or rejected):
-        raise ProvisioningFailed(
-            "unacknowledged",
-            "{count} entries have not been acknowledged by the CRM at {previous}; moving this "
-            "kiosk to another CRM would strand them. Sync them first (`kiosk sync --once`), "
-            "or export them (`kiosk ledger export --format jsonl`) and hand them over.",
-            count=pending + rejected,
-            previous=previous_url,
-        )
+        raise _owed(pending + rejected, previous_url, "moving this kiosk to another CRM")
     client = CrmClient(url, service.device_id, ca_bundle=ca_bundle or None, timeout=(5.0, 15.0))
     try:
         secret = client.enroll(code)
@@ -111,99 +106,87 @@ def provision(
         raise _refusal(error, url, code) from error
     finally:
         client.close()
-    # The secret goes where the config says, else beside the config file (on a device:
-    # /etc/loyalty-kiosk/device.secret, which the services may read but not write).
-    target = Path(str(crm_section.get("secret_file") or config_file.parent / SECRET_NAME))
-    written = save_secret(replace(service.config.crm, secret_file=str(target)), data_dir, secret)
-    _give_to(written, owner)
-    document.setdefault("crm", {})
-    document["crm"]["url"] = url
-    document["crm"]["secret_file"] = str(written)
+    written = save_secret(service.config.crm, data_dir, secret)
+    layer.setdefault("crm", {})["url"] = url
     if ca_bundle:
-        document["crm"]["ca_bundle"] = ca_bundle
+        layer["crm"]["ca_bundle"] = ca_bundle
     if store_name:
-        document.setdefault("shop", {})["name"] = store_name
-    write_config(config_file, document)
+        layer.setdefault("shop", {})["name"] = store_name
+    write_layer(layer_file, layer)
+    _give_to(owner, data_dir, [written, layer_file])
     log.info("provisioned at the CRM (renewed=%s)", renewed)
     return Provisioned(
         device_id=service.device_id,
         crm_url=url,
-        config_file=str(config_file),
+        config_file=str(layer_file),
         secret_file=str(written),
-        store_name=str(document.get("shop", {}).get("name", service.config.shop.name)),
+        store_name=str(layer.get("shop", {}).get("name", service.config.shop.name)),
         renewed=renewed,
     )
 
 
-def deprovision(service: LoyaltyService, *, config_file: Path, data_dir: Path) -> str:
+def deprovision(service: LoyaltyService, *, data_dir: Path) -> str:
     """Forget the CRM: refuse while entries are owed; remove the secret and the URL."""
-    document = read_config(config_file)
-    url = str(document.get("crm", {}).get("url") or service.config.crm.url or "")
+    url = str(service.config.crm.url or "")
     if not url:
         raise ProvisioningFailed("not_provisioned", "This kiosk is not provisioned.")
     pending, rejected = owed(service)
     if pending or rejected:
-        raise ProvisioningFailed(
-            "unacknowledged",
-            "{count} entries have not been acknowledged by the CRM at {previous}; "
-            "deprovisioning would strand them. Sync them first (`kiosk sync --once`), or "
-            "export them (`kiosk ledger export --format jsonl`) and hand them over.",
-            count=pending + rejected,
-            previous=url,
-        )
-    secret = secret_path(service.config.crm, data_dir)
-    if document.get("crm", {}).get("secret_file"):
-        secret = Path(str(document["crm"]["secret_file"]))
-    document.setdefault("crm", {})["url"] = ""
-    write_config(config_file, document)
+        raise _owed(pending + rejected, url, "deprovisioning")
+    layer_file = data_dir / PROVISIONED_FILENAME
+    layer = read_layer(layer_file)
+    layer.setdefault("crm", {})["url"] = ""  # over a URL the config file may still have
+    write_layer(layer_file, layer)
     with contextlib.suppress(FileNotFoundError):
-        secret.unlink()
+        secret_path(service.config.crm, data_dir).unlink()
     return url
 
 
-def is_provisioned(service: LoyaltyService, data_dir: Path) -> bool:
-    """A CRM URL and a secret are there."""
-    config = service.config.crm
-    return bool(config.url) and load_secret(config, data_dir) is not None
+def _owed(count: int, url: str, doing: str) -> ProvisioningFailed:
+    return ProvisioningFailed(
+        "unacknowledged",
+        "{count} entries have not been acknowledged by the CRM at {previous}; {doing} would "
+        "strand them. Sync them first (`kiosk sync --once`), or export them "
+        "(`kiosk ledger export --format jsonl`) and hand them over.",
+        count=count,
+        previous=url,
+        doing=doing,
+    )
 
 
-def read_config(path: Path) -> dict[str, Any]:
-    """The config file as a document ({} when it does not exist yet)."""
+def read_layer(path: Path) -> dict[str, Any]:
+    """The provisioning layer ({} when there is none yet)."""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProvisioningFailed(
-            "config", "The config file {path} cannot be read: {why}.", path=str(path), why=exc
+            "config", "The file {path} cannot be read: {why}.", path=str(path), why=exc
         ) from exc
 
 
-def write_config(path: Path, document: dict[str, Any]) -> None:
-    """Write the config file whole (a temporary file, fsync, rename), keeping its mode."""
+def write_layer(path: Path, document: dict[str, Any]) -> None:
+    """Write the provisioning layer whole (a temporary file, fsync, rename)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o640
-        owner = (path.stat().st_uid, path.stat().st_gid) if path.exists() else None
+        mode = 0o600
         temporary = path.with_name(path.name + ".new")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(_HEADER + tomli_w.dumps(document).encode())
             handle.flush()
             os.fsync(handle.fileno())
-        temporary.chmod(mode)
-        if owner is not None and os.geteuid() == 0:
-            os.chown(temporary, *owner)
         temporary.replace(path)
     except OSError as exc:
         raise ProvisioningFailed(
-            "config", "The config file {path} cannot be written: {why}.", path=str(path), why=exc
+            "config", "The file {path} cannot be written: {why}.", path=str(path), why=exc
         ) from exc
 
 
 _HEADER = (
-    b"# Loyalty kiosk configuration. Every key is described in kiosk/defaults.toml;\n"
-    b"# `kiosk provision` rewrites this file (its comments are not kept).\n\n"
+    b"# Written by provisioning (`kiosk provision` or the technician's screen); it overrides\n"
+    b"# these keys of /etc/loyalty-kiosk/kiosk.toml. `kiosk config show` shows the result.\n\n"
 )
 
 
@@ -225,8 +208,8 @@ def _refusal(error: CrmError, url: str, code: str) -> ProvisioningFailed:
     )
 
 
-def _give_to(path: Path, owner: str | None) -> None:
-    """Make the secret the service user's (as root; otherwise it is already ours)."""
+def _give_to(owner: str | None, data_dir: Path, written: list[Path]) -> None:
+    """As root, give what was written (and a database made on the way) to the service user."""
     if os.geteuid() != 0:
         return
     name = owner or SERVICE_USER
@@ -238,4 +221,6 @@ def _give_to(path: Path, owner: str | None) -> None:
                 "config", "There is no user {user} to own the secret.", user=name
             ) from None
         return  # not installed as a service (a laptop): root keeps it
-    os.chown(path, account.pw_uid, account.pw_gid)
+    for path in [data_dir, *written, *data_dir.glob("kiosk.db*")]:
+        with contextlib.suppress(FileNotFoundError):
+            os.chown(path, account.pw_uid, account.pw_gid)

@@ -76,12 +76,13 @@ def error_of(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
 
 
 def open_service(config: Path, data: Path) -> LoyaltyService:
-    return LoyaltyService.open(data, load_config(config))
+    return LoyaltyService.open(data, load_config(config, data_dir=data))
 
 
 def test_a_good_code_writes_the_credentials_the_config_and_the_technician(device, crm, capsys):
     config, data = device
     code = crm.store.new_code()
+    before = config.read_bytes()
 
     status = provision(
         data, crm.url, code.lower(), "--store", "Shop on Valiasr", stdin=f"{PIN}\n{PIN}\n"
@@ -89,15 +90,18 @@ def test_a_good_code_writes_the_credentials_the_config_and_the_technician(device
 
     assert status == 0, capsys.readouterr()
     done = json.loads(capsys.readouterr().out)
-    written = tomllib.loads(config.read_text())
-    secret = Path(written["crm"]["secret_file"])
-    assert written["crm"]["url"] == crm.url and written["shop"]["name"] == "Shop on Valiasr"
-    assert written["device"]["id"] == DEVICE  # the rest of the file is kept
-    assert secret == config.parent / "device.secret" and done["secret_file"] == str(secret)
-    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
-    assert stat.S_IMODE(config.stat().st_mode) == 0o640
+    layer = data / "provisioned.toml"
+    secret = data / "crm-secret"
+    assert tomllib.loads(layer.read_text()) == {
+        "crm": {"url": crm.url},
+        "shop": {"name": "Shop on Valiasr"},
+    }
+    assert config.read_bytes() == before  # /etc stays the technician's, untouched
+    assert done["secret_file"] == str(secret) and done["config_file"] == str(layer)
+    assert stat.S_IMODE(secret.stat().st_mode) == stat.S_IMODE(layer.stat().st_mode) == 0o600
     assert DEVICE in crm.store.view()["devices"]
     service = open_service(config, data)
+    assert (service.config.crm.url, service.config.shop.name) == (crm.url, "Shop on Valiasr")
     assert service.staff.login_with_pin(PIN).role == "technician"
     service.close()
     # The kiosk now syncs with what was written.
@@ -123,7 +127,8 @@ def test_a_bad_code_is_named_and_nothing_is_written(device, crm, capsys, case):
     assert {"unknown": "does not know", "used": "already used", "expired": "expired"}[case] in (
         error["message"]
     )
-    assert config.read_bytes() == before and not (config.parent / "device.secret").exists()
+    assert config.read_bytes() == before and not (data / "crm-secret").exists()
+    assert not (data / "provisioned.toml").exists()
     service = open_service(config, data)
     assert service.staff.list() == []  # no technician either
     service.close()
@@ -136,7 +141,7 @@ def _used(crm: CrmServer) -> str:
 
 
 def test_a_crm_that_cannot_be_reached_is_said_so(device, capsys):
-    config, data = device
+    _, data = device
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{closed.getsockname()[1]}"  # nobody listens there
@@ -146,7 +151,7 @@ def test_a_crm_that_cannot_be_reached_is_said_so(device, capsys):
     error = error_of(capsys)
     assert status == 1 and error["code"] == "error.provision.crm_unreachable"
     assert "cannot be reached" in error["message"]
-    assert "url" not in tomllib.loads(config.read_text()).get("crm", {})
+    assert not (data / "provisioned.toml").exists() and not (data / "crm-secret").exists()
 
 
 def test_a_plain_http_crm_on_the_network_is_refused(device, capsys):
@@ -158,7 +163,7 @@ def test_a_plain_http_crm_on_the_network_is_refused(device, capsys):
 
 
 def test_a_kiosk_owing_entries_is_not_moved_to_another_crm_nor_deprovisioned(device, crm, capsys):
-    config, data = device
+    _, data = device
     assert provision(data, crm.url, crm.store.new_code(), stdin=f"{PIN}\n{PIN}\n") == 0
     assert run("member", "enroll", "--phone", "09121234567", "--data-dir", str(data)) == 0
     capsys.readouterr()
@@ -179,18 +184,19 @@ def test_a_kiosk_owing_entries_is_not_moved_to_another_crm_nor_deprovisioned(dev
     assert move_error["code"] == left_error["code"] == "error.provision.unacknowledged"
     assert "kiosk sync --once" in move_error["message"] and "export" in move_error["message"]
     assert moved_after_sync == 0
-    assert tomllib.loads(config.read_text())["crm"]["url"] == other_url
+    assert tomllib.loads((data / "provisioned.toml").read_text())["crm"]["url"] == other_url
 
 
 def test_deprovision_after_a_sync_removes_the_secret_and_the_url(device, crm, capsys):
-    config, data = device
+    _, data = device
     assert provision(data, crm.url, crm.store.new_code(), stdin=f"{PIN}\n{PIN}\n") == 0
-    secret = config.parent / "device.secret"
+    secret = data / "crm-secret"
     assert secret.exists()
 
     assert run("deprovision", "--data-dir", str(data)) == 0
 
-    assert not secret.exists() and tomllib.loads(config.read_text())["crm"]["url"] == ""
+    assert not secret.exists()
+    assert tomllib.loads((data / "provisioned.toml").read_text())["crm"]["url"] == ""
     capsys.readouterr()
     assert run("deprovision", "--data-dir", str(data), "--json") == 1
     assert error_of(capsys)["code"] == "error.provision.not_provisioned"
@@ -204,3 +210,15 @@ def test_a_pin_that_is_not_valid_is_refused_before_the_code_is_spent(device, crm
 
     assert status == 1 and "pin" in error_of(capsys)["code"]
     assert provision(data, crm.url, code, stdin=f"{PIN}\n{PIN}\n") == 0  # still unused
+
+
+def test_the_provisioning_layer_sets_only_its_own_keys(device, capsys):
+    _, data = device
+    data.mkdir()
+    (data / "provisioned.toml").write_text(
+        '[crm]\nurl = "https://crm.example"\n[ui]\nfullscreen = false\n'
+    )
+
+    assert run("config", "show", "--data-dir", str(data)) == 2
+
+    assert "ui.fullscreen: cannot be set by provisioning" in capsys.readouterr().err

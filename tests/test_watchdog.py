@@ -149,3 +149,64 @@ def test_kiosk_sync_pings_from_its_worker_thread_and_stops_when_it_is_stuck(
 
     assert silent and alive
     assert child.returncode == 0, errors
+
+
+def test_kiosk_sync_waits_for_provisioning_then_syncs(notify: NotifySocket, tmp_path: Path):
+    """Under systemd the sync service starts before the kiosk is provisioned: it says it is
+    ready and waiting (exiting would make systemd restart it in a loop), keeps pinging, and
+    starts pushing once `kiosk provision` has run."""
+    data = tmp_path / "data"
+    config_file = tmp_path / "kiosk.toml"
+    config_file.write_text('[device]\nid = "kiosk-wait"\n[security]\npin_scrypt_n = 1024\n')
+    service = LoyaltyService.open(data, make_config('device.id="kiosk-wait"'))
+    service.enroll("09121234567", client_txn_id="e-1")
+    service.close()
+    env = {
+        **os.environ,
+        "KIOSK_CONFIG": str(config_file),
+        "NOTIFY_SOCKET": str(notify.path),
+        "WATCHDOG_USEC": "200000",
+    }
+    with CrmServer(CrmStore()) as crm:
+        pushed = threading.Event()
+        crm.on_request = lambda path: pushed.set() if path == "/v1/push" else None
+        child = subprocess.Popen(
+            [sys.executable, "-m", "kiosk.cli", "sync", "--data-dir", str(data)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            notify.next("STATUS=waiting for provisioning")
+            notify.next("WATCHDOG=1")
+            waiting = child.poll() is None and not pushed.is_set()
+            provisioned = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "kiosk.cli",
+                    "provision",
+                    "--crm",
+                    crm.url,
+                    "--code",
+                    crm.store.new_code(),
+                    "--data-dir",
+                    str(data),
+                ],
+                env={**env, "NOTIFY_SOCKET": ""},
+                input="2468\n2468\n",
+                capture_output=True,
+                text=True,
+                timeout=WAIT,
+                check=False,
+            )
+            assert provisioned.returncode == 0, provisioned.stderr
+            assert pushed.wait(WAIT), "the waiting worker never pushed"
+        finally:
+            child.send_signal(signal.SIGTERM)
+            _, errors = child.communicate(timeout=WAIT)
+
+    assert waiting
+    assert child.returncode == 0, errors
+    assert "not provisioned yet" in errors

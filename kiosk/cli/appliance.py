@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from kiosk.cli.common import Context, common_options, emit, read_pin
-from kiosk.config import SYSTEM_CONFIG
 from kiosk.staff import CLI
 
 CLI_TECHNICIAN = "Technician"
@@ -20,9 +19,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         parents=[common],
         help="enroll this kiosk at the CRM with a one-time code",
         description="Trades a one-time enrollment code (from the CRM) for this kiosk's "
-        "credentials: writes the device secret (mode 600, owned by the service user) and "
-        "crm.url, crm.secret_file and shop.name into the config file (--config, "
-        "$KIOSK_CONFIG or /etc/loyalty-kiosk/kiosk.toml). When the kiosk has no "
+        "credentials: writes the device secret (mode 600) and provisioned.toml (crm.url, "
+        "shop.name: a layer over the config file) into the data directory, owned by the "
+        "service user. When the kiosk has no "
         "technician yet, asks for a technician PIN (twice). Refuses to move a kiosk that "
         "still owes entries to another CRM. Run it as root. Example: kiosk provision --crm "
         "https://crm.example --code K7Q2-M9XA --store 'Shop on Valiasr'",
@@ -57,13 +56,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(handler=backup_run)
 
 
-def config_file(args: argparse.Namespace) -> Path:
-    """The config file provisioning writes: --config, $KIOSK_CONFIG, else the system one."""
-    import os
-
-    return Path(args.config or os.environ.get("KIOSK_CONFIG") or SYSTEM_CONFIG)
-
-
 def provision_run(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk provision."""
     from sync.provision import provision
@@ -81,7 +73,6 @@ def provision_run(ctx: Context, args: argparse.Namespace) -> int:
         staff.validate_pin(pin)  # before the code is spent
     done = provision(
         service,
-        config_file=config_file(args),
         data_dir=ctx.data_dir,
         crm_url=args.crm,
         code=args.code,
@@ -96,7 +87,7 @@ def provision_run(ctx: Context, args: argparse.Namespace) -> int:
         done,
         f"provisioned device {done.device_id} at {done.crm_url}"
         + (" (credentials renewed)" if done.renewed else "")
-        + f"; config {done.config_file}, secret {done.secret_file}"
+        + f"; settings {done.config_file}, secret {done.secret_file}"
         + ("; technician PIN set" if pin is not None else ""),
     )
     return 0
@@ -106,9 +97,7 @@ def deprovision_run(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk deprovision."""
     from sync.provision import deprovision
 
-    url = deprovision(
-        ctx.service(create=False), config_file=config_file(args), data_dir=ctx.data_dir
-    )
+    url = deprovision(ctx.service(create=False), data_dir=ctx.data_dir)
     emit(ctx, {"deprovisioned": url}, f"this kiosk no longer syncs with {url}")
     return 0
 

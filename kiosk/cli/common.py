@@ -74,7 +74,11 @@ class Context:
             overrides = list(getattr(self.args, "option", []))
             if getattr(self.args, "sim", False):
                 overrides.append("device.simulated=true")
-            self._config = load_config(getattr(self.args, "config", None), overrides)
+            self._config = load_config(
+                getattr(self.args, "config", None),
+                overrides,
+                data_dir=getattr(self.args, "data_dir", None),
+            )
         return self._config
 
     @property
@@ -91,6 +95,10 @@ class Context:
                 )
             self._service = LoyaltyService.open(self.data_dir, self.config)
         return self._service
+
+    def reload(self) -> None:
+        """Read the configuration again (it may have been provisioned meanwhile)."""
+        self._config = None
 
     def close(self) -> None:
         """Close what the command opened."""

@@ -6,7 +6,7 @@ import argparse
 import logging
 import signal
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk.cli.common import EXIT_FAILED, Context, common_options, emit, fail
 
@@ -62,35 +62,36 @@ def sync_run(ctx: Context, args: argparse.Namespace) -> int:
     from kiosk import logs
 
     logs.configure(logging.INFO)  # journald's, under systemd
+    if not args.once:
+        return _run_forever(ctx)
     worker = _worker(ctx)
     if worker.client is None:
         return fail(ctx, "not_configured", "no CRM is set up (crm.url is empty)")
-    if args.once:
-        result = worker.drain(ignore_backoff=True)
-        pulled = worker.pull() if result.stopped == "empty" else None
-        worker.heartbeat()
-        emit(
-            ctx,
-            {"push": result, "pull": pulled},
-            f"push {result.stopped}: {result.batches} batches, {result.acknowledged} entries "
-            f"acknowledged, {result.rejected} rejected"
-            + (f" ({result.error})" if result.error else "")
-            + (f"; pull {pulled.stopped}: {pulled.applied}" if pulled else ""),
-        )
-        ok = result.stopped in ("empty", "limit") and (pulled is None or pulled.stopped == "done")
-        return 0 if ok else EXIT_FAILED
-    return _run_forever(ctx, worker)
+    result = worker.drain(ignore_backoff=True)
+    pulled = worker.pull() if result.stopped == "empty" else None
+    worker.heartbeat()
+    emit(
+        ctx,
+        {"push": result, "pull": pulled},
+        f"push {result.stopped}: {result.batches} batches, {result.acknowledged} entries "
+        f"acknowledged, {result.rejected} rejected"
+        + (f" ({result.error})" if result.error else "")
+        + (f"; pull {pulled.stopped}: {pulled.applied}" if pulled else ""),
+    )
+    ok = result.stopped in ("empty", "limit") and (pulled is None or pulled.stopped == "done")
+    return 0 if ok else EXIT_FAILED
 
 
-def _run_forever(ctx: Context, worker: SyncWorker) -> int:
+# How often a kiosk that is not provisioned yet looks again (the config and the secret).
+PROVISIONED_CHECK_SECONDS = 10.0
+
+
+def _run_forever(ctx: Context) -> int:
     import threading
 
     from kiosk.watchdog import Notifier
     from sync.background import BackgroundSync
 
-    # The same machinery as inside the touch app: one thread, a connection per cycle,
-    # push / pull / heartbeat jobs with coalescing and no silently dropped late runs.
-    background = BackgroundSync(ctx.data_dir, ctx.config, notifier=Notifier())
     stopping = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -98,6 +99,13 @@ def _run_forever(ctx: Context, worker: SyncWorker) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    notifier = Notifier()
+    if not _wait_until_provisioned(ctx, notifier, stopping):
+        notifier.stopping()
+        return 0
+    # The same machinery as inside the touch app: one thread, a connection per cycle,
+    # push / pull / heartbeat jobs with coalescing and no silently dropped late runs.
+    background = BackgroundSync(ctx.data_dir, ctx.config, notifier=notifier)
     print(f"syncing with {ctx.config.crm.url} (Ctrl-C stops)", flush=True)
     background.start()
     try:
@@ -105,6 +113,32 @@ def _run_forever(ctx: Context, worker: SyncWorker) -> int:
     finally:
         background.stop()
     return 0
+
+
+def _wait_until_provisioned(ctx: Context, notifier: Any, stopping: Any) -> bool:
+    """Until crm.url and the secret are there: ready, pinging, looking again now and then.
+
+    Under systemd the sync service starts before the kiosk is provisioned; exiting would
+    make systemd restart it in a loop. False when asked to stop first.
+    """
+    from sync.worker import load_secret
+
+    said = False
+    while not stopping.is_set():
+        ctx.reload()
+        config = ctx.config
+        if config.crm.url and load_secret(config.crm, ctx.data_dir) is not None:
+            return True
+        if not said:
+            logging.getLogger(__name__).info(
+                "not provisioned yet (no crm.url or no device secret); waiting for "
+                "`kiosk provision` or the technician's screen"
+            )
+            notifier.ready("waiting for provisioning")
+            said = True
+        notifier.ping()
+        stopping.wait(min(PROVISIONED_CHECK_SECONDS, notifier.interval or 1e9))
+    return False
 
 
 def sync_status(ctx: Context, args: argparse.Namespace) -> int:
