@@ -28,6 +28,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from drivers.base import CardPresented, ReaderEvent, ReaderStatusChanged
 from drivers.factory import ReaderSet
 from drivers.feedback import Feedback, NoFeedback, Signal
+from kiosk.assets import assets_dir
 from kiosk.errors import KioskError, StorageUnavailable
 from kiosk.i18n import Language, Texts
 from kiosk.rtl import visual
@@ -40,7 +41,7 @@ from kiosk.watchdog import Notifier
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+ASSETS = assets_dir()
 FONT = "Kiosk"
 KV_FILE = Path(__file__).with_name("kiosk.kv")
 # systemd restarts the service whatever its exit status (Restart=always); a distinct code
