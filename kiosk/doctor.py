@@ -56,7 +56,7 @@ KNOWN_USB_NFC = {
     "054c:06c1": "Sony RC-S380/S",
     "054c:06c3": "Sony RC-S380/P",
 }
-KERNEL_NFC_MODULES = ("pn533_usb", "pn533", "nfc")
+KERNEL_NFC_MODULES = ("pn533_usb", "pn533", "port100", "nfc")
 
 INSTALL = "run `sudo systemd/install.sh`"
 HINT_UDEV = f"{INSTALL} to install the udev rules, then replug the reader"
@@ -73,11 +73,11 @@ HINT_INPUT = (
 HINT_BLACKLIST = (
     "Linux's own NFC driver claims the reader before the kiosk can: install "
     "systemd/modprobe/loyalty-kiosk-nfc-blacklist.conf into /etc/modprobe.d/ "
-    f"({INSTALL} does), then `sudo modprobe -r pn533_usb pn533 nfc` and replug the reader"
+    f"({INSTALL} does), then `sudo modprobe -r pn533_usb port100 pn533 nfc` and replug the reader"
 )
 HINT_ENROLL = (
     "get a new enrollment code from the CRM and run "
-    "`sudo kiosk provision --crm URL --code CODE` (or `kiosk sync enroll CODE`)"
+    "`sudo kiosk provision --crm URL --code CODE`, or use Provision on the technician screen"
 )
 HINT_RESTORE = (
     "stop the kiosk, keep the damaged file for the vendor, and restore the newest copy from "
@@ -515,7 +515,7 @@ def check_crm(ctx: DoctorContext) -> CheckResult:
             "crm",
             "warn" if ctx.config.device.simulated else "fail",
             "not provisioned (crm.url is empty)",
-            f"set crm.url in /etc/loyalty-kiosk/kiosk.toml, then {HINT_ENROLL}",
+            HINT_ENROLL,
         )
     if ctx.crm_probe is None:
         return CheckResult("crm", "warn", f"{crm.url}: not checked", "run `kiosk doctor`")

@@ -349,7 +349,7 @@ def test_the_kernel_nfc_driver_in_the_way_fails(kiosk: Kiosk, machine: Machine) 
     assert state == "fail"
     assert "pn533_usb, pn533" in rest
     assert "loyalty-kiosk-nfc-blacklist.conf" in rest
-    assert "sudo modprobe -r pn533_usb pn533 nfc" in rest
+    assert "sudo modprobe -r pn533_usb port100 pn533 nfc" in rest
 
 
 def test_an_old_queue_warns_after_a_day_and_fails_after_a_week(
