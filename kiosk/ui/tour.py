@@ -104,6 +104,14 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         app.go("new_pin")
         _typed(app, "24")
 
+    def provision(app: KioskApp) -> None:
+        app.go("provision")
+        screen = app.screen
+        screen.url = "https://crm.example"
+        screen.choose("code")
+        for key in "k7q2-m9xa":
+            screen.key(key)
+
     def out_of_service(app: KioskApp) -> None:
         app.go("out_of_service")
 
@@ -123,5 +131,6 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         ("tech", tech),
         ("staff", staff),
         ("new_pin", new_pin),
+        ("provision", provision),
         ("out_of_service", out_of_service),
     ]

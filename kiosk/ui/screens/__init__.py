@@ -22,6 +22,7 @@ from kiosk.ui.screens.shopper import (
 from kiosk.ui.screens.technician import (
     NewPinScreen,
     OutOfServiceScreen,
+    ProvisionScreen,
     StaffScreen,
     TechScreen,
 )
@@ -40,6 +41,7 @@ SCREENS: dict[str, type[KioskScreen]] = {
     "cashier": CashierScreen,
     "void": VoidScreen,
     "tech": TechScreen,
+    "provision": ProvisionScreen,
     "staff": StaffScreen,
     "new_pin": NewPinScreen,
     "out_of_service": OutOfServiceScreen,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.uix.widget import Widget
 
 from kiosk.cards import mask_uid
@@ -12,6 +14,7 @@ from kiosk.clock import from_iso
 from kiosk.diagnostics import collect
 from kiosk.errors import InvalidPin, KioskError
 from kiosk.i18n import Language
+from kiosk.rtl import ltr
 from kiosk.staff import Actor
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.shopper import DigitEntry
@@ -112,7 +115,7 @@ class TechScreen(KioskScreen):
             self._message("tech.reader_test_ok", reader=reader, card=mask_uid(uid))
 
     def provisioning(self) -> None:
-        self._message("tech.provisioning_info", device=self.app.service.device_id)
+        self.app.go("provision")
 
     def toggle_default_language(self) -> None:
         app = self.app
@@ -282,3 +285,136 @@ class OutOfServiceScreen(KioskScreen):
 
     def refresh(self) -> None:
         self.ids.detail.text = self.app.t("out_of_service.detail")
+
+
+PROVISION_KEYS = [
+    *"1234567890",
+    *"abcdefghijklmnopqrstuvwxyz",
+    ".",
+    "-",
+    ":",
+    "/",
+    "https://",
+    "back",
+]
+
+
+class ProvisionScreen(KioskScreen):
+    """The CRM's address and a one-time code, typed on our own keyboard, then enrollment.
+
+    The same as `kiosk provision`: the exchange runs on a thread of its own (the CRM may
+    take seconds to answer, and the screen must keep drawing and pinging the watchdog),
+    with its own database connection. On success the app restarts (exit status 3), so
+    that systemd starts it again with the CRM configured.
+    """
+
+    max_url = 120
+    max_code = 12
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.url = ""
+        self.code = ""
+        self.field = "url"
+        self.busy = False
+        self.done = threading.Event()  # set when an attempt has ended (tests wait on it)
+
+    def prepare(self, **_: Any) -> None:
+        self.url = self.app.config_.crm.url or "https://"
+        self.code = ""
+        self.field = "code" if self.app.config_.crm.url else "url"
+        self.busy = False
+        self.say()
+
+    def forget(self) -> None:
+        self.code = ""
+
+    def refresh(self) -> None:
+        app = self.app
+        keyboard = self.ids.keyboard
+        if keyboard.keys != PROVISION_KEYS:
+            keyboard.keys = PROVISION_KEYS
+        keyboard.labels = [
+            app.t("keypad.back") if k == "back" else app.show(ltr(k)) for k in PROVISION_KEYS
+        ]
+        for wide in ("https://", "back"):
+            keyboard.button(wide).font_scale = 0.03
+        self.ids.url.text = app.t("tech.provision.url", url=ltr(self.url or "-"))
+        self.ids.code.text = app.t("tech.provision.code", code=ltr(self.code or "-"))
+        for name in ("url", "code"):
+            self.ids[name].background_color = _SELECTED if self.field == name else _FIELD
+        self.ids.go.disabled = self.busy
+
+    def choose(self, field: str) -> None:
+        self.field = field
+        self.refresh()
+
+    def key(self, key: str) -> None:
+        if self.busy:
+            return
+        if self.field == "url":
+            if key == "back":
+                self.url = self.url[:-1]
+            elif key == "https://":
+                self.url = "https://"
+            elif len(self.url) + len(key) <= self.max_url:
+                self.url += key
+        elif key == "back":
+            self.code = self.code[:-1]
+        elif key != "https://" and len(self.code) < self.max_code:
+            self.code += key.upper()
+        self.refresh()
+
+    def provision(self) -> None:
+        if self.busy:
+            return
+        if not self.code or self.url in ("", "https://"):
+            self.say("tech.provision.missing")
+            return
+        self.busy = True
+        self.done.clear()
+        self.say("tech.provision.working")
+        self.refresh()
+        app = self.app
+        data_dir, config, url, code = app.data_dir, app.config_, self.url, self.code
+        threading.Thread(
+            target=self._exchange, args=(data_dir, config, url, code), daemon=True
+        ).start()
+
+    def _exchange(self, data_dir: Any, config: Any, url: str, code: str) -> None:
+        from kiosk.service import LoyaltyService
+        from sync.provision import provision
+
+        outcome: Exception | str
+        try:
+            service = LoyaltyService.open(data_dir, config)
+            try:
+                outcome = provision(service, data_dir=data_dir, crm_url=url, code=code).device_id
+            finally:
+                service.close()
+        except Exception as exc:  # shown on the screen, on the UI thread
+            outcome = exc
+        Clock.schedule_once(lambda _dt: self._finished(outcome), 0)
+
+    def _finished(self, outcome: Exception | str) -> None:
+        self.busy = False
+        self.done.set()
+        if isinstance(outcome, KioskError):
+            self.refresh()
+            self.fail(outcome)
+            return
+        if isinstance(outcome, Exception):
+            self.refresh()
+            raise outcome  # the app's handler logs it and shows "something went wrong"
+        self.app.signal(ok=True)
+        self.say("tech.provision.done", device=outcome)
+        self.ids.go.disabled = True
+        Clock.schedule_once(lambda _dt: self.app.restart(), RESTART_AFTER_SECONDS)
+
+    def leave(self) -> None:
+        self.app.go("tech")
+
+
+RESTART_AFTER_SECONDS = 2.0  # long enough to read "provisioned"
+_SELECTED = (0.85, 0.55, 0.1, 1)  # the field the keyboard types into
+_FIELD = (0.3, 0.3, 0.34, 1)
