@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pwd
 import socket
 import stat
 import time
@@ -222,3 +224,17 @@ def test_the_provisioning_layer_sets_only_its_own_keys(device, capsys):
     assert run("config", "show", "--data-dir", str(data)) == 2
 
     assert "ui.fullscreen: cannot be set by provisioning" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files to another user needs root")
+def test_run_as_root_the_files_are_given_to_the_service_user(device, crm):
+    _, data = device
+    nobody = pwd.getpwnam("nobody")
+
+    status = provision(
+        data, crm.url, crm.store.new_code(), "--owner", "nobody", stdin=f"{PIN}\n{PIN}\n"
+    )
+
+    assert status == 0
+    for path in (data, data / "crm-secret", data / "provisioned.toml", data / "kiosk.db"):
+        assert (path.stat().st_uid, path.stat().st_gid) == (nobody.pw_uid, nobody.pw_gid), path
