@@ -11,11 +11,15 @@ a free loopback port. Faults are named, with a rate or a value, comma-separated:
 | `timeout=0.1` | that share of requests get no answer for `hang` seconds (default 5) |
 | `reset=0.1` | that share of connections are closed without an answer |
 | `partial=0.2` | that share of pushes store only the first half of the batch |
+| `slow=0.1` | that share of answers trickle out a byte every `drip` seconds (default 0.05) |
+| `huge=0.05` | that share of answers are 20 MiB of valid JSON (more than a kiosk reads) |
+| `garbage=0.05` | that share of answers are 200 with a body that is not the protocol's |
 | `revoked` | every signed request answers 403 `device_revoked` |
 | `seed=7` | the random choices repeat from run to run |
 
-A fault hits before the request is handled, except `timeout` and `reset` on a push, which
-hit after it is stored (the kiosk does not know whether it arrived: the hard case).
+A fault hits before the request is handled, except `timeout`, `reset`, `slow`, `huge` and
+`garbage` on a push, which hit after it is stored (the kiosk does not know whether it
+arrived: the hard case). `injected` counts the faults by kind.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import ssl
 import threading
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +68,7 @@ class Faults:
     rates: dict[str, float] = field(default_factory=dict)
     latency: float = 0.0
     hang: float = 5.0
+    drip: float = 0.05
     revoked: bool = False
     seed: int | None = None
 
@@ -74,7 +80,7 @@ class Faults:
             name, _, value = part.partition("=")
             if name == "revoked" and not value:
                 faults.revoked = True
-            elif name in {"5xx", "429", "timeout", "reset", "partial"}:
+            elif name in {"5xx", "429", "timeout", "reset", "partial", "slow", "huge", "garbage"}:
                 rate = float(value)
                 if not 0 <= rate <= 1:
                     raise ValueError(f"{name}: a rate is between 0 and 1, not {value}")
@@ -83,12 +89,14 @@ class Faults:
                 faults.latency = float(value)
             elif name == "hang":
                 faults.hang = float(value)
+            elif name == "drip":
+                faults.drip = float(value)
             elif name == "seed":
                 faults.seed = int(value)
             else:
                 raise ValueError(
-                    f"unknown fault {name!r}: 5xx, 429, timeout, reset, partial, latency, "
-                    "hang, revoked, seed"
+                    f"unknown fault {name!r}: 5xx, 429, timeout, reset, partial, slow, huge, "
+                    "garbage, latency, hang, drip, revoked, seed"
                 )
         return faults
 
@@ -112,6 +120,7 @@ class CrmServer:
         self.verifier = Verifier(self.store.secret_of, revoked=self.store.revoked, clock=clock)
         self.requests = 0
         self.faults_injected = 0
+        self.injected: Counter[str] = Counter()  # faults that hit, by kind
         # Tests hear of each request as it arrives (its path), before it is handled.
         self.on_request: Callable[[str], None] | None = None
         self._lock = threading.Lock()
@@ -163,6 +172,7 @@ class CrmServer:
             hit = self.random.random() < rate
             if hit:
                 self.faults_injected += 1
+                self.injected[fault] += 1
         return hit
 
 
@@ -398,15 +408,51 @@ class _Handler(BaseHTTPRequestHandler):
         if crm.roll("reset"):
             self._reset()
             return
-        self._send(
-            200,
+        self._answer(
             {
                 "high_water": result.high_water,
                 "stored": result.stored,
                 "duplicates": result.duplicates,
                 "rejected": result.rejected,
-            },
+            }
         )
+
+    def _answer(self, payload: dict[str, Any]) -> None:
+        """A 200 answer, or one of the answer faults (slow, huge, garbage) in its place."""
+        crm = self.crm
+        if crm.roll("slow"):
+            self._trickle(json.dumps(payload).encode())
+        elif crm.roll("huge"):
+            padding = "x" * (20 * 1024 * 1024)
+            self._send_raw(200, json.dumps(payload | {"padding": padding}).encode())
+        elif crm.roll("garbage"):
+            self._send_raw(200, crm.random.choice(_GARBAGE))
+        else:
+            self._send(200, payload)
+
+    def _send_raw(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            self.wfile.write(body)
+
+    def _trickle(self, body: bytes) -> None:
+        # Headers at once, then the body a byte at a time: each byte within any read
+        # timeout, the whole far slower than a kiosk should wait (slowloris, backwards).
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.close_connection = True
+        try:
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(self.crm.faults.drip)
+        except OSError:
+            return  # the kiosk gave up
 
     def _changes(self) -> None:
         query = parse_qs(urlsplit(self.path).query)
@@ -416,7 +462,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise BadRequest("cursor must be 0 or more and limit 1 or more")
         limit = min(limit, MAX_PAGE)
         page, next_cursor, more = self.crm.store.changes(cursor, limit)
-        self._send(200, {"changes": page, "next_cursor": next_cursor, "more": more})
+        self._answer({"changes": page, "next_cursor": next_cursor, "more": more})
 
     def _sim(self, method: str, path: str, raw: bytes) -> None:
         store = self.crm.store
@@ -439,6 +485,18 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._error(404, "not_found", f"No {method} {path} here.")
 
+
+# Bodies of a CRM with a bug: not JSON, JSON of the wrong shape, fields of the wrong type.
+_GARBAGE = [
+    b"<html>Service temporarily unavailable</html>",
+    b'{"high_water": "12", "changes": "none"}',
+    b"[1, 2, 3]",
+    b'{"high_water": -1, "next_cursor": null, "more": "yes"}',
+    b'{"high_water": 1e400, "rejected": {"x": 1}}',
+    b"\x1f\x8b\x08\x00garbage",
+    b'{"changes": [1, "two", null], "next_cursor": 3, "more": false}',
+    b"",
+]
 
 _CODE_REFUSED = {
     "unknown": "No such enrollment code: check it, or ask for a new one.",

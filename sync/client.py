@@ -7,8 +7,10 @@ do with the answers is the worker's business.
 from __future__ import annotations
 
 import base64
+import binascii
 import gzip
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -16,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
+import urllib3
 
 from sync.signing import PROTOCOL, PROTOCOL_VERSION, sign
 
@@ -106,7 +109,13 @@ class CrmClient:
         answer = self._request(
             "POST", "/v1/enroll", {"code": code, "device_id": self.device_id}, signed=False
         )
-        self.secret = base64.urlsafe_b64decode(answer["secret"])
+        try:
+            secret = base64.urlsafe_b64decode(str(answer["secret"]))
+        except (KeyError, ValueError, binascii.Error) as exc:
+            raise _bad_answer("no usable secret in the enrollment answer") from exc
+        if len(secret) < 16:
+            raise _bad_answer("the enrollment answer's secret is too short")
+        self.secret = secret
         return self.secret
 
     def push(self, members: list[dict[str, Any]], entries: list[dict[str, Any]]) -> PushAnswer:
@@ -116,22 +125,32 @@ class CrmClient:
             "/v1/push",
             {"device_id": self.device_id, "members": members, "entries": entries},
         )
+        high_water = answer.get("high_water")
+        rejected = answer.get("rejected", [])
+        if not _count(high_water) or not isinstance(rejected, list):
+            raise _bad_answer("the push answer has no usable high_water or rejected")
         return PushAnswer(
-            high_water=int(answer["high_water"]),
-            stored=int(answer.get("stored", 0)),
-            duplicates=int(answer.get("duplicates", 0)),
-            rejected=list(answer.get("rejected", [])),
+            high_water=int(high_water),  # type: ignore[arg-type]
+            stored=int(answer.get("stored", 0)) if _count(answer.get("stored", 0)) else 0,
+            duplicates=(
+                int(answer.get("duplicates", 0)) if _count(answer.get("duplicates", 0)) else 0
+            ),
+            rejected=[r for r in rejected if isinstance(r, dict)],
         )
 
     def changes(self, cursor: int, limit: int = 500) -> ChangesPage:
         """The changes after `cursor`."""
         query = urlencode({"cursor": cursor, "limit": limit})
         answer = self._request("GET", f"/v1/changes?{query}", None)
-        return ChangesPage(
-            changes=list(answer["changes"]),
-            next_cursor=int(answer["next_cursor"]),
-            more=bool(answer["more"]),
-        )
+        changes, next_cursor, more = (answer.get(k) for k in ("changes", "next_cursor", "more"))
+        if (
+            not isinstance(changes, list)
+            or not all(isinstance(c, dict) for c in changes)
+            or not _count(next_cursor)
+            or not isinstance(more, bool)
+        ):
+            raise _bad_answer("the page of changes is not what the protocol says")
+        return ChangesPage(changes=changes, next_cursor=int(next_cursor), more=more)  # type: ignore[arg-type]
 
     def heartbeat(self, status: dict[str, Any]) -> None:
         """Tell the CRM how this kiosk is doing."""
@@ -159,6 +178,7 @@ class CrmClient:
                     "this kiosk is not enrolled at the CRM", code="not_enrolled", status=401
                 )
             headers.update(sign(self.device_id, self.secret, method, self.base_path + path, body))
+        deadline = time.monotonic() + sum(self.timeout)
         try:
             response = self.session.request(
                 method,
@@ -167,15 +187,21 @@ class CrmClient:
                 headers=headers,
                 timeout=self.timeout,
                 verify=self.verify,
+                stream=True,
             )
+            try:
+                content = _read_bounded(response, deadline)
+            finally:
+                response.close()
         except requests.RequestException as exc:
             raise CrmError(f"the CRM cannot be reached: {type(exc).__name__}") from exc
+        response._content = content  # for _error() and json()
         self._note_clock(response)
         if response.status_code >= 400:
             raise _error(response)
         try:
-            data = response.json() if response.content else {}
-        except ValueError as exc:
+            data = json.loads(content) if content else {}
+        except (ValueError, RecursionError) as exc:
             raise CrmError(
                 "the CRM answered something that is not JSON",
                 status=response.status_code,
@@ -200,6 +226,47 @@ class CrmClient:
         # Date has whole seconds: the estimate is good to about a second, enough to tell
         # a technician that the kiosk's clock is wrong.
         self.clock_offset = (theirs - datetime.now(UTC)).total_seconds()
+
+
+def _count(value: object) -> bool:
+    """A JSON integer (not a boolean) from 0 to 2**63 - 1."""
+    return type(value) is int and 0 <= value < 2**63
+
+
+def _bad_answer(why: str) -> CrmError:
+    # Retryable (no status): a CRM with a bug may be fixed; the kiosk keeps everything.
+    return CrmError(f"the CRM's answer is not valid: {why}", code="bad_answer")
+
+
+# An answer is a page of changes or a small JSON object: more than this is not the CRM
+# talking sense, and reading on would cost the kiosk its memory.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+
+
+def _read_bounded(response: requests.Response, deadline: float) -> bytes:
+    """The answer's body (gunzipped), at most MAX_ANSWER_BYTES, by `deadline`.
+
+    `read1` returns what one receive brought, so a CRM that sends a byte at a time (each
+    within the read timeout) is still cut off at the deadline, and a gzip bomb at the size.
+    """
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            chunk = response.raw.read1(65536, decode_content=True)
+        except (OSError, urllib3.exceptions.HTTPError) as exc:
+            raise CrmError(f"the CRM's answer broke off: {type(exc).__name__}") from exc
+        if not chunk:
+            return b"".join(parts)
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise CrmError(
+                f"the CRM's answer is larger than {MAX_ANSWER_BYTES // (1024 * 1024)} MiB",
+                code="answer_too_large",
+            )
+        if time.monotonic() > deadline:
+            raise CrmError("the CRM answers too slowly", code="too_slow")
+        parts.append(chunk)
 
 
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:
