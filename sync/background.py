@@ -50,6 +50,10 @@ class BackgroundSync:
         self.notifier = notifier or Notifier(environ={})
         self.client: CrmClient | None = None
         self.drained = threading.Event()  # set after each push cycle (tests wait on it)
+        self._lock = threading.Lock()
+        self._pushing = False  # a push cycle is under way
+        self._again = False  # a push was asked for meanwhile
+        self._stopping = False
         # The readers' states for the heartbeat (set by the app).
         self.readers: Callable[[], list[dict[str, str]]] = list
         # One thread: the worker's SQLite connection is used from the thread that made it.
@@ -107,13 +111,30 @@ class BackgroundSync:
 
     def stop(self) -> None:
         self.notifier.stopping()
+        with self._lock:
+            # A cycle ending now must not call the scheduler: shutdown holds its lock
+            # while it waits for that cycle (a deadlock).
+            self._stopping = True
         self.scheduler.shutdown(wait=True)
         if self.client is not None:
             self.client.close()
 
     def push_now(self) -> None:
-        """Push at once (after a sale, or the technician's "sync now")."""
+        """Push at once (after a sale, or the technician's "sync now").
+
+        While a push is under way (a slow CRM), one more is remembered and runs when it
+        ends: asking the scheduler would only log "skipped" for every sale.
+        """
         self.drained.clear()
+        with self._lock:  # held while asking the scheduler: stop() cannot begin meanwhile
+            if self._stopping:
+                return
+            if self._pushing:
+                self._again = True
+                return
+            self._schedule_push()
+
+    def _schedule_push(self) -> None:
         job = self.scheduler.get_job(_JOB)
         if job is not None:
             job.modify(next_run_time=datetime.now(UTC))
@@ -154,13 +175,20 @@ class BackgroundSync:
             result = worker.drain()
             return worker.status() | {"stopped": result.stopped}
 
+        with self._lock:
+            self._pushing, self._again = True, False
         try:
             status = self._with_worker(push)
         except Exception:  # the worker must outlive a bug in one cycle
             log.exception("sync cycle failed")
             status = {"stopped": "error", "configured": True}
         finally:
-            self.drained.set()
+            with self._lock:
+                self._pushing, again = False, self._again and not self._stopping
+                if again:
+                    self._schedule_push()
+            if not again:
+                self.drained.set()
         self.on_status(status)
 
 
