@@ -120,4 +120,5 @@ DYNAMIC_KEYS = (
     N_("error.provision.unacknowledged"),
     N_("error.provision.not_provisioned"),
     N_("error.provision.config"),
+    N_("member.offers_stopped"),
 )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kiosk.staff import CLI
+from kiosk.ui.screens.shopper import consent_version
 
 if TYPE_CHECKING:
     from kiosk.ui.app import KioskApp
@@ -22,7 +23,14 @@ def seed(app: KioskApp) -> str:
     service.staff.add(name="Sara", role="cashier", pin=CASHIER_PIN, actor=CLI)
     service.staff.add(name="Tara", role="technician", pin=TECHNICIAN_PIN, actor=CLI)
     name = "سارا کریمی" if app.counter.language == "fa" else "Sara Karimi"
-    enrolled = service.enroll(DEMO_PHONE, client_txn_id="tour-enroll", card=DEMO_CARD, name=name)
+    enrolled = service.enroll(
+        DEMO_PHONE,
+        client_txn_id="tour-enroll",
+        card=DEMO_CARD,
+        name=name,
+        consent_marketing=True,
+        consent_version=consent_version(),
+    )
     cashier = service.staff.login_with_pin(CASHIER_PIN)
     service.earn(enrolled.member_id, 2_450_000, cashier=cashier, client_txn_id="tour-earn")
     service.adjust(enrolled.member_id, 120, reason="welcome", actor=CLI, client_txn_id="tour-adj")

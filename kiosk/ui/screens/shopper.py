@@ -450,8 +450,26 @@ class MemberScreen(KioskScreen):
         else:
             self.ids.last_visit.text = ""
         self._rewards(summary)
+        # Withdrawing consent is one tap here, as giving it was one tick at enrollment.
+        offers = self.ids.offers
+        offers.disabled = not summary.consent_marketing
+        offers.opacity = 1 if summary.consent_marketing else 0
         self.say(self.message_key)
         self.message_key = ""
+
+    def stop_offers(self) -> None:
+        """The shopper withdraws marketing consent (recorded with the text's version)."""
+        app = self.app
+        member_id = app.counter.member_id
+        if member_id is None:
+            return
+        try:
+            app.service.set_consent(member_id, marketing=False, version=consent_version())
+        except KioskError as error:
+            self.fail(error)
+            return
+        self.message_key = "member.offers_stopped"
+        self.refresh()
 
     def _rewards(self, summary: Any) -> None:
         app = self.app
