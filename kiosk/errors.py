@@ -237,3 +237,13 @@ class ProvisioningFailed(KioskError):
         super().__init__(message, reason=reason, **params)
         self.reason = reason
         self.key = f"error.provision.{reason}"
+
+
+class SecretExposed(KioskError):
+    """The device secret's file can be read by others: the kiosk will not use it."""
+
+    key = "error.secret_exposed"
+    default_message = (
+        "The device secret {path} can be read by others (mode {mode}): run `chmod 600 {path}`, "
+        "and provision again if it may have been copied."
+    )

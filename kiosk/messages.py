@@ -121,4 +121,5 @@ DYNAMIC_KEYS = (
     N_("error.provision.not_provisioned"),
     N_("error.provision.config"),
     N_("member.offers_stopped"),
+    N_("error.secret_exposed"),
 )

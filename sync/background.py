@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from kiosk.clock import Clock, system_clock
 from kiosk.config import KioskConfig
+from kiosk.errors import SecretExposed
 from kiosk.service import LoyaltyService
 from kiosk.watchdog import Notifier
 from sync.client import CrmClient
@@ -145,7 +146,11 @@ class BackgroundSync:
         service = LoyaltyService.open(self.data_dir, self.config, clock=self.clock)
         try:
             if self.client is None:
-                self.client = build_client(self.config.crm, service.device_id, self.data_dir)
+                try:
+                    self.client = build_client(self.config.crm, service.device_id, self.data_dir)
+                except SecretExposed as exposed:
+                    log.error("%s", exposed)  # checked again next cycle
+                    return {"stopped": "secret_exposed", "configured": True}
             worker = SyncWorker(service, self.client, self.config.crm)
             worker.progress = self.notifier.ping
             return work(worker)

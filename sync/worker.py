@@ -25,6 +25,7 @@ from typing import Any
 from kiosk import remote
 from kiosk.config import CrmConfig
 from kiosk.diagnostics import version
+from kiosk.errors import SecretExposed
 from kiosk.outbox import Outbox, SyncState
 from kiosk.remote import Here
 from kiosk.service_base import ServiceBase
@@ -260,9 +261,12 @@ def load_secret(config: CrmConfig, data_dir: Path) -> bytes | None:
         return base64.urlsafe_b64decode(config.device_secret)
     path = secret_path(config, data_dir)
     try:
-        return base64.urlsafe_b64decode(path.read_text(encoding="ascii").strip())
+        mode = path.stat().st_mode
     except FileNotFoundError:
         return None
+    if mode & 0o077:
+        raise SecretExposed(path=str(path), mode=f"{mode & 0o777:o}")
+    return base64.urlsafe_b64decode(path.read_text(encoding="ascii").strip())
 
 
 def save_secret(config: CrmConfig, data_dir: Path, secret: bytes) -> Path:

@@ -19,6 +19,7 @@ from kiosk.doctor import (
     run_checks,
     scrub,
 )
+from kiosk.errors import SecretExposed
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +51,8 @@ def probe_crm(config: KioskConfig, data_dir: Path, device_id: str, cursor: int) 
 
     try:
         client = build_client(config.crm, device_id, data_dir)
+    except SecretExposed as exposed:
+        return CrmAnswer("bad_secret", str(exposed))
     except (ValueError, OSError) as exc:  # an unreadable or garbled secret file
         return CrmAnswer("bad_secret", type(exc).__name__)
     if client is None:

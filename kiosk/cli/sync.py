@@ -121,14 +121,21 @@ def _wait_until_provisioned(ctx: Context, notifier: Any, stopping: Any) -> bool:
     Under systemd the sync service starts before the kiosk is provisioned; exiting would
     make systemd restart it in a loop. False when asked to stop first.
     """
+    from kiosk.errors import SecretExposed
     from sync.worker import load_secret
 
     said = False
     while not stopping.is_set():
         ctx.reload()
         config = ctx.config
-        if config.crm.url and load_secret(config.crm, ctx.data_dir) is not None:
-            return True
+        try:
+            if config.crm.url and load_secret(config.crm, ctx.data_dir) is not None:
+                return True
+        except SecretExposed as exposed:
+            if not said:
+                logging.getLogger(__name__).error("%s; not syncing until then", exposed)
+                notifier.ready("the device secret is readable by others")
+                said = True
         if not said:
             logging.getLogger(__name__).info(
                 "not provisioned yet (no crm.url or no device secret); waiting for "

@@ -32,7 +32,7 @@ def test_a_member_who_agreed_to_offers_stops_them_with_one_tap(kiosk: Kiosk):
     assert kiosk.message() == kiosk.shows("member.offers_stopped")
     assert people_consent(kiosk, member) == (0, consent_version())
     assert kiosk.ids("offers").opacity == 0 and kiosk.ids("offers").disabled
-    withdrawn = [e for e in audit.recent(kiosk.service.conn) if e.action == "member.consent"][0]
+    withdrawn = next(e for e in audit.recent(kiosk.service.conn) if e.action == "member.consent")
     assert withdrawn.target == member and withdrawn.details["marketing"] is False
 
 
