@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from kiosk.errors import StorageUnavailable
+from kiosk.errors import StorageUnavailable, StorageUncertain
 from kiosk.schema import MIGRATIONS
 
 DB_FILENAME = "kiosk.db"
@@ -47,12 +48,35 @@ def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
         for pragma in _PRAGMAS:
             conn.execute(pragma)
         if migrate:
-            MIGRATIONS.apply(Database(conn))
-    except sqlite3.Error as exc:
+            with _migration_lock(path):
+                MIGRATIONS.apply(Database(conn))
+        # Where the file cannot be opened for writing (a read-only medium after a crash),
+        # SQLite falls back to read-only without a word, and that connection would stay
+        # unwritable after the medium came back. Refuse it now: a restart opens it later.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("INSERT INTO write_probe (data) VALUES (NULL)")
+        finally:
+            conn.execute("ROLLBACK")
+    except (sqlite3.Error, OSError) as exc:
         conn.close()
         raise StorageUnavailable(reason=_describe(exc)) from exc
     conn.row_factory = sqlite3.Row
     return conn
+
+
+@contextlib.contextmanager
+def _migration_lock(path: Path) -> Iterator[None]:
+    """One process at a time migrates: sqlite-utils decides what is pending outside any
+    transaction, so the touch app and `kiosk sync` starting together on a new (or just
+    upgraded) database would both run the same migrations, and one would fail."""
+    lock = path.with_name(path.name + ".migrate.lock")
+    descriptor = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 @contextlib.contextmanager
@@ -68,13 +92,23 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise StorageUnavailable(reason=_describe(exc)) from exc
     try:
         yield conn
-        conn.execute("COMMIT")
     except BaseException as exc:
         if conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.OperationalError) and _is_storage_fault(exc):
             raise StorageUnavailable(reason=_describe(exc)) from exc
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        # The commit record may already be in the WAL: after a power cut SQLite may keep
+        # the transaction. Say so, rather than "nothing was recorded".
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        if _is_storage_fault(exc):
+            raise StorageUncertain(reason=_describe(exc)) from exc
         raise
 
 

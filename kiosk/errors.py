@@ -223,6 +223,16 @@ class StorageUnavailable(KioskError):
     default_message = "The kiosk cannot save right now ({reason}). Nothing was recorded."
 
 
+class StorageUncertain(StorageUnavailable):
+    """Saving failed at the very end (the commit): after a power cut it may be there."""
+
+    key = "error.storage.uncertain"
+    default_message = (
+        "The kiosk could not confirm the save ({reason}). It may have been recorded: check "
+        "the history before entering it again."
+    )
+
+
 class ProvisioningFailed(KioskError):
     """The kiosk could not be provisioned (or deprovisioned); `reason` says why, nothing changed.
 

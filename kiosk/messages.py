@@ -122,4 +122,7 @@ DYNAMIC_KEYS = (
     N_("error.provision.config"),
     N_("member.offers_stopped"),
     N_("error.secret_exposed"),
+    N_("error.storage.uncertain"),
+    N_("out_of_service.uncertain"),
+    N_("out_of_service.detail"),
 )

@@ -54,13 +54,25 @@ class SettingsStore:
 
 
 def storage_writable(conn: sqlite3.Connection) -> bool:
-    """Whether the database takes a write now (a page-allocating insert, rolled back)."""
+    """Whether the database takes a write now, all the way to the disk.
+
+    A page-allocating insert is committed (so SQLite writes and syncs it: a full disk or
+    an I/O error shows, which a rolled-back insert held in the page cache would not),
+    then deleted again. Two small commits; called every few seconds only while out of
+    service, and when a technician looks.
+    """
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("INSERT INTO write_probe (data) VALUES (zeroblob(65536))")
-        finally:
-            conn.execute("ROLLBACK")
+        for statement in (
+            "INSERT INTO write_probe (data) VALUES (zeroblob(65536))",
+            "DELETE FROM write_probe",
+        ):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(statement)
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
     except sqlite3.Error:
         return False
     return True

@@ -29,7 +29,7 @@ from drivers.base import CardPresented, ReaderEvent, ReaderStatusChanged
 from drivers.factory import ReaderSet
 from drivers.feedback import Feedback, NoFeedback, Signal
 from kiosk.assets import assets_dir
-from kiosk.errors import KioskError, StorageUnavailable
+from kiosk.errors import KioskError, StorageUnavailable, StorageUncertain
 from kiosk.i18n import Language, Texts
 from kiosk.rtl import visual
 from kiosk.service import LoyaltyService
@@ -129,6 +129,7 @@ class KioskApp(App):
         self.result_until: datetime | None = None
         self.next_probe: datetime | None = None
         self.storage_problem = ""
+        self.storage_uncertain = False
         self.last_sync = ""
         self.shown: OrderedDict[str, None] = OrderedDict()
         self._texts: dict[str, Texts] = {}
@@ -348,14 +349,19 @@ class KioskApp(App):
     def failed(self, error: KioskError) -> bool:
         """Handle errors that are not the screen's business; True if handled here."""
         if isinstance(error, StorageUnavailable):
-            self.out_of_service(str(error))
+            self.out_of_service(str(error), uncertain=isinstance(error, StorageUncertain))
             return True
         return False
 
-    def out_of_service(self, reason: str) -> None:
-        """The database cannot be written: say so and probe until it can."""
+    def out_of_service(self, reason: str, *, uncertain: bool = False) -> None:
+        """The database cannot be written: say so and probe until it can.
+
+        `uncertain`: the last save failed at its commit and may yet be there after a
+        power cut; the screen says to check before entering it again.
+        """
         log.error("out of service: %s", reason)
         self.storage_problem = reason
+        self.storage_uncertain = uncertain
         self.next_probe = self.clock() + _PROBE_EVERY
         self.counter.forget_shopper()
         self._set_language(self.counter.language)

@@ -284,7 +284,8 @@ class OutOfServiceScreen(KioskScreen):
     """The database cannot be written: nothing can be recorded; it comes back by itself."""
 
     def refresh(self) -> None:
-        self.ids.detail.text = self.app.t("out_of_service.detail")
+        key = "out_of_service.uncertain" if self.app.storage_uncertain else "out_of_service.detail"
+        self.ids.detail.text = self.app.t(key)
 
 
 PROVISION_KEYS = [
