@@ -27,7 +27,8 @@ _PHONE = re.compile(
 )
 _UID = re.compile(
     r"(?<![\w-])(?:[0-9A-Fa-f]{20}|[0-9A-Fa-f]{14}|[0-9A-Fa-f]{8})(?![\w-])"
-    r"|(?<![\w:])(?:[0-9A-Fa-f]{2}[: ]){3,9}[0-9A-Fa-f]{2}(?![\w:])"  # 04:A2:3B:4C
+    # 04:A2:3B:4C (4, 7 or 10 bytes; a time, 11:44:05, has only three parts)
+    r"|(?<![\w:])(?:[0-9A-Fa-f]{2}:){3,9}[0-9A-Fa-f]{2}(?![\w:])"
 )
 _PRIORITY = {
     logging.CRITICAL: 2,
