@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench format clean system-packages ui-packages translations screenshots
+.PHONY: torture run test lint bench format clean system-packages ui-packages translations screenshots
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || $(MAKE) --no-print-directory system-packages
@@ -31,6 +31,11 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench all
+
+# The reliability and security campaign, full length (the short run is in `make test`):
+# prints its figures and writes them to docs/reliability.md.
+torture: $(STAMP)
+	$(BIN)/python -m tests.torture --doc docs/reliability.md
 
 # Message catalogues: extract the keys from the code and kv files, merge them into the
 # Persian and English catalogues (new keys arrive empty: a test fails until translated),

@@ -30,6 +30,7 @@ import json
 import random
 import socket
 import ssl
+import sys
 import threading
 import time
 import zlib
@@ -101,6 +102,17 @@ class Faults:
         return faults
 
 
+class _Server(ThreadingHTTPServer):
+    """Quiet about clients that hang up (kiosks killed, timed out, or giving up on a slow
+    answer): that is normal here, not a server error worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+
 class CrmServer:
     """The simulated CRM on a threaded HTTP server (loopback by default)."""
 
@@ -125,7 +137,7 @@ class CrmServer:
         self.on_request: Callable[[str], None] | None = None
         self._lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"crm": self})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd = _Server((host, port), handler)
         self.httpd.daemon_threads = True
         self.scheme = "http"
         if tls is not None:  # (certificate, key): HTTPS, to test the client's verification
