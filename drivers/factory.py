@@ -11,6 +11,7 @@ Serial options (consumed here; any other query goes on to pyserial): `protocol`
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -47,7 +48,7 @@ def build_reader(url: str, *, data_dir: Path | None = None) -> Reader:
         if not path:
             raise ReaderUrlError(f"{url!r}: say which input device, e.g. evdev:/dev/input/event3")
         if "pattern" in options:
-            return KeyboardWedgeReader(url, path, pattern=options["pattern"])
+            return KeyboardWedgeReader(url, path, pattern=_pattern(url, options["pattern"]))
         return KeyboardWedgeReader(url, path)
     if scheme == "sim":
         from sim.reader import SimReader
@@ -74,7 +75,7 @@ def _serial(url: str, rest: str) -> Reader:
         raise ReaderUrlError(f"{url!r}: baud and removal_ms are whole numbers") from exc
     prefix = options.pop("prefix", "")
     suffix = options.pop("suffix", "")
-    pattern = options.pop("pattern", r"[0-9A-Fa-f]{4,32}")
+    pattern = _pattern(url, options.pop("pattern", r"[0-9A-Fa-f]{4,32}"))
     if options:
         port = f"{port}?{urlencode(options)}"
     return SerialReader(
@@ -87,6 +88,17 @@ def _serial(url: str, rest: str) -> Reader:
         suffix=suffix,
         pattern=pattern,
     )
+
+
+def _pattern(url: str, pattern: str) -> str:
+    """A card-id pattern from a URL, checked: a typo is a clear error, not re.error."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ReaderUrlError(
+            f"{url!r}: pattern {pattern!r} is not a regular expression: {exc}"
+        ) from exc
+    return pattern
 
 
 class ReaderSet:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.db import database_path
-from kiosk.errors import StorageUnavailable
+from kiosk.errors import InvalidInput, StorageUnavailable
 
 PREFIX = "kiosk-"
 SUFFIX = ".db"
@@ -36,7 +36,7 @@ def backup(
 ) -> BackupResult:
     """Copy the database into `target` (default: data_dir/backups) and rotate."""
     if keep < 1:
-        raise ValueError("keep at least one backup")
+        raise InvalidInput("Keep at least one backup (--keep 1 or more).")
     source = database_path(data_dir)
     if not source.exists():
         raise StorageUnavailable(reason=f"there is no kiosk database in {data_dir}")

@@ -18,7 +18,7 @@ import typing
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -327,7 +327,12 @@ def load_config(
     for source, layer in override_layers:
         _merge(peek, layer, schema, {}, source, [])
     provisioned = _data_dir_of(peek, data_dir, env) / PROVISIONED_FILENAME
-    if provisioned.exists():
+    try:
+        there = provisioned.exists()
+    except OSError as exc:  # a name too long, a loop of links: the data dir is unusable
+        problems.append(Problem("paths.data_dir", f"cannot be used: {exc.strerror}", "data dir"))
+        there = False
+    if there:
         layer = _provisioned_layer(provisioned, problems)
         _merge(doc, layer, schema, origins, str(provisioned), problems)
         sources.append(str(provisioned))
@@ -431,7 +436,7 @@ class _Builder:
         if origin in (typing.Union, types.UnionType):  # date | None
             if value == "":
                 return None
-            if isinstance(value, date):
+            if isinstance(value, date) and not isinstance(value, datetime):  # a day, not a time
                 return value
             if isinstance(value, str):
                 try:

@@ -112,7 +112,9 @@ class Outbox:
         flags = [
             (str(r.get("code", "rejected")), seq, mine[seq])
             for r in rejected
-            if isinstance(seq := r.get("seq"), int) and mine.get(seq) == r.get("entry_id")
+            if isinstance(seq := r.get("seq"), int)
+            and seq in mine
+            and mine[seq] == r.get("entry_id")
         ]
         with redoable_transaction(self.conn):
             flagged = 0

@@ -40,13 +40,30 @@ def apply_page(
     applied: Counter[str] = Counter()
     with write_transaction(conn):
         for change in changes:
-            kind = str(change.get("type"))
-            data = change.get("data") or {}
+            kind = str(change.get("type")) if isinstance(change, dict) else "?"
+            data = change.get("data") if isinstance(change, dict) else None
             handler = _HANDLERS.get(kind)
             if handler is None:
-                log.warning("ignoring a change of unknown type %r", kind)
+                log.warning("ignoring a change of unknown type %r", kind[:40])
+                applied["skipped"] += 1
                 continue
-            handler(conn, here, data)
+            # Each change on a savepoint: a malformed one (a CRM's bug) is skipped whole,
+            # logged and counted, and the feed goes on; stopping at it would stop every
+            # later change for good. A storage fault still fails the page.
+            conn.execute("SAVEPOINT change")
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError("its data is not an object")
+                handler(conn, here, data)
+            except _MALFORMED as exc:
+                conn.execute("ROLLBACK TO change")
+                conn.execute("RELEASE change")
+                log.error(
+                    "skipping a malformed %s change from the CRM (%s)", kind, type(exc).__name__
+                )
+                applied["skipped"] += 1
+                continue
+            conn.execute("RELEASE change")
             applied[kind] += 1
         conn.execute(
             "INSERT INTO sync_state (key, value) VALUES ('cursor', ?) "
@@ -154,6 +171,7 @@ def _erasure(conn: sqlite3.Connection, here: Here, data: dict[str, Any]) -> None
 
 
 def _program(conn: sqlite3.Connection, here: Here, data: dict[str, Any]) -> None:
+    _program_from(data)  # raises when it is not a valid program: the change is skipped
     conn.execute(
         "INSERT INTO sync_state (key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -200,35 +218,56 @@ def program_override(conn: sqlite3.Connection, base: ProgramConfig) -> ProgramCo
     if not data:
         return base
     try:
-        tiers = (
-            tuple(
-                TierConfig(
-                    id=str(t["id"]),
-                    name_fa=str(t["name_fa"]),
-                    name_en=str(t["name_en"]),
-                    threshold=int(t["threshold"]),
-                    multiplier=Decimal(str(t["multiplier"])),
-                )
-                for t in data.get("tiers") or []
-            )
-            or base.tiers
-        )
-        rewards = tuple(
-            RewardConfig(
-                id=str(r["id"]),
-                name_fa=str(r["name_fa"]),
-                name_en=str(r["name_en"]),
-                cost=int(r["cost"]),
-                kind=str(r["kind"]),
-                value=int(r.get("value", 0)),
-                active_from=date.fromisoformat(r["active_from"]) if r.get("active_from") else None,
-                active_until=date.fromisoformat(r["active_until"])
-                if r.get("active_until")
-                else None,
-            )
-            for r in data.get("rewards") or []
-        )
-    except (KeyError, TypeError, ValueError, ArithmeticError):
+        tiers, rewards = _program_from(data)
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError):
         log.error("the CRM's program update is not valid; keeping the configured program")
         return base
-    return replace(base, tiers=tiers, rewards=rewards)
+    return replace(base, tiers=tiers or base.tiers, rewards=rewards)
+
+
+def _program_from(data: Any) -> tuple[tuple[TierConfig, ...], tuple[RewardConfig, ...]]:
+    """The tiers and rewards `data` describes; raises when it is not a valid program."""
+    if not isinstance(data, dict):
+        raise TypeError("a program is an object")
+    tiers = tuple(
+        TierConfig(
+            id=str(t["id"]),
+            name_fa=str(t["name_fa"]),
+            name_en=str(t["name_en"]),
+            threshold=int(t["threshold"]),
+            multiplier=Decimal(str(t["multiplier"])),
+        )
+        for t in data.get("tiers") or []
+    )
+    rewards = tuple(
+        RewardConfig(
+            id=str(r["id"]),
+            name_fa=str(r["name_fa"]),
+            name_en=str(r["name_en"]),
+            cost=int(r["cost"]),
+            kind=str(r["kind"]),
+            value=int(r.get("value", 0)),
+            active_from=date.fromisoformat(r["active_from"]) if r.get("active_from") else None,
+            active_until=date.fromisoformat(r["active_until"]) if r.get("active_until") else None,
+        )
+        for r in data.get("rewards") or []
+    )
+    if any(t.threshold < 0 or not t.multiplier > 0 for t in tiers):
+        raise ValueError("tiers need a threshold of 0 or more and a positive multiplier")
+    if any(r.cost < 0 or r.kind not in _REWARD_KINDS for r in rewards):
+        raise ValueError("a reward needs a cost of 0 or more and a known kind")
+    return tiers, rewards
+
+
+_REWARD_KINDS = ("fixed_discount", "percent_discount", "free_item")
+# What a change of the wrong shape raises (a storage fault, OperationalError, is not here).
+_MALFORMED = (
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    ArithmeticError,
+    sqlite3.IntegrityError,
+    sqlite3.InterfaceError,
+    sqlite3.ProgrammingError,
+)

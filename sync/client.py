@@ -188,6 +188,7 @@ class CrmClient:
                 timeout=self.timeout,
                 verify=self.verify,
                 stream=True,
+                allow_redirects=False,  # the protocol has none; a 3xx is no answer
             )
             try:
                 content = _read_bounded(response, deadline)
@@ -197,7 +198,7 @@ class CrmClient:
             raise CrmError(f"the CRM cannot be reached: {type(exc).__name__}") from exc
         response._content = content  # for _error() and json()
         self._note_clock(response)
-        if response.status_code >= 400:
+        if not 200 <= response.status_code < 300:
             raise _error(response)
         try:
             data = json.loads(content) if content else {}
@@ -223,6 +224,8 @@ class CrmClient:
             theirs = parsedate_to_datetime(date)
         except (TypeError, ValueError):
             return
+        if theirs.tzinfo is None:  # "-0000" or no zone: HTTP dates are GMT
+            theirs = theirs.replace(tzinfo=UTC)
         # Date has whole seconds: the estimate is good to about a second, enough to tell
         # a technician that the kiosk's clock is wrong.
         self.clock_offset = (theirs - datetime.now(UTC)).total_seconds()
@@ -274,7 +277,7 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # '²'.isdigit() is true too
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -282,7 +285,10 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    try:
+        return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    except OverflowError:
+        return None
 
 
 def _error(response: requests.Response) -> CrmError:
@@ -293,7 +299,7 @@ def _error(response: requests.Response) -> CrmError:
         code = str(detail.get("code") or code)
         message = str(detail.get("message") or message)
         reason = str(detail["reason"]) if isinstance(detail.get("reason"), str) else None
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         pass
     return CrmError(
         message,

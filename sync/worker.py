@@ -32,6 +32,7 @@ from kiosk.service_base import ServiceBase
 from sync.client import CrmClient, CrmError
 
 log = logging.getLogger(__name__)
+MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
 SECRET_FILENAME = "crm-secret"
 
 
@@ -210,7 +211,9 @@ class SyncWorker:
         )
         delay = self.jitter() * ceiling  # full jitter
         if error.retry_after is not None:
-            delay = max(delay, error.retry_after)
+            # Honoured, up to a day: a CRM asking for years (or a garbled header) must not
+            # park the kiosk beyond any date it can write.
+            delay = max(delay, min(error.retry_after, MAX_RETRY_AFTER_SECONDS))
         log.warning("push failed (%s); next attempt in %.1f s", error.code, delay)
         self.state.set(
             **{f"{prefix}attempts": attempts + 1, f"{prefix}next_attempt_at": now + delay},

@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     ctx = Context.from_args(args)
+    bad = [a for a in (argv if argv is not None else sys.argv[1:]) if not _utf8(a)]
+    if bad:
+        return fail(ctx, "arguments", "an argument is not valid text (UTF-8)", EXIT_USAGE)
     try:
         status: int = args.handler(ctx, args)
     except ConfigError as exc:
@@ -47,9 +50,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(ctx, exc.key, str(exc))
     except KeyboardInterrupt:
         return fail(ctx, "interrupted", "interrupted; nothing more was written", 130)
+    except OverflowError:
+        return fail(ctx, "number", "a number is too large; nothing was written", EXIT_USAGE)
+    except OSError as exc:  # --output to a folder, a missing folder, a full disk
+        where = f" {exc.filename}" if exc.filename else ""
+        return fail(ctx, "file", f"cannot use{where}: {exc.strerror or exc}")
     finally:
         ctx.close()
     return status
+
+
+def _utf8(text: str) -> bool:
+    # Undecodable bytes in argv arrive as lone surrogates, which SQLite cannot store.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 if __name__ == "__main__":
