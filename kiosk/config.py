@@ -257,7 +257,7 @@ def _parse_override(text: str, source: str, problems: list[Problem]) -> tuple[li
     raw = raw.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # TOMLDecodeError, or an integer of more than 4300 digits
         value = raw  # a bare word is taken as a string: -o shop.name=Corner
     return key.split("."), value
 
@@ -309,7 +309,7 @@ def load_config(
             problems.append(Problem("--config", f"the file {path} does not exist", source))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem("--config", f"cannot read {path}: {exc}", source))
-        except tomllib.TOMLDecodeError as exc:
+        except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
             problems.append(Problem("--config", f"not valid TOML: {exc}", source))
         else:
             _merge(doc, layer, schema, origins, source, problems)
@@ -367,7 +367,7 @@ def _provisioned_layer(path: Path, problems: list[Problem]) -> dict[str, Any]:
     source = str(path)
     try:
         layer = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and TOMLDecodeError too
         problems.append(Problem("provisioned", f"cannot read {path}: {exc}", source))
         return {}
     kept: dict[str, Any] = {}

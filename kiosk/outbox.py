@@ -112,7 +112,7 @@ class Outbox:
         flags = [
             (str(r.get("code", "rejected")), seq, mine[seq])
             for r in rejected
-            if isinstance(seq := r.get("seq"), int)
+            if type(seq := r.get("seq")) is int  # not a JSON true
             and seq in mine
             and mine[seq] == r.get("entry_id")
         ]
