@@ -263,7 +263,26 @@ def write_doc(
         lines += [f"| problem | {p} |" for p in report.problems]
         lines.append("")
     lines += DEFECTS
+    lines += fuzz_defects()
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def fuzz_defects() -> list[str]:
+    """The defects fuzzing found (tests/test_fuzz.py keeps them, with their tests)."""
+    try:
+        from tests.test_fuzz import KNOWN_DEFECTS
+    except ImportError:  # pragma: no cover
+        return []
+    rows = [
+        "### Found by fuzzing (`tests/test_fuzz.py`)",
+        "",
+        "| defect (as found) | fixed | guarded by |",
+        "|---|---|---|",
+    ]
+    for defect in KNOWN_DEFECTS.values():
+        what = defect.reason.replace("|", "\\|")
+        rows.append(f"| {what} | {'yes' if defect.fixed else 'NO'} | `{defect.test}` |")
+    return [*rows, ""]
 
 
 DEFECTS = [
