@@ -252,6 +252,7 @@ def write_doc(
         f"({'all parts held' if all(r.ok for r in reports) else 'SOME PARTS FAILED'}). "
         "The short run of every part is also in `make test`.",
         "",
+        *headline(reports),
         "| part | held | seconds |",
         "|---|---|---|",
         *[f"| {r.name} | {'yes' if r.ok else 'NO'} | {r.seconds:.0f} |" for r in reports],
@@ -265,6 +266,47 @@ def write_doc(
     lines += DEFECTS
     lines += fuzz_defects()
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def headline(reports: list[Report]) -> list[str]:
+    """The figures the issue asks for, gathered from the parts."""
+    f = {r.name: r.figures for r in reports}
+
+    def get(part: str, key: str, default: object = "-") -> object:
+        return f.get(part, {}).get(key, default)
+
+    storage_kinds = {
+        k.split(":")[0]: v for k, v in f.get("storage", {}).items() if "faults / refused" in k
+    }
+    network_kinds = {
+        k.removeprefix("chaos_faults_"): v
+        for k, v in f.get("network", {}).items()
+        if k.startswith("chaos_faults_") and k != "chaos_faults_injected"
+    }
+    lost = sum(
+        int(str(get(p, k, 0))) for p, k in (("crash", "lost"), ("network", "chaos_entries_lost"))
+    )
+    doubled = sum(
+        int(str(get(p, k, 0)))
+        for p, k in (("crash", "duplicated"), ("network", "chaos_entries_duplicated"))
+    )
+    return [
+        "| the figure the issue asks for | value |",
+        "|---|---|",
+        f"| kills survived (store day or sync worker SIGKILLed) | {get('crash', 'kills')} |",
+        "| storage faults injected, by kind (injected / refused / recovered) | "
+        + ", ".join(f"{k} {v}" for k, v in storage_kinds.items())
+        + " |",
+        "| network faults injected, by kind | "
+        + ", ".join(f"{k} {v}" for k, v in network_kinds.items())
+        + f" (total {get('network', 'chaos_faults_injected')}) |",
+        f"| bad inputs tried | {get('fuzz', 'inputs_tried')} |",
+        f"| entries lost | {lost} |",
+        f"| entries duplicated | {doubled} |",
+        f"| log lines scanned / with personal data | {get('log scan', 'log lines scanned')} / "
+        f"{get('log scan', 'lines with personal data')} |",
+        "",
+    ]
 
 
 def fuzz_defects() -> list[str]:
