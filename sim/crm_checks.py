@@ -56,13 +56,21 @@ def entry_problem(entry: object, device_id: str) -> str | None:
         "reason": lambda v: _optional(v, _str),
         "expires_at": lambda v: _optional(v, lambda t: _matches(_TIMESTAMP, t)),
     }
-    for name, check in checks.items():
-        if name not in entry:
-            return f"{name} is missing"
-        if not check(entry[name]):
-            return f"{name} is not valid"
+    problem = _first_problem(entry, checks)
+    if problem is not None:
+        return problem
     if not _optional(entry.get("client_txn_id"), _str):
         return "client_txn_id is not valid"
+    return None
+
+
+def _first_problem(value: dict[str, Any], checks: dict[str, Any]) -> str | None:
+    """The first field of `checks` that `value` lacks or that fails its check."""
+    for name, check in checks.items():
+        if name not in value:
+            return f"{name} is missing"
+        if not check(value[name]):
+            return f"{name} is not valid"
     return None
 
 
@@ -94,12 +102,7 @@ def member_problem(record: object) -> str | None:
         "consent_at": lambda v: _optional(v, lambda t: _matches(_TIMESTAMP, t)),
         "cards": _cards_valid,
     }
-    for name, check in checks.items():
-        if name not in record:
-            return f"{name} is missing"
-        if not check(record[name]):
-            return f"{name} is not valid"
-    return None
+    return _first_problem(record, checks)
 
 
 def _cards_valid(cards: object) -> bool:
@@ -126,9 +129,4 @@ def heartbeat_problem(status: object) -> str | None:
         "disk_free_bytes": lambda v: is_int64(v, minimum=0),
         "clock_offset_ms": lambda v: _optional(v, is_int64),
     }
-    for name, check in checks.items():
-        if name not in status:
-            return f"{name} is missing"
-        if not check(status[name]):
-            return f"{name} is not valid"
-    return None
+    return _first_problem(status, checks)
