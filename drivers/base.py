@@ -8,6 +8,7 @@ library, so the protocol loads everywhere.
 
 from __future__ import annotations
 
+import abc
 import enum
 import logging
 import threading
@@ -105,7 +106,7 @@ class Backoff:
         return next_delay
 
 
-class ThreadedReader:
+class ThreadedReader(abc.ABC):
     """A reader whose worker thread runs `session()` and reconnects with backoff.
 
     Subclasses implement `session()`: open the device, report CONNECTED through
@@ -156,10 +157,11 @@ class ThreadedReader:
 
     # -- for subclasses ---------------------------------------------------------------
 
-    def session(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def session(self) -> None:
+        """One connection's life: open the device, deliver cards until it fails or stops."""
 
-    def interrupt(self) -> None:
+    def interrupt(self) -> None:  # noqa: B027 - an optional hook: most sessions poll `stopping`
         """Wake a blocked `session()` so it sees `stopping` (close a port, ...)."""
 
     def connected(self, message: str) -> None:
