@@ -55,10 +55,6 @@ class Notifier:
             self.pings += 1
             self._send("WATCHDOG=1")
 
-    def status(self, text: str) -> None:
-        """STATUS=...: one line shown by `systemctl status`."""
-        self._send(f"STATUS={text}")
-
     def stopping(self) -> None:
         """STOPPING=1: shutting down on purpose."""
         self._send("STOPPING=1")

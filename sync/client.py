@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -130,7 +130,7 @@ class CrmClient:
         if not _count(high_water) or not isinstance(rejected, list):
             raise _bad_answer("the push answer has no usable high_water or rejected")
         return PushAnswer(
-            high_water=int(high_water),  # type: ignore[arg-type]
+            high_water=high_water,
             stored=int(answer.get("stored", 0)) if _count(answer.get("stored", 0)) else 0,
             duplicates=(
                 int(answer.get("duplicates", 0)) if _count(answer.get("duplicates", 0)) else 0
@@ -150,7 +150,7 @@ class CrmClient:
             or not isinstance(more, bool)
         ):
             raise _bad_answer("the page of changes is not what the protocol says")
-        return ChangesPage(changes=changes, next_cursor=int(next_cursor), more=more)  # type: ignore[arg-type]
+        return ChangesPage(changes=changes, next_cursor=next_cursor, more=more)
 
     def heartbeat(self, status: dict[str, Any]) -> None:
         """Tell the CRM how this kiosk is doing."""
@@ -231,7 +231,7 @@ class CrmClient:
         self.clock_offset = (theirs - datetime.now(UTC)).total_seconds()
 
 
-def _count(value: object) -> bool:
+def _count(value: object) -> TypeGuard[int]:
     """A JSON integer (not a boolean) from 0 to 2**63 - 1."""
     return type(value) is int and 0 <= value < 2**63
 

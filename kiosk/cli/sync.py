@@ -6,11 +6,14 @@ import argparse
 import logging
 import signal
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kiosk.cli.common import EXIT_FAILED, Context, common_options, emit, fail
 
 if TYPE_CHECKING:
+    import threading
+
+    from kiosk.watchdog import Notifier
     from sync.worker import SyncWorker
 
 
@@ -115,7 +118,7 @@ def _run_forever(ctx: Context) -> int:
     return 0
 
 
-def _wait_until_provisioned(ctx: Context, notifier: Any, stopping: Any) -> bool:
+def _wait_until_provisioned(ctx: Context, notifier: Notifier, stopping: threading.Event) -> bool:
     """Until crm.url and the secret are there: ready, pinging, looking again now and then.
 
     Under systemd the sync service starts before the kiosk is provisioned; exiting would
