@@ -50,8 +50,8 @@ from typing import Any
 from bench.common import progress, report
 from bench.sync import make_config, start_crm, stop_crm
 from kiosk.config import KioskConfig
-from kiosk.db import write_transaction
-from kiosk.service import LoyaltyService
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.db import write_transaction
 from sim.crm import CrmServer
 from sync.client import CrmClient
 from sync.worker import SyncWorker

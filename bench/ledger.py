@@ -82,7 +82,7 @@ _MEMBER_ID_SQL = "printf('%08x-0000-4000-8000-%012x', (m * {mix}) % 4294967296, 
 def generate(size: Size, target: Path) -> None:
     """Write the data set into `target/kiosk.db` through the real schema."""
     from kiosk.config import load_config
-    from kiosk.service import LoyaltyService
+    from kiosk.core.service import LoyaltyService
 
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -217,11 +217,11 @@ def paired(
 
 
 def measure_service(size: Size, data: Path, small: Path) -> dict[str, Any]:
-    from kiosk.clock import ManualClock
     from kiosk.config import load_config
-    from kiosk.service import LoyaltyService
-    from kiosk.staff import Actor
-    from kiosk.summary import member_summary
+    from kiosk.core.clock import ManualClock
+    from kiosk.core.service import LoyaltyService
+    from kiosk.core.store.staff import Actor
+    from kiosk.core.summary import member_summary
 
     config = load_config(None, [], environ={}, system_file=Path("/nonexistent"))
     clock = ManualClock(NOW)

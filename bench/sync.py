@@ -125,7 +125,7 @@ def schema_tag() -> str:
     """A short hash of the schema's migration names: a new migration means new data."""
     from sqlite_utils import Database
 
-    from kiosk.schema import MIGRATIONS
+    from kiosk.core.store.schema import MIGRATIONS
 
     conn = sqlite3.connect(":memory:")
     try:
@@ -144,7 +144,7 @@ _MEMBER_ID_SQL = f"printf('%08x-0000-4000-8000-%012x', (m * {MIX}) % 4294967296,
 
 def generate(entries: int, target: Path) -> None:
     """Write `entries` queued entries of MEMBERS members into `target/kiosk.db`."""
-    from kiosk.service import LoyaltyService
+    from kiosk.core.service import LoyaltyService
 
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -236,7 +236,7 @@ class SampledClient(CrmClient):
 
 def measure_drain(data: Path, url: str, code: str) -> dict[str, Any]:
     """Time one `SyncWorker.drain()` of the whole outbox."""
-    from kiosk.service import LoyaltyService
+    from kiosk.core.service import LoyaltyService
     from sync.worker import SyncWorker
 
     service = LoyaltyService.open(data, make_config())
@@ -262,7 +262,7 @@ def measure_drain(data: Path, url: str, code: str) -> dict[str, Any]:
 
 def measure_memory(data: Path, url: str, code: str) -> dict[str, Any]:
     """Drain the whole outbox, sampling VmRSS after every batch's answer."""
-    from kiosk.service import LoyaltyService
+    from kiosk.core.service import LoyaltyService
     from sync.worker import SyncWorker
 
     samples: list[float] = []
@@ -354,7 +354,7 @@ class _LocalAnswers(BaseAdapter):
 
 def record_bodies(data: Path) -> list[tuple[bytes, dict[str, str]]]:
     """The requests a drain of `data` sends, byte for byte (the drain runs on this copy)."""
-    from kiosk.service import LoyaltyService
+    from kiosk.core.service import LoyaltyService
     from sync.worker import SyncWorker
 
     service = LoyaltyService.open(data, make_config())

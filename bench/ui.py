@@ -65,10 +65,10 @@ from typing import TYPE_CHECKING, Any
 from bench.common import percentile, progress, report
 
 if TYPE_CHECKING:
-    from kiosk.clock import ManualClock
     from kiosk.config import KioskConfig
-    from kiosk.service import LoyaltyService
-    from kiosk.staff import Actor
+    from kiosk.core.clock import ManualClock
+    from kiosk.core.service import LoyaltyService
+    from kiosk.core.store.staff import Actor
     from sim.reader import SimReader
 
 # The top of a child: its in-process cold start time counts from here (before it are only
@@ -247,8 +247,8 @@ def make_config() -> KioskConfig:
 
 def open_service(data_dir: Path, clock: ManualClock, members: int) -> tuple[LoyaltyService, Actor]:
     """A service with a cashier (returned, logged in) and `members` members with a card."""
-    from kiosk.service import LoyaltyService
-    from kiosk.staff import CLI
+    from kiosk.core.service import LoyaltyService
+    from kiosk.core.store.staff import CLI
 
     service = LoyaltyService.open(data_dir, make_config(), clock=clock)
     service.staff.add(name="Sara", role="cashier", pin=CASHIER_PIN, actor=CLI)
@@ -373,7 +373,7 @@ def _our_tap(frames: Frames, kiosk: Mounted, clock: ManualClock, uid: str) -> tu
 
 
 def measure_taps(size: Size) -> dict[str, Any]:
-    from kiosk.clock import ManualClock
+    from kiosk.core.clock import ManualClock
 
     window = open_window()
     frames = Frames(window)
@@ -420,7 +420,7 @@ def measure_taps(size: Size) -> dict[str, Any]:
 
 def measure_transactions(size: Size, ui: bool) -> dict[str, Any]:
     """RSS after the 100th and the last transaction, with or without the UI."""
-    from kiosk.clock import ManualClock
+    from kiosk.core.clock import ManualClock
 
     frames: Frames | None = None
     window: Any = None
@@ -485,7 +485,7 @@ def cold_start(ours: bool, data_dir: Path) -> None:
     window = open_window()
     frames = Frames(window)
     if ours:
-        from kiosk.service import LoyaltyService
+        from kiosk.core.service import LoyaltyService
 
         service = LoyaltyService.open(data_dir, make_config())
         manager = Mounted(service, data_dir, window).app.manager

@@ -141,7 +141,7 @@ class SimReader(ThreadedReader):
                     continue
 
     def _control(self, words: list[str]) -> str:
-        from kiosk.cards import normalize_uid
+        from kiosk.core.cards import normalize_uid
         from kiosk.errors import InvalidCardUid
 
         if words[:1] == ["remove"]:

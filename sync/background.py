@@ -18,11 +18,11 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from kiosk.clock import Clock, system_clock
+from kiosk.appliance.watchdog import Notifier
 from kiosk.config import KioskConfig
+from kiosk.core.clock import Clock, system_clock
+from kiosk.core.service import LoyaltyService
 from kiosk.errors import SecretExposed
-from kiosk.service import LoyaltyService
-from kiosk.watchdog import Notifier
 from sync.client import CrmClient
 from sync.worker import SyncWorker, build_client
 

@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 import tomli_w
 
 from kiosk.config import PROVISIONED_FILENAME
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.outbox import Outbox
 from kiosk.errors import ProvisioningFailed
-from kiosk.outbox import Outbox
-from kiosk.service import LoyaltyService
 from sync.client import CrmClient, CrmError
 from sync.worker import save_secret, secret_path
 

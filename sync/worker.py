@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk import remote
+from kiosk.appliance.diagnostics import version
 from kiosk.config import CrmConfig
-from kiosk.diagnostics import version
+from kiosk.core import pulled
+from kiosk.core.pulled import Here
+from kiosk.core.service_base import ServiceBase
+from kiosk.core.store.outbox import Outbox, SyncState
 from kiosk.errors import SecretExposed
-from kiosk.outbox import Outbox, SyncState
-from kiosk.remote import Here
-from kiosk.service_base import ServiceBase
 from sync.client import CrmClient, CrmError
 
 log = logging.getLogger(__name__)
@@ -138,10 +138,10 @@ class SyncWorker:
         pages = 0
         while max_pages is None or pages < max_pages:
             try:
-                page = self.client.changes(remote.cursor(self.service.conn), limit)
+                page = self.client.changes(pulled.cursor(self.service.conn), limit)
             except CrmError as error:
                 return PullResult(pages, dict(applied), self._failed(error, "pull_"), str(error))
-            applied += remote.apply_page(self.service.conn, here, page.changes, page.next_cursor)
+            applied += pulled.apply_page(self.service.conn, here, page.changes, page.next_cursor)
             pages += 1
             self.progress()
             if not page.more:

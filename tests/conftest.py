@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.clock import ManualClock
 from kiosk.config import KioskConfig, load_config
-from kiosk.service import LoyaltyService
-from kiosk.staff import Actor
+from kiosk.core.clock import ManualClock
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.staff import Actor
 
 # Tests never read the machine's config or environment.
 NO_SYSTEM_CONFIG = Path("/nonexistent/loyalty-kiosk/kiosk.toml")
@@ -62,7 +62,7 @@ def service(open_service: Callable[..., LoyaltyService]) -> LoyaltyService:
 
 @pytest.fixture
 def cashier(service: LoyaltyService) -> Actor:
-    from kiosk.staff import CLI
+    from kiosk.core.store.staff import CLI
 
     staff = service.staff.add(name="Cashier", role="cashier", pin="1234", actor=CLI)
     return Actor(staff.staff_id, "cashier")
@@ -70,7 +70,7 @@ def cashier(service: LoyaltyService) -> Actor:
 
 @pytest.fixture
 def manager(service: LoyaltyService) -> Actor:
-    from kiosk.staff import CLI
+    from kiosk.core.store.staff import CLI
 
     staff = service.staff.add(name="Manager", role="manager", pin="9876", actor=CLI)
     return Actor(staff.staff_id, "manager")

@@ -10,9 +10,9 @@ import contextlib
 import sys
 from pathlib import Path
 
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.staff import Actor
 from kiosk.errors import AlreadyEnrolled
-from kiosk.service import LoyaltyService
-from kiosk.staff import Actor
 from tests.conftest import NO_SYSTEM_CONFIG, TEST_OVERRIDES
 
 OVERRIDES = (

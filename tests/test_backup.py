@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.backup import backup
+from kiosk.appliance.backup import backup
 from kiosk.cli import main
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.staff import CLI
 from kiosk.errors import StorageUnavailable
-from kiosk.service import LoyaltyService
-from kiosk.staff import CLI
 
 
 def test_a_backup_holds_every_entry_and_only_the_newest_are_kept(

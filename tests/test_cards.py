@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.cards import mask_uid, normalize_uid
-from kiosk.digits import to_persian_digits
+from kiosk.core.cards import mask_uid, normalize_uid
 from kiosk.errors import InvalidCardUid
+from kiosk.text.digits import to_persian_digits
 
 HEX_ID = re.compile(r"[0-9A-F]{4,32}")
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from kiosk.cli import main as kiosk_main
-from kiosk.verify import verify_ledger
+from kiosk.core.store.verify import verify_ledger
 
 KILLS = int(os.environ.get("KIOSK_CRASH_KILLS", "40"))
 ROOT = Path(__file__).resolve().parent.parent

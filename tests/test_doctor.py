@@ -3,7 +3,7 @@
 The command-line tests run `kiosk doctor` through `kiosk.cli.main` on a real data
 directory, against the simulated CRM on loopback; only what a test machine cannot have
 (sysfs, systemd, timedatectl, a full disk, a later clock) is replaced in the doctor's
-context. The unit tests call the checks of kiosk/doctor.py directly with fakes.
+context. The unit tests call the checks of kiosk/appliance/doctor.py directly with fakes.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from pathlib import Path
 import pytest
 
 import kiosk.cli.doctor as cli_doctor
-from kiosk.cli import main
-from kiosk.config import KioskConfig
-from kiosk.doctor import (
+from kiosk.appliance.doctor import (
     CHECKS,
     MB,
     CheckResult,
@@ -42,8 +40,10 @@ from kiosk.doctor import (
     run_checks,
     scrub,
 )
-from kiosk.outbox import SyncState
-from kiosk.service import LoyaltyService
+from kiosk.cli import main
+from kiosk.config import KioskConfig
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.outbox import SyncState
 from sim.crm import CrmServer, Faults
 from sim.crm_store import CrmStore
 from tests.conftest import START, make_config

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 OPEN = (
-    "import sys; from pathlib import Path; from kiosk.service import LoyaltyService; "
+    "import sys; from pathlib import Path; from kiosk.core.service import LoyaltyService; "
     "from tests.conftest import make_config; "
     "LoyaltyService.open(Path(sys.argv[1]), make_config()).close()"
 )

@@ -58,10 +58,7 @@ from hypothesis import strategies as st
 
 from drivers.factory import ReaderUrlError, build_reader
 from drivers.serial_protocols import LineParser, Rdm6300Parser, rdm6300_frame
-from kiosk import remote
-from kiosk.cards import normalize_uid
 from kiosk.cli import build_parser, main
-from kiosk.clock import ManualClock
 from kiosk.config import (
     ConfigError,
     KioskConfig,
@@ -69,7 +66,11 @@ from kiosk.config import (
     default_document,
     load_config,
 )
-from kiosk.dates import parse_date_input
+from kiosk.core import pulled
+from kiosk.core.cards import normalize_uid
+from kiosk.core.clock import ManualClock
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.staff import CLI
 from kiosk.errors import (
     InvalidAmount,
     InvalidCardUid,
@@ -77,11 +78,10 @@ from kiosk.errors import (
     InvalidPhone,
     KioskError,
 )
-from kiosk.i18n import translated_keys
-from kiosk.money import UNITS, parse_amount, rial_from_unit
-from kiosk.phone import normalize_phone
-from kiosk.service import LoyaltyService
-from kiosk.staff import CLI
+from kiosk.text.dates import parse_date_input
+from kiosk.text.i18n import translated_keys
+from kiosk.text.money import UNITS, parse_amount, rial_from_unit
+from kiosk.text.phone import normalize_phone
 from sync.client import CrmClient, CrmError
 from sync.worker import DrainResult, PullResult, SyncWorker
 from tests.conftest import NO_SYSTEM_CONFIG, START, make_config
@@ -157,17 +157,19 @@ KNOWN_DEFECTS: dict[str, Defect] = {
     "config_datetime_dates": Defect(
         "test_defect_config_datetime_reward_dates",
         (TypeError,),
-        ("kiosk/config.py:_validate",),
+        ("kiosk/config/rules.py:_validate",),
         "can't compare",
-        reason="kiosk/config.py:_validate: a TOML datetime as a reward's active_from beside a date "
+        reason="kiosk/config/rules.py:_validate: a TOML datetime as a reward's active_from beside "
+        "a date "
         "active_until raises TypeError (can't compare datetime.datetime to datetime.date)",
         fixed=True,
     ),
     "config_long_data_dir": Defect(
         "test_defect_config_data_dir_name_too_long",
         (OSError,),
-        ("kiosk/config.py:load_config",),
-        reason="kiosk/config.py:load_config: a data directory (paths.data_dir, -o, --data-dir) "
+        ("kiosk/config/loading.py:load_config",),
+        reason="kiosk/config/loading.py:load_config: a data directory (paths.data_dir, -o, "
+        "--data-dir) "
         "with a name over 255 bytes raises OSError (File name too long) from Path.exists()",
         fixed=True,
     ),
@@ -208,8 +210,8 @@ KNOWN_DEFECTS: dict[str, Defect] = {
     "pull_program_not_an_object": Defect(
         "test_defect_pull_program_change_that_is_not_an_object",
         (AttributeError,),
-        ("kiosk/remote.py:program_override",),
-        reason="kiosk/remote.py:program_override: a pulled `program` change whose data is a "
+        ("kiosk/core/pulled.py:program_override",),
+        reason="kiosk/core/pulled.py:program_override: a pulled `program` change whose data is a "
         "string is stored, then 'str' has no .get: SyncWorker.pull raises AttributeError, and so "
         "does every LoyaltyService.open afterwards (the kiosk cannot start)",
         fixed=True,
@@ -226,10 +228,10 @@ KNOWN_DEFECTS: dict[str, Defect] = {
             sqlite3.ProgrammingError,
         ),
         tuple(
-            f"kiosk/remote.py:{name}"
+            f"kiosk/core/pulled.py:{name}"
             for name in ("apply_page", "_member", "_balance", "_erasure", "_staff", "_program")
         ),
-        reason="kiosk/remote.py:apply_page/_member/_balance/_staff: a change that is not an "
+        reason="kiosk/core/pulled.py:apply_page/_member/_balance/_staff: a change that is not an "
         "object, or data with a field missing or of the wrong type, raises AttributeError/KeyError/"
         "TypeError/ValueError/sqlite3 errors out of SyncWorker.pull (the page is rolled back; the "
         "feed is stuck on it for good)",
@@ -238,8 +240,9 @@ KNOWN_DEFECTS: dict[str, Defect] = {
     "outbox_rejected_without_entry_id": Defect(
         "test_defect_push_answer_rejecting_a_seq_not_in_the_batch",
         (KeyError,),
-        ("kiosk/outbox.py:acknowledge",),
-        reason="kiosk/outbox.py:Outbox.acknowledge: a push answer rejecting a seq that is not in "
+        ("kiosk/core/store/outbox.py:acknowledge",),
+        reason="kiosk/core/store/outbox.py:Outbox.acknowledge: a push answer rejecting a seq "
+        "that is not in "
         "the batch without an entry_id ({'high_water': 0, 'rejected': [{'seq': 0}]}) raises "
         "KeyError out of SyncWorker.drain (None == None matches the missing entry)",
         fixed=True,
@@ -254,7 +257,7 @@ KNOWN_DEFECTS: dict[str, Defect] = {
     "outbox_boolean_seq": Defect(
         "test_defect_push_answer_rejecting_with_a_boolean_seq",
         (),  # not an exception: the tests count it where the oracle meets it
-        reason="kiosk/outbox.py:Outbox.acknowledge: a rejection whose seq is JSON true "
+        reason="kiosk/core/store/outbox.py:Outbox.acknowledge: a rejection whose seq is JSON true "
         "({'seq': true, 'entry_id': <entry 1>}) flags entry 1 as rejected (isinstance(True, "
         "int)): a malformed answer changes the outbox",
         fixed=True,
@@ -263,12 +266,13 @@ KNOWN_DEFECTS: dict[str, Defect] = {
         "test_defect_config_integer_of_more_than_4300_digits",
         (ValueError,),
         (
-            "kiosk/config.py:load_config",
-            "kiosk/config.py:_parse_override",
-            "kiosk/config.py:_provisioned_layer",
+            "kiosk/config/loading.py:load_config",
+            "kiosk/config/loading.py:_parse_override",
+            "kiosk/config/loading.py:_provisioned_layer",
         ),
         "integer string conversion",
-        reason="kiosk/config.py:load_config: a config file (or -o value) with an integer of "
+        reason="kiosk/config/loading.py:load_config: a config file (or -o value) with an integer "
+        "of "
         "more than 4300 digits raises ValueError (Python's int-string limit; only "
         "TOMLDecodeError is caught)",
         fixed=True,
@@ -280,7 +284,7 @@ KNOWN_DEFECTS: dict[str, Defect] = {
         "surrogates not allowed",
         reason="kiosk/cli/__init__.py:main: an argument with undecodable bytes, as Python reads "
         "them from argv (kiosk member enroll --name $'\\xff'), reached SQLite "
-        "(kiosk/members.py) and raised UnicodeEncodeError (surrogates not allowed)",
+        "(kiosk/core/store/members.py) and raised UnicodeEncodeError (surrogates not allowed)",
         fixed=True,
     ),
     "cli_huge_integer": Defect(
@@ -288,7 +292,8 @@ KNOWN_DEFECTS: dict[str, Defect] = {
         (OverflowError,),
         (),
         "too large to convert to SQLite INTEGER",
-        reason="kiosk/audit.py:recent: kiosk audit --limit 99999999999999999999999 (and kiosk "
+        reason="kiosk/core/store/audit.py:recent: kiosk audit --limit 99999999999999999999999 "
+        "(and kiosk "
         "adjust --points 10**23) raised OverflowError (too large for SQLite INTEGER)",
         fixed=True,
     ),
@@ -303,9 +308,9 @@ KNOWN_DEFECTS: dict[str, Defect] = {
     "cli_backup_keep": Defect(
         "test_defect_cli_backup_keep_below_one",
         (ValueError,),
-        ("kiosk/backup.py:backup",),
+        ("kiosk/appliance/backup.py:backup",),
         "keep at least one",
-        reason="kiosk/backup.py:backup: kiosk backup --keep 0 (or -5) raises ValueError "
+        reason="kiosk/appliance/backup.py:backup: kiosk backup --keep 0 (or -5) raises ValueError "
         "('keep at least one backup') out of the command instead of a refusal",
         fixed=True,
     ),
@@ -1777,7 +1782,7 @@ def test_a_pulled_page_is_applied_whole_or_not_at_all(
     with fresh_kiosk(template, tmp_path) as kiosk:
         client = client_for(crm)
         worker = worker_for(kiosk, client)
-        start = remote.cursor(kiosk.conn)
+        start = pulled.cursor(kiosk.conn)
         before = pulled_state(kiosk)
         mark = crm.serve(answer)
         out = attempt(lambda: worker.pull(max_pages=2), ())
@@ -1786,7 +1791,7 @@ def test_a_pulled_page_is_applied_whole_or_not_at_all(
             assert isinstance(out.value, PullResult)
             assert out.value.stopped in {"done", "backoff", "error", "credentials"}
         served = [a for _, path, a in crm.since(mark) if path.startswith("/v1/changes")]
-        now = remote.cursor(kiosk.conn)
+        now = pulled.cursor(kiosk.conn)
         after = pulled_state(kiosk)
         assert not kiosk.conn.in_transaction
 
@@ -2227,7 +2232,7 @@ def test_defect_pull_malformed_change_escapes_the_worker(
         # Fixed: the malformed change is skipped whole (logged, counted) and the feed goes
         # on; before, it raised out of the worker and the feed was stuck on it for good.
         assert result.stopped == "done" and result.applied == {"skipped": 1}
-        assert remote.cursor(kiosk.conn) == 1
+        assert pulled.cursor(kiosk.conn) == 1
         assert fingerprint(kiosk.db, tables) == before
 
 

@@ -18,11 +18,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk import errors
-from kiosk.i18n import LANGUAGES, LOCALE_DIR, MissingMessage, Texts, placeholders, translated_keys
-from kiosk.i18n_extract import extract_kv
-from kiosk.messages import DYNAMIC_KEYS
-from kiosk.money import Unit, parse_amount
-from kiosk.rtl import ltr, visual
+from kiosk.text.i18n import (
+    LANGUAGES,
+    LOCALE_DIR,
+    MissingMessage,
+    Texts,
+    placeholders,
+    translated_keys,
+)
+from kiosk.text.i18n_extract import extract_kv
+from kiosk.text.messages import DYNAMIC_KEYS
+from kiosk.text.money import Unit, parse_amount
+from kiosk.text.rtl import ltr, visual
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"t": None, "tr": None, "say": None, "N_": None, "_message": None}

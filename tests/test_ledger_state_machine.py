@@ -19,11 +19,11 @@ from hypothesis.stateful import (
     rule,
 )
 
-from kiosk.clock import ManualClock, from_iso, to_iso
+from kiosk.core.clock import ManualClock, from_iso, to_iso
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.staff import CLI, Actor
+from kiosk.core.store.verify import verify_ledger
 from kiosk.errors import InsufficientPoints, KioskError, LimitReached, NotReversible
-from kiosk.service import LoyaltyService
-from kiosk.staff import CLI, Actor
-from kiosk.verify import verify_ledger
 from tests.conftest import START, make_config
 
 PHONES = [f"0912{n:07d}" for n in range(1_000_001, 1_000_009)]

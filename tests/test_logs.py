@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import logs
-from kiosk.service import LoyaltyService
+from kiosk.appliance import logs
+from kiosk.core.service import LoyaltyService
 from sim.crm import CrmServer, Faults
 from sim.crm_store import CrmStore
 from tests.conftest import make_config

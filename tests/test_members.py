@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from kiosk.core.store.staff import CLI
+from kiosk.core.store.verify import verify_ledger
 from kiosk.errors import (
     AlreadyEnrolled,
     CardBlocked,
@@ -15,8 +17,6 @@ from kiosk.errors import (
     UnknownCard,
     UnknownMember,
 )
-from kiosk.staff import CLI
-from kiosk.verify import verify_ledger
 
 PHONE = "09121234567"
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.digits import to_persian_digits
 from kiosk.errors import InvalidAmount
-from kiosk.money import parse_amount, rial_from_unit, to_unit
+from kiosk.text.digits import to_persian_digits
+from kiosk.text.money import parse_amount, rial_from_unit, to_unit
 
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 LARGEST = 10**18 - 1  # 18 digits of Rial

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from kiosk.db import connect
-from kiosk.outbox import Outbox
-from kiosk.schema import MIGRATIONS
+from kiosk.core.store.db import connect
+from kiosk.core.store.outbox import Outbox
+from kiosk.core.store.schema import MIGRATIONS
 
 DEVICE = "kiosk-upgrade"
 MEMBER = "00000001-0000-4000-8000-000000000001"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.assets import assets_dir
+from kiosk.appliance.assets import assets_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +66,7 @@ def test_the_wheel_carries_the_fonts_sounds_catalogues_and_layouts(wheel: zipfil
         f"{data}/fonts/Vazirmatn-Bold.ttf",
         f"{data}/fonts/OFL.txt",
         f"{data}/sounds/earn.wav",
-        "kiosk/defaults.toml",
+        "kiosk/config/defaults.toml",
         "kiosk/ui/kiosk.kv",
         "kiosk/locale/fa/LC_MESSAGES/kiosk.mo",
         "kiosk/locale/en/LC_MESSAGES/kiosk.mo",
@@ -83,13 +83,17 @@ def test_installed_assets_are_found_under_the_prefix(tmp_path: Path, monkeypatch
     prefix = tmp_path / "venv"
     installed = prefix / "share" / "loyalty-kiosk" / "assets"
     shutil.copytree(ROOT / "assets", installed)
-    monkeypatch.setattr("kiosk.assets.__file__", str(tmp_path / "site-packages/kiosk/assets.py"))
+    monkeypatch.setattr(
+        "kiosk.appliance.assets.__file__", str(tmp_path / "site-packages/kiosk/appliance/assets.py")
+    )
 
     assert assets_dir(environ={}, prefix=str(prefix)) == installed
 
 
 def test_missing_assets_are_named(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("kiosk.assets.__file__", str(tmp_path / "site-packages/kiosk/assets.py"))
+    monkeypatch.setattr(
+        "kiosk.appliance.assets.__file__", str(tmp_path / "site-packages/kiosk/appliance/assets.py")
+    )
 
     with pytest.raises(FileNotFoundError, match="fonts and sounds are missing"):
         assets_dir(environ={}, prefix=str(tmp_path / "empty"))

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from kiosk.digits import to_persian_digits
 from kiosk.errors import InvalidPhone
-from kiosk.phone import format_phone, mask_phone, normalize_phone
+from kiosk.text.digits import to_persian_digits
+from kiosk.text.phone import format_phone, mask_phone, normalize_phone
 
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 

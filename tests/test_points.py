@@ -6,6 +6,8 @@ import sqlite3
 
 import pytest
 
+from kiosk.core.store.staff import SHOPPER
+from kiosk.core.store.verify import verify_ledger
 from kiosk.errors import (
     IdempotencyConflict,
     InsufficientPoints,
@@ -18,8 +20,6 @@ from kiosk.errors import (
     UnknownEntry,
     UnknownReward,
 )
-from kiosk.staff import SHOPPER
-from kiosk.verify import verify_ledger
 
 PHONE = "09121234567"
 
@@ -285,7 +285,10 @@ def test_every_staff_change_is_audited(service, member_id, cashier, txn):
     earned = service.earn(member_id, 2_500_000, cashier=cashier, client_txn_id=txn())
     service.void(earned.entry_id, reason="typo", cashier=cashier, client_txn_id=txn())
 
-    actions = [(r.actor, r.action) for r in __import__("kiosk.audit").audit.recent(service.conn)]
+    actions = [
+        (r.actor, r.action)
+        for r in __import__("kiosk.core.store.audit").core.store.audit.recent(service.conn)
+    ]
 
     assert (cashier.actor_id, "earn") in actions
     assert (cashier.actor_id, "void") in actions

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from kiosk.program import (
+from kiosk.core.program import (
     birthday_occurrence,
     points_for_purchase,
     reward_is_active,

@@ -17,7 +17,7 @@ import pytest
 
 from kiosk.cli import main
 from kiosk.config import load_config
-from kiosk.service import LoyaltyService
+from kiosk.core.service import LoyaltyService
 from sim.crm import CrmServer
 from sim.crm_store import CrmStore
 
@@ -236,5 +236,10 @@ def test_run_as_root_the_files_are_given_to_the_service_user(device, crm):
     )
 
     assert status == 0
-    for path in (data, data / "crm-secret", data / "provisioned.toml", data / "kiosk.db"):
+    for path in (
+        data,
+        data / "crm-secret",
+        data / "provisioned.toml",
+        data / "kiosk.db",
+    ):
         assert (path.stat().st_uid, path.stat().st_gid) == (nobody.pw_uid, nobody.pw_gid), path

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import audit
 from kiosk.cli import main
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store import audit
+from kiosk.core.store.staff import CLI
+from kiosk.core.store.verify import verify_ledger
 from kiosk.errors import (
     CardInUse,
     KioskError,
@@ -20,9 +23,6 @@ from kiosk.errors import (
     UnknownStaff,
     WrongPin,
 )
-from kiosk.service import LoyaltyService
-from kiosk.staff import CLI
-from kiosk.verify import verify_ledger
 from sim.crm import CrmServer
 from sim.crm_store import CrmStore
 from sync.client import CrmClient

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk import audit
+from kiosk.core.store import audit
+from kiosk.core.store.staff import CLI
 from kiosk.errors import InvalidPin, LockedOut, StaffDisabled, UnknownStaff, WrongPin
-from kiosk.staff import CLI
 
 
 def test_a_pin_logs_in_its_owner(service, cashier):

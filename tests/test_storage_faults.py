@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.core.store.settings import storage_writable
+from kiosk.core.store.verify import verify_ledger
 from kiosk.errors import StorageUnavailable, StorageUncertain
-from kiosk.settings import storage_writable
-from kiosk.verify import verify_ledger
 from tests.torture.storage import (
     Fault,
     FaultyVfs,

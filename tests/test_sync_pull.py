@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from kiosk.clock import ManualClock
+from kiosk.core.clock import ManualClock
+from kiosk.core.pin import hash_pin
+from kiosk.core.pulled import Here, apply_page
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.staff import CLI
+from kiosk.core.store.verify import verify_ledger
+from kiosk.core.summary import member_summary
 from kiosk.errors import LimitReached, UnknownCard, UnknownMember
-from kiosk.pin import hash_pin
-from kiosk.remote import Here, apply_page
-from kiosk.service import LoyaltyService
-from kiosk.staff import CLI
-from kiosk.summary import member_summary
-from kiosk.verify import verify_ledger
 from sim.crm import CrmServer
 from sim.crm_store import CrmStore
 from sync.client import CrmClient

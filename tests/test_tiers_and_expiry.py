@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from kiosk.summary import member_summary
-from kiosk.verify import verify_ledger
+from kiosk.core.store.verify import verify_ledger
+from kiosk.core.summary import member_summary
 
 PHONE = "09121234567"
 

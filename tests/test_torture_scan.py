@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.service import LoyaltyService
+from kiosk.core.service import LoyaltyService
 from tests.conftest import make_config
 from tests.torture.__main__ import scan_logs
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.service import LoyaltyService
-from kiosk.staff import CLI
-from kiosk.watchdog import Notifier
+from kiosk.appliance.watchdog import Notifier
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.staff import CLI
 from sim.crm import CrmServer
 from sim.crm_store import CrmStore
 from sync.client import CrmClient
@@ -83,7 +83,7 @@ def test_a_vanished_socket_is_logged_once_and_never_raised(
 ):
     notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone"), "WATCHDOG_USEC": "1000000"})
 
-    with caplog.at_level(logging.WARNING, logger="kiosk.watchdog"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.appliance.watchdog"):
         for _ in range(3):
             notifier.ping()
 

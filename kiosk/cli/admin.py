@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from kiosk import audit
 from kiosk.cli.common import EXIT_FAILED, Context, common_options, emit, read_pin
 from kiosk.config import config_to_dict, config_to_toml
-from kiosk.ledger import Entry
-from kiosk.staff import CLI, ROLES
-from kiosk.verify import verify_ledger
+from kiosk.core.store import audit
+from kiosk.core.store.ledger import Entry
+from kiosk.core.store.staff import CLI, ROLES
+from kiosk.core.store.verify import verify_ledger
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -232,7 +232,7 @@ def _run_console(ctx: Context) -> int:
     import threading
 
     from drivers.base import CardPresented, ReaderEvent, ReaderStatusChanged
-    from kiosk.demo import run_console_demo
+    from kiosk.appliance.demo import run_console_demo
     from kiosk.wiring import build_readers
 
     service = ctx.service()

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from kiosk.cli.common import Context, common_options, emit, read_pin
-from kiosk.staff import CLI
+from kiosk.core.store.staff import CLI
 
 CLI_TECHNICIAN = "Technician"
 
@@ -104,7 +104,7 @@ def deprovision_run(ctx: Context, args: argparse.Namespace) -> int:
 
 def backup_run(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk backup."""
-    from kiosk.backup import backup
+    from kiosk.appliance.backup import backup
 
     result = backup(ctx.data_dir, Path(args.to) if args.to else None, keep=args.keep)
     emit(

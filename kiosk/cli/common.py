@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.cards import normalize_uid
 from kiosk.config import KioskConfig, load_config, resolve_data_dir
-from kiosk.db import database_path
+from kiosk.core.cards import normalize_uid
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.db import database_path
+from kiosk.core.store.members import Member
 from kiosk.errors import InvalidInput, KioskError, StorageUnavailable
-from kiosk.members import Member
-from kiosk.phone import normalize_phone
-from kiosk.service import LoyaltyService
+from kiosk.text.phone import normalize_phone
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

@@ -1,4 +1,4 @@
-"""`kiosk doctor`: every health check, one line each, with what to do (kiosk/doctor.py)."""
+"""`kiosk doctor`: every health check, one line each, with what to do (kiosk.appliance.doctor)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import dataclasses
 import functools
 from pathlib import Path
 
-from kiosk.cli.common import EXIT_FAILED, Context, common_options, emit
-from kiosk.config import ConfigError, KioskConfig
-from kiosk.doctor import (
+from kiosk.appliance.doctor import (
     CRM_TIMEOUT_SECONDS,
     CheckResult,
     CrmAnswer,
@@ -19,6 +17,8 @@ from kiosk.doctor import (
     run_checks,
     scrub,
 )
+from kiosk.cli.common import EXIT_FAILED, Context, common_options, emit
+from kiosk.config import ConfigError, KioskConfig
 from kiosk.errors import SecretExposed
 
 

@@ -15,11 +15,11 @@ from kiosk.cli.common import (
     emit,
     new_txn_id,
 )
-from kiosk.dates import parse_date_input
+from kiosk.core.member_io import export_members, import_members, read_member_csv
+from kiosk.core.store.staff import CLI
+from kiosk.core.summary import member_summary
 from kiosk.errors import InvalidInput
-from kiosk.member_io import export_members, import_members, read_member_csv
-from kiosk.staff import CLI
-from kiosk.summary import member_summary
+from kiosk.text.dates import parse_date_input
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

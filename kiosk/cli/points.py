@@ -12,8 +12,8 @@ from kiosk.cli.common import (
     new_txn_id,
     read_pin,
 )
-from kiosk.money import parse_amount
-from kiosk.staff import CLI, Actor
+from kiosk.core.store.staff import CLI, Actor
+from kiosk.text.money import parse_amount
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -13,7 +13,7 @@ from kiosk.cli.common import EXIT_FAILED, Context, common_options, emit, fail
 if TYPE_CHECKING:
     import threading
 
-    from kiosk.watchdog import Notifier
+    from kiosk.appliance.watchdog import Notifier
     from sync.worker import SyncWorker
 
 
@@ -62,7 +62,7 @@ def _worker(ctx: Context) -> SyncWorker:
 
 def sync_run(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk sync."""
-    from kiosk import logs
+    from kiosk.appliance import logs
 
     logs.configure(logging.INFO)  # journald's, under systemd
     if not args.once:
@@ -92,7 +92,7 @@ PROVISIONED_CHECK_SECONDS = 10.0
 def _run_forever(ctx: Context) -> int:
     import threading
 
-    from kiosk.watchdog import Notifier
+    from kiosk.appliance.watchdog import Notifier
     from sync.background import BackgroundSync
 
     stopping = threading.Event()

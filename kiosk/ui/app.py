@@ -28,16 +28,16 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from drivers.base import CardPresented, ReaderEvent, ReaderStatusChanged
 from drivers.factory import ReaderSet
 from drivers.feedback import Feedback, NoFeedback, Signal
-from kiosk.assets import assets_dir
+from kiosk.appliance.assets import assets_dir
+from kiosk.appliance.watchdog import Notifier
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.settings import storage_writable
 from kiosk.errors import KioskError, StorageUnavailable, StorageUncertain
-from kiosk.i18n import Language, Texts
-from kiosk.rtl import visual
-from kiosk.service import LoyaltyService
-from kiosk.settings import storage_writable
+from kiosk.text.i18n import Language, Texts
+from kiosk.text.rtl import visual
 from kiosk.ui.counter import Counter
 from kiosk.ui.screens import SCREENS, KioskScreen
 from kiosk.ui.sounds import Sounds
-from kiosk.watchdog import Notifier
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kiosk.clock import Clock
-from kiosk.i18n import Language
-from kiosk.staff import Actor
+from kiosk.core.clock import Clock
+from kiosk.core.store.staff import Actor
+from kiosk.text.i18n import Language
 
 
 @dataclass

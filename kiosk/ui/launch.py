@@ -6,9 +6,9 @@ import logging
 import os
 from pathlib import Path
 
-from kiosk import logs
+from kiosk.appliance import logs
 from kiosk.config import KioskConfig
-from kiosk.service import LoyaltyService
+from kiosk.core.service import LoyaltyService
 
 
 def configure_kivy(config: KioskConfig, data_dir: Path) -> None:
@@ -35,8 +35,8 @@ def run_app(service: LoyaltyService, config: KioskConfig, data_dir: Path) -> int
     """Open the kiosk window on the configured readers and CRM; returns the exit code."""
     logs.configure(logging.INFO)
     configure_kivy(config, data_dir)
+    from kiosk.appliance.watchdog import Notifier
     from kiosk.ui.app import KioskApp
-    from kiosk.watchdog import Notifier
     from kiosk.wiring import build_feedback, build_readers
     from sync.background import BackgroundSync, start_simulated_crm
 

@@ -63,9 +63,9 @@ def _render(out: Path, width: int, height: int) -> int:
     from kivy.core.window import Window
 
     from drivers.factory import ReaderSet
-    from kiosk.clock import ManualClock
     from kiosk.config import load_config
-    from kiosk.service import LoyaltyService
+    from kiosk.core.clock import ManualClock
+    from kiosk.core.service import LoyaltyService
     from kiosk.ui.app import KioskApp
     from kiosk.ui.sounds import Sounds
     from kiosk.ui.tour import seed, stops

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kiosk.staff import CLI
+from kiosk.core.store.staff import CLI
 from kiosk.ui.screens.shopper import consent_version
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.logs import redact
+from kiosk.appliance.logs import redact
 from tests.torture import crash, network, storage
 from tests.torture.common import Report, Scale
 
@@ -334,23 +334,23 @@ DEFECTS = [
     "|---|---|---|",
     "| The write probe was rolled back in SQLite's page cache, so it saw no full disk or "
     'I/O error; the app left "out of service" while nothing could be recorded | '
-    "`kiosk/settings.py` (the probe commits and deletes a real write) | "
+    "`kiosk/core/store/settings.py` (the probe commits and deletes a real write) | "
     "`tests/test_storage_faults.py::test_the_write_probe_sees_an_io_error`, "
     "`...sees_a_full_disk`, `tests/ui/test_storage_faults_ui.py` |",
     "| After a crash on a read-only medium SQLite opened the database read-only without a "
-    "word; that connection stayed unwritable after the medium came back | `kiosk/db.py` "
+    "word; that connection stayed unwritable after the medium came back | `kiosk/core/store/db.py` "
     "(connect tries a write and refuses such a connection; systemd restarts) | "
     "`tests/test_storage_faults.py::test_a_kiosk_started_on_a_read_only_medium_is_refused_"
     "until_it_is_writable` |",
     '| A COMMIT whose fsync failed said "Nothing was recorded", though SQLite may keep it '
-    "after a power cut (a cashier would enter the purchase twice) | `kiosk/db.py`, "
+    "after a power cut (a cashier would enter the purchase twice) | `kiosk/core/store/db.py`, "
     "`kiosk/errors.py` (StorageUncertain; the screen says to check first) | "
     "`tests/test_storage_faults.py::test_an_earn_refused_at_its_commit_says_it_may_have_"
     "been_recorded` |",
     "| The touch app and `kiosk sync` opening a new database together both ran the "
-    "migrations; one failed (about half the trials) | `kiosk/db.py` (a file lock) | "
+    "migrations; one failed (about half the trials) | `kiosk/core/store/db.py` (a file lock) | "
     "`tests/test_first_boot.py` |",
-    "| The log masker took times (11:44:05) for card UIDs | `kiosk/logs.py` | "
+    "| The log masker took times (11:44:05) for card UIDs | `kiosk/appliance/logs.py` | "
     "`tests/test_logs.py` |",
     "| A CRM answer that trickled a byte at a time could hold a push for ever; a 20 MiB "
     "answer was read into memory; a push answer without `high_water` raised KeyError out "

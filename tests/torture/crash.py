@@ -14,7 +14,7 @@ CRM, a push just stored there and not yet answered) and SIGKILLs the store day, 
 worker or both. After every kill:
 
 - every entry the store day was told about (`ack`) is in the kiosk's `entries`;
-- `PRAGMA integrity_check` is ok and `kiosk.verify.verify_ledger` finds nothing;
+- `PRAGMA integrity_check` is ok and `kiosk.core.store.verify.verify_ledger` finds nothing;
 - the CRM holds every entry once (no entry id twice, no client transaction id twice),
   rejected none, holds nothing the kiosk does not have and each as the kiosk has it;
 - every entry the kiosk took out of its outbox is at the CRM;
@@ -43,9 +43,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
 
-from kiosk.ledger import Entry
-from kiosk.service import LoyaltyService
-from kiosk.verify import verify_ledger
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.ledger import Entry
+from kiosk.core.store.verify import verify_ledger
 from sim.crm import CrmServer
 from sim.crm_store import CrmStore, PushResult
 from sync.worker import save_secret
@@ -531,7 +531,7 @@ class Torture:
             # The device id is fixed in the config; the database is made here so that the
             # first round's kill finds a kiosk that has started. (This harness found that two
             # processes opening a new database at once raced in its migrations: fixed in
-            # kiosk/db.py and guarded by tests/test_first_boot.py.)
+            # kiosk/core/store/db.py and guarded by tests/test_first_boot.py.)
             LoyaltyService.open(self.data, config).close()
             target = KILLS[self.scale]
             # Rounds whose victim had already died count no kill: bounded all the same.

@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.clock import ManualClock
-from kiosk.service import LoyaltyService
-from kiosk.staff import CLI
-from kiosk.verify import verify_ledger
+from kiosk.core.clock import ManualClock
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.staff import CLI
+from kiosk.core.store.verify import verify_ledger
 from sim.crm import CrmServer, Faults
 from sim.crm_store import CrmStore
 from sync.background import BackgroundSync

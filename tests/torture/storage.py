@@ -4,7 +4,7 @@ What the kiosk promises (README, docs/ui.md): when the database cannot be writte
 "out of service", writes nothing half-way, and comes back by itself once it can. At the
 service level that is: every refused call raises `StorageUnavailable` (never a raw
 `sqlite3.Error`), the database is unchanged by it, `kiosk ledger verify` holds, the
-write probe (`kiosk.settings.storage_writable`) says "not writable" while the fault lasts
+write probe (`kiosk.core.store.settings.storage_writable`) says "not writable" while the fault lasts
 and "writable" once it is gone, and the refused call retried with the same client
 transaction id is recorded exactly once, on the same connection (no restart).
 
@@ -24,7 +24,7 @@ root ignores file modes, so `chmod` cannot make anything read-only here):
   database left with its WAL by a crash; the kiosk starts on it. Needs `mount` (root).
 - `io_write` / `io_fsync`: a fault-injecting SQLite VFS (`FaultyVfs`) registered, through
   ctypes, in the very libsqlite3 that Python's sqlite3 module uses, made the default VFS
-  so that the product's unchanged `kiosk.db.connect` opens through it; while armed,
+  so that the product's unchanged `kiosk.core.store.db.connect` opens through it; while armed,
   xWrite answers SQLITE_IOERR_WRITE (or xSync SQLITE_IOERR_FSYNC), optionally after
   letting a number of calls through. apsw cannot do this: it bundles its own SQLite, and
   a VFS registered there is invisible to Python's sqlite3.
@@ -56,14 +56,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from kiosk.clock import ManualClock
 from kiosk.config import KioskConfig
-from kiosk.db import database_path
+from kiosk.core.clock import ManualClock
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.db import database_path
+from kiosk.core.store.settings import storage_writable
+from kiosk.core.store.staff import CLI, Actor
+from kiosk.core.store.verify import verify_ledger
 from kiosk.errors import KioskError, StorageUnavailable
-from kiosk.service import LoyaltyService
-from kiosk.settings import storage_writable
-from kiosk.staff import CLI, Actor
-from kiosk.verify import verify_ledger
 from tests.conftest import START, make_config
 from tests.torture.common import Report, Scale
 
@@ -207,7 +207,7 @@ class FaultyVfs:
     """The default SQLite VFS ("unix") with faults on demand, in Python's own libsqlite3.
 
     `installed()` makes it the default VFS, so that `sqlite3.connect` (and so the product's
-    `kiosk.db.connect`) opens through it; files opened then keep it after it is
+    `kiosk.core.store.db.connect`) opens through it; files opened then keep it after it is
     uninstalled. `arm(mode, after)` makes xWrite ("write": SQLITE_IOERR_WRITE, "full":
     SQLITE_FULL) or xSync ("fsync": SQLITE_IOERR_FSYNC) fail after `after` more calls
     went through, until `disarm()`. Reads are never refused.

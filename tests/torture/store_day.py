@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import Literal
 
 from kiosk.config import KioskConfig, load_config
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.staff import SHOPPER, Actor
 from kiosk.errors import InsufficientPoints, LimitReached, NotReversible
-from kiosk.service import LoyaltyService
-from kiosk.staff import SHOPPER, Actor
 from tests.conftest import NO_SYSTEM_CONFIG
 
 # Cheap PIN hashing and no purchase limits: the script buys often, for the same members.

@@ -28,9 +28,9 @@ os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 from drivers.factory import ReaderSet
-from kiosk.clock import ManualClock
-from kiosk.service import LoyaltyService
-from kiosk.staff import CLI
+from kiosk.core.clock import ManualClock
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.staff import CLI
 from sim.reader import SimReader
 from tests.conftest import START, make_config
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from kiosk import audit
-from kiosk.staff import CLI
+from kiosk.core.store import audit
+from kiosk.core.store.staff import CLI
 from tests.ui.conftest import CASHIER_PIN, MANAGER_PIN, Kiosk
 
 PHONE = "09121234567"

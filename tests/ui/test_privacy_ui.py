@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk import audit
+from kiosk.core.store import audit
 from kiosk.ui.screens.shopper import consent_version
 from tests.ui.conftest import Kiosk
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from kiosk.core.store.verify import verify_ledger
 from kiosk.errors import StorageUnavailable
-from kiosk.verify import verify_ledger
 from tests.torture.storage import WORKLOAD_OVERRIDES, contents, database_full, faulty_vfs
 from tests.ui.conftest import CASHIER_PIN, Kiosk
 

@@ -72,7 +72,7 @@ def test_the_technicians_sync_now_pushes(kiosk_factory, crm):
 
 
 def test_an_offline_kiosk_limits_redemptions_and_says_why(kiosk_factory):
-    from kiosk.staff import CLI
+    from kiosk.core.store.staff import CLI
 
     kiosk = kiosk_factory(
         'crm.url="http://127.0.0.1:9"', "program.offline_redemption_allowance=300"

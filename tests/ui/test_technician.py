@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk import audit
+from kiosk.core.store import audit
 from tests.ui.conftest import CASHIER_PIN, TECHNICIAN_PIN, Kiosk
 
 
@@ -133,7 +133,7 @@ def test_every_technician_action_is_audited(kiosk: Kiosk):
 
 
 def test_refused_credentials_are_shown_to_the_technician(kiosk: Kiosk):
-    from kiosk.outbox import SyncState
+    from kiosk.core.store.outbox import SyncState
 
     SyncState(kiosk.service.conn).set(credentials_refused=True, last_error_code="device_revoked")
 

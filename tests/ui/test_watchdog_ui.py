@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.watchdog import Notifier
+from kiosk.appliance.watchdog import Notifier
 from tests.notify_socket import NotifySocket
 
 

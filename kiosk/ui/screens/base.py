@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from kivy.app import App
 from kivy.uix.screenmanager import Screen
 
-from kiosk.cards import normalize_uid
+from kiosk.core.cards import normalize_uid
 from kiosk.errors import (
     CardBlocked,
     InvalidCardUid,

@@ -9,15 +9,15 @@ from typing import Any
 
 from kivy.uix.widget import Widget
 
-from kiosk.cards import normalize_uid
-from kiosk.clock import from_iso
+from kiosk.core.cards import normalize_uid
+from kiosk.core.clock import from_iso
+from kiosk.core.store.staff import Actor
 from kiosk.errors import (
     KioskError,
     LockedOut,
     UnknownStaff,
 )
-from kiosk.money import parse_amount
-from kiosk.staff import Actor
+from kiosk.text.money import parse_amount
 from kiosk.ui.counter import new_txn_id
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.shopper import DigitEntry, mask_phone_display

@@ -9,19 +9,19 @@ from typing import Any
 from kivy.animation import Animation
 from phonenumbers import AsYouTypeFormatter
 
-from kiosk.clock import from_iso
-from kiosk.dates import parse_date_input
-from kiosk.digits import to_ascii_digits
+from kiosk.core.clock import from_iso
+from kiosk.core.store.staff import SHOPPER
+from kiosk.core.summary import member_summary
 from kiosk.errors import (
     InvalidDate,
     KioskError,
     UnknownMember,
 )
-from kiosk.i18n import LANGUAGES, Texts
-from kiosk.phone import format_phone, normalize_phone
-from kiosk.rtl import ltr
-from kiosk.staff import SHOPPER
-from kiosk.summary import member_summary
+from kiosk.text.dates import parse_date_input
+from kiosk.text.digits import to_ascii_digits
+from kiosk.text.i18n import LANGUAGES, Texts
+from kiosk.text.phone import format_phone, normalize_phone
+from kiosk.text.rtl import ltr
 from kiosk.ui.counter import new_txn_id
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.widgets import KButton

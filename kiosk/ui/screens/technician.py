@@ -9,13 +9,13 @@ from typing import Any
 from kivy.clock import Clock
 from kivy.uix.widget import Widget
 
-from kiosk.cards import mask_uid
-from kiosk.clock import from_iso
-from kiosk.diagnostics import collect
+from kiosk.appliance.diagnostics import collect
+from kiosk.core.cards import mask_uid
+from kiosk.core.clock import from_iso
+from kiosk.core.store.staff import Actor
 from kiosk.errors import InvalidPin, KioskError
-from kiosk.i18n import Language
-from kiosk.rtl import ltr
-from kiosk.staff import Actor
+from kiosk.text.i18n import Language
+from kiosk.text.rtl import ltr
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.shopper import DigitEntry
 from kiosk.ui.widgets import KButton, KLabel
@@ -383,7 +383,7 @@ class ProvisionScreen(KioskScreen):
         ).start()
 
     def _exchange(self, data_dir: Any, config: Any, url: str, code: str) -> None:
-        from kiosk.service import LoyaltyService
+        from kiosk.core.service import LoyaltyService
         from sync.provision import provision
 
         outcome: Exception | str

@@ -23,13 +23,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol
 
-from kiosk.clock import from_iso, system_clock
+from kiosk.appliance.logs import redact
 from kiosk.config import KioskConfig
-from kiosk.db import database_path
-from kiosk.logs import redact
-from kiosk.outbox import Outbox, SyncState
-from kiosk.settings import storage_writable
-from kiosk.verify import verify_ledger
+from kiosk.core.clock import from_iso, system_clock
+from kiosk.core.store.db import database_path
+from kiosk.core.store.outbox import Outbox, SyncState
+from kiosk.core.store.settings import storage_writable
+from kiosk.core.store.verify import verify_ledger
 
 Status = Literal["pass", "warn", "fail"]
 _RANK: dict[Status, int] = {"pass": 0, "warn": 1, "fail": 2}

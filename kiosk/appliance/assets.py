@@ -17,7 +17,7 @@ def assets_dir(environ: dict[str, str] | None = None, prefix: str | None = None)
     env = os.environ if environ is None else environ
     candidates = [Path(env["KIOSK_ASSETS"])] if env.get("KIOSK_ASSETS") else []
     candidates += [
-        Path(__file__).resolve().parents[1] / "assets",
+        Path(__file__).resolve().parents[2] / "assets",
         Path(prefix or sys.prefix) / "share" / "loyalty-kiosk" / "assets",
     ]
     for folder in candidates:

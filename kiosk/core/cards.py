@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from kiosk.digits import to_ascii_digits
 from kiosk.errors import InvalidCardUid
+from kiosk.text.digits import to_ascii_digits
 
 MIN_DIGITS = 4
 MAX_DIGITS = 32

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from kiosk.db import database_path
-from kiosk.outbox import SyncState
-from kiosk.service_base import ServiceBase
-from kiosk.settings import storage_writable
+from kiosk.core.service_base import ServiceBase
+from kiosk.core.store.db import database_path
+from kiosk.core.store.outbox import SyncState
+from kiosk.core.store.settings import storage_writable
 
 
 @dataclass(frozen=True)

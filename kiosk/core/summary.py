@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from kiosk.clock import to_iso
-from kiosk.phone import mask_phone
-from kiosk.program import next_tier, reward_is_active
-from kiosk.service import LoyaltyService
+from kiosk.core.clock import to_iso
+from kiosk.core.program import next_tier, reward_is_active
+from kiosk.core.service import LoyaltyService
+from kiosk.text.phone import mask_phone
 
 EXPIRING_SOON_DAYS = 30
 LAST_VISITS = 5

@@ -19,27 +19,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 from zoneinfo import ZoneInfo
 
-from kiosk import audit
-from kiosk.clock import Clock, system_clock, to_iso
-from kiosk.db import connect, database_path, write_transaction
+from kiosk.core.clock import Clock, system_clock, to_iso
+from kiosk.core.program import (
+    lot_expiry,
+)
+from kiosk.core.pulled import program_override
+from kiosk.core.results import (
+    Bonus,
+    EarnResult,
+)
+from kiosk.core.store import audit
+from kiosk.core.store.db import connect, database_path, write_transaction
+from kiosk.core.store.ledger import Entry, Ledger, LedgerHistory
+from kiosk.core.store.members import Member, MemberStore
+from kiosk.core.store.settings import SettingsStore
+from kiosk.core.store.staff import Actor, StaffStore
 from kiosk.errors import (
     IdempotencyConflict,
     InvalidInput,
     MemberErased,
     UnknownMember,
 )
-from kiosk.ledger import Entry, Ledger, LedgerHistory
-from kiosk.members import Member, MemberStore
-from kiosk.program import (
-    lot_expiry,
-)
-from kiosk.remote import program_override
-from kiosk.results import (
-    Bonus,
-    EarnResult,
-)
-from kiosk.settings import SettingsStore
-from kiosk.staff import Actor, StaffStore
 
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
@@ -57,7 +57,7 @@ class ServiceBase:
     ) -> None:
         self.conn = conn
         self.config = config
-        # The CRM may have sent its own tiers and rewards (kiosk/remote.py).
+        # The CRM may have sent its own tiers and rewards (kiosk/core/pulled.py).
         self.program = program_override(conn, config.program)
         self.clock = clock
         self.tz = ZoneInfo(config.shop.timezone)

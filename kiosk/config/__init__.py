@@ -27,7 +27,7 @@ from typing import Any
 import phonenumbers
 import tomli_w
 
-from kiosk.money import Unit
+from kiosk.text.money import Unit
 
 SYSTEM_CONFIG = Path("/etc/loyalty-kiosk/kiosk.toml")
 DEVICE_DATA_DIR = Path("/var/lib/loyalty-kiosk")
@@ -213,7 +213,7 @@ class ConfigError(Exception):
 
 def default_document() -> dict[str, Any]:
     """The shipped defaults as a TOML document."""
-    text = resources.files("kiosk").joinpath("defaults.toml").read_text(encoding="utf-8")
+    text = resources.files("kiosk.config").joinpath("defaults.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 

@@ -1,6 +1,6 @@
 """The append-only points ledger: entries, the materialised balance, lots and the outbox.
 
-Every method that writes expects to run inside `kiosk.db.write_transaction`, so that the
+Every method that writes expects to run inside `kiosk.core.store.db.write_transaction`, so that the
 entry, the member's balance, the lots and the outbox marker commit together or not at all.
 """
 

@@ -12,8 +12,8 @@ import re
 from decimal import Decimal
 from typing import Literal, get_args
 
-from kiosk.digits import to_ascii_digits
 from kiosk.errors import InvalidAmount
+from kiosk.text.digits import to_ascii_digits
 
 Unit = Literal["rial", "toman"]
 UNITS: tuple[Unit, ...] = get_args(Unit)

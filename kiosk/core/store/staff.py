@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from kiosk import audit
-from kiosk.clock import from_iso, to_iso
-from kiosk.db import write_transaction
-from kiosk.digits import to_ascii_digits
+from kiosk.core.clock import from_iso, to_iso
+from kiosk.core.pin import check_pin, hash_pin
+from kiosk.core.store import audit
+from kiosk.core.store.db import write_transaction
 from kiosk.errors import (
     InvalidPin,
     LockedOut,
@@ -22,7 +22,7 @@ from kiosk.errors import (
     UnknownStaff,
     WrongPin,
 )
-from kiosk.pin import check_pin, hash_pin
+from kiosk.text.digits import to_ascii_digits
 
 if TYPE_CHECKING:
     from kiosk.config import SecurityConfig

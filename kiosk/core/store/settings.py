@@ -6,11 +6,11 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
-from kiosk import audit
-from kiosk.clock import to_iso
-from kiosk.db import write_transaction
+from kiosk.core.clock import to_iso
+from kiosk.core.store import audit
+from kiosk.core.store.db import write_transaction
+from kiosk.core.store.staff import Actor
 from kiosk.errors import InvalidInput
-from kiosk.staff import Actor
 
 # The keys a technician may set, with the values each allows.
 ALLOWED: dict[str, tuple[str, ...]] = {

@@ -8,7 +8,7 @@ has its key in this list and in both catalogues.
 
 from __future__ import annotations
 
-from kiosk.i18n import N_
+from kiosk.text.i18n import N_
 
 DYNAMIC_KEYS = (
     # KioskError.key of every error class, and the reasons of the parametrised ones.

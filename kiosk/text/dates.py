@@ -7,8 +7,8 @@ from datetime import date
 
 import jdatetime
 
-from kiosk.digits import to_ascii_digits
 from kiosk.errors import InvalidDate
+from kiosk.text.digits import to_ascii_digits
 
 # Jalali years in use are 13xx-14xx, Gregorian ones 19xx-20xx: the year tells the calendar.
 _JALALI_BEFORE = 1700

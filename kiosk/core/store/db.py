@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from kiosk.core.store.schema import MIGRATIONS
 from kiosk.errors import StorageUnavailable, StorageUncertain
-from kiosk.schema import MIGRATIONS
 
 DB_FILENAME = "kiosk.db"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.db import database_path
+from kiosk.core.store.db import database_path
 from kiosk.errors import InvalidInput, StorageUnavailable
 
 PREFIX = "kiosk-"

@@ -13,17 +13,17 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from kiosk import audit
-from kiosk.cards import normalize_uid
-from kiosk.clock import to_iso
-from kiosk.dates import parse_date_input
-from kiosk.db import write_transaction
-from kiosk.digits import to_ascii_digits
+from kiosk.core.cards import normalize_uid
+from kiosk.core.clock import to_iso
+from kiosk.core.service import LoyaltyService
+from kiosk.core.service_base import clean_name
+from kiosk.core.store import audit
+from kiosk.core.store.db import write_transaction
+from kiosk.core.store.staff import Actor
 from kiosk.errors import InvalidInput, KioskError
-from kiosk.phone import normalize_phone
-from kiosk.service import LoyaltyService
-from kiosk.service_base import clean_name
-from kiosk.staff import Actor
+from kiosk.text.dates import parse_date_input
+from kiosk.text.digits import to_ascii_digits
+from kiosk.text.phone import normalize_phone
 
 COLUMNS = ("phone", "name", "birthday", "card", "consent", "consent_version", "points")
 _YES = {"1", "y", "yes", "true", "بله", "آری"}

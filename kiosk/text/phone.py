@@ -20,8 +20,8 @@ from phonenumbers import (
     ValidationResult,
 )
 
-from kiosk.digits import to_ascii_digits
 from kiosk.errors import InvalidPhone
+from kiosk.text.digits import to_ascii_digits
 
 # Characters people put between the digits: every Unicode space (NBSP included), the
 # invisible joiners and direction marks that Persian keyboards and copy-paste leave

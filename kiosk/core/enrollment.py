@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
-from kiosk import audit
-from kiosk.cards import normalize_uid
-from kiosk.clock import to_iso
-from kiosk.db import write_transaction
+from kiosk.core.cards import normalize_uid
+from kiosk.core.clock import to_iso
+from kiosk.core.results import (
+    EnrollResult,
+)
+from kiosk.core.service_base import ServiceBase, clean_name, staff_id
+from kiosk.core.store import audit
+from kiosk.core.store.db import write_transaction
+from kiosk.core.store.members import Member
+from kiosk.core.store.staff import SHOPPER, Actor
 from kiosk.errors import (
     AlreadyEnrolled,
     CardBlocked,
@@ -19,13 +25,7 @@ from kiosk.errors import (
     UnknownCard,
     UnknownMember,
 )
-from kiosk.members import Member
-from kiosk.phone import normalize_phone
-from kiosk.results import (
-    EnrollResult,
-)
-from kiosk.service_base import ServiceBase, clean_name, staff_id
-from kiosk.staff import SHOPPER, Actor
+from kiosk.text.phone import normalize_phone
 
 
 class EnrollmentService(ServiceBase):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kiosk.program import QuoteLine
+from kiosk.core.program import QuoteLine
 
 
 @dataclass(frozen=True)

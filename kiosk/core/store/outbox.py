@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.db import redoable_transaction, write_transaction
-from kiosk.ledger import Entry
+from kiosk.core.store.db import redoable_transaction, write_transaction
+from kiosk.core.store.ledger import Entry
 
 _ENTRY_COLUMNS = tuple(Entry.__dataclass_fields__)  # the protocol's Entry, in order
 _BATCH_SQL = (

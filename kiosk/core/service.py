@@ -1,6 +1,6 @@
 """The service API that the touch app, the CLI and the sync worker call for every change of points.
 
-`LoyaltyService` brings together identifying and enrolling (`kiosk.enrollment`) and the
+`LoyaltyService` brings together identifying and enrolling (`kiosk.core.enrollment`) and the
 points operations here: quote, earn, redeem, void, adjust and expire.
 """
 
@@ -10,10 +10,32 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from kiosk import audit
-from kiosk.clock import from_iso, to_iso
-from kiosk.db import write_transaction
-from kiosk.enrollment import EnrollmentService
+from kiosk.core.clock import from_iso, to_iso
+from kiosk.core.enrollment import EnrollmentService
+from kiosk.core.program import (
+    birthday_occurrence,
+    find_reward,
+    points_for_purchase,
+    reward_is_active,
+    tier_by_id,
+    tier_for,
+    tier_rank,
+)
+from kiosk.core.results import (
+    AdjustResult,
+    Bonus,
+    EarnResult,
+    EnrollResult,
+    Quote,
+    RedeemResult,
+    VoidResult,
+)
+from kiosk.core.service_base import staff_id
+from kiosk.core.store import audit
+from kiosk.core.store.db import write_transaction
+from kiosk.core.store.ledger import REVERSIBLE_KINDS, Entry
+from kiosk.core.store.members import Member
+from kiosk.core.store.staff import SYSTEM, Actor
 from kiosk.errors import (
     InsufficientPoints,
     InvalidAmount,
@@ -25,28 +47,6 @@ from kiosk.errors import (
     UnknownEntry,
     UnknownReward,
 )
-from kiosk.ledger import REVERSIBLE_KINDS, Entry
-from kiosk.members import Member
-from kiosk.program import (
-    birthday_occurrence,
-    find_reward,
-    points_for_purchase,
-    reward_is_active,
-    tier_by_id,
-    tier_for,
-    tier_rank,
-)
-from kiosk.results import (
-    AdjustResult,
-    Bonus,
-    EarnResult,
-    EnrollResult,
-    Quote,
-    RedeemResult,
-    VoidResult,
-)
-from kiosk.service_base import staff_id
-from kiosk.staff import SYSTEM, Actor
 
 if TYPE_CHECKING:
     from kiosk.config import TierConfig

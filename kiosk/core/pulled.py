@@ -16,10 +16,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from kiosk import audit
 from kiosk.config import ProgramConfig, RewardConfig, TierConfig
-from kiosk.db import write_transaction
-from kiosk.outbox import SyncState
+from kiosk.core.store import audit
+from kiosk.core.store.db import write_transaction
+from kiosk.core.store.outbox import SyncState
 
 log = logging.getLogger(__name__)
 PROGRAM_KEY = "program"

@@ -10,12 +10,12 @@ import uuid
 from collections.abc import Iterable
 from typing import TextIO
 
-from kiosk.digits import to_ascii_digits
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.staff import CLI
+from kiosk.core.summary import member_summary
 from kiosk.errors import KioskError, UnknownCard, UnknownMember
-from kiosk.money import parse_amount
-from kiosk.service import LoyaltyService
-from kiosk.staff import CLI
-from kiosk.summary import member_summary
+from kiosk.text.digits import to_ascii_digits
+from kiosk.text.money import parse_amount
 
 HELP = """\
   PHONE            identify (or enroll) a member by mobile number

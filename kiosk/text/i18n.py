@@ -5,7 +5,7 @@ catalogues under `kiosk/locale/` (kept with Babel: `make translations`). Numbers
 locale's thousands separator (Babel) and, in Persian, Persian digits when the config says
 so; money is shown in the shop's entry unit (Rial or Toman) and stored as Rial; dates
 are Jalali in Persian and Gregorian in English. This module gives logical text; the UI
-shapes it for display (`kiosk.rtl`).
+shapes it for display (`kiosk.text.rtl`).
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from zoneinfo import ZoneInfo
 import jdatetime
 from babel.numbers import format_decimal
 
-from kiosk.digits import to_persian_digits
 from kiosk.errors import KioskError
-from kiosk.money import DECIMALS, Unit, to_unit
+from kiosk.text.digits import to_persian_digits
+from kiosk.text.money import DECIMALS, Unit, to_unit
 
 Language = Literal["fa", "en"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 DOMAIN = "kiosk"
 # The Babel locale of each language; Persian uses Iran's conventions.
 BABEL_LOCALE: dict[Language, str] = {"fa": "fa_IR", "en": "en_US"}

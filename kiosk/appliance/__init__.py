@@ -1,0 +1,1 @@
+"""The appliance's own tools: doctor, backup, watchdog, logs, diagnostics, assets."""

@@ -1,0 +1,1 @@
+"""The domain core: members, the program, the ledger's rules and the service API."""

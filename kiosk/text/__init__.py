@@ -1,0 +1,1 @@
+"""Text and numbers for people: digits, money, phones, dates, right-to-left, messages."""
