@@ -79,17 +79,27 @@ def _migration_lock(path: Path) -> Iterator[None]:
         os.close(descriptor)  # releases the lock
 
 
+class NestedTransaction(RuntimeError):
+    """A write transaction was begun inside another: a bug in the caller, not a storage fault."""
+
+
 @contextlib.contextmanager
 def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Run the block in one IMMEDIATE transaction: all of it is committed or none of it.
 
     SQLite errors that mean the disk cannot take the write (full, read-only, I/O) become
-    `StorageUnavailable`, so callers show "out of service" instead of a traceback.
+    `StorageUnavailable`, so callers show "out of service" instead of a traceback. Any
+    other failure to begin (a transaction already open) is a programming error and is
+    raised as one: showing "out of service" for it would send a technician to the disk.
     """
+    if conn.in_transaction:
+        raise NestedTransaction("a write transaction is already open on this connection")
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        raise StorageUnavailable(reason=_describe(exc)) from exc
+        if _is_storage_fault(exc):
+            raise StorageUnavailable(reason=_describe(exc)) from exc
+        raise
     try:
         yield conn
     except BaseException as exc:
