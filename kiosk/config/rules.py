@@ -1,0 +1,134 @@
+"""The cross-field rules a config must keep once every value has its type.
+
+`_validate` runs after the converter (`kiosk/config/convert.py`) built a `KioskConfig`:
+ranges, known time zones and phone regions, tiers that start at 0 and rise, rewards that
+make sense, reader URLs of a known scheme. Each broken rule is one problem, reported through
+the converter's `_Builder` with the layer that set the key.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import TYPE_CHECKING
+
+import phonenumbers
+
+from kiosk.config.problems import suggest
+from kiosk.config.schema import READER_SCHEMES, KioskConfig
+
+if TYPE_CHECKING:  # the converter calls these rules: a type only, to import no cycle
+    from kiosk.config.convert import _Builder
+
+
+def _one_of(b: _Builder, key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        b.problem(key, f"must be one of {choices}, not {value!r}" + suggest(value, allowed))
+
+
+def _at_least(b: _Builder, key: str, value: int, low: int) -> None:
+    if value < low:
+        b.problem(key, f"must be at least {low}, not {value}")
+
+
+def _validate(c: KioskConfig, b: _Builder) -> None:
+    if c.shop.timezone not in zoneinfo.available_timezones():
+        b.problem(
+            "shop.timezone",
+            f"unknown time zone {c.shop.timezone!r}"
+            + suggest(c.shop.timezone, zoneinfo.available_timezones()),
+        )
+    if c.shop.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+        b.problem("shop.phone_region", f"unknown phone region {c.shop.phone_region!r} (e.g. IR)")
+    _one_of(b, "shop.default_language", c.shop.default_language, ("fa", "en"))
+    _at_least(b, "money.max_amount", c.money.max_amount, 1)
+    _at_least(b, "crm.batch_size", c.crm.batch_size, 1)
+    if c.crm.batch_size > 1000:
+        b.problem("crm.batch_size", "must be at most 1000 (the protocol's limit)")
+    _at_least(b, "crm.push_interval_seconds", c.crm.push_interval_seconds, 1)
+    _at_least(b, "crm.backoff_base_seconds", c.crm.backoff_base_seconds, 1)
+    _at_least(b, "crm.backoff_cap_seconds", c.crm.backoff_cap_seconds, c.crm.backoff_base_seconds)
+    _at_least(b, "crm.timeout_seconds", c.crm.timeout_seconds, 1)
+    _at_least(b, "crm.pull_interval_seconds", c.crm.pull_interval_seconds, 1)
+    _at_least(b, "crm.heartbeat_interval_seconds", c.crm.heartbeat_interval_seconds, 1)
+    _at_least(b, "crm.offline_after_minutes", c.crm.offline_after_minutes, 1)
+    _at_least(b, "ui.width", c.ui.width, 320)
+    _at_least(b, "ui.height", c.ui.height, 240)
+    _at_least(b, "ui.idle_timeout_seconds", c.ui.idle_timeout_seconds, 5)
+    _at_least(b, "ui.result_seconds", c.ui.result_seconds, 1)
+
+    p = c.program
+    _one_of(b, "program.mode", p.mode, ("points", "stamps"))
+    _one_of(b, "program.birthday_calendar", p.birthday_calendar, ("jalali", "gregorian"))
+    _at_least(b, "program.points", p.points, 1)
+    _at_least(b, "program.per_amount", p.per_amount, 1)
+    for name in ("min_purchase", "enrollment_bonus", "birthday_bonus", "birthday_window_days"):
+        _at_least(b, f"program.{name}", getattr(p, name), 0)
+    _at_least(b, "program.offline_redemption_allowance", p.offline_redemption_allowance, 0)
+    _at_least(b, "program.tier_window_days", p.tier_window_days, 1)
+    _at_least(b, "program.stamps.min_purchase", p.stamps.min_purchase, 0)
+    _at_least(b, "program.stamps.stamps_per_visit", p.stamps.stamps_per_visit, 1)
+    _at_least(b, "program.stamps.stamps_for_reward", p.stamps.stamps_for_reward, 1)
+    _at_least(b, "program.expiry.days", p.expiry.days, 1)
+    _at_least(b, "program.limits.max_points_per_purchase", p.limits.max_points_per_purchase, 1)
+    _at_least(b, "program.limits.max_earns_per_day", p.limits.max_earns_per_day, 0)
+    _at_least(b, "program.limits.min_minutes_between_earns", p.limits.min_minutes_between_earns, 0)
+    _at_least(b, "program.limits.manager_approval_above", p.limits.manager_approval_above, 1)
+
+    if not p.tiers:
+        b.problem("program.tiers", "at least one tier is needed (threshold 0)")
+    elif p.tiers[0].threshold != 0:
+        b.problem("program.tiers[0].threshold", "the first tier must start at 0")
+    for i, (lower, upper) in enumerate(zip(p.tiers, p.tiers[1:], strict=False), start=1):
+        if upper.threshold <= lower.threshold:
+            b.problem(f"program.tiers[{i}].threshold", "thresholds must rise from tier to tier")
+    for i, tier in enumerate(p.tiers):
+        if not tier.multiplier.is_finite() or tier.multiplier < 1:
+            b.problem(f"program.tiers[{i}].multiplier", "must be a decimal of at least 1")
+    _unique(b, "program.tiers", [t.id for t in p.tiers])
+
+    for i, reward in enumerate(p.rewards):
+        key = f"program.rewards[{i}]"
+        _one_of(b, f"{key}.kind", reward.kind, ("fixed_discount", "percent_discount", "free_item"))
+        _at_least(b, f"{key}.cost", reward.cost, 1)
+        if reward.kind == "percent_discount" and not 1 <= reward.value <= 100:
+            b.problem(f"{key}.value", "a percent discount is between 1 and 100")
+        if reward.kind == "fixed_discount":
+            _at_least(b, f"{key}.value", reward.value, 1)
+        if reward.active_from and reward.active_until and reward.active_from > reward.active_until:
+            b.problem(f"{key}.active_until", "ends before it starts")
+        if not reward.id:
+            b.problem(f"{key}.id", "must not be empty")
+    _unique(b, "program.rewards", [r.id for r in p.rewards])
+
+    s = c.security
+    _at_least(b, "security.pin_min_length", s.pin_min_length, 4)
+    if s.pin_max_length < s.pin_min_length:
+        b.problem("security.pin_max_length", "must not be below security.pin_min_length")
+    _at_least(b, "security.pin_max_attempts", s.pin_max_attempts, 1)
+    _at_least(b, "security.pin_lockout_seconds", s.pin_lockout_seconds, 1)
+    if s.pin_lockout_max_seconds < s.pin_lockout_seconds:
+        b.problem("security.pin_lockout_max_seconds", "must not be below pin_lockout_seconds")
+    n = s.pin_scrypt_n
+    if n < 1024 or n & (n - 1):
+        b.problem("security.pin_scrypt_n", f"must be a power of two of at least 1024, not {n}")
+    _at_least(b, "security.shift_timeout_minutes", s.shift_timeout_minutes, 1)
+
+    if c.crm.url and not c.crm.url.startswith(("https://", "http://")):
+        b.problem("crm.url", "must start with https:// (or http:// on loopback)")
+    _at_least(b, "readers.debounce_ms", c.readers.debounce_ms, 0)
+    for i, url in enumerate(c.readers.urls):
+        scheme = url.split(":", 1)[0]
+        if ":" not in url or scheme not in READER_SCHEMES:
+            b.problem(
+                f"readers.urls[{i}]",
+                f"{url!r} must start with one of " + ", ".join(f"{s}:" for s in READER_SCHEMES),
+            )
+
+
+def _unique(b: _Builder, key: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i, ident in enumerate(ids):
+        if ident in seen:
+            b.problem(f"{key}[{i}].id", f"{ident!r} is used twice")
+        seen.add(ident)

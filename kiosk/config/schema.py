@@ -1,0 +1,175 @@
+"""The configuration's shape: the frozen dataclasses a loaded config is, and its constants.
+
+`KioskConfig` holds one dataclass per section of `defaults.toml`; the converter
+(`kiosk/config/convert.py`) builds them from the merged TOML by their type hints, so a
+field added here is a key the config takes (with its default in `defaults.toml`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from kiosk.text.money import Unit
+
+SYSTEM_CONFIG = Path("/etc/loyalty-kiosk/kiosk.toml")
+DEVICE_DATA_DIR = Path("/var/lib/loyalty-kiosk")
+SIMULATOR_DATA_DIR = Path("var")
+# Written by provisioning (`kiosk provision`, the technician's screen) into the data
+# directory, which the services may write (/etc is read-only to them): a layer over the
+# config file holding only these keys.
+PROVISIONED_FILENAME = "provisioned.toml"
+PROVISIONED_KEYS = frozenset({("crm", "url"), ("crm", "ca_bundle"), ("shop", "name")})
+SECRET_KEYS = frozenset({"crm.device_secret"})
+MASK = "********"
+READER_SCHEMES = ("nfc", "serial", "sim", "evdev")
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    id: str
+    simulated: bool
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    data_dir: str
+
+
+@dataclass(frozen=True)
+class ShopConfig:
+    name: str
+    timezone: str
+    phone_region: str
+    currency: str
+    default_language: str
+
+
+@dataclass(frozen=True)
+class MoneyConfig:
+    entry_unit: Unit
+    max_amount: int
+
+
+@dataclass(frozen=True)
+class StampsConfig:
+    min_purchase: int
+    stamps_per_visit: int
+    stamps_for_reward: int
+
+
+@dataclass(frozen=True)
+class ExpiryConfig:
+    enabled: bool
+    days: int
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    max_points_per_purchase: int
+    max_earns_per_day: int
+    min_minutes_between_earns: int
+    manager_approval_above: int
+
+
+@dataclass(frozen=True)
+class TierConfig:
+    id: str
+    name_fa: str
+    name_en: str
+    threshold: int
+    multiplier: Decimal
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    id: str
+    name_fa: str
+    name_en: str
+    cost: int
+    kind: str
+    value: int
+    active_from: date | None
+    active_until: date | None
+
+
+@dataclass(frozen=True)
+class ProgramConfig:
+    mode: str
+    points: int
+    per_amount: int
+    min_purchase: int
+    enrollment_bonus: int
+    birthday_bonus: int
+    birthday_calendar: str
+    birthday_window_days: int
+    tier_window_days: int
+    offline_redemption_allowance: int
+    stamps: StampsConfig
+    expiry: ExpiryConfig
+    limits: LimitsConfig
+    tiers: tuple[TierConfig, ...]
+    rewards: tuple[RewardConfig, ...]
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    pin_min_length: int
+    pin_max_length: int
+    pin_max_attempts: int
+    pin_lockout_seconds: int
+    pin_lockout_max_seconds: int
+    pin_scrypt_n: int
+    shift_timeout_minutes: int
+
+
+@dataclass(frozen=True)
+class CrmConfig:
+    url: str
+    secret_file: str
+    device_secret: str
+    ca_bundle: str
+    batch_size: int
+    push_interval_seconds: int
+    backoff_base_seconds: int
+    backoff_cap_seconds: int
+    timeout_seconds: int
+    pull_interval_seconds: int
+    heartbeat_interval_seconds: int
+    offline_after_minutes: int
+
+
+@dataclass(frozen=True)
+class ReadersConfig:
+    urls: tuple[str, ...]
+    debounce_ms: int
+    feedback: str
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    fullscreen: bool
+    show_cursor: bool
+    width: int
+    height: int
+    persian_digits: bool
+    idle_timeout_seconds: int
+    result_seconds: int
+    sounds: bool
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    device: DeviceConfig
+    paths: PathsConfig
+    shop: ShopConfig
+    money: MoneyConfig
+    program: ProgramConfig
+    security: SecurityConfig
+    crm: CrmConfig
+    readers: ReadersConfig
+    ui: UiConfig
+    # The layers that made this config, for `kiosk config show` and diagnostics.
+    sources: tuple[str, ...] = field(default=(), compare=False)
