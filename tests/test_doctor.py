@@ -3,7 +3,7 @@
 The command-line tests run `kiosk doctor` through `kiosk.cli.main` on a real data
 directory, against the simulated CRM on loopback; only what a test machine cannot have
 (sysfs, systemd, timedatectl, a full disk, a later clock) is replaced in the doctor's
-context. The unit tests call the checks of kiosk/appliance/doctor.py directly with fakes.
+context. The unit tests call the checks of kiosk/appliance/doctor/ directly with fakes.
 """
 
 from __future__ import annotations
