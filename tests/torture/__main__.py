@@ -32,7 +32,7 @@ PARTS: dict[str, Callable[[Scale, Path], Report]] = {
     "storage": storage.run,
     "network": network.run,
 }
-try:  # the fuzzing part runs pytest on tests/test_fuzz.py
+try:  # the fuzzing part runs pytest on tests/fuzz/
     from tests.torture import fuzz
 
     PARTS["fuzz"] = fuzz.run
@@ -310,13 +310,13 @@ def headline(reports: list[Report]) -> list[str]:
 
 
 def fuzz_defects() -> list[str]:
-    """The defects fuzzing found (tests/test_fuzz.py keeps them, with their tests)."""
+    """The defects fuzzing found (tests/fuzz/defects.py keeps them; their tests are beside it)."""
     try:
-        from tests.test_fuzz import KNOWN_DEFECTS
+        from tests.fuzz.defects import KNOWN_DEFECTS
     except ImportError:  # pragma: no cover
         return []
     rows = [
-        "### Found by fuzzing (`tests/test_fuzz.py`)",
+        "### Found by fuzzing (`tests/fuzz/`)",
         "",
         "| defect (as found) | fixed | guarded by |",
         "|---|---|---|",

@@ -1,4 +1,4 @@
-"""Bad input at every entry point: `tests/test_fuzz.py` run with many inputs per test.
+"""Bad input at every entry point: `tests/fuzz/` run with many inputs per test.
 
 The fuzzing tests (phone numbers, amounts, card ids, dates, serial bytes, reader URLs,
 config files, the CRM's answers, command lines) run in a pytest subprocess with
@@ -23,7 +23,7 @@ from typing import Any
 from tests.torture.common import Report, Scale
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-TEST_FILE = ROOT / "tests" / "test_fuzz.py"
+TESTS = ROOT / "tests" / "fuzz"
 EXAMPLES: dict[Scale, int] = {"short": 50, "full": 2000}
 # The whole run, and each test (pytest-timeout), may take at most this long (seconds).
 TIMEOUT: dict[Scale, int] = {"short": 900, "full": 4 * 3600}
@@ -49,7 +49,7 @@ def run(scale: Scale, work: Path) -> Report:
         sys.executable,
         "-m",
         "pytest",
-        str(TEST_FILE),
+        str(TESTS),
         "-q",
         "-p",
         "no:randomly",
