@@ -11,6 +11,7 @@ from kivy.uix.widget import Widget
 
 from kiosk.core.cards import normalize_uid
 from kiosk.core.clock import from_iso
+from kiosk.core.program import find_reward
 from kiosk.core.store.staff import Actor
 from kiosk.errors import (
     KioskError,
@@ -310,7 +311,7 @@ class RedeemScreen(KioskScreen):
 
     def refresh(self) -> None:
         app = self.app
-        reward = next((r for r in app.config_.program.rewards if r.id == self.reward_id), None)
+        reward = find_reward(app.service.program, self.reward_id)
         if reward is None:
             return
         name = reward.name_fa if app.texts.language == "fa" else reward.name_en

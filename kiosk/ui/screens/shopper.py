@@ -63,7 +63,7 @@ class AttractScreen(KioskScreen):
 
     def refresh(self) -> None:
         app = self.app
-        program = app.config_.program
+        program = app.service.program  # the CRM's update, if it sent one
         texts = app.texts
         if program.mode == "stamps":
             promise = app.t(
@@ -413,7 +413,8 @@ class MemberScreen(KioskScreen):
         self.ids.balance.text = app.t("member.balance", points=summary.balance)
         tier_name = summary.tier_name_fa if texts.language == "fa" else summary.tier_name_en
         self.ids.tier.text = app.t("member.tier", tier=tier_name)
-        tiers = {t.id: t for t in app.config_.program.tiers}
+        # The service's program: the CRM may have replaced the configured tiers and rewards.
+        tiers = {t.id: t for t in app.service.program.tiers}
         if summary.next_tier is not None and summary.points_to_next_tier is not None:
             above = tiers[summary.next_tier]
             above_name = above.name_fa if texts.language == "fa" else above.name_en
