@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.core.store.db import database_path
+from kiosk.core.store.db import copy_database, database_path
 from kiosk.errors import InvalidInput, StorageUnavailable
 
 PREFIX = "kiosk-"
@@ -47,15 +47,7 @@ def backup(
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
-        src = sqlite3.connect(source, timeout=30.0)
-        dst = sqlite3.connect(partial)
-        try:
-            src.backup(dst, pages=1024)
-            dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-            check = dst.execute("PRAGMA quick_check").fetchone()[0]
-        finally:
-            dst.close()
-            src.close()
+        check = copy_database(source, partial)
         if check != "ok":
             raise StorageUnavailable(reason=f"the backup does not check out: {check}")
         with partial.open("rb") as handle:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kiosk.core.service_base import ServiceBase
 from kiosk.core.store.db import database_path
-from kiosk.core.store.outbox import SyncState
+from kiosk.core.store.outbox import Outbox, SyncState
 from kiosk.core.store.settings import storage_writable
 
 
@@ -48,12 +48,9 @@ def collect(service: ServiceBase, data_dir: Path) -> Diagnostics:
         for path in (db_file, db_file.with_name(db_file.name + "-wal"))
         if path.exists()
     )
-    pending, rejected = service.conn.execute(
-        "SELECT COUNT(*) FILTER (WHERE state = 'pending'), "
-        "COUNT(*) FILTER (WHERE state = 'rejected') FROM outbox"
-    ).fetchone()
-    members = service.conn.execute("SELECT COUNT(*) FROM members").fetchone()[0]
-    entries = service.conn.execute("SELECT MAX(rowid) FROM entries").fetchone()[0] or 0
+    pending, rejected = Outbox(service.conn, service.device_id).depth()
+    members = service.members.count()
+    entries = service.history.size()
     state = SyncState(service.conn)
     return Diagnostics(
         version=version(),

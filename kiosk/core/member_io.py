@@ -163,13 +163,6 @@ def import_members(service: LoyaltyService, rows: list[ImportRow], *, actor: Act
     return len(rows)
 
 
-_EXPORT_QUERY = """
-    SELECT m.member_id, p.phone, p.name, p.birthday,
-           (SELECT group_concat(uid, ' ') FROM cards c WHERE c.member_id = m.member_id) AS cards,
-           m.balance, m.tier, p.consent_marketing, p.consent_version, p.consent_at,
-           m.created_at, m.status
-    FROM members m LEFT JOIN people p ON p.member_id = m.member_id
-"""
 EXPORT_COLUMNS = (
     "member_id",
     "phone",
@@ -208,9 +201,4 @@ def export_members(
 
 
 def _export_rows(service: LoyaltyService, member_id: str | None) -> Iterator[tuple[object, ...]]:
-    if member_id is None:
-        cursor = service.conn.execute(_EXPORT_QUERY + " ORDER BY m.created_at, m.member_id")
-    else:
-        cursor = service.conn.execute(_EXPORT_QUERY + " WHERE m.member_id = ?", (member_id,))
-    for row in cursor:
-        yield tuple(row)
+    yield from service.members.export_rows(member_id)

@@ -7,7 +7,6 @@ a change again) changes nothing: every change is an upsert or an erasure.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from collections import Counter
@@ -18,8 +17,10 @@ from typing import Any
 
 from kiosk.config import ProgramConfig, RewardConfig, TierConfig
 from kiosk.core.store import audit
-from kiosk.core.store.db import write_transaction
-from kiosk.core.store.outbox import SyncState
+from kiosk.core.store.db import database_now, savepoint, write_transaction
+from kiosk.core.store.members import MemberStore
+from kiosk.core.store.outbox import Outbox, RemoteBalances, SyncState
+from kiosk.core.store.staff import StaffAccounts
 
 log = logging.getLogger(__name__)
 PROGRAM_KEY = "program"
@@ -33,11 +34,36 @@ class Here:
     first_tier: str
 
 
+@dataclass(frozen=True)
+class Stores:
+    """The stores a page of changes is written through (one connection, one transaction)."""
+
+    conn: sqlite3.Connection
+    members: MemberStore
+    outbox: Outbox
+    balances: RemoteBalances
+    state: SyncState
+    staff_accounts: StaffAccounts
+
+    @classmethod
+    def on(cls, conn: sqlite3.Connection, device_id: str) -> Stores:
+        """The stores on `conn`."""
+        return cls(
+            conn,
+            MemberStore(conn),
+            Outbox(conn, device_id),
+            RemoteBalances(conn),
+            SyncState(conn),
+            StaffAccounts(conn),
+        )
+
+
 def apply_page(
     conn: sqlite3.Connection, here: Here, changes: list[dict[str, Any]], next_cursor: int
 ) -> Counter[str]:
     """Apply one page of changes and store `next_cursor`, in one transaction."""
     applied: Counter[str] = Counter()
+    stores = Stores.on(conn, here.device_id)
     with write_transaction(conn):
         for change in changes:
             kind = str(change.get("type")) if isinstance(change, dict) else "?"
@@ -50,26 +76,19 @@ def apply_page(
             # Each change on a savepoint: a malformed one (a CRM's bug) is skipped whole,
             # logged and counted, and the feed goes on; stopping at it would stop every
             # later change for good. A storage fault still fails the page.
-            conn.execute("SAVEPOINT change")
             try:
-                if not isinstance(data, dict):
-                    raise TypeError("its data is not an object")
-                handler(conn, here, data)
+                with savepoint(conn, "change"):
+                    if not isinstance(data, dict):
+                        raise TypeError("its data is not an object")
+                    handler(stores, here, data)
             except _MALFORMED as exc:
-                conn.execute("ROLLBACK TO change")
-                conn.execute("RELEASE change")
                 log.error(
                     "skipping a malformed %s change from the CRM (%s)", kind, type(exc).__name__
                 )
                 applied["skipped"] += 1
                 continue
-            conn.execute("RELEASE change")
             applied[kind] += 1
-        conn.execute(
-            "INSERT INTO sync_state (key, value) VALUES ('cursor', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (json.dumps(next_cursor),),
-        )
+        stores.state.write({"cursor": next_cursor})
     return applied
 
 
@@ -78,129 +97,82 @@ def cursor(conn: sqlite3.Connection) -> int:
     return int(SyncState(conn).get("cursor", 0))
 
 
-def _member(conn: sqlite3.Connection, here: Here, data: dict[str, Any]) -> None:
+def _member(stores: Stores, here: Here, data: dict[str, Any]) -> None:
     member_id = str(data["member_id"])
     if data.get("status") == "erased":
-        _erasure(conn, here, data)
+        _erasure(stores, here, data)
         return
-    had_local_change = conn.execute(
-        "SELECT 1 FROM member_outbox WHERE member_id = ?", (member_id,)
-    ).fetchone()
-    existing = conn.execute(
-        "SELECT status FROM members WHERE member_id = ?", (member_id,)
-    ).fetchone()
-    if existing is not None and existing[0] == "erased":
+    members = stores.members
+    had_local_change = stores.outbox.member_change_pending(member_id)
+    existing = members.get(member_id)
+    if existing is not None and existing.status == "erased":
         return  # an erasure here is final
     phone = str(data["phone"])
-    owner = conn.execute("SELECT member_id FROM people WHERE phone = ?", (phone,)).fetchone()
-    if owner is not None and owner[0] != member_id:
+    owner = members.id_by_phone(phone)
+    if owner is not None and owner != member_id:
         # The same number enrolled at two branches while they were offline: keep ours
         # and leave the CRM's record out until a person merges them.
         log.warning("a pulled member has a phone number enrolled here as another member")
         return
     if existing is None:
-        conn.execute(
-            "INSERT INTO members (member_id, created_at, enrolled_on_device, tier) "
-            "VALUES (?, ?, ?, ?)",
-            (member_id, data.get("created_at") or "", "crm", here.first_tier),
+        members.create_pulled(
+            member_id, created_at=data.get("created_at") or "", tier=here.first_tier
         )
-    conn.execute(
-        "INSERT INTO people (member_id, phone, name, birthday, language, consent_marketing, "
-        "consent_version, consent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(member_id) DO UPDATE SET phone = excluded.phone, name = excluded.name, "
-        "birthday = excluded.birthday, language = excluded.language, "
-        "consent_marketing = excluded.consent_marketing, "
-        "consent_version = excluded.consent_version, consent_at = excluded.consent_at",
-        (
-            member_id,
-            phone,
-            data.get("name"),
-            data.get("birthday"),
-            data.get("language"),
-            1 if data.get("consent_marketing") else 0,
-            data.get("consent_version"),
-            data.get("consent_at"),
-        ),
-    )
+    members.put_person(member_id, data)
     for card in data.get("cards") or []:
         uid, status = str(card["uid"]), str(card.get("status", "active"))
-        held = conn.execute(
-            "SELECT member_id, staff_id FROM cards WHERE uid = ?", (uid,)
-        ).fetchone()
+        held = members.card(uid)
         if held is None:
-            conn.execute(
-                "INSERT INTO cards (uid, member_id, status, linked_at) VALUES (?, ?, ?, ?)",
-                (uid, member_id, status, data.get("updated_at") or ""),
+            members.link_card(
+                uid, member_id=member_id, now=data.get("updated_at") or "", status=status
             )
-        elif held[0] == member_id:
-            conn.execute("UPDATE cards SET status = ? WHERE uid = ?", (status, uid))
+        elif held.member_id == member_id:
+            members.set_card_status(uid, status)
         else:
             log.warning("a pulled card is linked to someone else here; kept as it is")
-    if had_local_change is None:
+    if not had_local_change:
         # Only the CRM's own record was written: nothing to push back.
-        conn.execute("DELETE FROM member_outbox WHERE member_id = ?", (member_id,))
+        stores.outbox.forget_member_change(member_id)
 
 
-def _balance(conn: sqlite3.Connection, here: Here, data: dict[str, Any]) -> None:
+def _balance(stores: Stores, here: Here, data: dict[str, Any]) -> None:
     member_id = str(data["member_id"])
-    if conn.execute("SELECT 1 FROM members WHERE member_id = ?", (member_id,)).fetchone() is None:
+    if stores.members.get(member_id) is None:
         return  # a member we do not know (yet); their record comes as a `member` change
     acknowledged = int((data.get("acknowledged") or {}).get(here.device_id, 0))
-    conn.execute(
-        "INSERT INTO remote_balances (member_id, balance, acknowledged_seq) VALUES (?, ?, ?) "
-        "ON CONFLICT(member_id) DO UPDATE SET balance = excluded.balance, "
-        "acknowledged_seq = excluded.acknowledged_seq",
-        (member_id, int(data["balance"]), acknowledged),
-    )
+    stores.balances.put(member_id, int(data["balance"]), acknowledged)
 
 
-def _erasure(conn: sqlite3.Connection, here: Here, data: dict[str, Any]) -> None:
+def _erasure(stores: Stores, here: Here, data: dict[str, Any]) -> None:
     member_id = str(data["member_id"])
-    row = conn.execute("SELECT status FROM members WHERE member_id = ?", (member_id,)).fetchone()
-    if row is None or row[0] == "erased":
+    found = stores.members.get(member_id)
+    if found is None or found.status == "erased":
         return
-    conn.execute("DELETE FROM cards WHERE member_id = ?", (member_id,))
-    conn.execute("DELETE FROM people WHERE member_id = ?", (member_id,))
-    conn.execute(
-        "UPDATE members SET status = 'erased', erased_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-        "WHERE member_id = ?",
-        (member_id,),
-    )
-    conn.execute("DELETE FROM member_outbox WHERE member_id = ?", (member_id,))
-    audit.record(conn, at=_now(conn), actor="crm", action="member.erase", target=member_id)
+    now = database_now(stores.conn)
+    stores.members.erase(member_id, now)
+    stores.outbox.forget_member_change(member_id)
+    audit.record(stores.conn, at=now, actor="crm", action="member.erase", target=member_id)
 
 
-def _program(conn: sqlite3.Connection, here: Here, data: dict[str, Any]) -> None:
+def _program(stores: Stores, here: Here, data: dict[str, Any]) -> None:
     _program_from(data)  # raises when it is not a valid program: the change is skipped
-    conn.execute(
-        "INSERT INTO sync_state (key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (PROGRAM_KEY, json.dumps(data)),
-    )
+    stores.state.write({PROGRAM_KEY: data})
 
 
-def _staff(conn: sqlite3.Connection, here: Here, data: dict[str, Any]) -> None:
+def _staff(stores: Stores, here: Here, data: dict[str, Any]) -> None:
     staff_id = str(data["staff_id"])
-    disabled = _now(conn) if data.get("disabled") else None
-    conn.execute(
-        "INSERT INTO staff (staff_id, name, role, pin_hash, created_at, disabled_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(staff_id) DO UPDATE SET name = excluded.name, "
-        "role = excluded.role, pin_hash = excluded.pin_hash, "
-        "disabled_at = CASE WHEN excluded.disabled_at IS NULL THEN NULL "
-        "ELSE COALESCE(staff.disabled_at, excluded.disabled_at) END",
-        (staff_id, data["name"], data["role"], data["pin_hash"], _now(conn), disabled),
+    now = database_now(stores.conn)
+    stores.staff_accounts.put_pulled(
+        staff_id,
+        name=data["name"],
+        role=data["role"],
+        pin_hash=data["pin_hash"],
+        now=now,
+        disabled=bool(data.get("disabled")),
     )
     for uid in data.get("cards") or []:
-        held = conn.execute("SELECT staff_id FROM cards WHERE uid = ?", (str(uid),)).fetchone()
-        if held is None:
-            conn.execute(
-                "INSERT INTO cards (uid, staff_id, status, linked_at) VALUES (?, ?, 'active', ?)",
-                (str(uid), staff_id, _now(conn)),
-            )
-
-
-def _now(conn: sqlite3.Connection) -> str:
-    return str(conn.execute("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").fetchone()[0])
+        if stores.members.card(str(uid)) is None:
+            stores.members.link_card(str(uid), staff_id=staff_id, now=now)
 
 
 _HANDLERS = {

@@ -242,11 +242,7 @@ class LoyaltyService(EnrollmentService):
         since = self.offline_since(now)
         if since is None:
             return
-        spent = self.conn.execute(
-            "SELECT COALESCE(-SUM(points), 0) FROM entries WHERE member_id = ? "
-            "AND device_id = ? AND kind = 'redeem' AND created_at >= ?",
-            (member_id, self.device_id, to_iso(since)),
-        ).fetchone()[0]
+        spent = self.history.redeemed_since(member_id, self.device_id, to_iso(since))
         allowance = self.program.offline_redemption_allowance
         if spent + cost > allowance:
             raise LimitReached(

@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 import sqlite3
-import uuid
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -32,8 +31,10 @@ from kiosk.core.store import audit
 from kiosk.core.store.db import connect, database_path, write_transaction
 from kiosk.core.store.ledger import Entry, Ledger, LedgerHistory
 from kiosk.core.store.members import Member, MemberStore
-from kiosk.core.store.settings import SettingsStore
+from kiosk.core.store.outbox import RemoteBalances, SyncState
+from kiosk.core.store.settings import DeviceIdentity, SettingsStore
 from kiosk.core.store.staff import Actor, StaffStore
+from kiosk.core.store.txns import ClientTxns
 from kiosk.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -61,12 +62,15 @@ class ServiceBase:
         self.program = program_override(conn, config.program)
         self.clock = clock
         self.tz = ZoneInfo(config.shop.timezone)
-        self.device_id = _device_id(conn, config.device.id)
+        self.device_id = DeviceIdentity(conn).device_id(config.device.id)
         self.ledger = Ledger(conn, self.device_id)
         self.history = LedgerHistory(conn)
         self.members = MemberStore(conn)
         self.staff = StaffStore(conn, config.security, clock)
         self.settings = SettingsStore(conn, clock)
+        self.txns = ClientTxns(conn)
+        self.sync_state = SyncState(conn)
+        self.remote_balances = RemoteBalances(conn)
 
     @classmethod
     def open(cls, data_dir: Path, config: KioskConfig, *, clock: Clock = system_clock) -> Self:
@@ -86,14 +90,8 @@ class ServiceBase:
 
         Without a balance from the CRM (no CRM, or not pulled yet) it is the local one.
         """
-        row = self.conn.execute(
-            "SELECT rb.balance + COALESCE((SELECT SUM(e.points) FROM entries e "
-            "  WHERE e.member_id = rb.member_id AND e.device_id = ? "
-            "  AND e.seq > rb.acknowledged_seq), 0) "
-            "FROM remote_balances rb WHERE rb.member_id = ?",
-            (self.device_id, member_id),
-        ).fetchone()
-        return int(row[0]) if row else self.ledger.balance(member_id)
+        spendable = self.remote_balances.spendable(member_id, self.device_id)
+        return spendable if spendable is not None else self.ledger.balance(member_id)
 
     def offline_since(self, now: datetime) -> datetime | None:
         """When the CRM was last heard from, if that is longer ago than allowed; else None.
@@ -102,10 +100,8 @@ class ServiceBase:
         """
         if not self.config.crm.url:
             return None
-        last = self.conn.execute(
-            "SELECT value FROM sync_state WHERE key = 'last_contact_at'"
-        ).fetchone()
-        heard = datetime.fromtimestamp(float(json.loads(last[0])), now.tzinfo) if last else None
+        last = self.sync_state.get("last_contact_at")
+        heard = datetime.fromtimestamp(float(last), now.tzinfo) if last is not None else None
         limit = timedelta(minutes=self.config.crm.offline_after_minutes)
         if heard is not None and now - heard <= limit:
             return None
@@ -135,24 +131,14 @@ class ServiceBase:
             json.dumps([operation, request], sort_keys=True).encode()
         ).hexdigest()
         with write_transaction(self.conn):
-            row = self.conn.execute(
-                "SELECT fingerprint, result FROM client_txns WHERE txn_id = ?", (txn_id,)
-            ).fetchone()
-            if row is not None:
-                if row[0] != fingerprint:
+            seen = self.txns.find(txn_id)
+            if seen is not None:
+                if seen.fingerprint != fingerprint:
                     raise IdempotencyConflict(txn=txn_id)
-                return _load(result_type, json.loads(row[1]))
+                return _load(result_type, json.loads(seen.result))
             result = write()
-            self.conn.execute(
-                "INSERT INTO client_txns (txn_id, operation, fingerprint, result, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (
-                    txn_id,
-                    operation,
-                    fingerprint,
-                    json.dumps(_plain(result)),
-                    to_iso(self.clock()),
-                ),
+            self.txns.record(
+                txn_id, operation, fingerprint, json.dumps(_plain(result)), to_iso(self.clock())
             )
             return result
 
@@ -205,25 +191,6 @@ class ServiceBase:
                 details={"entries": len(expired), "points": -sum(e.points for e in expired)},
             )
         return expired
-
-
-def _device_id(conn: sqlite3.Connection, configured: str) -> str:
-    """The device id: the configured one, else the one kept in the database, else a new one."""
-    row = conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
-    if configured and (row is None or row[0] != configured):
-        with write_transaction(conn):
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('device_id', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (configured,),
-            )
-        return configured
-    if row is not None:
-        return str(row[0])
-    new_id = f"kiosk-{uuid.uuid4().hex[:12]}"
-    with write_transaction(conn):
-        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('device_id', ?)", (new_id,))
-    return str(conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0])
 
 
 def staff_id(actor: Actor) -> str:

@@ -92,8 +92,7 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     other failure to begin (a transaction already open) is a programming error and is
     raised as one: showing "out of service" for it would send a technician to the disk.
     """
-    if conn.in_transaction:
-        raise NestedTransaction("a write transaction is already open on this connection")
+    _refuse_nesting(conn)
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
@@ -122,6 +121,11 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
 
 
+def _refuse_nesting(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        raise NestedTransaction("a write transaction is already open on this connection")
+
+
 @contextlib.contextmanager
 def redoable_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """A write transaction committed without waiting for the disk (synchronous=NORMAL).
@@ -137,6 +141,46 @@ def redoable_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connectio
             yield conn
     finally:
         conn.execute("PRAGMA synchronous=FULL")
+
+
+def copy_database(source: Path, target: Path) -> str:
+    """A consistent copy of a live database (SQLite's backup API) as one self-contained
+    file; returns the copy's `PRAGMA quick_check` ("ok" when sound)."""
+    src = sqlite3.connect(source, timeout=30.0)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst, pages=1024)
+        dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        return str(dst.execute("PRAGMA quick_check").fetchone()[0])
+    finally:
+        dst.close()
+        src.close()
+
+
+@contextlib.contextmanager
+def savepoint(conn: sqlite3.Connection, name: str) -> Iterator[None]:
+    """A part of the caller's transaction that is undone alone when the block raises."""
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        # A storage fault may fail these too: the caller's transaction is rolled back then.
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
+
+
+def database_now(conn: sqlite3.Connection) -> str:
+    """SQLite's UTC time to the millisecond (`2026-03-01T09:00:00.123Z`), as triggers write it."""
+    return str(conn.execute("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").fetchone()[0])
+
+
+def database_folder(conn: sqlite3.Connection) -> Path:
+    """The folder of the connection's main database file (the working folder for :memory:)."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    return Path(path).parent if path else Path.cwd()
 
 
 _STORAGE_FAULTS = ("disk", "full", "readonly", "read-only", "locked", "i/o", "unable to open")

@@ -284,6 +284,19 @@ class LedgerHistory:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
+    def redeemed_since(self, member_id: str, device_id: str, since: str) -> int:
+        """Points the member redeemed at `device_id` since `since` (a positive number)."""
+        row = self.conn.execute(
+            "SELECT COALESCE(-SUM(points), 0) FROM entries WHERE member_id = ? "
+            "AND device_id = ? AND kind = 'redeem' AND created_at >= ?",
+            (member_id, device_id, since),
+        ).fetchone()
+        return int(row[0])
+
+    def size(self) -> int:
+        """How many entries the ledger holds (from the rowid: no scan of a long ledger)."""
+        return int(self.conn.execute("SELECT MAX(rowid) FROM entries").fetchone()[0] or 0)
+
     def earned_since(self, member_id: str, since: str) -> int:
         """Points from purchases since `since`, not counting voided ones.
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,15 @@ def _member(row: sqlite3.Row, at: int) -> Member:
     )
 
 
+_EXPORT_SQL = """
+    SELECT m.member_id, p.phone, p.name, p.birthday,
+           (SELECT group_concat(uid, ' ') FROM cards c WHERE c.member_id = m.member_id) AS cards,
+           m.balance, m.tier, p.consent_marketing, p.consent_version, p.consent_at,
+           m.created_at, m.status
+    FROM members m LEFT JOIN people p ON p.member_id = m.member_id
+"""
+
+
 class MemberStore:
     """Reads and writes the members, people, cards and consent tables."""
 
@@ -105,6 +116,22 @@ class MemberStore:
             (now, member_id),
         ).fetchone()
         return (_member(row, 0), bool(row[_DUE_AT])) if row else None
+
+    def count(self) -> int:
+        """How many members this kiosk knows (erased ones too)."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM members").fetchone()[0])
+
+    def export_rows(self, member_id: str | None = None) -> Iterator[tuple[object, ...]]:
+        """Every member (or one) with their personal data, cards, balance and consent.
+
+        The columns are member_io.EXPORT_COLUMNS; rows are streamed, oldest member first.
+        """
+        if member_id is None:
+            cursor = self.conn.execute(_EXPORT_SQL + " ORDER BY m.created_at, m.member_id")
+        else:
+            cursor = self.conn.execute(_EXPORT_SQL + " WHERE m.member_id = ?", (member_id,))
+        for row in cursor:
+            yield tuple(row)
 
     def id_by_phone(self, phone: str) -> str | None:
         """The id of the member with this (normalised) phone number, or None."""
@@ -180,6 +207,35 @@ class MemberStore:
         )
         return member_id
 
+    def create_pulled(self, member_id: str, *, created_at: str, tier: str) -> None:
+        """Insert a member enrolled at another kiosk (their record comes from the CRM)."""
+        self.conn.execute(
+            "INSERT INTO members (member_id, created_at, enrolled_on_device, tier) "
+            "VALUES (?, ?, 'crm', ?)",
+            (member_id, created_at, tier),
+        )
+
+    def put_person(self, member_id: str, person: Mapping[str, Any]) -> None:
+        """Insert or replace the member's personal data as the CRM sent it."""
+        self.conn.execute(
+            "INSERT INTO people (member_id, phone, name, birthday, language, consent_marketing, "
+            "consent_version, consent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(member_id) DO UPDATE SET phone = excluded.phone, "
+            "name = excluded.name, birthday = excluded.birthday, "
+            "language = excluded.language, consent_marketing = excluded.consent_marketing, "
+            "consent_version = excluded.consent_version, consent_at = excluded.consent_at",
+            (
+                member_id,
+                str(person["phone"]),
+                person.get("name"),
+                person.get("birthday"),
+                person.get("language"),
+                1 if person.get("consent_marketing") else 0,
+                person.get("consent_version"),
+                person.get("consent_at"),
+            ),
+        )
+
     def set_consent(
         self, member_id: str, *, marketing: bool, version: str, now: str, source: str
     ) -> None:
@@ -196,13 +252,24 @@ class MemberStore:
         )
 
     def link_card(
-        self, uid: str, *, member_id: str | None = None, staff_id: str | None = None, now: str
+        self,
+        uid: str,
+        *,
+        member_id: str | None = None,
+        staff_id: str | None = None,
+        now: str,
+        status: str = "active",
     ) -> None:
         """Link a card to a member or a staff member."""
         self.conn.execute(
-            "INSERT INTO cards (uid, member_id, staff_id, linked_at) VALUES (?, ?, ?, ?)",
-            (uid, member_id, staff_id, now),
+            "INSERT INTO cards (uid, member_id, staff_id, linked_at, status) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (uid, member_id, staff_id, now, status),
         )
+
+    def set_card_status(self, uid: str, status: str) -> None:
+        """Set a card's status as the CRM sent it (active or blocked)."""
+        self.conn.execute("UPDATE cards SET status = ? WHERE uid = ?", (status, uid))
 
     def unlink_card(self, uid: str) -> None:
         """Forget a card (it may then be linked again)."""

@@ -49,6 +49,17 @@ class Outbox:
         self.conn = conn
         self.device_id = device_id
 
+    def member_change_pending(self, member_id: str) -> bool:
+        """Whether a change of this member made here waits to be pushed."""
+        row = self.conn.execute(
+            "SELECT 1 FROM member_outbox WHERE member_id = ?", (member_id,)
+        ).fetchone()
+        return row is not None
+
+    def forget_member_change(self, member_id: str) -> None:
+        """Nothing of this member is owed (the CRM's own record was written, or erased)."""
+        self.conn.execute("DELETE FROM member_outbox WHERE member_id = ?", (member_id,))
+
     def next_batch(self, size: int) -> Batch:
         """The oldest `size` pending entries, with every changed member (at most `size`)."""
         cursor = self.conn.cursor()
@@ -194,6 +205,33 @@ class SyncState:
             row[0]: json.loads(row[1])
             for row in self.conn.execute("SELECT key, value FROM sync_state ORDER BY key")
         }
+
+
+class RemoteBalances:
+    """The CRM's balance of each member and how many of this device's entries it counts."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def put(self, member_id: str, balance: int, acknowledged_seq: int) -> None:
+        """Store the CRM's balance (inside the caller's transaction)."""
+        self.conn.execute(
+            "INSERT INTO remote_balances (member_id, balance, acknowledged_seq) VALUES (?, ?, ?) "
+            "ON CONFLICT(member_id) DO UPDATE SET balance = excluded.balance, "
+            "acknowledged_seq = excluded.acknowledged_seq",
+            (member_id, balance, acknowledged_seq),
+        )
+
+    def spendable(self, member_id: str, device_id: str) -> int | None:
+        """The CRM's balance plus this device's entries it has not counted; None without one."""
+        row = self.conn.execute(
+            "SELECT rb.balance + COALESCE((SELECT SUM(e.points) FROM entries e "
+            "  WHERE e.member_id = rb.member_id AND e.device_id = ? "
+            "  AND e.seq > rb.acknowledged_seq), 0) "
+            "FROM remote_balances rb WHERE rb.member_id = ?",
+            (device_id, member_id),
+        ).fetchone()
+        return int(row[0]) if row else None
 
 
 def _microseconds(moment: str) -> str:

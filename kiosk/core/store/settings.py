@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
@@ -76,3 +77,31 @@ def storage_writable(conn: sqlite3.Connection) -> bool:
     except sqlite3.Error:
         return False
     return True
+
+
+class DeviceIdentity:
+    """The device id kept in the database (the `meta` table), so it survives a config change."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def device_id(self, configured: str) -> str:
+        """The configured id (stored), else the stored one, else a new one (stored)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
+        if configured and (row is None or row[0] != configured):
+            with write_transaction(self.conn):
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('device_id', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (configured,),
+                )
+            return configured
+        if row is not None:
+            return str(row[0])
+        new_id = f"kiosk-{uuid.uuid4().hex[:12]}"
+        with write_transaction(self.conn):
+            self.conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('device_id', ?)", (new_id,)
+            )
+        stored = self.conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
+        return str(stored[0])

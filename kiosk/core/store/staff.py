@@ -85,6 +85,29 @@ class StaffMember:
 _ANY = "*"
 
 
+class StaffAccounts:
+    """The staff table as the CRM fills it: accounts written with no local actor or PIN."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def put_pulled(
+        self, staff_id: str, *, name: str, role: str, pin_hash: str, now: str, disabled: bool
+    ) -> None:
+        """Insert or update an account the CRM sent (inside the caller's transaction).
+
+        A disabled account keeps the time it was first disabled; enabling clears it.
+        """
+        self.conn.execute(
+            "INSERT INTO staff (staff_id, name, role, pin_hash, created_at, disabled_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(staff_id) DO UPDATE SET name = excluded.name, "
+            "role = excluded.role, pin_hash = excluded.pin_hash, "
+            "disabled_at = CASE WHEN excluded.disabled_at IS NULL THEN NULL "
+            "ELSE COALESCE(staff.disabled_at, excluded.disabled_at) END",
+            (staff_id, name, role, pin_hash, now, now if disabled else None),
+        )
+
+
 class StaffStore:
     """Staff accounts and logins on one database."""
 
