@@ -36,6 +36,7 @@ from kiosk.errors import KioskError, StorageUnavailable, StorageUncertain
 from kiosk.text.i18n import Language, Texts
 from kiosk.text.rtl import visual
 from kiosk.ui.counter import Counter
+from kiosk.ui.requests import AttractRequest, BareScreen, ScreenName, ScreenRequest
 from kiosk.ui.screens import SCREENS, KioskScreen
 from kiosk.ui.sounds import Sounds
 
@@ -235,17 +236,19 @@ class KioskApp(App):
     # -- navigation --------------------------------------------------------------------
 
     @property
-    def screen(self) -> KioskScreen:
+    def screen(self) -> KioskScreen[Any]:
         """The screen shown now."""
         assert self.manager is not None
-        current: KioskScreen = self.manager.current_screen
+        current: KioskScreen[Any] = self.manager.current_screen
         return current
 
-    def go(self, name: str, /, **params: Any) -> None:
-        """Show screen `name`, prepared with `params`."""
+    def go(self, where: BareScreen | ScreenRequest, /) -> None:
+        """Show a screen by name, or the screen a request names, prepared with it."""
         assert self.manager is not None
-        screen: KioskScreen = self.manager.get_screen(name)
-        screen.prepare(**params)
+        name: ScreenName = where if isinstance(where, str) else where.screen
+        request = None if isinstance(where, str) else where
+        screen: KioskScreen[Any] = self.manager.get_screen(name)
+        screen.prepare(request)
         if self.manager.current == name:
             screen.refresh()
         elif log.isEnabledFor(logging.INFO):
@@ -371,7 +374,7 @@ class KioskApp(App):
         """A bug: go back to the start and say something went wrong, in words."""
         self.counter.forget_shopper()
         self._set_language(self.counter.language)
-        self.go("attract", message_key="error.generic")
+        self.go(AttractRequest(message_key="error.generic"))
 
     # -- time --------------------------------------------------------------------------
 

@@ -6,6 +6,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kiosk.core.store.staff import CLI
+from kiosk.ui.requests import (
+    EnrollRequest,
+    NewPinRequest,
+    PinPurpose,
+    PinRequest,
+    RedeemRequest,
+    ResultRequest,
+    TechRequest,
+)
 from kiosk.ui.screens.shopper import consent_version
 
 if TYPE_CHECKING:
@@ -57,7 +66,7 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         _typed(app, "0912123")
 
     def enroll(app: KioskApp) -> None:
-        app.go("enroll", phone="09351234567")
+        app.go(EnrollRequest(phone="09351234567"))
 
     def name(app: KioskApp) -> None:
         app.go("name")
@@ -73,7 +82,7 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
 
     def pin(app: KioskApp) -> None:
         _member(app, member_id)
-        app.go("pin", purpose="shift", back="member")
+        app.go(PinRequest(PinPurpose.SHIFT, then=lambda _actor: None, back="member"))
         _typed(app, "13")
 
     def amount(app: KioskApp) -> None:
@@ -82,11 +91,11 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         _typed(app, "1250000")
 
     def result(app: KioskApp) -> None:
-        app.go("result", kind="earn", points=125, balance=540, bonus=100)
+        app.go(ResultRequest(kind="earn", points=125, balance=540, bonus=100))
 
     def redeem(app: KioskApp) -> None:
         _member(app, member_id)
-        app.go("redeem", reward_id="coffee")
+        app.go(RedeemRequest(reward_id="coffee"))
         screen = app.screen
         screen.code, screen.balance = "7KQ2M9XA", 340
         screen.refresh()
@@ -103,13 +112,13 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         app.screen.choose_reason("wrong_amount")
 
     def tech(app: KioskApp) -> None:
-        app.go("tech", actor=app.service.staff.login_with_pin(TECHNICIAN_PIN))
+        app.go(TechRequest(app.service.staff.login_with_pin(TECHNICIAN_PIN)))
 
     def staff(app: KioskApp) -> None:
         app.go("staff")
 
     def new_pin(app: KioskApp) -> None:
-        app.go("new_pin")
+        app.go(NewPinRequest(then=lambda _pin: None))
         _typed(app, "24")
 
     def provision(app: KioskApp) -> None:

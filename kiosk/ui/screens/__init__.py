@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from kiosk.ui.requests import ScreenName
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.cashier import (
     AmountScreen,
@@ -27,7 +30,7 @@ from kiosk.ui.screens.technician import (
     TechScreen,
 )
 
-SCREENS: dict[str, type[KioskScreen]] = {
+SCREENS: dict[ScreenName, type[KioskScreen[Any]]] = {
     "attract": AttractScreen,
     "phone": PhoneScreen,
     "enroll": EnrollScreen,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from kivy.app import App
 from kivy.uix.screenmanager import Screen
@@ -18,12 +18,16 @@ from kiosk.errors import (
     UnknownMember,
     WrongPin,
 )
+from kiosk.ui.requests import PhoneRequest
 
 if TYPE_CHECKING:
     from kiosk.ui.app import KioskApp
 
+# The request a screen is prepared with (kiosk/ui/requests.py); None for a screen shown by name.
+RequestT = TypeVar("RequestT")
 
-class KioskScreen(Screen):
+
+class KioskScreen(Screen, Generic[RequestT]):
     """A screen of the kiosk. Subclasses fill in `prepare`, `refresh` and the handlers."""
 
     @property
@@ -34,8 +38,8 @@ class KioskScreen(Screen):
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def prepare(self, **params: Any) -> None:
-        """Called by `app.go(name, **params)` before the screen is shown."""
+    def prepare(self, request: RequestT) -> None:
+        """Called by `app.go` before the screen is shown, with its request (None by name)."""
 
     def on_pre_enter(self, *_: Any) -> None:
         self.refresh()
@@ -88,7 +92,7 @@ class KioskScreen(Screen):
             app.counter.forget_shopper()
             app.counter.pending_card = uid
             app.signal(ok=True)
-            app.go("phone", note_key="phone.new_card")
+            app.go(PhoneRequest(note_key="phone.new_card"))
             return
         except (CardBlocked, UnknownMember, InvalidCardUid) as error:
             app.go_home()

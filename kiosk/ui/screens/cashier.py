@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,49 +19,47 @@ from kiosk.errors import (
 )
 from kiosk.text.money import parse_amount
 from kiosk.ui.counter import new_txn_id
+from kiosk.ui.requests import (
+    PinPurpose,
+    PinRequest,
+    RedeemRequest,
+    ResultRequest,
+    ResumePurchase,
+    ResumeVoid,
+)
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.shopper import DigitEntry, mask_phone_display
 from kiosk.ui.widgets import KButton, KLabel
 
 # What each PIN prompt lets the person do: the permission their role must have.
-PURPOSES: dict[str, str] = {
-    "shift": "earn",
-    "approve": "redeem",
-    "manager": "approve",
-    "technician": "diagnose",
+PURPOSES: dict[PinPurpose, str] = {
+    PinPurpose.SHIFT: "earn",
+    PinPurpose.APPROVE: "redeem",
+    PinPurpose.MANAGER: "approve",
+    PinPurpose.TECHNICIAN: "diagnose",
 }
 VOID_REASONS = ("wrong_amount", "wrong_member", "returned", "other")
 _VOID_LIST = 6
 
 
-class PinScreen(DigitEntry):
+class PinScreen(DigitEntry[PinRequest]):
     """A PIN on the keypad or a staff card; wrong PINs lock out with a growing delay."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.purpose = "shift"
-        self.then: Callable[[Actor], None] = lambda _actor: None
-        self.back: str | None = None
+        self.request = PinRequest(PinPurpose.SHIFT, then=lambda _actor: None)
         self.locked_until: datetime | None = None
 
     @property
     def max_digits(self) -> int:  # type: ignore[override]
         return self.app.config_.security.pin_max_length
 
-    def prepare(
-        self,
-        purpose: str = "shift",
-        then: Callable[[Actor], None] | None = None,
-        back: str | None = None,
-        **_: Any,
-    ) -> None:
-        self.purpose = purpose
-        self.then = then or (lambda _actor: None)
-        self.back = back
+    def prepare(self, request: PinRequest) -> None:
+        self.request = request
         self.digits = ""
 
     def refresh(self) -> None:
-        self.ids.title.text = self.app.t(f"pin.title.{self.purpose}")
+        self.ids.title.text = self.app.t(f"pin.title.{self.request.purpose.value}")
         self.ids.hint.text = self.app.t("pin.hint")
         super().refresh()
         self.tick()
@@ -101,13 +98,13 @@ class PinScreen(DigitEntry):
 
     def _accept(self, actor: Actor) -> None:
         try:
-            actor.require(PURPOSES[self.purpose])
+            actor.require(PURPOSES[self.request.purpose])
         except KioskError as error:
             self.fail(error)
             return
         self.app.signal(ok=True)
         self.say()
-        self.then(actor)
+        self.request.then(actor)
 
     def tick(self) -> None:
         keypad = self.ids.keypad
@@ -124,13 +121,14 @@ class PinScreen(DigitEntry):
         self.say("error.locked_out", seconds=left)
 
     def cancel(self) -> None:
-        if self.back:
-            self.app.go(self.back)
+        back = self.request.back
+        if back:
+            self.app.go(back)
         else:
             self.app.go_home()
 
 
-class AmountScreen(DigitEntry):
+class AmountScreen(DigitEntry[ResumePurchase | None]):
     """The purchase total in the shop's unit, grouped as typed, the points shown first."""
 
     max_digits = 16
@@ -142,8 +140,8 @@ class AmountScreen(DigitEntry):
         self.approved_by: Actor | None = None
         self.done = False
 
-    def prepare(self, keep: bool = False, **_: Any) -> None:
-        if keep:  # back from the manager's PIN: the same purchase
+    def prepare(self, request: ResumePurchase | None) -> None:
+        if request is not None:  # back from the manager's PIN: the same purchase
             return
         self.text = ""
         self.txn = new_txn_id("earn")
@@ -248,10 +246,10 @@ class AmountScreen(DigitEntry):
             return
         cashier = app.counter.cashier()
         if cashier is None:
-            app.go("pin", purpose="shift", then=self._shift_opened, back="member")
+            app.go(PinRequest(PinPurpose.SHIFT, then=self._shift_opened, back="member"))
             return
         if quote.needs_manager and self.approved_by is None:
-            app.go("pin", purpose="manager", then=self._approved, back="amount")
+            app.go(PinRequest(PinPurpose.MANAGER, then=self._approved, back="amount"))
             return
         try:
             result = app.service.earn(
@@ -269,20 +267,21 @@ class AmountScreen(DigitEntry):
         app.recorded()
         app.signal(ok=True)
         app.go(
-            "result",
-            kind="earn",
-            points=result.points,
-            balance=result.balance,
-            bonus=sum(bonus.points for bonus in result.bonuses),
+            ResultRequest(
+                kind="earn",
+                points=result.points,
+                balance=result.balance,
+                bonus=sum(bonus.points for bonus in result.bonuses),
+            )
         )
 
     def _shift_opened(self, actor: Actor) -> None:
         self.app.counter.open_shift(actor)
-        self.app.go("amount", keep=True)
+        self.app.go(ResumePurchase())
 
     def _approved(self, manager: Actor) -> None:
         self.approved_by = manager
-        self.app.go("amount", keep=True)
+        self.app.go(ResumePurchase())
         self.confirm()
 
     def cancel(self) -> None:
@@ -293,7 +292,7 @@ class AmountScreen(DigitEntry):
         self.app.go("member")
 
 
-class RedeemScreen(KioskScreen):
+class RedeemScreen(KioskScreen[RedeemRequest | None]):
     """The shopper picked a reward; a cashier approves; the coupon code is shown large."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -303,9 +302,9 @@ class RedeemScreen(KioskScreen):
         self.balance = 0
         self.txn = ""
 
-    def prepare(self, reward_id: str = "", **_: Any) -> None:
-        if reward_id:
-            self.reward_id = reward_id
+    def prepare(self, request: RedeemRequest | None) -> None:
+        if request is not None:  # a new redemption (back from the PIN prompt keeps it)
+            self.reward_id = request.reward_id
             self.code = ""
             self.txn = new_txn_id("redeem")
 
@@ -335,7 +334,7 @@ class RedeemScreen(KioskScreen):
         self.balance = 0
 
     def approve(self) -> None:
-        self.app.go("pin", purpose="approve", then=self._approved, back="redeem")
+        self.app.go(PinRequest(PinPurpose.APPROVE, then=self._approved, back="redeem"))
 
     def _approved(self, cashier: Actor) -> None:
         app = self.app
@@ -363,7 +362,7 @@ class RedeemScreen(KioskScreen):
             self.app.go("member")
 
 
-class CashierScreen(KioskScreen):
+class CashierScreen(KioskScreen[None]):
     """The cashier's menu: void a transaction, log out."""
 
     def refresh(self) -> None:
@@ -378,7 +377,7 @@ class CashierScreen(KioskScreen):
         self.app.go_home()
 
 
-class VoidScreen(KioskScreen):
+class VoidScreen(KioskScreen[ResumeVoid | None]):
     """The latest purchases and redemptions here; one is voided with a reason."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -387,8 +386,8 @@ class VoidScreen(KioskScreen):
         self.reason: str | None = None
         self.txn = ""
 
-    def prepare(self, keep: bool = False, **_: Any) -> None:
-        if keep:
+    def prepare(self, request: ResumeVoid | None) -> None:
+        if request is not None:  # back from the PIN prompt: the same void
             return
         self.selected = None
         self.reason = None
@@ -465,7 +464,7 @@ class VoidScreen(KioskScreen):
             return
         cashier = app.counter.cashier()
         if cashier is None:
-            app.go("pin", purpose="shift", then=self._shift_opened, back="attract")
+            app.go(PinRequest(PinPurpose.SHIFT, then=self._shift_opened, back="attract"))
             return
         try:
             result = app.service.void(
@@ -477,11 +476,11 @@ class VoidScreen(KioskScreen):
         app.counter.shift_used()
         app.recorded()
         app.signal(ok=True)
-        app.go("result", kind="void", points=result.points, balance=result.balance)
+        app.go(ResultRequest(kind="void", points=result.points, balance=result.balance))
 
     def _shift_opened(self, actor: Actor) -> None:
         self.app.counter.open_shift(actor)
-        self.app.go("void", keep=True)
+        self.app.go(ResumeVoid())
         self.confirm()
 
 

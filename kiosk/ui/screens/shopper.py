@@ -10,7 +10,7 @@ from kivy.animation import Animation
 from phonenumbers import AsYouTypeFormatter
 
 from kiosk.core.clock import from_iso
-from kiosk.core.store.staff import SHOPPER
+from kiosk.core.store.staff import SHOPPER, Actor
 from kiosk.core.summary import member_summary
 from kiosk.errors import (
     InvalidDate,
@@ -23,7 +23,18 @@ from kiosk.text.i18n import LANGUAGES, Texts
 from kiosk.text.phone import format_phone, normalize_phone
 from kiosk.text.rtl import ltr
 from kiosk.ui.counter import new_txn_id
-from kiosk.ui.screens.base import KioskScreen
+from kiosk.ui.requests import (
+    AttractRequest,
+    EnrollRequest,
+    MemberRequest,
+    PhoneRequest,
+    PinPurpose,
+    PinRequest,
+    RedeemRequest,
+    ResultRequest,
+    TechRequest,
+)
+from kiosk.ui.screens.base import KioskScreen, RequestT
 from kiosk.ui.widgets import KButton
 
 _GESTURE_TAPS = 5
@@ -46,7 +57,7 @@ def consent_version() -> str:
     return f"ui-{digest.hexdigest()[:12]}"
 
 
-class AttractScreen(KioskScreen):
+class AttractScreen(KioskScreen[AttractRequest | None]):
     """The program's promise, "tap your card or enter your phone", language, status."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -58,8 +69,8 @@ class AttractScreen(KioskScreen):
     def shop_name(self) -> str:
         return self.app.show(self.app.config_.shop.name)
 
-    def prepare(self, message_key: str = "", **_: Any) -> None:
-        self.message_key = message_key
+    def prepare(self, request: AttractRequest | None) -> None:
+        self.message_key = request.message_key if request is not None else ""
 
     def refresh(self) -> None:
         app = self.app
@@ -105,7 +116,9 @@ class AttractScreen(KioskScreen):
             if len(self.gesture_taps) >= _GESTURE_TAPS:
                 self.gesture_taps = []
                 self.app.go(
-                    "pin", purpose="technician", then=lambda actor: self.app.go("tech", actor=actor)
+                    PinRequest(
+                        PinPurpose.TECHNICIAN, then=lambda actor: self.app.go(TechRequest(actor))
+                    )
                 )
                 return True
         return bool(super().on_touch_down(touch))
@@ -116,14 +129,14 @@ class AttractScreen(KioskScreen):
         if app.counter.cashier() is not None:
             app.go("cashier")
             return
-        app.go("pin", purpose="shift", then=self._opened)
+        app.go(PinRequest(PinPurpose.SHIFT, then=self._opened))
 
-    def _opened(self, actor: Any) -> None:
+    def _opened(self, actor: Actor) -> None:
         self.app.counter.open_shift(actor)
         self.app.go("cashier")
 
 
-class DigitEntry(KioskScreen):
+class DigitEntry(KioskScreen[RequestT]):
     """A screen whose keypad types digits into a display."""
 
     max_digits = 14
@@ -172,19 +185,23 @@ class DigitEntry(KioskScreen):
         """The OK key."""
 
 
-class PhoneScreen(DigitEntry):
+class PhoneScreen(DigitEntry[PhoneRequest | None]):
     """Phone keypad: Persian or Latin digits, formatted as typed; unknown numbers may enroll."""
 
     max_digits = _PHONE_DIGITS
 
-    def prepare(self, note_key: str = "", **_: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.note_key = "phone.hint"
+
+    def prepare(self, request: PhoneRequest | None) -> None:
         self.digits = ""
-        self.note_key = note_key or "phone.hint"
+        self.note_key = request.note_key if request is not None else "phone.hint"
 
     def refresh(self) -> None:
         app = self.app
         example = ltr(app.texts.digits("0912 345 6789"))
-        self.ids.hint.text = app.t(getattr(self, "note_key", "phone.hint"), example=example)
+        self.ids.hint.text = app.t(self.note_key, example=example)
         super().refresh()
 
     def show_digits(self) -> None:
@@ -201,7 +218,7 @@ class PhoneScreen(DigitEntry):
             member = app.service.identify_phone(self.digits)
         except UnknownMember:
             app.counter.phone = self.digits
-            app.go("enroll", phone=self.digits)
+            app.go(EnrollRequest(phone=self.digits))
             return
         except KioskError as error:
             self.fail(error)
@@ -215,12 +232,12 @@ class PhoneScreen(DigitEntry):
             except KioskError as error:
                 self.fail(error)
                 return
-            app.go("member", message_key="member.card_linked")
+            app.go(MemberRequest(message_key="member.card_linked"))
             return
         app.go("member")
 
 
-class EnrollScreen(KioskScreen):
+class EnrollScreen(KioskScreen[EnrollRequest | None]):
     """Consent (its version recorded), optional name and birthday, the tapped card linked."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -231,9 +248,9 @@ class EnrollScreen(KioskScreen):
         self.marketing = False
         self.txn = ""
 
-    def prepare(self, phone: str | None = None, **_: Any) -> None:
-        if phone is not None:  # a new enrollment (coming back from name/birthday keeps it)
-            self.phone = phone
+    def prepare(self, request: EnrollRequest | None) -> None:
+        if request is not None:  # a new enrollment (coming back from name/birthday keeps it)
+            self.phone = request.phone
             self.name_text = ""
             self.birthday = None
             self.marketing = False
@@ -291,14 +308,14 @@ class EnrollScreen(KioskScreen):
         counter.member_id = result.member_id
         app.recorded()
         app.signal(ok=True)
-        app.go("result", kind="enroll", points=result.bonus_points, balance=result.balance)
+        app.go(ResultRequest(kind="enroll", points=result.bonus_points, balance=result.balance))
 
 
 PERSIAN_LETTERS = [*"ضصثقفغعهخحجچشسیبلاتنمکگظطزرذدپو", "ژ", "آ", "ئ"]
 LATIN_LETTERS = list("qwertyuiopasdfghjklzxcvbnm")
 
 
-class NameScreen(KioskScreen):
+class NameScreen(KioskScreen[None]):
     """An on-screen keyboard of the shopper's alphabet (TextInput cannot shape Persian)."""
 
     max_length = 40
@@ -308,7 +325,7 @@ class NameScreen(KioskScreen):
         self.text = ""
         self.layout = ""
 
-    def prepare(self, **_: Any) -> None:
+    def prepare(self, request: None) -> None:
         self.text = self.app.manager.get_screen("enroll").name_text if self.app.manager else ""
 
     def refresh(self) -> None:
@@ -345,12 +362,12 @@ class NameScreen(KioskScreen):
         self.app.go("enroll")
 
 
-class BirthdayScreen(DigitEntry):
+class BirthdayScreen(DigitEntry[None]):
     """Birthday as year/month/day: Jalali in Persian, Gregorian in English."""
 
     max_digits = 8
 
-    def prepare(self, **_: Any) -> None:
+    def prepare(self, request: None) -> None:
         self.digits = ""
 
     def refresh(self) -> None:
@@ -383,15 +400,15 @@ class BirthdayScreen(DigitEntry):
         self.app.go("enroll")
 
 
-class MemberScreen(KioskScreen):
+class MemberScreen(KioskScreen[MemberRequest | None]):
     """Balance, tier and progress, points expiring soon, rewards (affordable ones lit)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.message_key = ""
 
-    def prepare(self, message_key: str = "", **_: Any) -> None:
-        self.message_key = message_key
+    def prepare(self, request: MemberRequest | None) -> None:
+        self.message_key = request.message_key if request is not None else ""
 
     def refresh(self) -> None:
         app = self.app
@@ -497,7 +514,7 @@ class MemberScreen(KioskScreen):
         raise KeyError(reward_id)
 
     def pick(self, reward_id: str) -> None:
-        self.app.go("redeem", reward_id=reward_id)
+        self.app.go(RedeemRequest(reward_id))
 
     def purchase(self) -> None:
         """The cashier's button: amount keypad, behind an open shift."""
@@ -506,11 +523,11 @@ class MemberScreen(KioskScreen):
             app.go("amount")
             return
 
-        def opened(actor: Any) -> None:
+        def opened(actor: Actor) -> None:
             app.counter.open_shift(actor)
             app.go("amount")
 
-        app.go("pin", purpose="shift", then=opened, back="member")
+        app.go(PinRequest(PinPurpose.SHIFT, then=opened, back="member"))
 
 
 def _masked_name(name: str | None) -> str:
@@ -530,27 +547,27 @@ def mask_phone_display(masked: str | None, texts: Texts) -> str:
     return ltr(texts.digits(masked))
 
 
-class ResultScreen(KioskScreen):
+class ResultScreen(KioskScreen[ResultRequest]):
     """ "+N points" with an animation and a sound, the new balance, automatic return."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.params: dict[str, Any] = {}
+        self.request: ResultRequest | None = None
 
-    def prepare(self, **params: Any) -> None:
-        self.params = params
+    def prepare(self, request: ResultRequest) -> None:
+        self.request = request
         app = self.app
         app.result_until = app.clock() + timedelta(seconds=app.config_.ui.result_seconds)
         app.sounds.play("earn")
 
     def refresh(self) -> None:
         app = self.app
-        p = self.params
-        kind = p.get("kind", "earn")
-        points = int(p.get("points", 0))
-        self.ids.points.text = app.t(f"result.{kind}", points=points)
-        self.ids.balance.text = app.t("result.balance", points=int(p.get("balance", 0)))
-        bonus = int(p.get("bonus", 0))
+        shown = self.request
+        if shown is None:  # shown only through a request
+            return
+        self.ids.points.text = app.t(f"result.{shown.kind}", points=shown.points)
+        self.ids.balance.text = app.t("result.balance", points=shown.balance)
+        bonus = shown.bonus
         self.ids.extra.text = app.t("result.birthday", points=bonus) if bonus else ""
 
     def on_enter(self, *_: Any) -> None:

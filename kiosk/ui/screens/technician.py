@@ -16,6 +16,7 @@ from kiosk.core.store.staff import Actor
 from kiosk.errors import InvalidPin, KioskError
 from kiosk.text.i18n import Language
 from kiosk.text.rtl import ltr
+from kiosk.ui.requests import NewPinRequest, StaffRequest, TechRequest
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.shopper import DigitEntry
 from kiosk.ui.widgets import KButton, KLabel
@@ -23,7 +24,7 @@ from kiosk.ui.widgets import KButton, KLabel
 _MIB = 1024 * 1024
 
 
-class TechScreen(KioskScreen):
+class TechScreen(KioskScreen[TechRequest | None]):
     """Diagnostics (readers, sync, queue, disk, database, version) and actions."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -33,9 +34,9 @@ class TechScreen(KioskScreen):
         self.message_key = ""
         self.message_params: dict[str, Any] = {}
 
-    def prepare(self, actor: Actor | None = None, **_: Any) -> None:
-        if actor is not None:
-            self.actor = actor
+    def prepare(self, request: TechRequest | None) -> None:
+        if request is not None:  # through the PIN (back from provisioning keeps the actor)
+            self.actor = request.actor
             self.testing_reader = False
             self.message_key = ""
 
@@ -138,7 +139,7 @@ class TechScreen(KioskScreen):
         return self.actor
 
 
-class StaffScreen(KioskScreen):
+class StaffScreen(KioskScreen[StaffRequest | None]):
     """Cashier PINs: add a cashier with a new PIN, disable an account."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -147,9 +148,11 @@ class StaffScreen(KioskScreen):
         self.message_key = ""
         self.message_params: dict[str, Any] = {}
 
-    def prepare(self, message_key: str = "", **params: Any) -> None:
-        self.message_key = message_key
-        self.message_params = params
+    def prepare(self, request: StaffRequest | None) -> None:
+        if request is None:
+            self.message_key, self.message_params = "", {}
+        else:
+            self.message_key, self.message_params = "staff.added", {"name": request.added}
 
     def refresh(self) -> None:
         app = self.app
@@ -188,7 +191,7 @@ class StaffScreen(KioskScreen):
         raise KeyError(staff_id)
 
     def add_cashier(self) -> None:
-        self.app.go("new_pin", then=self._add)
+        self.app.go(NewPinRequest(then=self._add))
 
     def _add(self, pin: str) -> None:
         app = self.app
@@ -201,7 +204,7 @@ class StaffScreen(KioskScreen):
             app.go("staff")
             self.fail(error)
             return
-        app.go("staff", message_key="staff.added", name=person.name)
+        app.go(StaffRequest(added=person.name))
 
     def disable(self) -> None:
         app = self.app
@@ -227,7 +230,7 @@ class StaffScreen(KioskScreen):
         return tech  # type: ignore[no-any-return]
 
 
-class NewPinScreen(DigitEntry):
+class NewPinScreen(DigitEntry[NewPinRequest]):
     """A new PIN, typed twice."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -239,8 +242,8 @@ class NewPinScreen(DigitEntry):
     def max_digits(self) -> int:  # type: ignore[override]
         return self.app.config_.security.pin_max_length
 
-    def prepare(self, then: Callable[[str], None] | None = None, **_: Any) -> None:
-        self.then = then or (lambda _pin: None)
+    def prepare(self, request: NewPinRequest) -> None:
+        self.then = request.then
         self.first = None
         self.digits = ""
 
@@ -280,7 +283,7 @@ class NewPinScreen(DigitEntry):
         self.app.go("staff")
 
 
-class OutOfServiceScreen(KioskScreen):
+class OutOfServiceScreen(KioskScreen[None]):
     """The database cannot be written: nothing can be recorded; it comes back by itself."""
 
     def refresh(self) -> None:
@@ -300,7 +303,7 @@ PROVISION_KEYS = [
 ]
 
 
-class ProvisionScreen(KioskScreen):
+class ProvisionScreen(KioskScreen[None]):
     """The CRM's address and a one-time code, typed on our own keyboard, then enrollment.
 
     The same as `kiosk provision`: the exchange runs on a thread of its own (the CRM may
@@ -320,7 +323,7 @@ class ProvisionScreen(KioskScreen):
         self.busy = False
         self.done = threading.Event()  # set when an attempt has ended (tests wait on it)
 
-    def prepare(self, **_: Any) -> None:
+    def prepare(self, request: None) -> None:
         self.url = self.app.config_.crm.url or "https://"
         self.code = ""
         self.field = "code" if self.app.config_.crm.url else "url"
