@@ -60,6 +60,7 @@ from typing import Any
 import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3 import HTTPResponse
 
 from bench.common import CACHE, progress, report
 from kiosk.config import KioskConfig, load_config
@@ -343,7 +344,14 @@ class _LocalAnswers(BaseAdapter):
         response = requests.Response()
         response.status_code = 200
         response.headers = CaseInsensitiveDict({"Content-Type": "application/json"})
-        response.raw = io.BytesIO(json.dumps(answer).encode())
+        # What HTTPAdapter puts here: a urllib3 response (the client reads it with
+        # read1(amt, decode_content=True)), not a bare BytesIO.
+        response.raw = HTTPResponse(
+            body=io.BytesIO(json.dumps(answer).encode()),
+            headers=response.headers,
+            status=200,
+            preload_content=False,
+        )
         response.url = request.url or ""
         response.request = request
         return response
