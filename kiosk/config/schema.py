@@ -173,3 +173,9 @@ class KioskConfig:
     ui: UiConfig
     # The layers that made this config, for `kiosk config show` and diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
+
+    def reader_urls(self) -> list[str]:
+        """The configured reader URLs; the simulated reader when none are set in simulator mode."""
+        if self.readers.urls:
+            return list(self.readers.urls)
+        return ["sim:"] if self.device.simulated else []

@@ -21,7 +21,8 @@ from typing import Literal, NamedTuple, Protocol
 from kiosk.appliance.logs import redact
 from kiosk.config import KioskConfig
 from kiosk.core.clock import system_clock
-from kiosk.core.store.db import database_path
+from kiosk.core.store.db import database_path, open_existing
+from kiosk.core.store.settings import DeviceIdentity
 
 Status = Literal["pass", "warn", "fail"]
 _RANK: dict[Status, int] = {"pass": 0, "warn": 1, "fail": 2}
@@ -139,15 +140,8 @@ class DoctorContext:
         if not path.exists():
             return None
         try:
-            conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None, timeout=5.0
-            )
+            conn = open_existing(path)
         except sqlite3.Error as exc:
-            raise DatabaseUnreadable(_describe(exc)) from exc
-        try:
-            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        except sqlite3.Error as exc:
-            conn.close()
             raise DatabaseUnreadable(_describe(exc)) from exc
         self._conn = conn
         return conn
@@ -159,14 +153,11 @@ class DoctorContext:
         conn = self.database()
         if conn is None:
             return None
-        row = conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
-        return str(row[0]) if row else None
+        return DeviceIdentity(conn).stored()
 
     def reader_urls(self) -> list[str]:
-        """The configured readers; `sim:` in simulator mode when none are (as the bootstrap)."""
-        if self.config.readers.urls:
-            return list(self.config.readers.urls)
-        return ["sim:"] if self.config.device.simulated else []
+        """The configured readers; `sim:` in simulator mode when none are."""
+        return self.config.reader_urls()
 
     def close(self) -> None:
         if self._conn is not None:

@@ -13,6 +13,7 @@ from kiosk.appliance.doctor.context import (
     _count,
     _size,
 )
+from kiosk.core.store.db import integrity_problems
 from kiosk.core.store.settings import storage_writable
 from kiosk.core.store.verify import verify_ledger
 
@@ -46,8 +47,8 @@ def check_database(ctx: DoctorContext) -> CheckResult:
             f"no database in {ctx.data_dir}: the kiosk has not started yet",
             "start the kiosk (`sudo systemctl start loyalty-kiosk`), or check --data-dir",
         )
-    integrity = [str(row[0]) for row in conn.execute("PRAGMA integrity_check(5)")]
-    if integrity != ["ok"]:
+    integrity = integrity_problems(conn, 5)
+    if integrity:
         return CheckResult(
             "database",
             "fail",

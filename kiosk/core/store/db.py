@@ -143,6 +143,26 @@ def redoable_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connectio
         conn.execute("PRAGMA synchronous=FULL")
 
 
+def open_existing(path: Path) -> sqlite3.Connection:
+    """Open a database that must already exist, read-write, without creating or migrating it
+    (the doctor looks at the file as it is); sqlite3.Error when it cannot be read."""
+    conn = sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None, timeout=5.0
+    )
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
+def integrity_problems(conn: sqlite3.Connection, limit: int = 5) -> list[str]:
+    """SQLite's integrity check: [] when the file is sound, else up to `limit` problems."""
+    found = [str(row[0]) for row in conn.execute(f"PRAGMA integrity_check({int(limit)})")]
+    return [] if found == ["ok"] else found
+
+
 def copy_database(source: Path, target: Path) -> str:
     """A consistent copy of a live database (SQLite's backup API) as one self-contained
     file; returns the copy's `PRAGMA quick_check` ("ok" when sound)."""

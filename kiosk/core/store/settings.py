@@ -85,6 +85,11 @@ class DeviceIdentity:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
+    def stored(self) -> str | None:
+        """The id the database keeps, if any (read only)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
+        return str(row[0]) if row else None
+
     def device_id(self, configured: str) -> str:
         """The configured id (stored), else the stored one, else a new one (stored)."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
