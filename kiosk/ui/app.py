@@ -9,7 +9,6 @@ and tests call after moving a manual clock.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -49,7 +48,6 @@ KV_FILE = Path(__file__).with_name("kiosk.kv")
 # tells the journal that a technician asked for it.
 RESTART_EXIT_CODE = 3
 _PROBE_EVERY = timedelta(seconds=5)
-_SHOWN_KEPT = 20_000
 
 
 def load_resources() -> None:
@@ -132,7 +130,6 @@ class KioskApp(App):
         self.storage_problem = ""
         self.storage_uncertain = False
         self.last_sync = ""
-        self.shown: OrderedDict[str, None] = OrderedDict()
         self._texts: dict[str, Texts] = {}
         self.manager: ScreenManager | None = None
         self._handler: _KeepRunning | None = None
@@ -222,12 +219,7 @@ class KioskApp(App):
 
     def show(self, text: str) -> str:
         """Shape text that is data, not a message (a name, a code, a formatted number)."""
-        shaped = visual(text, self.rtl)
-        self.shown[shaped] = None
-        self.shown.move_to_end(shaped)
-        if len(self.shown) > _SHOWN_KEPT:
-            self.shown.popitem(last=False)
-        return shaped
+        return visual(text, self.rtl)
 
     def error_text(self, error: KioskError) -> str:
         """An error, translated and shaped."""
