@@ -67,7 +67,7 @@ def test_the_wheel_carries_the_fonts_sounds_catalogues_and_layouts(wheel: zipfil
         f"{data}/fonts/OFL.txt",
         f"{data}/sounds/earn.wav",
         "kiosk/config/defaults.toml",
-        "kiosk/ui/kiosk.kv",
+        "kiosk/ui/kv/widgets.kv",
         "kiosk/locale/fa/LC_MESSAGES/kiosk.mo",
         "kiosk/locale/en/LC_MESSAGES/kiosk.mo",
         "sync/client.py",

@@ -43,7 +43,10 @@ log = logging.getLogger(__name__)
 
 ASSETS = assets_dir()
 FONT = "Kiosk"
-KV_FILE = Path(__file__).with_name("kiosk.kv")
+# The kv rules, in the order they are loaded: the shared widgets' rules (and every
+# screen's background) first, so that a screen's own rule is applied after them.
+KV_DIR = Path(__file__).with_name("kv")
+KV_FILES = tuple(KV_DIR / f"{name}.kv" for name in ("widgets", "shopper", "cashier", "technician"))
 # systemd restarts the service whatever its exit status (Restart=always); a distinct code
 # tells the journal that a technician asked for it.
 RESTART_EXIT_CODE = 3
@@ -59,8 +62,9 @@ def load_resources() -> None:
             fn_regular=str(fonts / "Vazirmatn-Regular.ttf"),
             fn_bold=str(fonts / "Vazirmatn-Bold.ttf"),
         )
-    if str(KV_FILE) not in Builder.files:
-        Builder.load_file(str(KV_FILE))
+    for kv_file in KV_FILES:
+        if str(kv_file) not in Builder.files:
+            Builder.load_file(str(kv_file))
 
 
 class _KeepRunning(ExceptionHandler):

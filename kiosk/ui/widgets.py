@@ -106,7 +106,7 @@ class Keypad(GridLayout):
 class Meter(Widget):
     """A progress bar that fills from the reading direction's start (right in Persian).
 
-    Drawn by its kv rule (kiosk.kv), whose canvas follows the widget's position.
+    Drawn by its kv rule (kv/widgets.kv), whose canvas follows the widget's position.
     """
 
     value = NumericProperty(0.0)
