@@ -421,6 +421,7 @@ def measure_taps(size: Size) -> dict[str, Any]:
 def measure_transactions(size: Size, ui: bool) -> dict[str, Any]:
     """RSS after the 100th and the last transaction, with or without the UI."""
     from kiosk.core.clock import ManualClock
+    from kiosk.ui.requests import ResultRequest
 
     frames: Frames | None = None
     window: Any = None
@@ -459,7 +460,7 @@ def measure_transactions(size: Size, ui: bool) -> dict[str, Any]:
                 member, AMOUNT_RIAL, cashier=cashier, client_txn_id=f"bench-earn-{i}"
             )
             if app is not None and frames is not None:
-                app.go("result", kind="earn", points=result.points, balance=result.balance)
+                app.go(ResultRequest(kind="earn", points=result.points, balance=result.balance))
                 frames.pump()
                 app.go_home()
                 frames.pump()
