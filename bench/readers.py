@@ -83,6 +83,10 @@ def _present_and_time(sim: PtySerialReaderSim, uid: str, wait: Callable[[str], f
         return wait(uid) - start
     sim.present(uid)
     arrived = wait(uid)
+    # The simulator notes the first frame's time right after writing it, under its lock,
+    # and the reader can deliver the card before that note: taking the lock once (a wait
+    # for no further frame) lets it land. Else this card would be timed from the last one.
+    sim.wait_frames(0)
     assert sim.first_frame_at is not None
     return arrived - sim.first_frame_at
 
