@@ -3,7 +3,7 @@
     nfc:usb  nfc:usb:072f:2200  nfc:tty:S0:pn532  nfc:udp:127.0.0.1:54321
     serial:/dev/ttyUSB0?protocol=rdm6300  serial:loop://?protocol=line&pattern=[0-9]{10}
     evdev:/dev/input/by-id/usb-reader-event-kbd
-    sim:
+    sim:                                   (registered by sim/schemes.py)
 
 Serial options (consumed here; any other query goes on to pyserial): `protocol`
 (rdm6300 | line), `baud`, `removal_ms`, and for line readers `prefix`, `suffix`, `pattern`.
@@ -15,51 +15,82 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 from drivers.base import Debouncer, EventSink, Reader, ReaderEvent
-
-SIM_SOCKET = "sim-reader.sock"
 
 
 class ReaderUrlError(ValueError):
     """A reader URL that cannot be used; the message says why."""
 
 
+@dataclass(frozen=True)
+class ReaderUrl:
+    """A reader URL split at its scheme, with where the kiosk keeps its files."""
+
+    url: str
+    scheme: str
+    rest: str
+    data_dir: Path | None = None
+
+
+ReaderFactory = Callable[[ReaderUrl], Reader]
+# Scheme -> factory, as pyserial's URL handlers and gpiozero's pin factories: each part
+# registers its own (the built-in drivers below, `sim` in sim/schemes.py), so this module
+# never imports a simulator and a new reader kind touches no if-chain.
+_SCHEMES: dict[str, ReaderFactory] = {}
+
+
+def register_scheme(scheme: str, factory: ReaderFactory) -> None:
+    """Make `scheme:...` reader URLs build with `factory` (a later registration replaces)."""
+    _SCHEMES[scheme] = factory
+
+
+def reader_schemes() -> tuple[str, ...]:
+    """The registered reader schemes, in registration order."""
+    return tuple(_SCHEMES)
+
+
 def build_reader(url: str, *, data_dir: Path | None = None) -> Reader:
     """One reader from its URL (see the module docstring)."""
     scheme, sep, rest = url.partition(":")
+    known = ", ".join(f"{name}:" for name in _SCHEMES)
     if not sep:
-        raise ReaderUrlError(f"{url!r}: a reader URL starts with nfc:, serial:, evdev: or sim:")
-    if scheme == "nfc":
-        from drivers.nfc import NfcReader
-
-        if not rest:
-            raise ReaderUrlError(f"{url!r}: say which device, e.g. nfc:usb")
-        return NfcReader(url, rest)
-    if scheme == "serial":
-        return _serial(url, rest)
-    if scheme == "evdev":
-        from drivers.keyboard import KeyboardWedgeReader
-
-        path, _, query = rest.partition("?")
-        options = dict(parse_qsl(query))
-        if not path:
-            raise ReaderUrlError(f"{url!r}: say which input device, e.g. evdev:/dev/input/event3")
-        if "pattern" in options:
-            return KeyboardWedgeReader(url, path, pattern=_pattern(url, options["pattern"]))
-        return KeyboardWedgeReader(url, path)
-    if scheme == "sim":
-        from sim.reader import SimReader
-
-        socket_path = data_dir / SIM_SOCKET if data_dir is not None else None
-        return SimReader(url, socket_path=socket_path)
-    raise ReaderUrlError(f"{url!r}: unknown reader kind {scheme!r} (nfc, serial, evdev, sim)")
+        raise ReaderUrlError(f"{url!r}: a reader URL starts with {known}")
+    factory = _SCHEMES.get(scheme)
+    if factory is None:
+        names = ", ".join(_SCHEMES)
+        raise ReaderUrlError(f"{url!r}: unknown reader kind {scheme!r} ({names})")
+    return factory(ReaderUrl(url, scheme, rest, data_dir))
 
 
-def _serial(url: str, rest: str) -> Reader:
+def _nfc(where: ReaderUrl) -> Reader:
+    from drivers.nfc import NfcReader
+
+    if not where.rest:
+        raise ReaderUrlError(f"{where.url!r}: say which device, e.g. nfc:usb")
+    return NfcReader(where.url, where.rest)
+
+
+def _evdev(where: ReaderUrl) -> Reader:
+    from drivers.keyboard import KeyboardWedgeReader
+
+    url = where.url
+    path, _, query = where.rest.partition("?")
+    options = dict(parse_qsl(query))
+    if not path:
+        raise ReaderUrlError(f"{url!r}: say which input device, e.g. evdev:/dev/input/event3")
+    if "pattern" in options:
+        return KeyboardWedgeReader(url, path, pattern=_pattern(url, options["pattern"]))
+    return KeyboardWedgeReader(url, path)
+
+
+def _serial(where: ReaderUrl) -> Reader:
     from drivers.serial_reader import PROTOCOLS, SerialReader
+
+    url, rest = where.url, where.rest
 
     port, _, query = rest.partition("?")
     if not port:
@@ -88,6 +119,11 @@ def _serial(url: str, rest: str) -> Reader:
         suffix=suffix,
         pattern=pattern,
     )
+
+
+register_scheme("nfc", _nfc)
+register_scheme("serial", _serial)
+register_scheme("evdev", _evdev)
 
 
 def _pattern(url: str, pattern: str) -> str:

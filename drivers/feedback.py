@@ -11,6 +11,7 @@ import contextlib
 import enum
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -75,3 +76,29 @@ class SerialFeedback:
         if port is not None:
             with contextlib.suppress(Exception):  # closing a dead port
                 port.close()
+
+
+FeedbackFactory = Callable[[str], Feedback]
+# Kind -> factory, like the reader schemes: `sim` registers its own (sim/schemes.py).
+_KINDS: dict[str, FeedbackFactory] = {}
+
+
+def register_feedback(kind: str, factory: FeedbackFactory) -> None:
+    """Make `kind:...` feedback URLs build with `factory` (given the whole URL)."""
+    _KINDS[kind] = factory
+
+
+def build_feedback(url: str) -> Feedback:
+    """The buzzer/LED for `readers.feedback`: none for "", else by the URL's kind.
+
+    A URL of no registered kind is a pyserial URL (`/dev/ttyUSB1`, `loop://`), as before
+    kinds were registered.
+    """
+    if not url:
+        return NoFeedback()
+    kind, sep, _rest = url.partition(":")
+    factory = _KINDS.get(kind) if sep else None
+    return factory(url) if factory is not None else SerialFeedback(url)
+
+
+register_feedback("serial", lambda url: SerialFeedback(url.removeprefix("serial:")))

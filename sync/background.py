@@ -1,8 +1,10 @@
 """The sync worker inside the touch app: its own thread and database connection, APScheduler.
 
-The touch app and the worker never share a SQLite connection: the worker opens its own
-on its one thread (WAL lets both work at once). After a sale the app pokes the worker so
-the entry leaves at once when the CRM is reachable; otherwise it goes with the next push.
+The touch app and the worker never share a SQLite connection: each cycle opens a session
+of its own on the worker's one thread (WAL lets both work at once); the sessions come
+from the composition root (kiosk/bootstrap.py), which also keeps the CRM client. After a
+sale the app pokes the worker so the entry leaves at once when the CRM is reachable;
+otherwise it goes with the next push.
 """
 
 from __future__ import annotations
@@ -10,21 +12,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from kiosk.appliance.watchdog import Notifier
-from kiosk.config import KioskConfig
-from kiosk.core.clock import Clock, system_clock
-from kiosk.core.service import LoyaltyService
+from kiosk.config import CrmConfig
+from kiosk.core.sync_status import StopReason, SyncStatus
 from kiosk.errors import SecretExposed
-from sync.client import CrmClient
-from sync.worker import SyncWorker, build_client
+from sync.worker import SyncWorker
 
 log = logging.getLogger(__name__)
 _JOB = "push"
@@ -35,21 +34,20 @@ class BackgroundSync:
 
     def __init__(
         self,
-        data_dir: Path,
-        config: KioskConfig,
+        session: Callable[[], AbstractContextManager[SyncWorker]],
+        config: CrmConfig,
         *,
-        on_status: Callable[[dict[str, Any]], None] = lambda _status: None,
-        clock: Clock = system_clock,
+        on_status: Callable[[SyncStatus], None] = lambda _status: None,
         notifier: Notifier | None = None,
+        close: Callable[[], None] = lambda: None,
     ) -> None:
-        self.data_dir = data_dir
+        self.session = session
         self.config = config
         self.on_status = on_status
-        self.clock = clock
         # systemd's watchdog (`kiosk sync` as a service): pinged by a job on the one worker
         # thread and after every batch, so a push or pull stuck on that thread stops it.
         self.notifier = notifier or Notifier(environ={})
-        self.client: CrmClient | None = None
+        self._close = close  # releases what the sessions share (the CRM client)
         self.drained = threading.Event()  # set after each push cycle (tests wait on it)
         self._lock = threading.Lock()
         self._pushing = False  # a push cycle is under way
@@ -68,14 +66,14 @@ class BackgroundSync:
         self.scheduler.add_job(
             self._cycle,
             "interval",
-            seconds=self.config.crm.push_interval_seconds,
+            seconds=self.config.push_interval_seconds,
             id=_JOB,
             next_run_time=datetime.now(UTC),
             coalesce=True,
             max_instances=1,
             misfire_grace_time=None,
         )
-        crm = self.config.crm
+        crm = self.config
         self.scheduler.add_job(
             self._pull,
             "interval",
@@ -107,7 +105,7 @@ class BackgroundSync:
                 misfire_grace_time=None,
             )
         self.scheduler.start()
-        self.notifier.ready(f"syncing with {self.config.crm.url}")
+        self.notifier.ready(f"syncing with {self.config.url}")
         return self
 
     def stop(self) -> None:
@@ -117,8 +115,7 @@ class BackgroundSync:
             # while it waits for that cycle (a deadlock).
             self._stopping = True
         self.scheduler.shutdown(wait=True)
-        if self.client is not None:
-            self.client.close()
+        self._close()
 
     def push_now(self) -> None:
         """Push at once (after a sale, or the technician's "sync now").
@@ -140,27 +137,19 @@ class BackgroundSync:
         if job is not None:
             job.modify(next_run_time=datetime.now(UTC))
 
-    def _with_worker(self, work: Callable[[SyncWorker], dict[str, Any]]) -> dict[str, Any]:
-        # A connection per cycle, opened and closed on this thread: cheap next to a
-        # request, and nothing is left to close from another thread at shutdown.
-        service = LoyaltyService.open(self.data_dir, self.config, clock=self.clock)
+    def _with_worker(self, work: Callable[[SyncWorker], SyncStatus]) -> SyncStatus:
         try:
-            if self.client is None:
-                try:
-                    self.client = build_client(self.config.crm, service.device_id, self.data_dir)
-                except SecretExposed as exposed:
-                    log.error("%s", exposed)  # checked again next cycle
-                    return {"stopped": "secret_exposed", "configured": True}
-            worker = SyncWorker(service, self.client, self.config.crm)
-            worker.progress = self.notifier.ping
-            return work(worker)
-        finally:
-            service.close()
+            with self.session() as worker:
+                worker.progress = self.notifier.ping
+                return work(worker)
+        except SecretExposed as exposed:
+            log.error("%s", exposed)  # checked again next cycle
+            return SyncStatus(configured=True, stopped=StopReason.SECRET_EXPOSED)
 
     def _pull(self) -> None:
-        def pull(worker: SyncWorker) -> dict[str, Any]:
+        def pull(worker: SyncWorker) -> SyncStatus:
             result = worker.pull()
-            return worker.status() | {"pulled": result.applied, "stopped": result.stopped}
+            return replace(worker.status(), pulled=result.applied, stopped=result.stopped)
 
         try:
             status = self._with_worker(pull)
@@ -170,15 +159,19 @@ class BackgroundSync:
         self.on_status(status)
 
     def _heartbeat(self) -> None:
+        def beat(worker: SyncWorker) -> SyncStatus:
+            worker.heartbeat(self.readers())
+            return worker.status()
+
         try:
-            self._with_worker(lambda worker: {"ok": worker.heartbeat(self.readers())})
+            self._with_worker(beat)
         except Exception:
             log.exception("heartbeat failed")
 
     def _cycle(self) -> None:
-        def push(worker: SyncWorker) -> dict[str, Any]:
+        def push(worker: SyncWorker) -> SyncStatus:
             result = worker.drain()
-            return worker.status() | {"stopped": result.stopped}
+            return replace(worker.status(), stopped=result.stopped)
 
         with self._lock:
             self._pushing, self._again = True, False
@@ -186,7 +179,7 @@ class BackgroundSync:
             status = self._with_worker(push)
         except Exception:  # the worker must outlive a bug in one cycle
             log.exception("sync cycle failed")
-            status = {"stopped": "error", "configured": True}
+            status = SyncStatus(configured=True, stopped=StopReason.ERROR)
         finally:
             with self._lock:
                 self._pushing, again = False, self._again and not self._stopping
@@ -195,22 +188,3 @@ class BackgroundSync:
             if not again:
                 self.drained.set()
         self.on_status(status)
-
-
-def start_simulated_crm(data_dir: Path, config: KioskConfig) -> tuple[Any, KioskConfig]:
-    """For `kiosk run --sim` without a CRM URL: a simulated CRM on loopback, this kiosk enrolled."""
-    from sim.crm import CrmServer
-    from sim.crm_store import CrmStore
-    from sync.worker import load_secret, save_secret
-
-    server = CrmServer(CrmStore(data_dir / "sim-crm.db")).start()
-    crm = replace(config.crm, url=server.url)
-    configured = replace(config, crm=crm)
-    service = LoyaltyService.open(data_dir, configured)
-    try:
-        if load_secret(crm, data_dir) is None or server.store.secret_of(service.device_id) is None:
-            secret = CrmClient(server.url, service.device_id).enroll(server.store.new_code())
-            save_secret(crm, data_dir, secret)
-    finally:
-        service.close()
-    return server, configured

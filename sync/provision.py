@@ -21,6 +21,7 @@ import logging
 import os
 import pwd
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,13 @@ def provision(
     store_name: str | None = None,
     ca_bundle: str | None = None,
     owner: str | None = None,
+    connect: Callable[[str, str, str | None], CrmClient],
 ) -> Provisioned:
-    """Enroll at the CRM and write the credentials; nothing is written on failure."""
+    """Enroll at the CRM and write the credentials; nothing is written on failure.
+
+    `connect(url, device_id, ca_bundle)` gives the client to enroll with (the composition
+    root's, kiosk/bootstrap.py).
+    """
     url = check_url(crm_url)
     code = code.strip().upper()
     layer_file = data_dir / PROVISIONED_FILENAME
@@ -99,7 +105,7 @@ def provision(
     pending, rejected = owed(service)
     if previous_url and not renewed and (pending or rejected):
         raise _owed(pending + rejected, previous_url, "moving this kiosk to another CRM")
-    client = CrmClient(url, service.device_id, ca_bundle=ca_bundle or None, timeout=(5.0, 15.0))
+    client = connect(url, service.device_id, ca_bundle or None)
     try:
         secret = client.enroll(code)
     except CrmError as error:

@@ -27,7 +27,9 @@ from kiosk.config import CrmConfig
 from kiosk.core import pulled
 from kiosk.core.pulled import Here
 from kiosk.core.service_base import ServiceBase
+from kiosk.core.store.db import database_folder
 from kiosk.core.store.outbox import Outbox, SyncState
+from kiosk.core.sync_status import StopReason, SyncStatus
 from kiosk.errors import SecretExposed
 from sync.client import CrmClient, CrmError
 
@@ -42,7 +44,7 @@ class PullResult:
 
     pages: int
     applied: dict[str, int]
-    stopped: str  # "done", "backoff", "error", "credentials", "not_configured"
+    stopped: StopReason  # DONE, BACKOFF, ERROR, CREDENTIALS or NOT_CONFIGURED
     error: str = ""
 
 
@@ -53,7 +55,7 @@ class DrainResult:
     batches: int
     acknowledged: int
     rejected: int
-    stopped: str  # "empty", "backoff", "error", "credentials", "not_configured", "limit"
+    stopped: StopReason  # EMPTY, LIMIT, BACKOFF, ERROR, CREDENTIALS or NOT_CONFIGURED
     error: str = ""
 
 
@@ -90,16 +92,17 @@ class SyncWorker:
     def drain(self, *, max_batches: int | None = None, ignore_backoff: bool = False) -> DrainResult:
         """Push batches until the outbox is empty, a failure backs off, or `max_batches`."""
         if self.client is None:
-            return DrainResult(0, 0, 0, "not_configured", "no CRM is set up")
+            return DrainResult(0, 0, 0, StopReason.NOT_CONFIGURED, "no CRM is set up")
         if self.state.get("credentials_refused", False):
-            return DrainResult(0, 0, 0, "credentials", str(self.state.get("last_error", "")))
+            refused = str(self.state.get("last_error", ""))
+            return DrainResult(0, 0, 0, StopReason.CREDENTIALS, refused)
         batches = acknowledged = rejected = 0
         while max_batches is None or batches < max_batches:
             if not ignore_backoff and not self.due():
-                return DrainResult(batches, acknowledged, rejected, "backoff")
+                return DrainResult(batches, acknowledged, rejected, StopReason.BACKOFF)
             batch = self.outbox.next_batch(self.config.batch_size)
             if batch.empty:
-                return DrainResult(batches, acknowledged, rejected, "empty")
+                return DrainResult(batches, acknowledged, rejected, StopReason.EMPTY)
             try:
                 answer = self.client.push(batch.members, batch.entries)
             except CrmError as error:
@@ -120,20 +123,20 @@ class SyncWorker:
                 self._failed(
                     CrmError("the CRM acknowledged nothing of the batch", code="no_progress")
                 )
-                return DrainResult(batches, acknowledged, rejected, "backoff")
-        return DrainResult(batches, acknowledged, rejected, "limit")
+                return DrainResult(batches, acknowledged, rejected, StopReason.BACKOFF)
+        return DrainResult(batches, acknowledged, rejected, StopReason.LIMIT)
 
     # -- pulling -------------------------------------------------------------------------
 
     def pull(self, *, limit: int = 500, max_pages: int | None = None) -> PullResult:
         """Apply the CRM's changes since the stored cursor, page by page."""
         if self.client is None:
-            return PullResult(0, {}, "not_configured")
+            return PullResult(0, {}, StopReason.NOT_CONFIGURED)
         if self.state.get("credentials_refused", False):
-            return PullResult(0, {}, "credentials")
+            return PullResult(0, {}, StopReason.CREDENTIALS)
         if self.clock() < float(self.state.get("pull_next_attempt_at", 0.0)):
-            return PullResult(0, {}, "backoff")
-        here = Here(self.service.device_id, self.service.config.program.tiers[0].id)
+            return PullResult(0, {}, StopReason.BACKOFF)
+        here = Here(self.service.device_id, self.service.program.tiers[0].id)
         applied: Counter[str] = Counter()
         pages = 0
         while max_pages is None or pages < max_pages:
@@ -152,7 +155,7 @@ class SyncWorker:
         )
         if applied["program"]:
             self.service.reload_program()
-        return PullResult(pages, dict(applied), "done")
+        return PullResult(pages, dict(applied), StopReason.DONE)
 
     # -- heartbeat -----------------------------------------------------------------------
 
@@ -179,8 +182,7 @@ class SyncWorker:
         return True
 
     def _database_folder(self) -> Path:
-        path = self.service.conn.execute("PRAGMA database_list").fetchone()[2]
-        return Path(path).parent if path else Path.cwd()
+        return database_folder(self.service.conn)
 
     def _success(self) -> dict[str, Any]:
         """The state after an answered push: no failures, the time, the clock offset."""
@@ -193,7 +195,7 @@ class SyncWorker:
             "clock_offset": self.client.clock_offset if self.client else None,
         }
 
-    def _failed(self, error: CrmError, prefix: str = "") -> str:
+    def _failed(self, error: CrmError, prefix: str = "") -> StopReason:
         now = self.clock()
         if error.credentials:
             log.error("the CRM refused this kiosk's credentials (%s); pushing stops", error.code)
@@ -203,7 +205,7 @@ class SyncWorker:
                 last_error_code=error.code,
                 last_error_at=_iso(now),
             )
-            return "credentials"
+            return StopReason.CREDENTIALS
         attempts = int(self.state.get(f"{prefix}attempts", 0))
         ceiling = min(
             float(self.config.backoff_cap_seconds),
@@ -222,7 +224,7 @@ class SyncWorker:
             last_error_at=_iso(now),
             **({"last_contact_at": now} if error.status is not None else {}),
         )
-        return "backoff" if error.retryable else "error"
+        return StopReason.BACKOFF if error.retryable else StopReason.ERROR
 
     def reset_credentials(self) -> None:
         """After a technician re-enrolled the kiosk: push again."""
@@ -230,27 +232,27 @@ class SyncWorker:
 
     # -- status --------------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> SyncStatus:
         """Queue depth, last success, last error, next attempt: `kiosk sync status`."""
         pending, rejected = self.outbox.depth()
         state = self.state.all()
         next_at = float(state.get("next_attempt_at", 0.0))
-        return {
-            "configured": self.client is not None,
-            "queue_depth": pending,
-            "rejected": rejected,
-            "oldest_unsynced_at": self.outbox.oldest_pending_at(),
-            "last_success_at": state.get("last_success_at"),
-            "last_error": state.get("last_error"),
-            "last_error_code": state.get("last_error_code"),
-            "last_error_at": state.get("last_error_at"),
-            "next_attempt_at": _iso(next_at) if next_at else None,
-            "credentials_refused": bool(state.get("credentials_refused", False)),
-            "clock_offset_seconds": state.get("clock_offset"),
-            "last_pull_at": state.get("last_pull_at"),
-            "last_heartbeat_at": state.get("last_heartbeat_at"),
-            "pull_cursor": state.get("cursor", 0),
-        }
+        return SyncStatus(
+            configured=self.client is not None,
+            queue_depth=pending,
+            rejected=rejected,
+            oldest_unsynced_at=self.outbox.oldest_pending_at(),
+            last_success_at=state.get("last_success_at"),
+            last_error=state.get("last_error"),
+            last_error_code=state.get("last_error_code"),
+            last_error_at=state.get("last_error_at"),
+            next_attempt_at=_iso(next_at) if next_at else None,
+            credentials_refused=bool(state.get("credentials_refused", False)),
+            clock_offset_seconds=state.get("clock_offset"),
+            last_pull_at=state.get("last_pull_at"),
+            last_heartbeat_at=state.get("last_heartbeat_at"),
+            pull_cursor=int(state.get("cursor", 0)),
+        )
 
 
 def secret_path(config: CrmConfig, data_dir: Path) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.bootstrap import Appliance
 from kiosk.config import KioskConfig, load_config
 from kiosk.core.clock import ManualClock
 from kiosk.core.service import LoyaltyService
@@ -46,7 +47,7 @@ def open_service(tmp_path: Path, clock: ManualClock) -> Iterator[Callable[..., L
     opened: list[LoyaltyService] = []
 
     def opener(*overrides: str) -> LoyaltyService:
-        service = LoyaltyService.open(tmp_path / "data", make_config(*overrides), clock=clock)
+        service = Appliance(make_config(*overrides), tmp_path / "data", clock=clock).open_service()
         opened.append(service)
         return service
 

@@ -112,7 +112,7 @@ def test_a_week_offline_then_the_queue_drains_in_order(kiosk, clock, crm):
         result = offline.drain()
         assert result.stopped == "backoff"
     assert depth(kiosk) == len(local_entry_ids(kiosk)) > 100
-    assert offline.status()["last_error_code"] == "network"
+    assert offline.status().last_error_code == "network"
 
     online = worker_for(kiosk, enrolled_client(crm, kiosk), seconds)
     seconds.now += 10
@@ -125,7 +125,7 @@ def test_a_week_offline_then_the_queue_drains_in_order(kiosk, clock, crm):
     view = crm.store.view()
     assert view["devices"][kiosk.device_id]["high_water"] == len(local_entry_ids(kiosk))
     assert len(view["members"]) == 10 + 6 * 4
-    assert online.status()["last_success_at"] is not None
+    assert online.status().last_success_at is not None
 
 
 def sales_more(service: LoyaltyService, clock: ManualClock, day: int) -> None:
@@ -182,7 +182,7 @@ def test_credentials_refused_stop_pushing_and_keep_everything(kiosk, clock, crm)
 
     assert (first.stopped, second.stopped) == ("credentials", "credentials")
     assert crm.requests == requests_after_refusal  # no hammering with bad credentials
-    assert worker.status()["credentials_refused"] is True
+    assert worker.status().credentials_refused is True
     assert depth(kiosk) == 6
 
     assert worker.client is not None
@@ -201,7 +201,7 @@ def test_a_rejected_entry_is_kept_flagged_and_shown(kiosk, clock, crm):
 
     assert result.stopped == "empty" and result.rejected == 3
     status = worker.status()
-    assert (status["queue_depth"], status["rejected"]) == (0, 3)
+    assert (status.queue_depth, status.rejected) == (0, 3)
     assert [r["code"] for r in worker.outbox.rejected()] == ["unknown_member"] * 3
     kept = kiosk.conn.execute("SELECT COUNT(*) FROM outbox WHERE state = 'rejected'").fetchone()[0]
     assert kept == 3 and len(local_entry_ids(kiosk)) == 3
@@ -222,7 +222,7 @@ def test_a_rejection_whose_answer_was_lost_is_flagged_after_the_retry(kiosk, clo
     assert lost.stopped == "backoff" and crm.store.view()["devices"][kiosk.device_id]["entries"]
     assert (retried.stopped, retried.acknowledged, retried.rejected) == ("empty", 0, 3)
     assert [r["code"] for r in worker.outbox.rejected()] == ["unknown_member"] * 3
-    assert worker.status()["rejected"] == 3
+    assert worker.status().rejected == 3
 
 
 def test_retry_after_is_honoured_and_the_next_attempt_survives_a_restart(kiosk, clock):

@@ -221,9 +221,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk run: the touch app, or with --console the typed demo, on the configured readers."""
     if args.console:
         return _run_console(ctx)
-    from kiosk.ui.launch import run_app
-
-    return run_app(ctx.service(), ctx.config, ctx.data_dir)
+    return ctx.appliance.run_touch_app()
 
 
 def _run_console(ctx: Context) -> int:
@@ -233,11 +231,10 @@ def _run_console(ctx: Context) -> int:
 
     from drivers.base import CardPresented, ReaderEvent, ReaderStatusChanged
     from kiosk.appliance.demo import run_console_demo
-    from kiosk.wiring import build_readers
 
     service = ctx.service()
     lines: queue.Queue[str | None] = queue.Queue()
-    readers = build_readers(ctx.config, ctx.data_dir)
+    readers = ctx.appliance.readers()
 
     def on_event(event: ReaderEvent) -> None:
         # Reader threads only queue lines: the service is used from this thread alone.

@@ -58,8 +58,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def provision_run(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk provision."""
-    from sync.provision import provision
-
     service = ctx.service()
     staff = service.staff
     pin = None
@@ -71,9 +69,8 @@ def provision_run(ctx: Context, args: argparse.Namespace) -> int:
             confirm=True,
         )
         staff.validate_pin(pin)  # before the code is spent
-    done = provision(
+    done = ctx.appliance.provision(
         service,
-        data_dir=ctx.data_dir,
         crm_url=args.crm,
         code=args.code,
         store_name=args.store,

@@ -8,16 +8,16 @@ import getpass
 import json
 import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.config import KioskConfig, load_config, resolve_data_dir
+from kiosk.bootstrap import Appliance
+from kiosk.config import KioskConfig
 from kiosk.core.cards import normalize_uid
 from kiosk.core.service import LoyaltyService
-from kiosk.core.store.db import database_path
 from kiosk.core.store.members import Member
-from kiosk.errors import InvalidInput, KioskError, StorageUnavailable
+from kiosk.errors import InvalidInput, KioskError
 from kiosk.text.phone import normalize_phone
 
 EXIT_FAILED = 1
@@ -54,13 +54,16 @@ def add_member_selector(parser: argparse.ArgumentParser, *, required: bool = Tru
 
 @dataclass
 class Context:
-    """One command's view of the world: parsed options, config, and a lazily opened service."""
+    """One command's view of the world: parsed options and the appliance they describe.
+
+    Every object a command uses (the service, readers, the CRM client, the sync worker)
+    comes from the appliance (kiosk/bootstrap.py), built lazily from the options.
+    """
 
     json: bool
     args: argparse.Namespace
-    _config: KioskConfig | None = None
+    _appliance: Appliance | None = None
     _service: LoyaltyService | None = None
-    _closers: list[Any] = field(default_factory=list)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Context:
@@ -68,42 +71,43 @@ class Context:
         return cls(json=bool(getattr(args, "json", False)), args=args)
 
     @property
+    def appliance(self) -> Appliance:
+        """The appliance of the effective configuration (defaults, file, overrides)."""
+        if self._appliance is None:
+            self._appliance = Appliance.load(
+                getattr(self.args, "config", None),
+                list(getattr(self.args, "option", [])),
+                data_dir=getattr(self.args, "data_dir", None),
+                simulated=bool(getattr(self.args, "sim", False)),
+            )
+        return self._appliance
+
+    @property
     def config(self) -> KioskConfig:
         """The effective configuration (defaults, file, overrides)."""
-        if self._config is None:
-            overrides = list(getattr(self.args, "option", []))
-            if getattr(self.args, "sim", False):
-                overrides.append("device.simulated=true")
-            self._config = load_config(
-                getattr(self.args, "config", None),
-                overrides,
-                data_dir=getattr(self.args, "data_dir", None),
-            )
-        return self._config
+        return self.appliance.config
 
     @property
     def data_dir(self) -> Path:
         """The data directory this command works on."""
-        return resolve_data_dir(self.config, getattr(self.args, "data_dir", None))
+        return self.appliance.data_dir
 
     def service(self, *, create: bool = True) -> LoyaltyService:
         """The service on the data directory; refuses to create a database unless `create`."""
         if self._service is None:
-            if not create and not database_path(self.data_dir).exists():
-                raise StorageUnavailable(
-                    reason=f"there is no kiosk database in {self.data_dir} (check --data-dir)"
-                )
-            self._service = LoyaltyService.open(self.data_dir, self.config)
+            self._service = self.appliance.open_service(create=create)
         return self._service
 
     def reload(self) -> None:
         """Read the configuration again (it may have been provisioned meanwhile)."""
-        self._config = None
+        self._appliance = None
 
     def close(self) -> None:
         """Close what the command opened."""
         if self._service is not None:
             self._service.close()
+        if self._appliance is not None:
+            self._appliance.forget_client()
 
     def find_member(self, args: argparse.Namespace, *, create: bool = False) -> Member:
         """The member named by --phone, --card or --id (input checked before opening)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-from pathlib import Path
 
 from kiosk.appliance.doctor import (
     CRM_TIMEOUT_SECONDS,
@@ -17,8 +16,9 @@ from kiosk.appliance.doctor import (
     run_checks,
     scrub,
 )
+from kiosk.bootstrap import Appliance
 from kiosk.cli.common import EXIT_FAILED, Context, common_options, emit
-from kiosk.config import ConfigError, KioskConfig
+from kiosk.config import ConfigError
 from kiosk.errors import SecretExposed
 
 
@@ -40,17 +40,16 @@ def doctor_context(ctx: Context) -> DoctorContext:
     return DoctorContext(
         config=ctx.config,
         data_dir=ctx.data_dir,
-        crm_probe=functools.partial(probe_crm, ctx.config, ctx.data_dir),
+        crm_probe=functools.partial(probe_crm, ctx.appliance),
     )
 
 
-def probe_crm(config: KioskConfig, data_dir: Path, device_id: str, cursor: int) -> CrmAnswer:
+def probe_crm(appliance: Appliance, device_id: str, cursor: int) -> CrmAnswer:
     """One signed, read-only request to the CRM (a page of one change), with a short timeout."""
     from sync.client import CrmError
-    from sync.worker import build_client
 
     try:
-        client = build_client(config.crm, device_id, data_dir)
+        client = appliance.crm_client(device_id)
     except SecretExposed as exposed:
         return CrmAnswer("bad_secret", str(exposed))
     except (ValueError, OSError) as exc:  # an unreadable or garbled secret file
@@ -73,7 +72,7 @@ def probe_crm(config: KioskConfig, data_dir: Path, device_id: str, cursor: int) 
             return CrmAnswer("credentials", detail)
         return CrmAnswer("refused", detail)
     finally:
-        client.close()
+        appliance.forget_client()
     return CrmAnswer("ok", clock_offset=client.clock_offset)
 
 

@@ -66,13 +66,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def reader_test(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk reader test."""
     from drivers.base import CardPresented, ReaderEvent, ReaderStatusChanged
-    from kiosk.wiring import build_readers, reader_urls
 
-    urls = reader_urls(ctx.config)
+    urls = ctx.appliance.reader_urls()
     if not urls:
         return fail(ctx, "no_readers", "no readers are configured (readers.urls is empty)")
     events: queue.Queue[ReaderEvent | None] = queue.Queue()
-    readers = build_readers(ctx.config, ctx.data_dir)
+    readers = ctx.appliance.readers()
 
     def stop(signum: int, frame: FrameType | None) -> None:
         events.put(None)
@@ -130,8 +129,8 @@ def print_event(ctx: Context, event: object) -> None:
 
 
 def _send(ctx: Context, line: str) -> int:
-    from drivers.factory import SIM_SOCKET
     from sim.reader import send_control
+    from sim.schemes import SIM_SOCKET
 
     path = ctx.data_dir / SIM_SOCKET
     try:

@@ -9,6 +9,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from kiosk.cli.common import EXIT_FAILED, Context, common_options, emit, fail
+from kiosk.core.sync_status import StopReason
 
 if TYPE_CHECKING:
     import threading
@@ -53,11 +54,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _worker(ctx: Context) -> SyncWorker:
-    from sync.worker import SyncWorker, build_client
-
-    service = ctx.service()
-    client = build_client(ctx.config.crm, service.device_id, ctx.data_dir)
-    return SyncWorker(service, client, ctx.config.crm)
+    return ctx.appliance.sync_worker(ctx.service())
 
 
 def sync_run(ctx: Context, args: argparse.Namespace) -> int:
@@ -71,7 +68,7 @@ def sync_run(ctx: Context, args: argparse.Namespace) -> int:
     if worker.client is None:
         return fail(ctx, "not_configured", "no CRM is set up (crm.url is empty)")
     result = worker.drain(ignore_backoff=True)
-    pulled = worker.pull() if result.stopped == "empty" else None
+    pulled = worker.pull() if result.stopped == StopReason.EMPTY else None
     worker.heartbeat()
     emit(
         ctx,
@@ -81,7 +78,7 @@ def sync_run(ctx: Context, args: argparse.Namespace) -> int:
         + (f" ({result.error})" if result.error else "")
         + (f"; pull {pulled.stopped}: {pulled.applied}" if pulled else ""),
     )
-    ok = result.stopped in ("empty", "limit") and (pulled is None or pulled.stopped == "done")
+    ok = result.stopped.reached_crm and (pulled is None or pulled.stopped.reached_crm)
     return 0 if ok else EXIT_FAILED
 
 
@@ -92,9 +89,6 @@ PROVISIONED_CHECK_SECONDS = 10.0
 def _run_forever(ctx: Context) -> int:
     import threading
 
-    from kiosk.appliance.watchdog import Notifier
-    from sync.background import BackgroundSync
-
     stopping = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -102,13 +96,14 @@ def _run_forever(ctx: Context) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    notifier = Notifier()
+    notifier = ctx.appliance.systemd_notifier()
     if not _wait_until_provisioned(ctx, notifier, stopping):
         notifier.stopping()
         return 0
     # The same machinery as inside the touch app: one thread, a connection per cycle,
     # push / pull / heartbeat jobs with coalescing and no silently dropped late runs.
-    background = BackgroundSync(ctx.data_dir, ctx.config, notifier=notifier)
+    background = ctx.appliance.background_sync(notifier=notifier)
+    assert background is not None  # provisioned: crm.url is set
     print(f"syncing with {ctx.config.crm.url} (Ctrl-C stops)", flush=True)
     background.start()
     try:
@@ -153,7 +148,7 @@ def _wait_until_provisioned(ctx: Context, notifier: Notifier, stopping: threadin
 
 def sync_status(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk sync status."""
-    status = _worker(ctx).status()
+    status = _worker(ctx).status().as_dict()
     lines = [f"{key}: {value}" for key, value in status.items()]
     emit(ctx, status, "\n".join(lines))
     return 0

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kivy.app import App
 from kivy.base import ExceptionHandler, ExceptionManager
@@ -31,6 +31,7 @@ from kiosk.appliance.assets import assets_dir
 from kiosk.appliance.watchdog import Notifier
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.settings import storage_writable
+from kiosk.core.sync_status import SyncStatus
 from kiosk.errors import KioskError, StorageUnavailable, StorageUncertain
 from kiosk.text.i18n import Language, Texts
 from kiosk.text.rtl import visual
@@ -40,6 +41,17 @@ from kiosk.ui.screens import SCREENS, KioskScreen
 from kiosk.ui.sounds import Sounds
 
 log = logging.getLogger(__name__)
+
+# Provisioning as the composition root offers it: (crm_url, code) -> the device id.
+Provisioner = Callable[[str, str], str]
+
+
+class SyncControl(Protocol):
+    """What the counter asks of the background sync worker."""
+
+    def push_now(self) -> None:
+        """Push at once (after a sale)."""
+
 
 ASSETS = assets_dir()
 FONT = "Kiosk"
@@ -104,6 +116,7 @@ class KioskApp(App):
         sync_now: Callable[[], str] | None = None,
         poke_sync: Callable[[], None] | None = None,
         notifier: Notifier | None = None,
+        provision: Provisioner | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -117,6 +130,9 @@ class KioskApp(App):
         self.exit_app = exit_app
         self.sync_now = sync_now
         self.poke_sync = poke_sync
+        # Enrolls this kiosk at a CRM (the technician's provisioning screen); the
+        # composition root gives it, so no screen opens a network client itself.
+        self.provision = provision
         # systemd's watchdog: pinged from Kivy's Clock, so a stuck UI loop stops the pings.
         self.notifier = notifier or Notifier(environ={})
         self.exit_code = 0
@@ -320,23 +336,39 @@ class KioskApp(App):
         if self.poke_sync is not None:
             self.poke_sync()
 
-    def sync_reported(self, status: dict[str, Any]) -> None:
+    def attach_sync(self, background: SyncControl) -> None:
+        """Push after each sale and on the technician's "sync now" through `background`."""
+
+        def sync_now() -> str:
+            background.push_now()
+            return "tech.sync_started"
+
+        self.sync_now = sync_now
+        self.poke_sync = background.push_now
+
+    def reader_report(self) -> list[dict[str, str]]:
+        """The readers' states for the heartbeat (any thread: a copy of the latest events)."""
+        return [
+            {"name": event.reader, "state": str(event.state)}
+            for event in list(self.reader_states.values())
+        ]
+
+    def sync_reported(self, status: SyncStatus) -> None:
         """The sync worker's status after a push (called on any thread)."""
         Clock.schedule_once(partial(self._sync_status, status), -1)
 
-    def _sync_status(self, status: dict[str, Any], _dt: float = 0) -> None:
+    def _sync_status(self, status: SyncStatus, _dt: float = 0) -> None:
         if self.stopped or self.manager is None:
             return
-        stopped = status.get("stopped")
-        if not status.get("configured", True):
+        if not status.configured:
             self.network_state = "off"
-        elif stopped in ("empty", "limit", "done"):
+        elif status.online:
             self.network_state = "online"
         else:
             self.network_state = "offline"
-        if (status.get("pulled") or {}).get("program"):
+        if status.program_changed:
             self.service.reload_program()
-        self.last_sync = str(status.get("last_success_at") or "")
+        self.last_sync = status.last_success_at or ""
         self.screen.status_changed()
 
     def signal(self, ok: bool) -> None:

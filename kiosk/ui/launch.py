@@ -1,14 +1,14 @@
-"""Start the touch app from the configuration: window settings first, then Kivy."""
+"""Window settings Kivy reads once, before its window exists.
+
+The app itself is built by the composition root, kiosk/bootstrap.py.
+"""
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
-from kiosk.appliance import logs
 from kiosk.config import KioskConfig
-from kiosk.core.service import LoyaltyService
 
 
 def configure_kivy(config: KioskConfig, data_dir: Path) -> None:
@@ -29,49 +29,3 @@ def configure_kivy(config: KioskConfig, data_dir: Path) -> None:
     Config.set("kivy", "exit_on_escape", "0")
     # A touchscreen is the only input; a mouse's right button would draw red dots.
     Config.set("input", "mouse", "mouse,disable_multitouch")
-
-
-def run_app(service: LoyaltyService, config: KioskConfig, data_dir: Path) -> int:
-    """Open the kiosk window on the configured readers and CRM; returns the exit code."""
-    logs.configure(logging.INFO)
-    configure_kivy(config, data_dir)
-    from kiosk.appliance.watchdog import Notifier
-    from kiosk.ui.app import KioskApp
-    from kiosk.wiring import build_feedback, build_readers
-    from sync.background import BackgroundSync, start_simulated_crm
-
-    simulated_crm = None
-    if config.device.simulated and not config.crm.url:
-        # `kiosk run --sim`: a simulated CRM on loopback, its data in the data directory.
-        simulated_crm, config = start_simulated_crm(data_dir, config)
-    background = BackgroundSync(data_dir, config) if config.crm.url else None
-
-    def sync_now() -> str:
-        assert background is not None
-        background.push_now()
-        return "tech.sync_started"
-
-    app = KioskApp(
-        service,
-        data_dir=data_dir,
-        readers=build_readers(config, data_dir),
-        feedback=build_feedback(config),
-        sync_now=sync_now if background else None,
-        poke_sync=background.push_now if background else None,
-        notifier=Notifier(),  # systemd's, when run by loyalty-kiosk.service
-    )
-    if background is not None:
-        background.on_status = app.sync_reported
-        background.readers = lambda: [
-            {"name": event.reader, "state": str(event.state)}
-            for event in list(app.reader_states.values())
-        ]
-        background.start()
-    try:
-        app.run()
-    finally:
-        if background is not None:
-            background.stop()
-        if simulated_crm is not None:
-            simulated_crm.stop()
-    return app.exit_code

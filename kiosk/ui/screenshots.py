@@ -23,6 +23,8 @@ _OVERRIDES = (
     'shop.name="Demo shop"',
     "security.pin_scrypt_n=1024",
     "program.expiry.days=20",
+    'readers.urls=["sim:counter"]',
+    "readers.debounce_ms=0",
 )
 
 
@@ -62,25 +64,24 @@ def _render(out: Path, width: int, height: int) -> int:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
-    from drivers.factory import ReaderSet
+    from kiosk.bootstrap import Appliance
     from kiosk.config import load_config
     from kiosk.core.clock import ManualClock
-    from kiosk.core.service import LoyaltyService
     from kiosk.ui.app import KioskApp
     from kiosk.ui.sounds import Sounds
     from kiosk.ui.tour import seed, stops
-    from sim.reader import SimReader
 
     written = 0
     for language in ("fa", "en"):
         data = Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
         config = load_config(None, [*_OVERRIDES, f'shop.default_language="{language}"'], environ={})
         clock = ManualClock(datetime(2026, 11, 23, 8, 30, tzinfo=UTC))
-        service = LoyaltyService.open(data, config, clock=clock)
+        appliance = Appliance(config, data, clock=clock)
+        service = appliance.open_service()
         app = KioskApp(
             service,
             data_dir=data,
-            readers=ReaderSet([SimReader("counter")], debounce_seconds=0),
+            readers=appliance.readers(),
             sounds=Sounds(data, enabled=False),
             exit_app=lambda _code: None,
         )

@@ -24,13 +24,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kiosk.bootstrap import Appliance
 from kiosk.core.clock import ManualClock
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.staff import CLI
 from kiosk.core.store.verify import verify_ledger
 from sim.crm import CrmServer, Faults
 from sim.crm_store import CrmStore
-from sync.background import BackgroundSync
 from sync.client import CrmClient
 from sync.worker import SyncWorker, save_secret
 from tests.conftest import START, make_config
@@ -206,7 +206,10 @@ def _purchase_latencies(
                 gate.wait(60)  # the CRM does not answer until the purchases are done
 
         crm.on_request = hang
-        background = BackgroundSync(folder, config).start()
+        appliance = Appliance(config, folder)
+        background = appliance.background_sync()
+        assert background is not None
+        background.start()
         if not stuck.wait(60):
             raise RuntimeError("the sync worker never pushed")
     latencies = []

@@ -28,6 +28,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 from drivers.factory import ReaderSet
+from kiosk.bootstrap import Appliance
 from kiosk.core.clock import ManualClock
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.staff import CLI
@@ -185,26 +186,23 @@ def _split_keys(sequence: str) -> list[str]:
     return keys
 
 
-def _sync_in_background(app: Any, crm: Any, data_dir: Path, config: Any, clock: Any) -> Any:
+def _sync_in_background(app: Any, crm: Any, appliance: Appliance) -> Any:
     """The sync worker on its thread, as `kiosk run` starts it, against `crm`."""
-    from sync.background import BackgroundSync
-    from sync.client import CrmClient
     from sync.worker import save_secret
 
     if crm.store is not None:  # a live simulated CRM: enroll this kiosk there
-        secret = CrmClient(crm.url, app.service.device_id).enroll(crm.store.new_code())
+        client = appliance.enrollment_client(crm.url, app.service.device_id, None)
+        try:
+            secret = client.enroll(crm.store.new_code())
+        finally:
+            client.close()
     else:
         secret = b"k" * 32
-    save_secret(config.crm, data_dir, secret)
-    background = BackgroundSync(data_dir, config, on_status=app.sync_reported, clock=clock)
+    save_secret(appliance.config.crm, appliance.data_dir, secret)
+    background = appliance.background_sync(on_status=app.sync_reported)
+    assert background is not None, "a CRM test needs crm.url"
     app.background = background
-    app.poke_sync = background.push_now
-
-    def sync_now() -> str:
-        background.push_now()
-        return "tech.sync_started"
-
-    app.sync_now = sync_now
+    app.attach_sync(background)
     return background.start()
 
 
@@ -237,7 +235,8 @@ def kiosk_factory(tmp_path: Path, window: Any) -> Iterator[Callable[..., Kiosk]]
         clock = ManualClock(START)
         config = make_config(*overrides)
         data_dir = tmp_path / f"data{len(mounted)}"
-        service = LoyaltyService.open(data_dir, config, clock=clock)
+        appliance = Appliance(config, data_dir, clock=clock)
+        service = appliance.open_service()
         if staff:
             service.staff.add(name="Sara", role="cashier", pin=CASHIER_PIN, actor=CLI)
             service.staff.add(name="Reza", role="manager", pin=MANAGER_PIN, actor=CLI)
@@ -253,6 +252,7 @@ def kiosk_factory(tmp_path: Path, window: Any) -> Iterator[Callable[..., Kiosk]]
             feedback=feedback,
             exit_app=exits.append,
             notifier=notifier,
+            provision=appliance.provision_device,
         )
         _forget_previous_app()
         root = app.build()
@@ -262,7 +262,7 @@ def kiosk_factory(tmp_path: Path, window: Any) -> Iterator[Callable[..., Kiosk]]
         kiosk = Kiosk(app, reader, clock, window)
         kiosk.exits = exits
         if crm is not None:
-            kiosk.background = _sync_in_background(app, crm, data_dir, config, clock)
+            kiosk.background = _sync_in_background(app, crm, appliance)
         mounted.append((app, root, service))
         kiosk.until(lambda: bool(app.reader_states), "the reader's first status")
         return kiosk

@@ -379,23 +379,18 @@ class ProvisionScreen(KioskScreen[None]):
         self.done.clear()
         self.say("tech.provision.working")
         self.refresh()
-        app = self.app
-        data_dir, config, url, code = app.data_dir, app.config_, self.url, self.code
+        provision = self.app.provision
+        if provision is None:  # pragma: no cover - the composition root always gives one
+            raise RuntimeError("this kiosk app was built without provisioning")
         threading.Thread(
-            target=self._exchange, args=(data_dir, config, url, code), daemon=True
+            target=self._exchange, args=(provision, self.url, self.code), daemon=True
         ).start()
 
-    def _exchange(self, data_dir: Any, config: Any, url: str, code: str) -> None:
-        from kiosk.core.service import LoyaltyService
-        from sync.provision import provision
-
+    def _exchange(self, provision: Callable[[str, str], str], url: str, code: str) -> None:
         outcome: Exception | str
         try:
-            service = LoyaltyService.open(data_dir, config)
-            try:
-                outcome = provision(service, data_dir=data_dir, crm_url=url, code=code).device_id
-            finally:
-                service.close()
+            # Opens a connection of its own on this thread (SQLite's rule), at the root.
+            outcome = provision(url, code)
         except Exception as exc:  # shown on the screen, on the UI thread
             outcome = exc
         Clock.schedule_once(lambda _dt: self._finished(outcome), 0)
