@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-CACHE = Path(__file__).resolve().parent / ".cache"
+# Generated data sets and each run's copies; BENCH_CACHE puts them elsewhere (a disk with
+# room for the full ledger's 4 GB, or a test's temporary folder).
+CACHE = Path(os.environ.get("BENCH_CACHE") or Path(__file__).resolve().parent / ".cache")
+
+# The size of a run: the full benchmark, `--quick` (a smaller data set, figures still worth
+# reading) or `--smoke` (the smallest that runs every step: proves it runs, in seconds).
+Scale = Literal["full", "quick", "smoke"]
 
 
 def timings(work: Callable[[Any], object], inputs: Iterable[Any]) -> list[float]:

@@ -1,13 +1,14 @@
 """The fleet benchmark: does jitter spread the retry storm of 200 kiosks after a CRM outage?
 
-200 kiosks (`--quick`: 40), each with its own small kiosk database (3 members and 5 queued
-entries, written with raw SQL through the real schema) and its own `SyncWorker` and
-`CrmClient`, enrolled with its own device id at ONE simulated CRM (`sim/crm.py`) on
-loopback, with `crm.backoff_base_seconds=2` and `crm.backoff_cap_seconds=300`. Time is
-simulated: every worker's clock returns the same simulated time, which moves on one
-second per step; each step, every kiosk whose `worker.due()` holds calls `drain()`, all in
-this one process, one after the other (no threads). The CRM's `requests` counter, read
-before and after each step, gives the requests that reached it in that simulated second.
+200 kiosks (`--quick`: 40; `--smoke`: 5), each with its own small kiosk database (3
+members and 5 queued entries, written with raw SQL through the real schema) and its own
+`SyncWorker` and `CrmClient`, enrolled with its own device id at ONE simulated CRM
+(`sim/crm.py`) on loopback, with `crm.backoff_base_seconds=2` and
+`crm.backoff_cap_seconds=300`. Time is simulated: every worker's clock returns the same
+simulated time, which moves on one second per step; each step, every kiosk whose
+`worker.due()` holds calls `drain()`, all in this one process, one after the other (no
+threads). The CRM's `requests` counter, read before and after each step, gives the
+requests that reached it in that simulated second.
 
 The scenario: at t = 0 the CRM goes down (every signed request answers 503 `unavailable`
 with `Retry-After: 1`, the simulator's `5xx` fault at rate 1) while every kiosk has its
@@ -47,11 +48,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.common import progress, report
+from bench.common import Scale, progress, report
 from bench.sync import make_config, start_crm, stop_crm
+from kiosk.bootstrap import Appliance
 from kiosk.config import KioskConfig
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.db import write_transaction
+from kiosk.core.sync_status import StopReason
 from sim.crm import CrmServer
 from sync.client import CrmClient
 from sync.worker import SyncWorker
@@ -75,6 +78,8 @@ class Size:
 
 FULL = Size(kiosks=200)
 QUICK = Size(kiosks=40)
+SMOKE = Size(kiosks=5)
+SIZES: dict[Scale, Size] = {"full": FULL, "quick": QUICK, "smoke": SMOKE}
 
 
 class SimClock:
@@ -152,7 +157,7 @@ def open_kiosk(
     shutil.copyfile(template, data / "kiosk.db")
     device = f"fleet-{number:03d}"
     config = replace(config, device=replace(config.device, id=device))
-    service = LoyaltyService.open(data, config)
+    service = Appliance(config, data).open_service(create=False)
     members = [f"{number:08x}-0000-4000-8000-{j:012x}" for j in range(1, MEMBERS + 1)]
     with write_transaction(service.conn):
         for j, member_id in enumerate(members, start=1):
@@ -221,7 +226,7 @@ def scenario(size: Size, jitter: Callable[[], float], what: str) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         folder = Path(tmp)
         template = folder / "template"
-        LoyaltyService.open(template, config).close()  # the migrated, empty schema
+        Appliance(config, template).open_service().close()  # the migrated, empty schema
         crm = start_crm(folder / "crm.db")
         fleet: list[Kiosk] = []
         try:
@@ -268,7 +273,7 @@ def run_steps(
         for kiosk in active:
             if kiosk.worker.due():
                 result = kiosk.worker.drain()
-                if result.stopped == "empty":
+                if result.stopped == StopReason.EMPTY:
                     kiosk.drained_at = step
         per_second.append(crm.requests - before)
         if step >= OUTAGE_SECONDS:
@@ -293,8 +298,8 @@ def check(fleet: list[Kiosk], crm: CrmServer) -> list[str]:
     return []
 
 
-def main(quick: bool) -> int:
-    size = QUICK if quick else FULL
+def main(scale: Scale) -> int:
+    size = SIZES[scale]
     # Each failed push logs a warning: thousands of lines on stderr. Errors still show.
     worker_log = logging.getLogger("sync.worker")
     level = worker_log.level

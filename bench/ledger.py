@@ -1,10 +1,11 @@
 """The ledger benchmark: lookups, a durable earn and the member summary on a large ledger.
 
-A data set of 1,000,000 members and 5,000,000 entries (`--quick`: 100,000 and 500,000) is
-generated once into the real schema and cached under `bench/.cache/`. Each run copies it,
-then measures in a child process, timing the kiosk's own code (`LoyaltyService`,
-`member_summary`) and its reference alternately, call by call, so that the machine's
-moods (other processes, the disk's fsync times) fall on both alike.
+A data set of 1,000,000 members and 5,000,000 entries (`--quick`: 100,000 and 500,000;
+`--smoke`: 5,000 and 20,000) is generated once into the real schema and cached under
+`bench/.cache/` (or `$BENCH_CACHE`). Each run copies it, then measures in a child
+process, timing the kiosk's own code (`LoyaltyService`, opened as the composition root
+opens it, and `member_summary`) and its reference alternately, call by call, so that the
+machine's moods (other processes, the disk's fsync times) fall on both alike.
 
 The reference is the same work written directly against `sqlite3` with the same pragmas:
 one joined query for a card or phone lookup (the phone's reference first parses the typed
@@ -34,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import CACHE, peak_rss_mb, percentile, progress, report, timings
+from bench.common import CACHE, Scale, peak_rss_mb, percentile, progress, report, timings
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 DEVICE = "bench-kiosk"
@@ -59,6 +60,8 @@ class Size:
 
 FULL = Size(1_000_000, 5_000_000, 20_000, lookups=20_000, earns=1_000, summaries=2_000)
 QUICK = Size(100_000, 500_000, 2_000, lookups=5_000, earns=300, summaries=500)
+SMOKE = Size(5_000, 20_000, 200, lookups=200, earns=20, summaries=100)
+SIZES: dict[Scale, Size] = {"full": FULL, "quick": QUICK, "smoke": SMOKE}
 SMALL = Size(2_000, 10_000, 0, lookups=0, earns=0, summaries=2_000)
 
 
@@ -81,8 +84,8 @@ _MEMBER_ID_SQL = "printf('%08x-0000-4000-8000-%012x', (m * {mix}) % 4294967296, 
 
 def generate(size: Size, target: Path) -> None:
     """Write the data set into `target/kiosk.db` through the real schema."""
+    from kiosk.bootstrap import Appliance
     from kiosk.config import load_config
-    from kiosk.core.service import LoyaltyService
 
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -92,7 +95,7 @@ def generate(size: Size, target: Path) -> None:
         environ={},
         system_file=Path("/nonexistent"),
     )
-    LoyaltyService.open(partial, config).close()  # schema and device id, as on a device
+    Appliance(config, partial).open_service().close()  # schema and device id, as on a device
     conn = sqlite3.connect(partial / "kiosk.db", isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-1000000")
@@ -217,15 +220,15 @@ def paired(
 
 
 def measure_service(size: Size, data: Path, small: Path) -> dict[str, Any]:
+    from kiosk.bootstrap import Appliance
     from kiosk.config import load_config
     from kiosk.core.clock import ManualClock
-    from kiosk.core.service import LoyaltyService
     from kiosk.core.store.staff import Actor
     from kiosk.core.summary import member_summary
 
     config = load_config(None, [], environ={}, system_file=Path("/nonexistent"))
     clock = ManualClock(NOW)
-    service = LoyaltyService.open(data, config, clock=clock)
+    service = Appliance(config, data, clock=clock).open_service(create=False)
     raw = RawKiosk(data / "kiosk.db", start=NOW + timedelta(days=2))
     cashier = Actor(actor_id="bench", role="cashier")
     out: dict[str, Any] = {}
@@ -257,7 +260,7 @@ def measure_service(size: Size, data: Path, small: Path) -> dict[str, Any]:
     )
     raw.close()
 
-    small_service = LoyaltyService.open(small, config, clock=ManualClock(NOW))
+    small_service = Appliance(config, small, clock=ManualClock(NOW)).open_service(create=False)
 
     def summary(m: int) -> None:
         member_summary(service, member_id(m))
@@ -395,8 +398,8 @@ def _child(*args: str) -> tuple[dict[str, Any], float]:
     return json.loads(output), usage.ru_maxrss / 1024
 
 
-def main(quick: bool) -> int:
-    size = QUICK if quick else FULL
+def main(scale: Scale) -> int:
+    size = SIZES[scale]
     source = dataset(size)
     small = dataset(SMALL)
     run = CACHE / f"run-{os.getpid()}"
@@ -412,14 +415,16 @@ def main(quick: bool) -> int:
     finally:
         shutil.rmtree(run, ignore_errors=True)
 
-    scale = f"{size.members:,} members, {size.entries:,} entries"
+    data_set = f"{size.members:,} members, {size.entries:,} entries"
     for op, label, aim in (
         ("card", "lookup_by_card", "ratio <= 2"),
         ("phone", "lookup_by_phone", "ratio <= 2"),
         ("earn", "durable_earn", "ratio <= 1.5"),
     ):
         for pct in ("p50", "p99"):
-            report(f"{label}_{pct}", svc[op][pct], "us", svc[f"raw_{op}"][pct], aim=aim, note=scale)
+            report(
+                f"{label}_{pct}", svc[op][pct], "us", svc[f"raw_{op}"][pct], aim=aim, note=data_set
+            )
     for pct in ("p50", "p99"):
         report(
             f"summary_{size.entries}_vs_10000_entries_{pct}",

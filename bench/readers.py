@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import percentile, progress, report
+from bench.common import Scale, percentile, progress, report
 from drivers.base import Backoff, CardPresented, ReaderEvent, ReaderState, ReaderStatusChanged
 from drivers.serial_protocols import LineParser, Rdm6300Parser
 from drivers.serial_reader import SerialReader
@@ -29,6 +29,8 @@ from sim.reader import SimReader
 from sim.serial_reader import PtySerialReaderSim
 
 AIM = "value - reference <= 10 ms (p50)"
+# Cards per driver, and per NFC loop (each NFC card waits for a poll of 50 ms or more).
+COUNTS: dict[Scale, tuple[int, int]] = {"full": (300, 60), "quick": (50, 10), "smoke": (10, 5)}
 
 
 def uids(count: int) -> list[str]:
@@ -164,8 +166,8 @@ def _report(name: str, ours: list[float], bare: list[float], note: str) -> None:
         )
 
 
-def main(quick: bool) -> int:
-    count = 50 if quick else 300
+def main(scale: Scale) -> int:
+    count, nfc_count = COUNTS[scale]
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         progress("in-process simulator")
@@ -181,6 +183,6 @@ def main(quick: bool) -> int:
             progress("NFC: skipped (drivers.nfc not available)")
         else:
             progress("NFC over nfcpy's udp: device")
-            ours, bare = nfc_figures(count // 5 if not quick else 10)
+            ours, bare = nfc_figures(nfc_count)
             _report("nfc_udp_present", ours, bare, "reference: bare nfcpy connect loop")
     return 0

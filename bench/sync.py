@@ -1,23 +1,26 @@
 """The sync benchmark: how fast a full outbox drains to the CRM, and in how much memory.
 
-A kiosk database with 100,000 queued entries (`--quick`: 10,000) for 300 members, and one
-with 1,000,000 (`--quick`: 100,000), are written once with raw SQL through the real schema
-(members, people, entries with their gapless `seq`, outbox; `member_outbox` by its
-triggers) and cached under `bench/.cache/`, keyed by a generator version and the schema's
-migrations. Each run copies them. The simulated CRM (`sim/crm.py`) runs in this, the
-parent, process on loopback, on a fresh store file for every drain; the kiosk side runs in
-a child process of its own, so that the two do not share an interpreter (as on a kiosk and
-a server) and the child's memory is the kiosk side's alone.
+A kiosk database with 100,000 queued entries (`--quick`: 10,000; `--smoke`: 1,000) for 300
+members, and one with 1,000,000 (`--quick`: 100,000; `--smoke`: 5,000), are written once
+with raw SQL through the real schema (members, people, entries with their gapless `seq`,
+outbox; `member_outbox` by its triggers) and cached under `bench/.cache/` (or
+`$BENCH_CACHE`), keyed by a generator version and the schema's migrations. Each run
+copies them. The simulated CRM (`sim/crm.py`) runs in this, the parent, process on
+loopback, on a fresh store file for every drain; the kiosk side runs in a child process of
+its own, so that the two do not share an interpreter (as on a kiosk and a server) and the
+child's memory is the kiosk side's alone.
 
 - `sync_drain_throughput` (entries/s): `SyncWorker.drain()` of the 100,000 entries, from
-  the first batch read to the last acknowledgement written. Reference: the same requests,
-  posted bare. The exact bodies a drain sends (JSON, gzipped, member records in the first
-  batch) are recorded beforehand by a real drain whose HTTP transport answers locally;
-  then each is signed with `sync.signing.sign` and posted with a plain `requests.Session`
-  (`trust_env` off, like the client's), in sequence, to a fresh CRM. The two alternate, 3
-  rounds each; the medians are reported. Aim: ratio >= 0.7. Both must leave the CRM
-  holding every entry (its high-water mark and entry count are checked; a shortfall is
-  written into the figure's note).
+  the first batch read to the last acknowledgement written; the worker and its client are
+  the ones `kiosk sync` gets from the composition root (`kiosk.bootstrap.Appliance`).
+  Reference: the same requests, posted bare. The exact bodies a drain sends (JSON,
+  gzipped, member records in the first batch) are recorded beforehand by a real drain
+  whose HTTP transport answers locally; then each is signed with `sync.signing.sign` and
+  posted with a plain `requests.Session` (`trust_env` off, like the client's), in
+  sequence, to a fresh CRM. The two alternate, 3 rounds each (`--smoke`: 1); the medians
+  are reported. Aim: ratio >= 0.7. Both must leave the CRM holding every entry (its
+  high-water mark and entry count are checked; a shortfall is written into the figure's
+  note).
 - `sync_peak_rss_draining_<N>_entries` (MiB): in a child that drains the 1,000,000-entry
   database, `VmRSS` sampled right after each batch's answer (the batch and its answer are
   still alive then), through a `CrmClient` subclass. Reference: the same child's RSS right
@@ -62,12 +65,15 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3 import HTTPResponse
 
-from bench.common import CACHE, progress, report
+from bench.common import CACHE, Scale, progress, report
+from kiosk.bootstrap import Appliance
 from kiosk.config import KioskConfig, load_config
+from kiosk.core.sync_status import StopReason
 from sim.crm import CrmServer, Faults
 from sim.crm_store import CrmStore
 from sync.client import DEFAULT_TIMEOUT, CrmClient, PushAnswer
 from sync.signing import PROTOCOL, PROTOCOL_VERSION, SIGNED_HEADERS, sign
+from sync.worker import DrainResult, SyncWorker, save_secret
 
 GENERATOR_VERSION = 1  # bump when the generated data changes
 DEVICE = "bench-sync"
@@ -89,6 +95,8 @@ class Size:
 
 FULL = Size(entries=100_000, memory_entries=1_000_000, rounds=3)
 QUICK = Size(entries=10_000, memory_entries=100_000, rounds=3)
+SMOKE = Size(entries=1_000, memory_entries=5_000, rounds=1)
+SIZES: dict[Scale, Size] = {"full": FULL, "quick": QUICK, "smoke": SMOKE}
 
 
 def make_config(*overrides: str) -> KioskConfig:
@@ -145,12 +153,10 @@ _MEMBER_ID_SQL = f"printf('%08x-0000-4000-8000-%012x', (m * {MIX}) % 4294967296,
 
 def generate(entries: int, target: Path) -> None:
     """Write `entries` queued entries of MEMBERS members into `target/kiosk.db`."""
-    from kiosk.core.service import LoyaltyService
-
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     config = make_config()
-    LoyaltyService.open(partial, config).close()  # the schema and the device id
+    Appliance(config, partial).open_service().close()  # the schema and the device id
     conn = sqlite3.connect(partial / "kiosk.db", isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-1000000")
@@ -235,21 +241,25 @@ class SampledClient(CrmClient):
         return answer
 
 
-def measure_drain(data: Path, url: str, code: str) -> dict[str, Any]:
-    """Time one `SyncWorker.drain()` of the whole outbox."""
-    from kiosk.core.service import LoyaltyService
-    from sync.worker import SyncWorker
+def _problem(result: DrainResult) -> str:
+    """Nothing when the drain emptied the outbox, else why it stopped."""
+    return "" if result.stopped == StopReason.EMPTY else f"{result.stopped}: {result.error}"
 
-    service = LoyaltyService.open(data, make_config())
-    client = CrmClient(url, service.device_id)
-    client.enroll(code)
-    worker = SyncWorker(service, client, service.config.crm)
+
+def measure_drain(data: Path, url: str, code: str) -> dict[str, Any]:
+    """Time one `SyncWorker.drain()` of the whole outbox, as `kiosk sync` builds the worker."""
+    appliance = Appliance(make_config(f'crm.url="{url}"'), data)
+    service = appliance.open_service(create=False)
+    enrolling = appliance.enrollment_client(url, service.device_id, None)
+    save_secret(appliance.config.crm, data, enrolling.enroll(code))
+    enrolling.close()
+    worker = appliance.sync_worker(service)
     pending, _ = worker.outbox.depth()
     gc.collect()
     cpu, start = time.process_time(), time.perf_counter()
     result = worker.drain()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    client.close()
+    appliance.forget_client()
     service.close()
     return {
         "entries": pending,
@@ -257,20 +267,19 @@ def measure_drain(data: Path, url: str, code: str) -> dict[str, Any]:
         "cpu": cpu,
         "batches": result.batches,
         "acknowledged": result.acknowledged,
-        "problem": "" if result.stopped == "empty" else f"{result.stopped}: {result.error}",
+        "problem": _problem(result),
     }
 
 
 def measure_memory(data: Path, url: str, code: str) -> dict[str, Any]:
     """Drain the whole outbox, sampling VmRSS after every batch's answer."""
-    from kiosk.core.service import LoyaltyService
-    from sync.worker import SyncWorker
-
     samples: list[float] = []
     sent = 0
     marks: dict[str, float] = {}
-    service = LoyaltyService.open(data, make_config())
-    total, _ = SyncWorker(service, None, service.config.crm).outbox.depth()
+    appliance = Appliance(make_config(f'crm.url="{url}"'), data)
+    service = appliance.open_service(create=False)
+    crm = appliance.config.crm
+    total, _ = SyncWorker(service, None, crm).outbox.depth()
 
     def after_push(entries: int) -> None:
         nonlocal sent
@@ -279,9 +288,10 @@ def measure_memory(data: Path, url: str, code: str) -> dict[str, Any]:
         if "rss_10" not in marks and sent * 10 >= total:
             marks["rss_10"] = samples[-1]
 
+    # The worker the composition root builds, but on a client that samples after each answer.
     client = SampledClient(url, service.device_id, after_push=after_push)
     client.enroll(code)
-    worker = SyncWorker(service, client, service.config.crm)
+    worker = SyncWorker(service, client, crm)
     gc.collect()
     before = status_mib("VmRSS")
     start = time.perf_counter()
@@ -294,7 +304,7 @@ def measure_memory(data: Path, url: str, code: str) -> dict[str, Any]:
         "entries": total,
         "seconds": seconds,
         "acknowledged": result.acknowledged,
-        "problem": "" if result.stopped == "empty" else f"{result.stopped}: {result.error}",
+        "problem": _problem(result),
         "before": before,
         "samples": len(samples),
         "peak": max(samples, default=before),
@@ -362,16 +372,14 @@ class _LocalAnswers(BaseAdapter):
 
 def record_bodies(data: Path) -> list[tuple[bytes, dict[str, str]]]:
     """The requests a drain of `data` sends, byte for byte (the drain runs on this copy)."""
-    from kiosk.core.service import LoyaltyService
-    from sync.worker import SyncWorker
-
-    service = LoyaltyService.open(data, make_config())
+    appliance = Appliance(make_config(), data)
+    service = appliance.open_service(create=False)
     transport = _LocalAnswers()
     client = CrmClient("http://crm.invalid", service.device_id, b"\0" * 32)
     client.session.mount("http://", transport)
-    result = SyncWorker(service, client, service.config.crm).drain()
+    result = SyncWorker(service, client, appliance.config.crm).drain()
     service.close()
-    if result.stopped != "empty":
+    if result.stopped != StopReason.EMPTY:
         raise RuntimeError(f"recording the bodies stopped early: {result}")
     return transport.sent
 
@@ -540,8 +548,8 @@ def _memory(size: Size, run: Path) -> None:
     )
 
 
-def main(quick: bool) -> int:
-    size = QUICK if quick else FULL
+def main(scale: Scale) -> int:
+    size = SIZES[scale]
     run = CACHE / f"run-sync-{os.getpid()}"
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)

@@ -10,9 +10,10 @@ software llvmpipe here takes about 30 ms for one of our 800x480 screens, about 1
 the bare reference), so the tap figures' notes also give the time until `glFinish()`.
 
 - `tap_to_member_frame_p50/p95` (ms): with 200 enrolled members with a card each
-  (`--quick`: 20), from `SimReader.tap(uid)` on the attract screen to the first frame
-  drawn with the member screen current (the card handed from the reader's thread through
-  `Clock.schedule_once`, looked up, the member's summary read and the screen filled in).
+  (`--quick`: 20; `--smoke`: 10, and 8 taps of each kind), from `SimReader.tap(uid)` on
+  the attract screen to the first frame drawn with the member screen current (the card
+  handed from the reader's thread through `Clock.schedule_once`, looked up, the member's
+  summary read and the screen filled in).
   Reference: a bare `ScreenManager` (NoTransition) with two screens of one `Label` each; a
   thread hands the "tap" through `Clock.schedule_once` as our reader threads do and the
   handler switches screens; from the hand-over to the first frame drawn after the switch.
@@ -21,24 +22,26 @@ the bare reference), so the tap figures' notes also give the time until `glFinis
   long been on show when a card comes), else their filling is billed to the tap.
   Aim: p95 <= 100 ms.
 - `cold_start_to_attract` (s): the wall time of a whole fresh interpreter (measured by the
-  parent, median of 5 runs; `--quick`: 3) that imports the app, opens a service on a new
-  data directory, builds the app, mounts it and runs the loop until the attract screen
-  has drawn a frame, then leaves at once (`os._exit`: the figure is the start, not the
-  shutdown). Reference: the same for a child that only imports Kivy, opens the window and
-  draws one frame of one `Label`. One unmeasured run of each comes first (disk cache,
-  Kivy's home). Shown, no aim.
-- `rss_growth_10000_vs_100_transactions` (MiB; `--quick`: 2,000): resident memory
-  (`VmRSS`, after `gc.collect()`) after the last scripted transaction minus after the
-  100th, in a child with the app mounted. Each transaction goes through the UI layer:
-  member screen and a frame, a real `earn()`, result screen and a frame, attract screen
-  and a frame. So that 30,000 frames fit in the time, this child's GL scissor box is one
-  pixel: every widget, text texture, upload and draw call is made as usual, only the
-  software fill of the pixels is skipped (about 10 ms a transaction instead of 45).
-  Reference: the same `enroll`/`earn` calls without the UI, in a child of its own.
-  Aim: growth < 10 MB.
+  parent, median of 5 runs; `--quick`: 3; `--smoke`: 1) that imports the app, opens a
+  service on a new data directory, builds the app, mounts it and runs the loop until the
+  attract screen has drawn a frame, then leaves at once (`os._exit`: the figure is the
+  start, not the shutdown). Reference: the same for a child that only imports Kivy, opens
+  the window and draws one frame of one `Label`. One unmeasured run of each comes first
+  (disk cache, Kivy's home). Shown, no aim.
+- `rss_growth_10000_vs_100_transactions` (MiB; `--quick`: 2,000; `--smoke`: 200):
+  resident memory (`VmRSS`, after `gc.collect()`) after the last scripted transaction
+  minus after the 100th, in a child with the app mounted. Each transaction goes through
+  the UI layer: member screen and a frame, a real `earn()`, result screen and a frame,
+  attract screen and a frame. So that 30,000 frames fit in the time, this child's GL
+  scissor box is one pixel: every widget, text texture, upload and draw call is made as
+  usual, only the software fill of the pixels is skipped (about 10 ms a transaction
+  instead of 45). Reference: the same `enroll`/`earn` calls without the UI, in a child of
+  its own. Aim: growth < 10 MB.
 
 A `ManualClock` drives the service and moves on between taps and transactions, so that
-the program's limits (earns per day, minutes between earns) never refuse one.
+the program's limits (earns per day, minutes between earns) never refuse one. The service
+and the simulated reader come from the composition root (`kiosk.bootstrap.Appliance`), as
+in `kiosk run --sim`.
 """
 
 from __future__ import annotations
@@ -62,9 +65,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.common import percentile, progress, report
+from bench.common import Scale, percentile, progress, report
 
 if TYPE_CHECKING:
+    from kiosk.bootstrap import Appliance
     from kiosk.config import KioskConfig
     from kiosk.core.clock import ManualClock
     from kiosk.core.service import LoyaltyService
@@ -76,7 +80,13 @@ if TYPE_CHECKING:
 STARTED = time.perf_counter()
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-CONFIG_OVERRIDES = ("security.pin_scrypt_n=1024", 'device.id="kiosk-bench"')
+CONFIG_OVERRIDES = (
+    "security.pin_scrypt_n=1024",
+    'device.id="kiosk-bench"',
+    # The in-process simulated reader, every tap passed on at once (as the UI tests do).
+    'readers.urls=["sim:"]',
+    "readers.debounce_ms=0",
+)
 NO_SYSTEM_CONFIG = Path("/nonexistent/loyalty-kiosk/kiosk.toml")
 CASHIER_PIN = "1357"
 AMOUNT_RIAL = 2_500_000  # 25 points: an ordinary purchase, no manager approval
@@ -95,6 +105,8 @@ class Size:
 
 FULL = Size(members=200, taps=400, transactions=10_000, cold_runs=5)
 QUICK = Size(members=20, taps=60, transactions=2_000, cold_runs=3)
+SMOKE = Size(members=10, taps=2 * BLOCKS, transactions=2 * RSS_FIRST, cold_runs=1)
+SIZES: dict[Scale, Size] = {"full": FULL, "quick": QUICK, "smoke": SMOKE}
 
 
 def phone(i: int) -> str:
@@ -245,12 +257,19 @@ def make_config() -> KioskConfig:
     return load_config(None, list(CONFIG_OVERRIDES), environ={}, system_file=NO_SYSTEM_CONFIG)
 
 
-def open_service(data_dir: Path, clock: ManualClock, members: int) -> tuple[LoyaltyService, Actor]:
+def appliance(data_dir: Path, clock: ManualClock | None = None) -> Appliance:
+    """The kiosk's parts on `data_dir`, as the composition root builds them."""
+    from kiosk.bootstrap import Appliance
+    from kiosk.core.clock import system_clock
+
+    return Appliance(make_config(), data_dir, clock=clock or system_clock)
+
+
+def open_service(parts: Appliance, members: int) -> tuple[LoyaltyService, Actor]:
     """A service with a cashier (returned, logged in) and `members` members with a card."""
-    from kiosk.core.service import LoyaltyService
     from kiosk.core.store.staff import CLI
 
-    service = LoyaltyService.open(data_dir, make_config(), clock=clock)
+    service = parts.open_service()
     service.staff.add(name="Sara", role="cashier", pin=CASHIER_PIN, actor=CLI)
     cashier = service.staff.login_with_pin(CASHIER_PIN)
     for i in range(members):
@@ -261,19 +280,22 @@ def open_service(data_dir: Path, clock: ManualClock, members: int) -> tuple[Loya
 class Mounted:
     """The kiosk app mounted on the window, as the UI tests mount it."""
 
-    def __init__(self, service: LoyaltyService, data_dir: Path, window: Any) -> None:
-        from drivers.factory import ReaderSet
+    def __init__(self, parts: Appliance, service: LoyaltyService, window: Any) -> None:
         from kiosk.ui.app import ASSETS, KioskApp
         from kiosk.ui.sounds import Sounds
         from sim.reader import SimReader
 
         self.window = window
         self.service = service
-        self.reader: SimReader = SimReader("sim")
+        readers = parts.readers()
+        reader = readers.readers[0]
+        if not isinstance(reader, SimReader):
+            raise RuntimeError(f"the configured reader is not the simulator: {reader!r}")
+        self.reader: SimReader = reader
         self.app: Any = KioskApp(
             service,
-            data_dir=data_dir,
-            readers=ReaderSet([self.reader], debounce_seconds=0),
+            data_dir=parts.data_dir,
+            readers=readers,
             sounds=Sounds(ASSETS / "sounds", enabled=False),
             exit_app=lambda _code: None,
         )
@@ -379,10 +401,10 @@ def measure_taps(size: Size) -> dict[str, Any]:
     frames = Frames(window)
     clock = ManualClock(START)
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
-        data_dir = Path(tmp)
         progress(f"ui taps: enrolling {size.members} members")
-        service, _ = open_service(data_dir, clock, size.members)
-        kiosk = Mounted(service, data_dir, window)
+        parts = appliance(Path(tmp), clock)
+        service, _ = open_service(parts, size.members)
+        kiosk = Mounted(parts, service, window)
         frames.until(lambda: bool(kiosk.app.reader_states), "the reader's first status")
         frames.settle(kiosk.app.manager, "attract")
         kiosk.detach()
@@ -433,14 +455,14 @@ def measure_transactions(size: Size, ui: bool) -> dict[str, Any]:
     # four a day and well over the minutes between earns.
     step_minutes = 6 * 60 / size.members
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
-        data_dir = Path(tmp)
         what = "ui" if ui else "service only"
         progress(f"memory ({what}): enrolling {size.members} members")
-        service, cashier = open_service(data_dir, clock, size.members)
+        parts = appliance(Path(tmp), clock)
+        service, cashier = open_service(parts, size.members)
         members = [service.identify_card(card(i)).member_id for i in range(size.members)]
         kiosk: Mounted | None = None
         if frames is not None:
-            kiosk = Mounted(service, data_dir, window)
+            kiosk = Mounted(parts, service, window)
             frames.until(lambda: bool(kiosk.app.reader_states), "the reader's first status")
             frames.settle(kiosk.app.manager, "attract")
             frames.scissor_to_one_pixel()
@@ -486,10 +508,8 @@ def cold_start(ours: bool, data_dir: Path) -> None:
     window = open_window()
     frames = Frames(window)
     if ours:
-        from kiosk.core.service import LoyaltyService
-
-        service = LoyaltyService.open(data_dir, make_config())
-        manager = Mounted(service, data_dir, window).app.manager
+        parts = appliance(data_dir)
+        manager = Mounted(parts, parts.open_service(), window).app.manager
         frames.until_drawn(lambda: manager.current == "attract", "the attract screen")
     else:
         from kivy.uix.label import Label
@@ -543,8 +563,8 @@ def _cold_starts(runs: int) -> dict[str, list[float]]:
     return out
 
 
-def main(quick: bool) -> int:
-    size = QUICK if quick else FULL
+def main(scale: Scale) -> int:
+    size = SIZES[scale]
     spec = json.dumps(asdict(size))
     with kivy_environment():
         progress(f"ui: tap to member screen, {size.taps} taps and {size.taps} bare")
