@@ -19,11 +19,13 @@ def system_clock() -> datetime:
 
 def to_iso(moment: datetime) -> str:
     """Format an aware datetime the way the ledger stores it (UTC, microseconds, 'Z')."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetimes are ambiguous; pass an aware one")
-    # isoformat is several times faster than strftime and gives the same fixed width;
-    # a lookup formats "now" at every tap.
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if moment.tzinfo is not UTC:  # the clocks give UTC: the common case converts nothing
+        if moment.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware one")
+        moment = moment.astimezone(UTC)
+    # isoformat is several times faster than strftime and gives the same fixed width
+    # ("+00:00" cut off); a lookup formats "now" at every tap, an earn about seven times.
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def from_iso(text: str) -> datetime:

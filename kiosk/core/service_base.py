@@ -208,15 +208,29 @@ def clean_name(name: str | None) -> str | None:
     return name
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a result class's field names, looked up once
+
+
 def _plain(value: Any) -> Any:
-    """A result as JSON-able data; like dataclasses.asdict without its deep copies."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    """A result as JSON-able data; like dataclasses.asdict without its deep copies.
+
+    Every change stores its answer this way (for a replayed client transaction id), so it
+    runs once per earn: scalars first, and each class's fields are looked up only once.
+    """
+    if isinstance(value, _SCALARS):
+        return value
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
-    return value
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None:
+        if not is_dataclass(value) or isinstance(value, type):
+            return value
+        names = _FIELDS[kind] = tuple(f.name for f in fields(value))
+    return {name: _plain(getattr(value, name)) for name in names}
 
 
 def _load(result_type: type[_T], data: dict[str, Any]) -> _T:
