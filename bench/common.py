@@ -41,7 +41,17 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory in MiB (Linux reports KiB)."""
+    """This process's peak resident memory in MiB, since it started (exec'd).
+
+    From /proc/self/status's VmHWM, which belongs to this process's own address space:
+    getrusage's ru_maxrss (and wait4's) carries over the parent's peak at fork, so a child
+    started by a large parent would report the parent's memory.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -385,17 +385,22 @@ def measure_raw(size: Size, data: Path) -> dict[str, Any]:
 
 
 def _child(*args: str) -> tuple[dict[str, Any], float]:
-    """Run one measurement child; returns its figures and its peak RSS (MiB) from wait4."""
+    """Run one measurement child; returns its figures and the peak RSS (MiB) it reported.
+
+    The child reports its own VmHWM: wait4's ru_maxrss would include this parent's memory
+    at the fork (both children showed the parent's 39 MiB, and the ratio was always 1).
+    """
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.ledger", *args], stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
     output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, _usage = os.wait4(proc.pid, 0)  # its ru_maxrss: the parent's peak at fork
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark child {args[0]} failed with status {proc.returncode}")
-    return json.loads(output), usage.ru_maxrss / 1024
+    figures = json.loads(output)
+    return figures, float(figures["rss_mb"])
 
 
 def main(scale: Scale) -> int:
