@@ -10,7 +10,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from kiosk.core.service import LoyaltyService
+from kiosk.bootstrap import Appliance
 from kiosk.core.store.staff import Actor
 from kiosk.errors import AlreadyEnrolled
 from tests.conftest import NO_SYSTEM_CONFIG, TEST_OVERRIDES
@@ -27,7 +27,7 @@ def main() -> None:
 
     data_dir, run = Path(sys.argv[1]), sys.argv[2]
     config = load_config(None, OVERRIDES, environ={}, system_file=NO_SYSTEM_CONFIG)
-    service = LoyaltyService.open(data_dir, config)
+    service = Appliance(config, data_dir).open_service()
     cashier = Actor("s-crash", "cashier")
     members = []
     for n in range(3):

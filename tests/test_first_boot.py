@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 OPEN = (
-    "import sys; from pathlib import Path; from kiosk.core.service import LoyaltyService; "
+    "import sys; from pathlib import Path; from kiosk.bootstrap import Appliance; "
     "from tests.conftest import make_config; "
-    "LoyaltyService.open(Path(sys.argv[1]), make_config()).close()"
+    "Appliance(make_config(), Path(sys.argv[1])).open_service().close()"
 )
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,8 +19,8 @@ from hypothesis.stateful import (
     rule,
 )
 
+from kiosk.bootstrap import Appliance
 from kiosk.core.clock import ManualClock, from_iso, to_iso
-from kiosk.core.service import LoyaltyService
 from kiosk.core.store.staff import CLI, Actor
 from kiosk.core.store.verify import verify_ledger
 from kiosk.errors import InsufficientPoints, KioskError, LimitReached, NotReversible
@@ -41,15 +41,15 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="ledger-sm-"))
         self.clock = ManualClock(START)
-        self.service = LoyaltyService.open(
-            self.folder,
+        self.service = Appliance(
             make_config(
                 "program.limits.min_minutes_between_earns=0",
                 "program.limits.max_earns_per_day=1000",
                 "program.expiry.days=60",
             ),
+            self.folder,
             clock=self.clock,
-        )
+        ).open_service()
         self.txn = 0
         self.voided: set[str] = set()
 

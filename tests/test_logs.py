@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.appliance import logs
-from kiosk.core.service import LoyaltyService
+from kiosk.bootstrap import Appliance
 from sim.crm import CrmServer, Faults
 from sim.crm_store import CrmStore
 from tests.conftest import make_config
@@ -89,7 +89,7 @@ def test_the_sync_service_logs_plain_levelled_lines_without_personal_data(tmp_pa
     with CrmServer(CrmStore(), faults=Faults.parse("5xx=1")) as crm:
         config_file = tmp_path / "kiosk.toml"
         config_file.write_text(f'[device]\nid = "kiosk-logs"\n[crm]\nurl = "{crm.url}"\n')
-        service = LoyaltyService.open(data, make_config('device.id="kiosk-logs"'))
+        service = Appliance(make_config('device.id="kiosk-logs"'), data).open_service()
         service.enroll("09121234567", client_txn_id="e-1", card="1A2B3C4D")
         service.close()
         from sync.client import CrmClient

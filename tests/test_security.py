@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.bootstrap import Appliance
 from kiosk.cli import main
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store import audit
@@ -61,7 +62,7 @@ def test_kiosk_sync_and_doctor_refuse_an_exposed_secret(tmp_path: Path, capsys, 
         config_file.write_text(f'[device]\nid = "kiosk-sec"\n[crm]\nurl = "{crm.url}"\n')
         monkeypatch.setenv("KIOSK_CONFIG", str(config_file))
         config = make_config('device.id="kiosk-sec"')
-        LoyaltyService.open(data, config).close()
+        Appliance(config, data).open_service().close()
         secret = CrmClient(crm.url, "kiosk-sec").enroll(crm.store.new_code())
         save_secret(config.crm, data, secret)
         (data / "crm-secret").chmod(0o640)

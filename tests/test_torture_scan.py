@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.core.service import LoyaltyService
+from kiosk.bootstrap import Appliance
 from tests.conftest import make_config
 from tests.torture.__main__ import scan_logs
 
@@ -12,7 +12,7 @@ from tests.torture.__main__ import scan_logs
 def test_the_scan_finds_a_phone_or_card_written_to_a_log_and_passes_a_clean_one(
     tmp_path: Path,
 ):
-    service = LoyaltyService.open(tmp_path / "part" / "data", make_config())
+    service = Appliance(make_config(), tmp_path / "part" / "data").open_service()
     service.enroll("09121234567", client_txn_id="e-1", card="1A2B3C4D")
     service.close()
     clean = tmp_path / "clean.log"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.appliance.watchdog import Notifier
-from kiosk.core.service import LoyaltyService
+from kiosk.bootstrap import Appliance
 from kiosk.core.store.staff import CLI
 from sim.crm import CrmServer
 from sim.crm_store import CrmStore
@@ -105,7 +105,7 @@ def test_kiosk_sync_pings_from_its_worker_thread_and_stops_when_it_is_stuck(
             f'[crm]\nurl = "{crm.url}"\npush_interval_seconds = 1\ntimeout_seconds = 120\n'
         )
         config = make_config('device.id="kiosk-dog"', f'crm.url="{crm.url}"')
-        service = LoyaltyService.open(data, config)
+        service = Appliance(config, data).open_service()
         member = service.enroll("09121234567", client_txn_id="e-1").member_id
         code = crm.store.new_code()
         save_secret(config.crm, data, CrmClient(crm.url, "kiosk-dog").enroll(code))
@@ -158,7 +158,7 @@ def test_kiosk_sync_waits_for_provisioning_then_syncs(notify: NotifySocket, tmp_
     data = tmp_path / "data"
     config_file = tmp_path / "kiosk.toml"
     config_file.write_text('[device]\nid = "kiosk-wait"\n[security]\npin_scrypt_n = 1024\n')
-    service = LoyaltyService.open(data, make_config('device.id="kiosk-wait"'))
+    service = Appliance(make_config('device.id="kiosk-wait"'), data).open_service()
     service.enroll("09121234567", client_txn_id="e-1")
     service.close()
     env = {

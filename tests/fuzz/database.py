@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.bootstrap import Appliance
 from kiosk.config import KioskConfig
 from kiosk.core.clock import ManualClock
 from kiosk.core.service import LoyaltyService
@@ -95,7 +96,7 @@ class Template:
 def make_template(folder: Path) -> Template:
     """The template database, made in `folder`."""
     data = folder / "data"
-    service = LoyaltyService.open(data, fuzz_config(), clock=ManualClock(START))
+    service = Appliance(fuzz_config(), data, clock=ManualClock(START)).open_service()
     try:
         first = service.enroll(PHONE, client_txn_id="t-1", card=CARD).member_id
         second = service.enroll(PHONE2, client_txn_id="t-2").member_id
@@ -134,7 +135,7 @@ def fresh_kiosk(template: Template, where: Path) -> Iterator[Kiosk]:
     folder = Path(tempfile.mkdtemp(dir=where))
     data = folder / "data"
     shutil.copytree(template.data, data)
-    service = LoyaltyService.open(data, fuzz_config(), clock=ManualClock(START))
+    service = Appliance(fuzz_config(), data, clock=ManualClock(START)).open_service()
     try:
         yield Kiosk(service, data)
     finally:

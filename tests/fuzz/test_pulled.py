@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kiosk.bootstrap import Appliance
 from kiosk.core import pulled
-from kiosk.core.service import LoyaltyService
 from sync.worker import PullResult
 from tests.fuzz.answers import BELOW_400, SUCCESS, answers, change_pages, is_count
 from tests.fuzz.crm import Answer, FuzzCrm, client_for, worker_for
@@ -78,7 +78,7 @@ def test_a_pulled_page_is_applied_whole_or_not_at_all(
         assert partial == [], "a member without their record"
         attempt(worker.status, ())
         # Whatever the CRM sent, the kiosk still starts.
-        attempt(lambda: LoyaltyService.open(kiosk.data, fuzz_config()).close(), ())
+        attempt(lambda: Appliance(fuzz_config(), kiosk.data).open_service().close(), ())
 
 
 # -- defects found here, each shown by one input (KNOWN_DEFECTS in defects.py) ------------
@@ -106,7 +106,7 @@ def test_defect_pull_program_change_that_is_not_an_object(
     }
     with fresh_kiosk(template, tmp_path) as kiosk:
         assert pull_one(crm, kiosk, page).stopped in ("done", "error", "backoff")
-        LoyaltyService.open(kiosk.data, fuzz_config()).close()
+        Appliance(fuzz_config(), kiosk.data).open_service().close()
 
 
 @defect_test("pull_malformed_change")

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
 
-from kiosk.core.service import LoyaltyService
+from kiosk.bootstrap import Appliance
 from kiosk.core.store.ledger import Entry
 from kiosk.core.store.verify import verify_ledger
 from sim.crm import CrmServer
@@ -532,7 +532,7 @@ class Torture:
             # first round's kill finds a kiosk that has started. (This harness found that two
             # processes opening a new database at once raced in its migrations: fixed in
             # kiosk/core/store/db.py and guarded by tests/test_first_boot.py.)
-            LoyaltyService.open(self.data, config).close()
+            Appliance(config, self.data).open_service().close()
             target = KILLS[self.scale]
             # Rounds whose victim had already died count no kill: bounded all the same.
             while self.kills["store_day"] + self.kills["worker"] < target and (

@@ -74,7 +74,7 @@ def run(scale: Scale, work: Path) -> Report:
 def _compressed(report: Report, folder: Path, hours: int) -> None:
     rng = random.Random(SEED)
     clock = ManualClock(START)
-    service = LoyaltyService.open(folder / "data", make_config(*OVERRIDES), clock=clock)
+    service = Appliance(make_config(*OVERRIDES), folder / "data", clock=clock).open_service()
     seconds = Seconds(START.timestamp())
     faults = Faults.parse(f"{FAULTS},seed={SEED}")
     with CrmServer(CrmStore(folder / "crm.db"), faults=Faults()) as crm:
@@ -192,7 +192,7 @@ def _purchase_latencies(
     folder: Path, config: Any, purchases: int, crm: CrmServer | None
 ) -> list[float]:
     """Each purchase's time; with `crm`, while the sync worker's push hangs there."""
-    service = LoyaltyService.open(folder, config)
+    service = Appliance(config, folder).open_service()
     member = service.enroll("09121234567", client_txn_id="counter-enroll").member_id
     background = None
     gate, stuck = threading.Event(), threading.Event()

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from kiosk.bootstrap import Appliance
 from kiosk.config import KioskConfig
 from kiosk.core.clock import ManualClock
 from kiosk.core.service import LoyaltyService
@@ -423,7 +424,7 @@ class Shop:
     ) -> Shop:
         """Open (creating) the kiosk in `data_dir` with a cashier, a manager and members."""
         clock = clock or ManualClock(START)
-        service = LoyaltyService.open(data_dir, shop_config(*overrides), clock=clock)
+        service = Appliance(shop_config(*overrides), data_dir, clock=clock).open_service()
         cashier = service.staff.add(name="Sara", role="cashier", pin="1357", actor=CLI)
         manager = service.staff.add(name="Reza", role="manager", pin="2468", actor=CLI)
         shop = cls(
@@ -948,7 +949,7 @@ def crashed_kiosk(data_dir: Path, *, crash: bool = True) -> None:
 def reopen(data_dir: Path, clock: ManualClock | None = None) -> Shop:
     """A shop on an existing kiosk database (its first cashier and manager, its members)."""
     clock = clock or ManualClock(START)
-    service = LoyaltyService.open(data_dir, shop_config(), clock=clock)
+    service = Appliance(shop_config(), data_dir, clock=clock).open_service()
     staff = {member.role: member.staff_id for member in service.staff.list()}
     shop = Shop(
         service, clock, Actor(staff["cashier"], "cashier"), Actor(staff["manager"], "manager")

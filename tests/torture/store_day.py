@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from kiosk.bootstrap import Appliance
 from kiosk.config import KioskConfig, load_config
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.staff import SHOPPER, Actor
@@ -214,7 +215,7 @@ def main() -> None:
     )
     state_path, pace = Path(sys.argv[5]), float(sys.argv[6]) / 1000
     config = load(config_file, data_dir)
-    service = LoyaltyService.open(data_dir, config)
+    service = Appliance(config, data_dir).open_service()
     store = StoreDay(service, seed, day)
     steps = script(seed, tuple(reward.id for reward in config.program.rewards))
     done = read_state(state_path)
