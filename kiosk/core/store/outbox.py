@@ -18,11 +18,23 @@ from kiosk.core.store.db import redoable_transaction, write_transaction
 from kiosk.core.store.ledger import Entry
 
 _ENTRY_COLUMNS = tuple(Entry.__dataclass_fields__)  # the protocol's Entry, in order
+MAX_ENTRIES = 1000  # the protocol's limit on entries in one push
+# The protocol's limit on a push body, counted before gzip: inflated, it may not be larger.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+# The push body around the two lists: {"device_id":"...","members":[],"entries":[]}, and
+# the device id is at most a few dozen characters.
+_ENVELOPE_BYTES = 1024
+# Each entry, then the number of characters of its values: JSON (ASCII, as sync/client.py
+# sends it) takes at most 12 bytes a character (two \uXXXX escapes outside the BMP) plus
+# _ENTRY_OVERHEAD (keys, quotes, nulls, commas). That bounds a batch's size without
+# encoding it: encoding 500 entries would cost as much again as reading them.
 _BATCH_SQL = (
-    f"SELECT {', '.join(f'e.{name}' for name in _ENTRY_COLUMNS)} "
+    f"SELECT {', '.join(f'e.{name}' for name in _ENTRY_COLUMNS)}, "
+    f"{' + '.join(f'COALESCE(length(e.{name}), 0)' for name in _ENTRY_COLUMNS)} "
     "FROM outbox o JOIN entries e ON e.device_id = o.device_id AND e.seq = o.seq "
     "WHERE o.device_id = ? AND o.state = 'pending' ORDER BY o.seq LIMIT ?"
 )
+_ENTRY_OVERHEAD = 3 + sum(len(name) + 10 for name in _ENTRY_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -60,20 +72,58 @@ class Outbox:
         """Nothing of this member is owed (the CRM's own record was written, or erased)."""
         self.conn.execute("DELETE FROM member_outbox WHERE member_id = ?", (member_id,))
 
-    def next_batch(self, size: int) -> Batch:
-        """The oldest `size` pending entries, with every changed member (at most `size`)."""
+    def next_batch(self, size: int, *, max_bytes: int = MAX_BODY_BYTES) -> Batch:
+        """The oldest pending entries (at most `size`) with every changed member they name.
+
+        An entry never goes without the record of its member if that record is still owed
+        (the CRM would reject it `unknown_member`, for good). Other changed members fill
+        the batch up to `size` members. The batch stays within `max_bytes` of JSON: when
+        the entries' members would not fit, the entries are cut there.
+        """
+        size = min(size, MAX_ENTRIES)
         cursor = self.conn.cursor()
         cursor.row_factory = None  # plain tuples: the batch is built in a hot loop
         rows = cursor.execute(_BATCH_SQL, (self.device_id, size)).fetchall()
-        entries = [dict(zip(_ENTRY_COLUMNS, row, strict=True)) for row in rows]
-        changed = self.conn.execute(
+        # zip() stops before the last column, the characters' count.
+        entries = [dict(zip(_ENTRY_COLUMNS, row, strict=False)) for row in rows]
+        entries_bound = sum(_ENTRY_OVERHEAD + 12 * row[-1] for row in rows)
+        owed = self._owed_members({str(entry["member_id"]) for entry in entries})
+        members: dict[str, dict[str, Any]] = {}
+        versions: list[tuple[str, int]] = []
+        for member_id in dict.fromkeys(str(entry["member_id"]) for entry in entries):
+            if member_id in owed:
+                version, changed_at = owed[member_id]
+                members[member_id] = self.member_record(member_id, changed_at)
+                versions.append((member_id, version))
+        others = self.conn.execute(
             "SELECT member_id, version, changed_at FROM member_outbox "
             "ORDER BY changed_at, member_id LIMIT ?",
-            (size,),
+            (size + len(members),),
         ).fetchall()
-        members = [self.member_record(row["member_id"], row["changed_at"]) for row in changed]
-        versions = [(str(row["member_id"]), int(row["version"])) for row in changed]
-        return Batch(entries, members, versions)
+        for row in others:
+            if len(members) >= size:
+                break
+            if row["member_id"] not in members:
+                members[row["member_id"]] = self.member_record(row["member_id"], row["changed_at"])
+                versions.append((str(row["member_id"]), int(row["version"])))
+        batch = Batch(entries, list(members.values()), versions)
+        if _ENVELOPE_BYTES + entries_bound + _list_size(batch.members) <= max_bytes:
+            return batch  # nearly always: 500 entries and members are well under 8 MiB
+        if _ENVELOPE_BYTES + _list_size(batch.entries) + _list_size(batch.members) <= max_bytes:
+            return batch
+        return _cut(batch, max_bytes)
+
+    def _owed_members(self, member_ids: set[str]) -> dict[str, tuple[int, str]]:
+        """Of these members, those whose record the CRM is owed: id -> (version, changed at)."""
+        if not member_ids:
+            return {}
+        marks = ", ".join("?" * len(member_ids))
+        rows = self.conn.execute(
+            "SELECT member_id, version, changed_at FROM member_outbox "
+            f"WHERE member_id IN ({marks})",
+            tuple(member_ids),
+        ).fetchall()
+        return {str(row[0]): (int(row[1]), str(row[2])) for row in rows}
 
     def member_record(self, member_id: str, updated_at: str) -> dict[str, Any]:
         """The protocol's MemberRecord of a member (only the id and status once erased)."""
@@ -243,3 +293,43 @@ def _microseconds(moment: str) -> str:
     if len(moment) == 24 and moment[19] == "." and moment.endswith("Z"):
         return moment[:-1] + "000Z"
     return moment
+
+
+def _size(item: Any) -> int:
+    """The bytes `item` takes in a push body, with its comma (as sync/client.py encodes it)."""
+    return len(json.dumps(item, separators=(",", ":"))) + 1
+
+
+def _list_size(items: list[dict[str, Any]]) -> int:
+    """The bytes a list takes in a push body."""
+    return len(json.dumps(items, separators=(",", ":"))) if items else 2
+
+
+def _cut(batch: Batch, max_bytes: int) -> Batch:
+    """The longest run of `batch`'s entries that fits in `max_bytes` with their members.
+
+    The members the kept entries name come first; other changed members fill what room is
+    left. At least one entry is kept, so that a queue never stalls silently (a single
+    entry and member far beyond the limit would be the CRM's 413 to report).
+    """
+    by_id = {str(record["member_id"]): record for record in batch.members}
+    version = dict(batch.member_versions)
+    room = max_bytes - _ENVELOPE_BYTES
+    entries: list[dict[str, Any]] = []
+    members: dict[str, dict[str, Any]] = {}
+    for entry in batch.entries:
+        member_id = str(entry["member_id"])
+        needs = by_id.get(member_id) if member_id not in members else None
+        cost = _size(entry) + (_size(needs) if needs is not None else 0)
+        if cost > room and entries:
+            break
+        room -= cost
+        entries.append(entry)
+        if needs is not None:
+            members[member_id] = needs
+    if len(entries) == len(batch.entries):  # every entry fits: fill with the other members
+        for member_id, record in by_id.items():
+            if member_id not in members and (cost := _size(record)) <= room:
+                room -= cost
+                members[member_id] = record
+    return Batch(entries, list(members.values()), [(m, version[m]) for m in members])
