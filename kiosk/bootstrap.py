@@ -24,7 +24,7 @@ from kiosk.config import KioskConfig, load_config, resolve_data_dir
 from kiosk.core.clock import Clock, system_clock
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.db import database_path
-from kiosk.errors import StorageUnavailable
+from kiosk.errors import SecretExposed, StorageUnavailable
 
 if TYPE_CHECKING:
     from kiosk.core.sync_status import SyncStatus
@@ -121,12 +121,34 @@ class Appliance:
     # -- the CRM ---------------------------------------------------------------------------
 
     def crm_client(self, device_id: str) -> CrmClient | None:
-        """The CRM client (kept for this appliance's life), or None when no CRM is set up."""
-        from sync.worker import build_client
+        """The CRM client, or None when no CRM is set up.
+
+        Kept while the device secret stays the same: the secret is read each time (a file
+        of 44 bytes), and a new one (`kiosk provision` or `kiosk sync enroll` in another
+        process) gets a new client, so the next request is signed with it.
+        """
+        from sync.worker import build_client, load_secret
+
+        if not self.config.crm.url:
+            return None
+        secret = load_secret(self.config.crm, self.data_dir)
+        if self._client is not None and self._client.secret != secret:
+            log.info("the device secret changed: signing with the new one")
+            self.forget_client()
+        if self._client is None:
+            self._client = build_client(self.config.crm, device_id, secret)
+        return self._client
+
+    def credentials_changed(self) -> bool:
+        """Whether the device secret is no longer the one the kept CRM client signs with."""
+        from sync.worker import load_secret
 
         if self._client is None:
-            self._client = build_client(self.config.crm, device_id, self.data_dir)
-        return self._client
+            return False  # the next cycle builds a client with whatever is there
+        try:
+            return load_secret(self.config.crm, self.data_dir) != self._client.secret
+        except (SecretExposed, ValueError, OSError):
+            return False  # the next cycle says what is wrong with the secret
 
     def enrollment_client(self, url: str, device_id: str, ca_bundle: str | None) -> CrmClient:
         """A client for trading a one-time code for the device secret (provisioning)."""
@@ -172,6 +194,7 @@ class Appliance:
             notifier=notifier or self.notifier,
             on_status=on_status or (lambda _status: None),
             close=self.forget_client,
+            credentials_changed=self.credentials_changed,
         )
 
     def provision(
@@ -187,7 +210,8 @@ class Appliance:
         """Enroll at a CRM with a one-time code and write the credentials (`kiosk provision`)."""
         from sync.provision import provision
 
-        self.forget_client()
+        # The kept client is not closed here (a sync cycle may be using it on its thread):
+        # it is replaced at its next use, the secret being new.
         return provision(
             service,
             data_dir=self.data_dir,

@@ -4,7 +4,8 @@ The touch app and the worker never share a SQLite connection: each cycle opens a
 of its own on the worker's one thread (WAL lets both work at once); the sessions come
 from the composition root (kiosk/bootstrap.py), which also keeps the CRM client. After a
 sale the app pokes the worker so the entry leaves at once when the CRM is reachable;
-otherwise it goes with the next push.
+otherwise it goes with the next push. New credentials written by another process
+(`kiosk provision`, `kiosk sync enroll`) are noticed within PROVISIONED_CHECK_SECONDS.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from sync.worker import SyncWorker
 
 log = logging.getLogger(__name__)
 _JOB = "push"
+# How often a running `kiosk sync` looks for a new device secret, and one that is not
+# provisioned yet for its config and secret (kiosk/cli/sync.py): docs/cli.md says 10 s.
+PROVISIONED_CHECK_SECONDS = 10.0
 
 
 class BackgroundSync:
@@ -40,6 +44,7 @@ class BackgroundSync:
         on_status: Callable[[SyncStatus], None] = lambda _status: None,
         notifier: Notifier | None = None,
         close: Callable[[], None] = lambda: None,
+        credentials_changed: Callable[[], bool] = lambda: False,
     ) -> None:
         self.session = session
         self.config = config
@@ -48,6 +53,8 @@ class BackgroundSync:
         # thread and after every batch, so a push or pull stuck on that thread stops it.
         self.notifier = notifier or Notifier(environ={})
         self._close = close  # releases what the sessions share (the CRM client)
+        # Whether the device secret changed since the sessions' client was made.
+        self._credentials_changed = credentials_changed
         self.drained = threading.Event()  # set after each push cycle (tests wait on it)
         self._lock = threading.Lock()
         self._pushing = False  # a push cycle is under way
@@ -93,6 +100,17 @@ class BackgroundSync:
             max_instances=1,
             misfire_grace_time=None,
         )
+        # Pushes are 30 s apart by default, and refused credentials stop them: a new secret
+        # is looked for more often, which costs one read of a small file.
+        self.scheduler.add_job(
+            self._look_for_credentials,
+            "interval",
+            seconds=PROVISIONED_CHECK_SECONDS,
+            id="credentials",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
         if self.notifier.interval is not None:
             self.scheduler.add_job(
                 self.notifier.ping,
@@ -131,6 +149,23 @@ class BackgroundSync:
                 self._again = True
                 return
             self._schedule_push()
+
+    def _look_for_credentials(self) -> None:
+        try:
+            changed = self._credentials_changed()
+        except Exception:  # the worker must outlive a bug in one check
+            log.exception("looking for new credentials failed")
+            return
+        if not changed:
+            return
+        log.info("new device credentials: pushing and pulling now")
+        with self._lock:
+            if self._stopping:
+                return
+            pull = self.scheduler.get_job("pull")
+            if pull is not None:
+                pull.modify(next_run_time=datetime.now(UTC))
+        self.push_now()
 
     def _schedule_push(self) -> None:
         job = self.scheduler.get_job(_JOB)

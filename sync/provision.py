@@ -34,7 +34,7 @@ from kiosk.core.service import LoyaltyService
 from kiosk.core.store.outbox import Outbox
 from kiosk.errors import ProvisioningFailed
 from sync.client import CrmClient, CrmError
-from sync.worker import save_secret, secret_path
+from sync.worker import credentials_renewed, save_secret, secret_path
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,7 @@ def provision(
     finally:
         client.close()
     written = save_secret(service.config.crm, data_dir, secret)
+    credentials_renewed(service)  # a refusal was of the old secret: the queue goes on now
     layer.setdefault("crm", {})["url"] = url
     if ca_bundle:
         layer["crm"]["ca_bundle"] = ca_bundle

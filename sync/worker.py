@@ -4,12 +4,14 @@ At least once, exactly once in effect: a batch is sent again until the CRM's hig
 mark covers it, and the CRM deduplicates. Failures back off exponentially with full
 jitter (never sooner than Retry-After); the next attempt time is stored, so a restarted
 worker does not hammer a CRM that is down. 401/403 stop pushing until a technician acts;
-nothing is dropped.
+nothing is dropped. The refusal is of one secret: a new one (`kiosk provision`, `kiosk sync
+enroll`, from any process) lifts it, and the queue goes on where it was.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import os
 import random
@@ -93,7 +95,7 @@ class SyncWorker:
         """Push batches until the outbox is empty, a failure backs off, or `max_batches`."""
         if self.client is None:
             return DrainResult(0, 0, 0, StopReason.NOT_CONFIGURED, "no CRM is set up")
-        if self.state.get("credentials_refused", False):
+        if self._refused():
             refused = str(self.state.get("last_error", ""))
             return DrainResult(0, 0, 0, StopReason.CREDENTIALS, refused)
         batches = acknowledged = rejected = 0
@@ -132,7 +134,7 @@ class SyncWorker:
         """Apply the CRM's changes since the stored cursor, page by page."""
         if self.client is None:
             return PullResult(0, {}, StopReason.NOT_CONFIGURED)
-        if self.state.get("credentials_refused", False):
+        if self._refused():
             return PullResult(0, {}, StopReason.CREDENTIALS)
         if self.clock() < float(self.state.get("pull_next_attempt_at", 0.0)):
             return PullResult(0, {}, StopReason.BACKOFF)
@@ -161,7 +163,7 @@ class SyncWorker:
 
     def heartbeat(self, readers: list[dict[str, str]] | None = None) -> bool:
         """Tell the CRM how this kiosk is doing; False if it could not be told."""
-        if self.client is None or self.state.get("credentials_refused", False):
+        if self.client is None or self._refused():
             return False
         pending, _rejected = self.outbox.depth()
         offset = self.client.clock_offset
@@ -201,6 +203,7 @@ class SyncWorker:
             log.error("the CRM refused this kiosk's credentials (%s); pushing stops", error.code)
             self.state.set(
                 credentials_refused=True,
+                refused_secret=_fingerprint(self.client.secret if self.client else None),
                 last_error=str(error),
                 last_error_code=error.code,
                 last_error_at=_iso(now),
@@ -228,7 +231,28 @@ class SyncWorker:
 
     def reset_credentials(self) -> None:
         """After a technician re-enrolled the kiosk: push again."""
-        self.state.set(credentials_refused=False, attempts=0, next_attempt_at=0.0)
+        credentials_renewed(self.service)
+
+    def _refused(self) -> bool:
+        """Whether the CRM refused the secret this worker signs with (a new one lifts it)."""
+        if not self.state.get("credentials_refused", False):
+            return False
+        if not self._renewed_since(self.state.get("refused_secret")):
+            return True
+        # Written by another process (a technician's `kiosk provision`), or the refusal
+        # was written meanwhile by a worker still signing with the old secret.
+        log.info("the device secret changed since the CRM refused it; pushing again")
+        self.reset_credentials()
+        return False
+
+    def _renewed_since(self, refused_secret: object) -> bool:
+        """Whether this worker signs with a secret other than the refused one.
+
+        A refusal stored without its fingerprint (by an older version) counts as another
+        secret: one request, refused again if nothing changed, rather than stuck for ever.
+        """
+        current = _fingerprint(self.client.secret if self.client else None)
+        return current is not None and current != refused_secret
 
     # -- status --------------------------------------------------------------------------
 
@@ -237,6 +261,8 @@ class SyncWorker:
         pending, rejected = self.outbox.depth()
         state = self.state.all()
         next_at = float(state.get("next_attempt_at", 0.0))
+        refused = state.get("refused_secret")  # a new secret lifts the refusal at its push
+        renewed = refused is not None and self._renewed_since(refused)
         return SyncStatus(
             configured=self.client is not None,
             queue_depth=pending,
@@ -247,12 +273,31 @@ class SyncWorker:
             last_error_code=state.get("last_error_code"),
             last_error_at=state.get("last_error_at"),
             next_attempt_at=_iso(next_at) if next_at else None,
-            credentials_refused=bool(state.get("credentials_refused", False)),
+            credentials_refused=bool(state.get("credentials_refused", False)) and not renewed,
             clock_offset_seconds=state.get("clock_offset"),
             last_pull_at=state.get("last_pull_at"),
             last_heartbeat_at=state.get("last_heartbeat_at"),
             pull_cursor=int(state.get("cursor", 0)),
         )
+
+
+def credentials_renewed(service: ServiceBase) -> None:
+    """A new device secret was written: forget the refusal and the backoff, push at once."""
+    SyncState(service.conn).set(
+        credentials_refused=False,
+        refused_secret=None,
+        attempts=0,
+        next_attempt_at=0.0,
+        pull_attempts=0,
+        pull_next_attempt_at=0.0,
+    )
+
+
+def _fingerprint(secret: bytes | None) -> str | None:
+    """Which secret was refused, without keeping the secret (or anything that signs)."""
+    if secret is None:
+        return None
+    return hashlib.sha256(b"loyalty-kiosk refused secret\0" + secret).hexdigest()[:32]
 
 
 def secret_path(config: CrmConfig, data_dir: Path) -> Path:
@@ -288,14 +333,14 @@ def save_secret(config: CrmConfig, data_dir: Path, secret: bytes) -> Path:
     return path
 
 
-def build_client(config: CrmConfig, device_id: str, data_dir: Path) -> CrmClient | None:
-    """The CRM client from the config, or None when no CRM URL is set."""
+def build_client(config: CrmConfig, device_id: str, secret: bytes | None) -> CrmClient | None:
+    """The CRM client from the config and the secret, or None when no CRM URL is set."""
     if not config.url:
         return None
     return CrmClient(
         config.url,
         device_id,
-        load_secret(config, data_dir),
+        secret,
         ca_bundle=config.ca_bundle or None,
         timeout=(min(5.0, config.timeout_seconds), float(config.timeout_seconds)),
     )

@@ -82,10 +82,6 @@ def sync_run(ctx: Context, args: argparse.Namespace) -> int:
     return 0 if ok else EXIT_FAILED
 
 
-# How often a kiosk that is not provisioned yet looks again (the config and the secret).
-PROVISIONED_CHECK_SECONDS = 10.0
-
-
 def _run_forever(ctx: Context) -> int:
     import threading
 
@@ -120,6 +116,7 @@ def _wait_until_provisioned(ctx: Context, notifier: Notifier, stopping: threadin
     make systemd restart it in a loop. False when asked to stop first.
     """
     from kiosk.errors import SecretExposed
+    from sync.background import PROVISIONED_CHECK_SECONDS
     from sync.worker import load_secret
 
     said = False
