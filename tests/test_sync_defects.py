@@ -13,20 +13,27 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kiosk.bootstrap import Appliance
+from kiosk.core import pulled
 from kiosk.core.clock import ManualClock
 from kiosk.core.member_io import import_members, read_member_csv
+from kiosk.core.pulled import Here
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.outbox import Batch, Outbox
 from kiosk.core.store.staff import CLI
+from kiosk.errors import CardBlocked
 from sim.crm import CrmServer
 from sim.crm_store import CrmStore
 from sync.client import CrmClient
 from sync.worker import SyncWorker
 from tests.conftest import make_config
+
+PHONE = "09121234567"
+CARD = "A1B2C3D4"
 
 
 @pytest.fixture
@@ -125,3 +132,98 @@ def test_a_batch_over_the_body_limit_is_cut_and_no_entry_goes_without_its_member
     assert {e["member_id"] for e in cut.entries} <= {m["member_id"] for m in cut.members}
     assert [m for m, _version in cut.member_versions] == [m["member_id"] for m in cut.members]
     assert len(push_body(service, cut)) <= limit
+
+
+# -- a change made here wins over an older record from the pull --------------------------------
+
+
+def card_status_at_crm(crm: CrmServer, member_id: str) -> str:
+    cards = crm.store.view()["members"][member_id]["cards"]
+    return str({c["uid"]: c["status"] for c in cards}[CARD])
+
+
+def test_a_card_blocked_here_stays_blocked_when_the_pull_brings_the_older_record_first(
+    kiosk: tuple[LoyaltyService, SyncWorker], crm: CrmServer
+) -> None:
+    service, worker = kiosk
+    member_id = service.enroll(PHONE, client_txn_id="e1", card=CARD).member_id
+    assert worker.drain().stopped == "empty"  # the CRM's feed now holds the card active
+    service.block_card(CARD, actor=CLI)
+
+    assert worker.pull().stopped == "done"  # not pushed yet: the feed has the older record
+
+    with pytest.raises(CardBlocked):
+        service.identify_card(CARD)
+    assert worker.drain().stopped == "empty"
+    assert card_status_at_crm(crm, member_id) == "blocked"
+    assert worker.pull().stopped == "done"  # the echo of the block itself
+    with pytest.raises(CardBlocked):
+        service.identify_card(CARD)
+
+
+def test_a_card_blocked_and_pushed_stays_blocked_until_the_feed_catches_up(
+    kiosk: tuple[LoyaltyService, SyncWorker], crm: CrmServer
+) -> None:
+    service, worker = kiosk
+    member_id = service.enroll(PHONE, client_txn_id="e1", card=CARD).member_id
+    assert worker.drain().stopped == "empty"
+    service.block_card(CARD, actor=CLI)
+    assert worker.drain().stopped == "empty"
+    assert card_status_at_crm(crm, member_id) == "blocked"
+
+    # One change a page: the first page is the member's older record, the block comes later.
+    assert worker.pull(limit=1, max_pages=1).stopped == "done"
+
+    with pytest.raises(CardBlocked):
+        service.identify_card(CARD)
+    assert worker.pull().stopped == "done"
+    with pytest.raises(CardBlocked):
+        service.identify_card(CARD)
+    assert card_status_at_crm(crm, member_id) == "blocked"
+
+    # Once the feed has brought the block back, a later record (the card found and
+    # unblocked at the CRM) is taken up as usual.
+    found = record(service, member_id, updated_at="2099-01-01T00:00:00.000000Z")
+    apply_member(service, found | {"cards": [{"uid": CARD, "status": "active"}]})
+    assert service.identify_card(CARD).member_id == member_id
+
+
+def record(service: LoyaltyService, member_id: str, **changes: Any) -> dict[str, Any]:
+    """The member's record as this kiosk would push it now, with `changes`."""
+    outbox = Outbox(service.conn, service.device_id)
+    return outbox.member_record(member_id, "2026-01-01T00:00:00.000Z") | changes
+
+
+def apply_member(service: LoyaltyService, data: dict[str, Any]) -> None:
+    here = Here(service.device_id, service.program.tiers[0].id)
+    cursor = pulled.cursor(service.conn) + 1
+    applied = pulled.apply_page(
+        service.conn, here, [{"cursor": cursor, "type": "member", "data": data}], cursor
+    )
+    assert applied["skipped"] == 0
+
+
+def test_consent_given_here_is_not_undone_by_an_older_record_but_a_newer_one_wins(
+    kiosk: tuple[LoyaltyService, SyncWorker], crm: CrmServer
+) -> None:
+    service, worker = kiosk
+    member_id = service.enroll(PHONE, client_txn_id="e1", name="Sara", card=CARD).member_id
+    assert worker.drain().stopped == "empty"
+    older = record(service, member_id, updated_at="2026-01-01T00:00:00.000000Z")
+    service.set_consent(member_id, marketing=True, version="v2", actor=CLI)
+
+    apply_member(service, older | {"name": "Old name", "phone": "+989121111111"})
+
+    person = service.member(member_id).person
+    assert person is not None
+    assert (person.consent_marketing, person.consent_version) == (True, "v2")
+    assert (person.name, person.phone) == ("Sara", "+989121234567")
+    assert worker.drain().stopped == "empty"
+    assert crm.store.view()["members"][member_id]["consent_marketing"] is True
+
+    # A record made after every change here (at another branch) is applied.
+    newer = older | {"updated_at": "2099-01-01T00:00:00.000000Z", "name": "Sara K."}
+    apply_member(service, newer | {"consent_marketing": False, "cards": []})
+    person = service.member(member_id).person
+    assert person is not None
+    assert (person.name, person.consent_marketing) == ("Sara K.", False)

@@ -11,7 +11,7 @@ import logging
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -103,7 +103,12 @@ def _member(stores: Stores, here: Here, data: dict[str, Any]) -> None:
         _erasure(stores, here, data)
         return
     members = stores.members
-    had_local_change = stores.outbox.member_change_pending(member_id)
+    mine = stores.outbox.member_change(member_id)
+    if mine is not None and not _as_new(data.get("updated_at"), mine.updated_at):
+        # Older than a change made here that the CRM's feed has not brought back yet
+        # (often the echo of this kiosk's own earlier record): the change here wins, as
+        # it does at the CRM, which keeps the newest record by `updated_at`.
+        return
     existing = members.get(member_id)
     if existing is not None and existing.status == "erased":
         return  # an erasure here is final
@@ -130,9 +135,27 @@ def _member(stores: Stores, here: Here, data: dict[str, Any]) -> None:
             members.set_card_status(uid, status)
         else:
             log.warning("a pulled card is linked to someone else here; kept as it is")
-    if not had_local_change:
-        # Only the CRM's own record was written: nothing to push back.
+    if mine is None or not mine.pending:
+        # The CRM's record, as new as anything made here, was written: nothing to push
+        # back, nothing more to wait for. A change still to be pushed goes, with this
+        # record merged in and a newer `updated_at`.
         stores.outbox.forget_member_change(member_id)
+
+
+def _as_new(pulled: object, mine: str) -> bool:
+    """Whether a pulled record's `updated_at` is at least that of a change made here.
+
+    A record without a readable time cannot be shown to be newer: the change here wins.
+    """
+    if not isinstance(pulled, str):
+        return False
+    try:
+        theirs = datetime.fromisoformat(pulled)
+    except ValueError:
+        return False
+    if theirs.tzinfo is None:
+        theirs = theirs.replace(tzinfo=UTC)  # the protocol's times are UTC
+    return theirs >= datetime.fromisoformat(mine)
 
 
 def _balance(stores: Stores, here: Here, data: dict[str, Any]) -> None:

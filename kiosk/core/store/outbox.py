@@ -54,6 +54,14 @@ class Batch:
         return int(self.entries[-1]["seq"]) if self.entries else 0
 
 
+@dataclass(frozen=True)
+class MemberChange:
+    """A change of a member made here: waiting to be pushed, or pushed and not yet echoed."""
+
+    pending: bool  # not pushed yet
+    updated_at: str  # the `updated_at` of the record pushed (or to be pushed) for it
+
+
 class Outbox:
     """The device's unacknowledged entries and changed members."""
 
@@ -63,13 +71,25 @@ class Outbox:
 
     def member_change_pending(self, member_id: str) -> bool:
         """Whether a change of this member made here waits to be pushed."""
+        change = self.member_change(member_id)
+        return change is not None and change.pending
+
+    def member_change(self, member_id: str) -> MemberChange | None:
+        """This kiosk's latest change of the member that the CRM's feed has not brought back.
+
+        A row of `member_outbox` with a version above 0 waits to be pushed; once the CRM
+        acknowledged it, its version is 0 and it waits for the CRM's echo (see `acknowledge`
+        and kiosk/core/pulled.py), so that an older record pulled meanwhile cannot undo it.
+        """
         row = self.conn.execute(
-            "SELECT 1 FROM member_outbox WHERE member_id = ?", (member_id,)
+            "SELECT version, changed_at FROM member_outbox WHERE member_id = ?", (member_id,)
         ).fetchone()
-        return row is not None
+        if row is None:
+            return None
+        return MemberChange(pending=int(row[0]) > 0, updated_at=_microseconds(str(row[1])))
 
     def forget_member_change(self, member_id: str) -> None:
-        """Nothing of this member is owed (the CRM's own record was written, or erased)."""
+        """Nothing of this member is owed or awaited (the CRM's record was written, or erased)."""
         self.conn.execute("DELETE FROM member_outbox WHERE member_id = ?", (member_id,))
 
     def next_batch(self, size: int, *, max_bytes: int = MAX_BODY_BYTES) -> Batch:
@@ -96,7 +116,7 @@ class Outbox:
                 members[member_id] = self.member_record(member_id, changed_at)
                 versions.append((member_id, version))
         others = self.conn.execute(
-            "SELECT member_id, version, changed_at FROM member_outbox "
+            "SELECT member_id, version, changed_at FROM member_outbox WHERE version > 0 "
             "ORDER BY changed_at, member_id LIMIT ?",
             (size + len(members),),
         ).fetchall()
@@ -120,7 +140,7 @@ class Outbox:
         marks = ", ".join("?" * len(member_ids))
         rows = self.conn.execute(
             "SELECT member_id, version, changed_at FROM member_outbox "
-            f"WHERE member_id IN ({marks})",
+            f"WHERE version > 0 AND member_id IN ({marks})",
             tuple(member_ids),
         ).fetchall()
         return {str(row[0]): (int(row[1]), str(row[2])) for row in rows}
@@ -190,9 +210,14 @@ class Outbox:
                 (self.device_id, high_water),
             ).rowcount
             # The members went with this batch and the CRM answered: they are known there.
+            # Each stays, with version 0, until the feed brings back a record as new (an
+            # older one pulled meanwhile must not undo it); an erasure is final at once.
+            erased = {str(m["member_id"]) for m in batch.members if m["status"] == "erased"}
             for member_id, version in batch.member_versions:
                 self.conn.execute(
-                    "DELETE FROM member_outbox WHERE member_id = ? AND version = ?",
+                    "DELETE FROM member_outbox WHERE member_id = ? AND version = ?"
+                    if member_id in erased
+                    else "UPDATE member_outbox SET version = 0 WHERE member_id = ? AND version = ?",
                     (member_id, version),
                 )
             if state:
