@@ -41,7 +41,7 @@ SLACK_SECONDS = 5.0
 def documented_check_seconds() -> float:
     """How soon docs/cli.md promises that a running `kiosk sync` notices new credentials."""
     text = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
-    promise = re.search(r"A running `kiosk sync` notices within (\d+) seconds", text)
+    promise = re.search(r"A running\s+`kiosk sync`\s+notices\s+within\s+(\d+)\s+seconds", text)
     assert promise is not None, "docs/cli.md no longer says how soon kiosk sync notices"
     return float(promise.group(1))
 
