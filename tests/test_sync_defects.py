@@ -11,11 +11,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from kiosk.bootstrap import Appliance
 from kiosk.core import pulled
@@ -32,6 +36,7 @@ from sync.client import CrmClient
 from sync.worker import SyncWorker
 from tests.conftest import make_config
 
+SPEC_FILE = Path(__file__).resolve().parent.parent / "docs" / "sync-openapi.yaml"
 PHONE = "09121234567"
 CARD = "A1B2C3D4"
 
@@ -227,3 +232,49 @@ def test_consent_given_here_is_not_undone_by_an_older_record_but_a_newer_one_win
     person = service.member(member_id).person
     assert person is not None
     assert (person.name, person.consent_marketing) == ("Sara K.", False)
+
+
+# -- a program change valid by the OpenAPI file is applied -------------------------------------
+
+
+def program_schema() -> Callable[[Any], list[str]]:
+    """The errors of an instance against docs/sync-openapi.yaml's Program schema."""
+    document = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
+    registry: Registry[Any] = Registry().with_resource(
+        "urn:spec", DRAFT202012.create_resource(document)
+    )
+    validator = Draft202012Validator(
+        {"$ref": "urn:spec#/components/schemas/Program"}, registry=registry
+    )
+    return lambda instance: [error.message for error in validator.iter_errors(instance)]
+
+
+def test_a_program_with_only_the_required_fields_is_applied_and_its_reward_redeemed(
+    service: LoyaltyService,
+) -> None:
+    program = {
+        "version": 7,
+        "tiers": [{"id": "bronze", "threshold": 0, "multiplier": "1"}],
+        "rewards": [
+            {"id": "tea", "cost": 30, "kind": "free_item", "value": 0},
+            {"id": "cake", "name_fa": "کیک", "cost": 40, "kind": "free_item", "value": 0},
+            {"id": "juice", "name_en": "Juice", "cost": 40, "kind": "free_item", "value": 0},
+        ],
+    }
+    assert program_schema()(program) == []
+    here = Here(service.device_id, service.program.tiers[0].id)
+
+    applied = pulled.apply_page(
+        service.conn, here, [{"cursor": 1, "type": "program", "data": program}], 1
+    )
+    service.reload_program()
+
+    assert applied["program"] == 1
+    names = {r.id: (r.name_fa, r.name_en) for r in service.program.rewards}
+    assert names == {"tea": ("tea", "tea"), "cake": ("کیک", "کیک"), "juice": ("Juice", "Juice")}
+    assert [(t.id, t.name_fa, t.name_en) for t in service.program.tiers] == [
+        ("bronze", "bronze", "bronze")
+    ]
+    member_id = service.enroll(PHONE, client_txn_id="e1").member_id  # 50 points
+    redeemed = service.redeem(member_id, "tea", cashier=CLI, client_txn_id="tea")
+    assert redeemed.balance == 20

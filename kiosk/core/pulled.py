@@ -227,8 +227,8 @@ def _program_from(data: Any) -> tuple[tuple[TierConfig, ...], tuple[RewardConfig
     tiers = tuple(
         TierConfig(
             id=str(t["id"]),
-            name_fa=str(t["name_fa"]),
-            name_en=str(t["name_en"]),
+            name_fa=_name(t, "name_fa", "name_en"),
+            name_en=_name(t, "name_en", "name_fa"),
             threshold=int(t["threshold"]),
             multiplier=Decimal(str(t["multiplier"])),
         )
@@ -237,8 +237,8 @@ def _program_from(data: Any) -> tuple[tuple[TierConfig, ...], tuple[RewardConfig
     rewards = tuple(
         RewardConfig(
             id=str(r["id"]),
-            name_fa=str(r["name_fa"]),
-            name_en=str(r["name_en"]),
+            name_fa=_name(r, "name_fa", "name_en"),
+            name_en=_name(r, "name_en", "name_fa"),
             cost=int(r["cost"]),
             kind=str(r["kind"]),
             value=int(r.get("value", 0)),
@@ -252,6 +252,18 @@ def _program_from(data: Any) -> tuple[tuple[TierConfig, ...], tuple[RewardConfig
     if any(r.cost < 0 or r.kind not in _REWARD_KINDS for r in rewards):
         raise ValueError("a reward needs a cost of 0 or more and a known kind")
     return tiers, rewards
+
+
+def _name(item: dict[str, Any], key: str, other: str) -> str:
+    """A tier's or reward's name in one language (optional in docs/sync-openapi.yaml).
+
+    Missing or blank, it is the other language's name, else the id: a shopper sees some
+    name rather than a reward refused for want of one.
+    """
+    for candidate in (item.get(key), item.get(other)):
+        if candidate is not None and str(candidate).strip():
+            return str(candidate)
+    return str(item["id"])
 
 
 _REWARD_KINDS = ("fixed_discount", "percent_discount", "free_item")
