@@ -10,6 +10,7 @@ import base64
 import binascii
 import gzip
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,10 @@ from sync.signing import PROTOCOL, PROTOCOL_VERSION, sign
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 # Bodies smaller than this are sent as they are: gzip would cost more than it saves.
 _GZIP_ABOVE = 1024
+# The device secret: 32 bytes, in base64url 43 characters and a "=" the CRM may leave off
+# (docs/sync-openapi.yaml, EnrollAnswer). It is the HMAC key as bytes, never as text.
+SECRET_BYTES = 32
+_SECRET_TEXT = re.compile(r"[A-Za-z0-9_-]{43}=?")
 
 
 class CrmError(Exception):
@@ -109,14 +114,15 @@ class CrmClient:
         answer = self._request(
             "POST", "/v1/enroll", {"code": code, "device_id": self.device_id}, signed=False
         )
+        text = answer.get("secret")
+        if not isinstance(text, str):
+            raise _bad_answer("no secret in the enrollment answer")
         try:
-            secret = base64.urlsafe_b64decode(str(answer["secret"]))
-        except (KeyError, ValueError, binascii.Error) as exc:
-            raise _bad_answer("no usable secret in the enrollment answer") from exc
-        if len(secret) < 16:
-            raise _bad_answer("the enrollment answer's secret is too short")
+            secret = decode_secret(text)
+        except ValueError as exc:
+            raise _bad_answer(f"the enrollment answer's secret is {exc}") from exc
         self.secret = secret
-        return self.secret
+        return secret
 
     def push(self, members: list[dict[str, Any]], entries: list[dict[str, Any]]) -> PushAnswer:
         """Send one batch; the answer's high-water mark is the only acknowledgement."""
@@ -229,6 +235,16 @@ class CrmClient:
         # Date has whole seconds: the estimate is good to about a second, enough to tell
         # a technician that the kiosk's clock is wrong.
         self.clock_offset = (theirs - datetime.now(UTC)).total_seconds()
+
+
+def decode_secret(text: str) -> bytes:
+    """The device secret's 32 bytes from its base64url text, with or without its padding."""
+    if not _SECRET_TEXT.fullmatch(text):
+        raise ValueError(f"not {SECRET_BYTES} bytes in base64url")
+    try:
+        return base64.urlsafe_b64decode(text[:43] + "=")
+    except binascii.Error as exc:  # not expected after the pattern; still a ValueError
+        raise ValueError(f"not {SECRET_BYTES} bytes in base64url") from exc
 
 
 def _count(value: object) -> TypeGuard[int]:

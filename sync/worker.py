@@ -33,7 +33,7 @@ from kiosk.core.store.db import database_folder
 from kiosk.core.store.outbox import Outbox, SyncState
 from kiosk.core.sync_status import StopReason, SyncStatus
 from kiosk.errors import SecretExposed
-from sync.client import CrmClient, CrmError
+from sync.client import CrmClient, CrmError, decode_secret
 
 log = logging.getLogger(__name__)
 MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
@@ -308,7 +308,7 @@ def secret_path(config: CrmConfig, data_dir: Path) -> Path:
 def load_secret(config: CrmConfig, data_dir: Path) -> bytes | None:
     """The device secret (from crm.device_secret for development, else the secret file)."""
     if config.device_secret:
-        return base64.urlsafe_b64decode(config.device_secret)
+        return decode_secret(config.device_secret.strip())
     path = secret_path(config, data_dir)
     try:
         mode = path.stat().st_mode
@@ -316,7 +316,7 @@ def load_secret(config: CrmConfig, data_dir: Path) -> bytes | None:
         return None
     if mode & 0o077:
         raise SecretExposed(path=str(path), mode=f"{mode & 0o777:o}")
-    return base64.urlsafe_b64decode(path.read_text(encoding="ascii").strip())
+    return decode_secret(path.read_text(encoding="ascii").strip())
 
 
 def save_secret(config: CrmConfig, data_dir: Path, secret: bytes) -> Path:

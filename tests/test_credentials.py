@@ -9,6 +9,7 @@ on loopback, with the command line as a technician types it.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -17,7 +18,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from kiosk.cli import main
 from kiosk.core.sync_status import StopReason, SyncStatus
 from sim.crm import CrmServer
 from sim.crm_store import CrmStore
-from sync.client import CrmClient
+from sync.client import CrmClient, CrmError
 from sync.worker import SyncWorker, load_secret
 
 DEVICE = "kiosk-renewed"
@@ -203,3 +205,114 @@ def test_a_running_sync_that_was_refused_resumes_within_the_documented_interval(
     assert resumed, f"still not pushing {took:.1f} s after the new credentials: {statuses[-3:]}"
     assert crm.store.entry_ids(DEVICE) == local_entry_ids(data)
     assert sync_status(data, capsys)["credentials_refused"] is False
+
+
+# -- 2. the secret's base64url, with or without its padding -----------------------------------
+
+
+class _EnrollOnly(BaseHTTPRequestHandler):
+    """A CRM that answers every enrollment with the secret text it is given."""
+
+    server: _AnsweringServer
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps(
+            {
+                "device_id": DEVICE,
+                "secret": self.server.secret,
+                "server_time": "2026-03-01T09:00:00Z",
+            }
+        ).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _AnsweringServer(ThreadingHTTPServer):
+    secret = ""
+
+
+@pytest.fixture
+def enroll_answering() -> Iterator[Callable[[str], str]]:
+    """Serve enrollment answers with a given secret text on loopback; returns the URL."""
+    server = _AnsweringServer(("127.0.0.1", 0), _EnrollOnly)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def answering(secret: str) -> str:
+        server.secret = secret
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield answering
+    server.shutdown()
+    server.server_close()
+    thread.join(WAIT)
+
+
+RAW = bytes(range(1, 33))  # 32 bytes: base64url is 43 characters and one "="
+PADDED = base64.urlsafe_b64encode(RAW).decode()
+
+
+@pytest.mark.parametrize("text", [PADDED, PADDED.rstrip("=")], ids=["padded", "unpadded"])
+def test_the_enrollment_secret_is_taken_with_or_without_its_padding(enroll_answering, text):
+    client = CrmClient(enroll_answering(text), DEVICE)
+
+    assert client.enroll("K7Q2-M9XA") == RAW
+    assert client.secret == RAW
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(base64.urlsafe_b64encode(bytes(16)).decode(), id="16 bytes"),
+        pytest.param(base64.urlsafe_b64encode(bytes(31)).decode(), id="31 bytes"),
+        pytest.param(base64.urlsafe_b64encode(bytes(33)).decode(), id="33 bytes"),
+        pytest.param(base64.urlsafe_b64encode(bytes(48)).decode().rstrip("="), id="48 bytes"),
+        pytest.param(PADDED + "=", id="two ="),
+        pytest.param(PADDED[:10] + "+" + PADDED[11:], id="base64, not base64url"),
+        pytest.param("not a secret at all, but 43 characters long", id="not base64"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_an_enrollment_secret_that_is_not_32_bytes_of_base64url_is_refused(enroll_answering, text):
+    client = CrmClient(enroll_answering(text), DEVICE)
+
+    with pytest.raises(CrmError) as refused:
+        client.enroll("K7Q2-M9XA")
+
+    assert refused.value.code == "bad_answer"
+    assert client.secret is None
+
+
+def test_kiosk_sync_enroll_keeps_an_unpadded_secret(data, enroll_answering, capsys):
+    url = enroll_answering(PADDED.rstrip("="))
+
+    enrolled = kiosk(data, "sync", "enroll", "K7Q2-M9XA", "-o", f'crm.url="{url}"')
+
+    assert enrolled == 0, capsys.readouterr().err
+    assert load_secret(Appliance.load(data_dir=str(data)).config.crm, data) == RAW
+
+
+@pytest.mark.parametrize("where", ["secret file", "crm.device_secret"])
+def test_a_secret_written_down_without_padding_signs_what_the_crm_checks(data, crm, capsys, where):
+    # The HMAC key is the 32 bytes, not their text: the CRM checks with the bytes it made.
+    provisioned_with_a_sale(data, crm)
+    secret_file = data / "crm-secret"
+    unpadded = secret_file.read_text().strip().rstrip("=")
+    options: list[str] = []
+    if where == "secret file":
+        secret_file.write_text(unpadded)  # copied by hand from the CRM's screen
+    else:
+        secret_file.unlink()
+        options = ["-o", f'crm.device_secret="{unpadded}"']
+
+    pushed = kiosk(data, "sync", "--once", *options)
+
+    assert pushed == 0, capsys.readouterr()
+    assert crm.store.entry_ids(DEVICE) == local_entry_ids(data)
