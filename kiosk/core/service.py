@@ -33,7 +33,7 @@ from kiosk.core.results import (
 from kiosk.core.service_base import staff_id
 from kiosk.core.store import audit
 from kiosk.core.store.db import write_transaction
-from kiosk.core.store.ledger import REVERSIBLE_KINDS, Entry
+from kiosk.core.store.ledger import REVERSIBLE_KINDS, EarnHistory, Entry
 from kiosk.core.store.members import Member
 from kiosk.core.store.staff import SYSTEM, Actor
 from kiosk.errors import (
@@ -77,21 +77,27 @@ class LoyaltyService(EnrollmentService):
         member = self._active(member_id)
         return self._quote(member, amount, self.clock())
 
+    def _earn_history(self, member_id: str, now: datetime) -> EarnHistory:
+        """Points in the tier window and today's and recent purchases (one query)."""
+        minutes = self.program.limits.min_minutes_between_earns
+        return self.history.earn_history(
+            member_id,
+            window_since=to_iso(now - timedelta(days=self.program.tier_window_days)),
+            day_start=to_iso(self._day_start(now)),
+            # An earn exactly `min_minutes` ago is far enough back.
+            recent_start=to_iso(now - timedelta(minutes=minutes, microseconds=-1)),
+        )
+
     def _quote(
-        self, member: Member, amount: int, now: datetime, earned: int | None = None
+        self, member: Member, amount: int, now: datetime, history: EarnHistory | None = None
     ) -> Quote:
-        tier = self.effective_tier(member, now, earned)
+        if history is None:
+            history = self._earn_history(member.member_id, now)
+        tier = self.effective_tier(member, now, history.earned_in_window)
         rule = points_for_purchase(self.program, amount, tier)
         limits = self.program.limits
         refusal = None
-        day_start = to_iso(self._day_start(now))
-        # An earn exactly `min_minutes` ago is far enough back.
-        recent_start = to_iso(
-            now - timedelta(minutes=limits.min_minutes_between_earns, microseconds=-1)
-        )
-        count, recent = self.history.earns_today_and_recent(
-            member.member_id, day_start, recent_start
-        )
+        count, recent = history.earns_today, history.earns_recent
         if limits.max_earns_per_day and count >= limits.max_earns_per_day:
             refusal = (
                 "earns_per_day",
@@ -133,8 +139,9 @@ class LoyaltyService(EnrollmentService):
             member, due = self._active_with_due(member_id, now)
             if due and self._expire_due(now, member_id):
                 member = self.member(member_id)  # the balance changed
-            earned = self.earned_in_window(member_id, now)  # once: for the quote and the tier
-            quote = self._quote(member, amount, now, earned)
+            history = self._earn_history(member_id, now)  # once: the quote and the tier
+            earned = history.earned_in_window
+            quote = self._quote(member, amount, now, history)
             if quote.refusal:
                 raise LimitReached(quote.refusal, quote.refusal_message or "")
             if quote.needs_manager:

@@ -128,7 +128,7 @@ class ServiceBase:
         if not txn_id or len(txn_id) > 100:
             raise InvalidInput("Every change needs a client transaction id (1 to 100 characters).")
         fingerprint = hashlib.sha256(
-            json.dumps([operation, request], sort_keys=True).encode()
+            _FINGERPRINT_JSON.encode([operation, request]).encode()
         ).hexdigest()
         with write_transaction(self.conn):
             seen = self.txns.find(txn_id)
@@ -208,6 +208,9 @@ def clean_name(name: str | None) -> str | None:
     return name
 
 
+# json.dumps builds a new encoder for every call with options; this one is built once.
+# Its output is json.dumps(..., sort_keys=True)'s, so stored fingerprints still match.
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True)
 _SCALARS = (str, int, float, bool, type(None))
 _FIELDS: dict[type, tuple[str, ...]] = {}  # a result class's field names, looked up once
 
