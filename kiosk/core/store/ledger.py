@@ -6,6 +6,7 @@ entry, the member's balance, the lots and the outbox marker commit together or n
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -51,6 +52,7 @@ class Entry:
 
 
 _ENTRY_COLUMNS = tuple(Entry.__dataclass_fields__)
+_ENTRY_VALUES = operator.attrgetter(*_ENTRY_COLUMNS)  # the row to insert, in C: every earn
 _INSERT_ENTRY = (
     f"INSERT INTO entries ({', '.join(_ENTRY_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in _ENTRY_COLUMNS)})"
@@ -116,7 +118,7 @@ class Ledger:
             reason=reason,
             expires_at=expires_at if kind in CREDIT_KINDS and points > 0 else None,
         )
-        self.conn.execute(_INSERT_ENTRY, [getattr(entry, name) for name in _ENTRY_COLUMNS])
+        self.conn.execute(_INSERT_ENTRY, _ENTRY_VALUES(entry))
         self.conn.execute(
             "UPDATE members SET balance = balance + ? WHERE member_id = ?", (points, member_id)
         )
