@@ -1,0 +1,38 @@
+"""The `hub` command: serve the protocol, migrate, and manage branches and devices.
+
+Every command reads its settings from the environment (docs/hub.md, "Settings"). Bad input
+is one line on stderr and a non-zero exit, with nothing written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+EXIT_BAD_INPUT = 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `hub` command; its exit status."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+    try:
+        import django
+        from django.core.exceptions import ImproperlyConfigured
+
+        try:
+            django.setup()
+        except ImproperlyConfigured as exc:
+            return _fail(str(exc))
+        from hub.cli import commands
+
+        parser = commands.build_parser()
+        args = parser.parse_args(argv)
+        return commands.run(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(message: str) -> int:
+    print(f"hub: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT

@@ -1,0 +1,51 @@
+"""The `hub` command's parser and its dispatch, with errors turned into one line for people."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from django.db import DatabaseError, OperationalError
+
+from hub.cli import chain, database, serve
+from hub.errors import HubError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every `hub` command."""
+    parser = argparse.ArgumentParser(
+        prog="hub",
+        description="The customer club's central server (docs/hub.md).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve.register(commands)
+    chain.register(commands)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed command: 0, or 1 with one line on stderr."""
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except HubError as exc:
+        return _fail(str(exc))
+    except OperationalError as exc:
+        return _fail(f"cannot reach the database: {_first_line(exc)} (check HUB_DATABASE_URL)")
+    except DatabaseError as exc:
+        return _fail(f"the database refused: {_first_line(exc)}")
+    finally:
+        database.close_all()
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _fail(message: str) -> int:
+    print(f"hub: {message}", file=sys.stderr)
+    return 1

@@ -1,0 +1,77 @@
+"""The chain's ledger: every entry as a device pushed it, balances, and high-water marks."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from hub.devices.models import Device
+from hub.members.models import Member
+
+
+class Entry(models.Model):
+    """One ledger row of one device, held for ever under (device, entry id).
+
+    A rejected entry is kept too (with its code), so that a kiosk repeating it hears the
+    same answer, and its sequence number counts towards the high-water mark. The typed
+    columns are filled for stored entries; `as_pushed` is the JSON exactly as received.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="+")
+    entry_id = models.TextField()
+    seq = models.BigIntegerField()
+    status = models.TextField(choices=(("stored", "stored"), ("rejected", "rejected")))
+    code = models.TextField(null=True)  # why it was rejected
+    member = models.ForeignKey(Member, null=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.TextField(null=True)
+    points = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(null=True)
+    currency = models.TextField(null=True)
+    cashier_id = models.TextField(null=True)
+    created_at = models.DateTimeField(null=True)
+    reverses = models.TextField(null=True)
+    reward_id = models.TextField(null=True)
+    coupon_code = models.TextField(null=True)
+    reason = models.TextField(null=True)
+    expires_at = models.DateTimeField(null=True)
+    client_txn_id = models.TextField(null=True)
+    # Text, not jsonb: a rejected entry may hold what jsonb refuses (a \u0000 escape).
+    as_pushed = models.TextField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "hub_entry"
+        constraints = (
+            models.UniqueConstraint(fields=("device", "entry_id"), name="hub_entry_once"),
+            models.UniqueConstraint(fields=("device", "seq"), name="hub_entry_seq_once"),
+        )
+        indexes = (models.Index(fields=("member", "device"), name="hub_entry_by_member"),)
+
+
+class Balance(models.Model):
+    """A member's points: the sum of their stored entries, kept as entries arrive."""
+
+    member = models.OneToOneField(
+        Member, primary_key=True, on_delete=models.PROTECT, related_name="balance"
+    )
+    balance = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "hub_balance"
+
+
+class HighWater(models.Model):
+    """The highest sequence number of a device up to which the hub holds every entry.
+
+    Its row is locked for the whole of a push: a device's pushes are taken one at a time,
+    whichever hub process receives them.
+    """
+
+    device = models.OneToOneField(
+        Device, primary_key=True, on_delete=models.PROTECT, related_name="high_water"
+    )
+    high_water = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "hub_high_water"

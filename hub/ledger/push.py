@@ -1,0 +1,277 @@
+"""A push, taken in one PostgreSQL transaction: members, entries, balances, high-water mark.
+
+The behaviour on the wire is the simulated CRM's (sim/crm_store.py), which the kiosk is
+tested against: entries held for ever under (device, entry id), a repeat counted as a
+duplicate (and rejected again with its first code), the same sequence number under
+another id rejected as `seq_conflict`, an entry of an unknown member rejected, and the
+high-water mark stopping below the first gap.
+
+Locks, always in this order, so that concurrent pushes wait instead of deadlocking: the
+device's high-water row (one push per device at a time, in any hub process), the members
+of the batch (by id), the balances (by member id), and last the feed's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+
+from hub.devices.models import Device
+from hub.feed import feed
+from hub.formats import parse_timestamp
+from hub.ledger.checks import entry_key, entry_problem
+from hub.ledger.models import Balance, Entry, HighWater
+from hub.members import records
+from hub.members.models import Member
+
+MAX_BATCH = 1000
+_ENTRIES = Entry._meta.db_table
+_BALANCES = Balance._meta.db_table
+_MARKS = HighWater._meta.db_table
+_MEMBERS = Member._meta.db_table
+_DEVICES = Device._meta.db_table
+REJECTIONS = {
+    "invalid_entry": "The entry is missing a field or has one of the wrong type.",
+    "unknown_member": "No member with this id was pushed before the entry.",
+    "seq_conflict": "Another entry of this device already has this sequence number.",
+}
+_COLUMNS = (
+    "device_id, entry_id, seq, status, code, member_id, kind, points, amount, currency, "
+    "cashier_id, created_at, reverses, reward_id, coupon_code, reason, expires_at, "
+    "client_txn_id, as_pushed, received_at"
+)
+
+
+@dataclass
+class PushResult:
+    """The answer to one push."""
+
+    high_water: int
+    stored: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def answer(self) -> dict[str, Any]:
+        """The body of the 200 answer."""
+        return {
+            "high_water": self.high_water,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+        }
+
+
+@dataclass
+class _Held:
+    """What the hub already holds of this device for the batch's ids and sequence numbers."""
+
+    code_of: dict[str, str | None]  # entry id -> its rejection code (None: stored)
+    seqs: set[int]
+
+
+def push(device: Device, members: list[dict[str, Any]], entries: list[Any]) -> PushResult:
+    """Store a checked batch (member records already checked); the answer."""
+    with transaction.atomic():
+        _lock_mark(device)
+        changes = records.accept(device, members)
+        held = _held(device, entries)
+        known = _known_members(entries)
+        result = PushResult(high_water=0)
+        rows: list[tuple[Any, ...]] = []
+        points: dict[str, int] = defaultdict(int)
+        for entry in entries:
+            code = _take(device, entry, held, known, rows)
+            if code == "duplicate":
+                result.duplicates += 1
+            elif code is not None and code.startswith("duplicate:"):
+                result.duplicates += 1
+                result.rejected.append(_rejection(entry, code.partition(":")[2]))
+            elif code is None:
+                result.stored += 1
+                points[entry["member_id"]] += entry["points"]
+            else:
+                result.rejected.append(_rejection(entry, code))
+        _insert(rows)
+        result.high_water = _advance(device)
+        changes += _balances_changed(points)
+        feed.append(changes)
+    return result
+
+
+def _lock_mark(device: Device) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_MARKS} (device_id, high_water) VALUES (%s, 0) "
+            "ON CONFLICT (device_id) DO NOTHING",
+            [device.pk],
+        )
+        cursor.execute(f"SELECT 1 FROM {_MARKS} WHERE device_id = %s FOR UPDATE", [device.pk])
+
+
+def _held(device: Device, entries: list[Any]) -> _Held:
+    keys = [entry_key(e) for e in entries if isinstance(e, dict)]
+    ids = sorted({k[0] for k in keys if k[0] is not None})
+    seqs = sorted({k[1] for k in keys if k[1] is not None})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT entry_id, seq, code FROM {_ENTRIES} WHERE device_id = %s "
+            "AND (entry_id = ANY(%s) OR seq = ANY(%s))",
+            [device.pk, ids, seqs],
+        )
+        rows = cursor.fetchall()
+    return _Held(code_of={str(r[0]): r[2] for r in rows}, seqs={int(r[1]) for r in rows})
+
+
+def _known_members(entries: list[Any]) -> set[str]:
+    wanted = sorted(
+        {
+            e["member_id"]
+            for e in entries
+            if isinstance(e, dict) and isinstance(e.get("member_id"), str)
+        }
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT member_id FROM {_MEMBERS} WHERE member_id = ANY(%s)", [wanted])
+        return {str(row[0]) for row in cursor.fetchall()}
+
+
+def _take(
+    device: Device, entry: object, held: _Held, known: set[str], rows: list[tuple[Any, ...]]
+) -> str | None:
+    """Judge one entry and queue its row: None (stored), a rejection code, or a duplicate."""
+    if not isinstance(entry, dict):
+        return "invalid_entry"
+    entry_id, seq = entry_key(entry)
+    if entry_id is None or seq is None:
+        return "invalid_entry"  # nothing to keep it under: not stored
+    if entry_id in held.code_of:
+        # Rejected the first time: say so again, the kiosk may have missed the answer.
+        first = held.code_of[entry_id]
+        return "duplicate" if first is None else f"duplicate:{first}"
+    if seq in held.seqs:
+        return "seq_conflict"
+    code = _judge(device, entry, known)
+    held.code_of[entry_id] = code
+    held.seqs.add(seq)
+    rows.append(_row(device, entry, entry_id, seq, code))
+    return code
+
+
+def _judge(device: Device, entry: dict[str, Any], known: set[str]) -> str | None:
+    """Why the hub rejects a new entry for good, or None to store it.
+
+    Protocol v1: the shape of a ledger row and a member the hub knows. Issue 15's rules
+    (the program in force, points per purchase, overdraws) are further reasons here.
+    """
+    if entry_problem(entry, str(device.device_id)) is not None:
+        return "invalid_entry"
+    if entry["member_id"] not in known:
+        return "unknown_member"
+    return None
+
+
+def _row(
+    device: Device, entry: dict[str, Any], entry_id: str, seq: int, code: str | None
+) -> tuple[Any, ...]:
+    text = json.dumps(entry, sort_keys=True)  # ASCII: \u0000 stays an escape, not a NUL
+    if code is not None:
+        return (device.pk, entry_id, seq, "rejected", code, *([None] * 2), 0, *([None] * 10), text)
+    return (
+        device.pk,
+        entry_id,
+        seq,
+        "stored",
+        None,
+        entry["member_id"],
+        entry["kind"],
+        entry["points"],
+        entry["amount"],
+        entry["currency"],
+        entry["cashier_id"],
+        parse_timestamp(entry["created_at"]),
+        entry["reverses"],
+        entry["reward_id"],
+        entry["coupon_code"],
+        entry["reason"],
+        parse_timestamp(entry["expires_at"]) if entry["expires_at"] else None,
+        entry.get("client_txn_id"),
+        text,
+    )
+
+
+def _insert(rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {_ENTRIES} ({_COLUMNS}) VALUES ({', '.join(['%s'] * 19)}, now())",
+            rows,
+        )
+
+
+def _advance(device: Device) -> int:
+    """Move the device's mark up to the first gap; the new mark."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {_MARKS} m SET high_water = COALESCE((
+                SELECT MIN(e.seq) FROM {_ENTRIES} e
+                WHERE e.device_id = m.device_id AND e.seq > m.high_water
+                  AND NOT EXISTS (SELECT 1 FROM {_ENTRIES} n
+                                  WHERE n.device_id = e.device_id AND n.seq = e.seq + 1)
+            ), m.high_water)
+            WHERE m.device_id = %s
+              AND EXISTS (SELECT 1 FROM {_ENTRIES} f
+                          WHERE f.device_id = m.device_id AND f.seq = m.high_water + 1)
+            """,
+            [device.pk],
+        )
+        cursor.execute(f"SELECT high_water FROM {_MARKS} WHERE device_id = %s", [device.pk])
+        row = cursor.fetchone()
+    return int(row[0])
+
+
+def _balances_changed(points: dict[str, int]) -> list[records.FeedChange]:
+    """Add each member's new points to their balance; a `balance` change for each."""
+    if not points:
+        return []
+    members = sorted(points)
+    balance_of: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for member_id in members:  # in member-id order: the lock order of every push
+            cursor.execute(
+                f"INSERT INTO {_BALANCES} (member_id, balance, updated_at) VALUES (%s, %s, now()) "
+                f"ON CONFLICT (member_id) DO UPDATE SET balance = {_BALANCES}.balance + "
+                "excluded.balance, updated_at = now() RETURNING balance",
+                [member_id, points[member_id]],
+            )
+            balance_of[member_id] = int(cursor.fetchone()[0])
+        cursor.execute(
+            f"""
+            SELECT DISTINCT e.member_id, d.device_id, m.high_water
+            FROM {_ENTRIES} e JOIN {_DEVICES} d ON d.id = e.device_id
+            JOIN {_MARKS} m ON m.device_id = e.device_id
+            WHERE e.member_id = ANY(%s)
+            """,
+            [members],
+        )
+        acknowledged: dict[str, dict[str, int]] = defaultdict(dict)
+        for member_id, device_id, mark in cursor.fetchall():
+            acknowledged[str(member_id)][str(device_id)] = int(mark)
+    return [
+        (
+            "balance",
+            {"member_id": m, "balance": balance_of[m], "acknowledged": acknowledged[m]},
+        )
+        for m in members
+    ]
+
+
+def _rejection(entry: object, code: str) -> dict[str, Any]:
+    """A Rejection naming the entry by its own id and seq (null where it had none)."""
+    entry_id, seq = entry_key(entry) if isinstance(entry, dict) else (None, None)
+    return {"entry_id": entry_id, "seq": seq, "code": code, "message": REJECTIONS[code]}

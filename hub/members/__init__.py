@@ -1,0 +1,1 @@
+"""The chain's members and their cards, as the devices pushed them."""

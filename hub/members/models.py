@@ -1,0 +1,52 @@
+"""Members and their cards: the person (kept apart so that erasure removes it) and the id."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from hub.devices.models import Device
+
+
+class Member(models.Model):
+    """A member of the club, the newest record any device pushed (by its `updated_at`).
+
+    The personal fields are null once the member is erased; the row stays, so that the
+    anonymous ledger still points at it.
+    """
+
+    member_id = models.TextField(primary_key=True)  # made by the kiosk that enrolled them
+    status = models.TextField(choices=(("active", "active"), ("erased", "erased")))
+    created_at = models.DateTimeField()
+    # Protocol v1 orders a member's records by the device's clock; v2 (issue 15) by the
+    # hub's own `received_at`.
+    updated_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    pushed_by = models.ForeignKey(Device, null=True, on_delete=models.SET_NULL, related_name="+")
+    phone = models.TextField(null=True, db_index=True)  # E.164
+    name = models.TextField(null=True)
+    birthday = models.DateField(null=True)
+    language = models.TextField(null=True)
+    consent_marketing = models.BooleanField(default=False)
+    consent_version = models.TextField(null=True)
+    consent_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "hub_member"
+
+    def __str__(self) -> str:
+        return self.member_id
+
+
+class Card(models.Model):
+    """A card linked to a member, active or blocked."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="cards")
+    uid = models.TextField(db_index=True)
+    status = models.TextField(choices=(("active", "active"), ("blocked", "blocked")))
+
+    class Meta:
+        db_table = "hub_card"
+        constraints = (
+            models.UniqueConstraint(fields=("member", "uid"), name="hub_card_once_per_member"),
+        )

@@ -1,0 +1,1 @@
+"""The HTTP side of docs/sync-protocol.md, version 1: enroll, push, changes, heartbeat."""

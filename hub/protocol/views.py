@@ -1,0 +1,105 @@
+"""The four operations of docs/sync-protocol.md, version 1, as the hub serves them."""
+
+from __future__ import annotations
+
+from base64 import urlsafe_b64encode
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from hub.devices import enrollment, signatures
+from hub.devices.models import Device
+from hub.feed import feed
+from hub.formats import is_int64, storable
+from hub.ledger.push import MAX_BATCH
+from hub.ledger.push import push as store_push
+from hub.members.checks import member_problem
+from hub.protocol.checks import heartbeat_problem
+from hub.protocol.wire import BadRequest, answer, error, json_object, operation
+
+MAX_PAGE = 1000
+DEFAULT_PAGE = 500
+_MAX_DEVICE_ID = 200
+
+
+@operation("POST", signed=False)
+def enroll(request: HttpRequest, raw: bytes, _device: Device | None) -> HttpResponse:
+    """Trade a one-time code for the device's secret."""
+    body = json_object(request, raw)
+    code, device_id = body.get("code"), body.get("device_id")
+    if not isinstance(code, str) or not isinstance(device_id, str) or not device_id:
+        return error(400, "bad_request", "Send a code and a device id.")
+    if len(device_id) > _MAX_DEVICE_ID or not storable(device_id) or not storable(code):
+        return error(400, "bad_request", "The device id is not valid.")
+    secret = enrollment.enroll(code, device_id)
+    if isinstance(secret, enrollment.Refused):
+        extra = {"reason": secret.reason} if secret.reason else {}
+        return error(secret.status, secret.code, secret.message, **extra)
+    return answer(
+        201,
+        {
+            "device_id": device_id,
+            "secret": urlsafe_b64encode(secret).decode(),
+            "server_time": _now(),
+        },
+    )
+
+
+@operation("POST")
+def push(request: HttpRequest, raw: bytes, device: Device | None) -> HttpResponse:
+    """Take a batch of the device's entries and changed members."""
+    assert device is not None
+    body = json_object(request, raw)
+    entries, members = body.get("entries"), body.get("members")
+    if body.get("device_id") != device.device_id:
+        raise BadRequest("device_id differs from the signing device")
+    if not isinstance(entries, list) or not isinstance(members, list):
+        raise BadRequest("members and entries must be arrays")
+    if len(entries) > MAX_BATCH:
+        return error(413, "batch_too_large", f"At most {MAX_BATCH} entries in a batch.")
+    for record in members:
+        problem = member_problem(record)
+        if problem is not None:
+            raise BadRequest(f"a member record: {problem}")
+    result = store_push(device, members, entries)
+    signatures.seen(device)
+    return answer(200, result.answer())
+
+
+@operation("GET")
+def changes(request: HttpRequest, raw: bytes, device: Device | None) -> HttpResponse:
+    """A page of the change feed after a cursor."""
+    # parse_qs as the simulator reads it: a blank value is as good as missing.
+    query = parse_qs(request.META.get("QUERY_STRING", ""))
+    cursor = _number(query.get("cursor", ["0"])[0])
+    limit = _number(query.get("limit", [str(DEFAULT_PAGE)])[0])
+    if cursor is None or limit is None or limit < 1 or not is_int64(cursor):
+        raise BadRequest("cursor must be 0 or more and limit 1 or more")
+    page = feed.page(cursor, min(limit, MAX_PAGE))
+    return answer(
+        200, {"changes": page.changes, "next_cursor": page.next_cursor, "more": page.more}
+    )
+
+
+@operation("POST")
+def heartbeat(request: HttpRequest, raw: bytes, device: Device | None) -> HttpResponse:
+    """Keep how the kiosk is doing."""
+    assert device is not None
+    status: Any = json_object(request, raw)
+    problem = heartbeat_problem(status)
+    if problem is not None:
+        raise BadRequest(problem)
+    Device.objects.filter(pk=device.pk).update(last_heartbeat=status, last_seen_at=timezone.now())
+    return answer(200, {"server_time": _now()})
+
+
+def _number(text: str) -> int | None:
+    """A query parameter's non-negative integer, or None (ASCII digits only)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 20 else None
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
