@@ -4,20 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: torture run test lint bench format clean system-packages ui-packages translations screenshots
+.PHONY: torture run test lint bench format clean system-packages ui-packages translations screenshots \
+	hub hub-db hub-stop hub-packages
 
-$(STAMP): pyproject.toml
+# The development venv has the kiosk and the hub (editable), so that the tests can drive
+# the kiosk's real client against a real hub, and mypy can check both.
+$(STAMP): pyproject.toml hub/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || $(MAKE) --no-print-directory system-packages
 	@$(MAKE) --no-print-directory ui-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); $(MAKE) --no-print-directory system-packages && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e './hub[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/kiosk run --sim
 
+# The hub's tests start PostgreSQL clusters of their own (or use HUB_TEST_DATABASE_URL):
+# the server is installed here when missing (as root); without it they skip and say why.
 test: $(STAMP)
+	@hub/local_postgres.sh install || echo "note: the hub's tests need PostgreSQL (see docs/hub.md)"
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -73,5 +79,48 @@ ui-packages:
 		fi; \
 	fi
 
-clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info
+# -- the hub (docs/hub.md) ----------------------------------------------------------------
+# `make hub`: PostgreSQL (installed when missing) with a cluster of its own in ./var/hub/pg,
+# on a Unix socket in ./var/hub/socket and on 127.0.0.1:$(HUB_DB_PORT); the hub in a venv of
+# its own (.venv-hub: only the hub's distribution and its dependencies, as on a server, no
+# Kivy; editable, so a restart runs your changes), migrated, a demo chain, served on
+# 127.0.0.1:$(HUB_PORT). Ctrl-C stops serving; `make hub-stop` stops the database.
+HUB_VENV := .venv-hub
+HUB_STAMP := $(HUB_VENV)/.installed
+HUB_DIR := var/hub
+HUB_PORT ?= 8470
+HUB_DB_PORT ?= 5470
+HUB = . ./$(HUB_DIR)/env && $(HUB_VENV)/bin/hub
+
+$(HUB_STAMP): hub/pyproject.toml
+	@command -v $(PYTHON) >/dev/null || $(MAKE) --no-print-directory system-packages
+	test -x $(HUB_VENV)/bin/python || $(PYTHON) -m venv $(HUB_VENV) || { rm -rf $(HUB_VENV); $(MAKE) --no-print-directory system-packages && $(PYTHON) -m venv $(HUB_VENV); }
+	$(HUB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(HUB_VENV)/bin/python -m pip install --quiet -e ./hub
+	touch $(HUB_STAMP)
+
+hub: $(HUB_STAMP) hub-db
+	$(HUB) migrate
+	$(HUB) demo
+	@echo "the hub serves on http://127.0.0.1:$(HUB_PORT); in another terminal, a code for a kiosk:"
+	@echo "  . $(HUB_DIR)/env && $(HUB_VENV)/bin/hub device add --branch Valiasr"
+	$(HUB) serve --bind 127.0.0.1:$(HUB_PORT)
+
+# The database only (started if it is not running). var/hub/env sets the hub's environment
+# for a shell: `. var/hub/env && .venv-hub/bin/hub device list`.
+hub-db: hub-packages
+	@mkdir -p $(HUB_DIR)
+	@url=$$(hub/local_postgres.sh start $(HUB_DIR) --port $(HUB_DB_PORT)) && \
+		printf "export HUB_DATA_DIR='%s'\nexport HUB_DATABASE_URL='%s'\n" \
+			"$(CURDIR)/$(HUB_DIR)" "$$url" > $(HUB_DIR)/env && \
+		echo "PostgreSQL for the hub: $$url (environment in $(HUB_DIR)/env)"
+
+hub-stop:
+	@hub/local_postgres.sh stop $(HUB_DIR)
+
+# Debian's postgresql, installed when missing (as root, like system-packages).
+hub-packages:
+	@hub/local_postgres.sh install
+
+clean: hub-stop
+	rm -rf $(VENV) $(HUB_VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info hub/*.egg-info
