@@ -33,7 +33,7 @@ class HubEnvironment:
     data_dir: Path
     debug: bool
     allowed_hosts: list[str]
-    pool_max: int
+    pool_max: int  # 0: no pool, a connection per use (the short commands)
 
     @classmethod
     def read(cls, environ: Mapping[str, str] = os.environ) -> HubEnvironment:
@@ -41,9 +41,9 @@ class HubEnvironment:
         url = environ.get("HUB_DATABASE_URL") or DEFAULT_DATABASE_URL
         database_settings(url, 1)  # refuses a URL that is not PostgreSQL's
         pool = environ.get("HUB_DB_POOL_MAX", "4")
-        if not (pool.isascii() and pool.isdigit() and 1 <= int(pool) <= 100):
+        if not (pool.isascii() and pool.isdigit() and 0 <= int(pool) <= 100):
             raise EnvironmentProblem(
-                f"HUB_DB_POOL_MAX must be a number from 1 to 100, not {pool!r}"
+                f"HUB_DB_POOL_MAX must be a number from 0 to 100, not {pool!r}"
             )
         debug = environ.get("HUB_DEBUG", "")
         if debug not in ("", "0", "1"):
@@ -63,7 +63,7 @@ class HubEnvironment:
 
 
 def database_settings(url: str, pool_max: int) -> dict[str, Any]:
-    """Django's DATABASES["default"] for a libpq-style URL, on psycopg 3 with a pool.
+    """Django's DATABASES["default"] for a libpq-style URL, on psycopg 3 (pooled unless 0).
 
     `postgresql://user:password@host:5432/name?sslmode=require`; a Unix socket's folder
     goes in `host=` (`postgresql:///loyalty_hub?host=/run/postgresql&port=5432`). Other query
@@ -83,8 +83,9 @@ def database_settings(url: str, pool_max: int) -> dict[str, Any]:
         port = options.pop("port", None) or parts.port
     except ValueError as exc:
         raise EnvironmentProblem(f"HUB_DATABASE_URL has a bad port: {exc}") from None
-    # psycopg-pool per process (Django 5.1+): a gunicorn worker's threads share it.
-    options["pool"] = {"min_size": 1, "max_size": pool_max, "timeout": 10}
+    if pool_max:
+        # psycopg-pool per process (Django 5.1+): a gunicorn worker's threads share it.
+        options["pool"] = {"min_size": 1, "max_size": pool_max, "timeout": 10}
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,

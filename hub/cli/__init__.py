@@ -15,7 +15,12 @@ EXIT_BAD_INPUT = 1
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `hub` command; its exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+    if args[:1] != ["serve"]:
+        # A short command needs one connection, at once, and libpq's own error if it
+        # fails; a pool would wait out its timeout and say only that it timed out.
+        os.environ["HUB_DB_POOL_MAX"] = "0"
     try:
         import django
         from django.core.exceptions import ImproperlyConfigured
@@ -27,8 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hub.cli import commands
 
         parser = commands.build_parser()
-        args = parser.parse_args(argv)
-        return commands.run(args)
+        return commands.run(parser.parse_args(args))
     except KeyboardInterrupt:
         return 130
 

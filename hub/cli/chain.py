@@ -38,7 +38,8 @@ def register(commands: Any) -> None:
     )
     add = device.add_parser("add", help="add a device at a branch: prints its one-time code")
     add.add_argument("--branch", required=True, help="the branch's name")
-    add.add_argument("--json", action="store_true", help="as JSON")
+    add.add_argument("--count", type=_count, default=1, help="add this many devices (default 1)")
+    add.add_argument("--json", action="store_true", help="as JSON, one object a line")
     add.set_defaults(handler=device_add)
     code = device.add_parser("code", help="a new one-time code for a device (re-enrollment)")
     code.add_argument("id", help="the device's number, or the kiosk's device id")
@@ -80,9 +81,18 @@ def branch_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 1000):
+        raise argparse.ArgumentTypeError(f"a number from 1 to 1000, not {text!r}")
+    return int(text)
+
+
 def device_add(args: argparse.Namespace) -> int:
-    """Add a device at a branch and print its one-time enrollment code."""
-    _print_code(registry.add_device(args.branch), args.json)
+    """Add devices at a branch and print their one-time enrollment codes."""
+    with transaction.atomic():  # all of them or none
+        issued = [registry.add_device(args.branch) for _ in range(args.count)]
+    for one in issued:
+        _print_code(one, args.json)
     return 0
 
 
