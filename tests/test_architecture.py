@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("kiosk", "drivers", "sync", "sim")
+PACKAGES = ("kiosk", "drivers", "sync", "sim", "hub")
 
 # Third-party libraries that belong to one edge each.
 UI_LIBRARIES = {"kivy"}
@@ -31,10 +31,18 @@ class Rule:
     forbidden: frozenset[str]
     why: str
     exact: bool = False  # the module itself only, not the modules under it
+    allowed: frozenset[str] = frozenset()  # exceptions under a forbidden prefix
 
 
-def _rule(package: str, forbidden: set[str], why: str, *, exact: bool = False) -> Rule:
-    return Rule(package, frozenset(forbidden), why, exact)
+def _rule(
+    package: str,
+    forbidden: set[str],
+    why: str,
+    *,
+    exact: bool = False,
+    allowed: frozenset[str] = frozenset(),
+) -> Rule:
+    return Rule(package, frozenset(forbidden), why, exact, allowed)
 
 
 _ABOVE_CORE = {"kiosk.ui", "kiosk.cli", "kiosk.appliance", "kiosk.bootstrap"}
@@ -104,6 +112,12 @@ RULES = [
         {"kiosk.ui", "kiosk.cli", "kiosk.bootstrap", *UI_LIBRARIES},
         "simulators implement the drivers' protocols and the CRM's HTTP contract",
     ),
+    _rule(
+        "hub",
+        {"kiosk", "drivers", "sync", "sim", *UI_LIBRARIES, *HARDWARE_LIBRARIES},
+        "the hub is installed apart: of the kiosk's code it shares the protocol's signing only",
+        allowed=frozenset({"sync.signing"}),
+    ),
 ]
 
 
@@ -150,6 +164,8 @@ def violations(path: Path) -> list[str]:
     rule = rule_for(module)
     found = []
     for name in sorted(imported(path)):
+        if any(name == a or name.startswith(a + ".") for a in rule.allowed):
+            continue
         for forbidden in rule.forbidden:
             if (name == forbidden or name.startswith(forbidden + ".")) and not (
                 module == forbidden or module.startswith(forbidden + ".")
@@ -183,6 +199,9 @@ def test_every_module_imports_only_what_its_layer_allows(path: Path):
         ("sync/bad_layer.py", "from sim.crm import CrmServer\n", "the sync worker never"),
         ("sync/bad_layer.py", "import kiosk.ui.app\n", "the sync worker never"),
         ("sim/bad_layer.py", "from kiosk.ui.app import KioskApp\n", "simulators implement"),
+        ("hub/bad_layer.py", "from sync.client import CrmClient\n", "the hub is installed"),
+        ("hub/bad_layer.py", "from kiosk.core.service import X\n", "the hub is installed"),
+        ("hub/bad_layer.py", "import sim.crm\n", "the hub is installed"),
         ("kiosk/errors_bad_layer.py", "import kiosk.core\n", ""),
     ],
 )
@@ -216,7 +235,21 @@ def test_every_module_of_a_package_falls_under_a_rule():
         "drivers",
         "sync",
         "sim",
+        "hub",
     }
+
+
+def test_no_kiosk_package_imports_the_hub():
+    # The Raspberry Pi never installs the hub: nothing of the kiosk may need it.
+    kiosk_side = [p for p in all_modules() if module_name(p).split(".")[0] != "hub"]
+    found = [
+        f"{module_name(p)} imports {name}"
+        for p in kiosk_side
+        for name in sorted(imported(p))
+        if name == "hub" or name.startswith("hub.")
+    ]
+
+    assert found == []
 
 
 def test_the_core_imports_no_outside_library_even_lazily_at_run_time(tmp_path: Path):

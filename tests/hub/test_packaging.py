@@ -1,0 +1,102 @@
+"""Two distributions: the Raspberry Pi never installs the hub, the hub never needs the kiosk.
+
+The kiosk's wheel (systemd/install.sh installs it) carries no `hub` and depends on no
+Django, psycopg or gunicorn; the hub's wheel carries every module of `hub/` and, of the
+kiosk's code, the protocol's signing only (`sync/signing.py`, built from the same file).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HUB_ONLY = re.compile(r"^(django|psycopg|psycopg-pool|psycopg-binary|gunicorn)\b", re.IGNORECASE)
+# Without build isolation: no download at test time (the venv's setuptools builds it).
+_PIP_WHEEL = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+_IGNORED = shutil.ignore_patterns(
+    ".venv*", "var", ".git", "*.egg-info", "build", "__pycache__", ".mypy_cache", ".ruff_cache"
+)
+
+
+def build(project: Path, out: Path) -> zipfile.ZipFile:
+    built = subprocess.run(
+        [*_PIP_WHEEL, "-w", str(out), str(project)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if built.returncode != 0:
+        pytest.fail(f"the wheel does not build: {built.stderr[-2000:]}")
+    return zipfile.ZipFile(next(out.glob("*.whl")))
+
+
+def requirements(wheel: zipfile.ZipFile) -> list[str]:
+    (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    return Parser().parsestr(wheel.read(metadata).decode()).get_all("Requires-Dist") or []
+
+
+@pytest.fixture(scope="module")
+def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project as a clean checkout would have it (no venvs, caches or build folders)."""
+    project = tmp_path_factory.mktemp("source") / "project"
+    shutil.copytree(ROOT, project, ignore=_IGNORED)
+    return project
+
+
+@pytest.fixture(scope="module")
+def hub_wheel(copy: Path, tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    return build(copy / "hub", tmp_path_factory.mktemp("hub-wheel"))
+
+
+def test_the_kiosks_dependencies_and_packages_name_no_hub():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    every = [*project["dependencies"]]
+    for extra in project.get("optional-dependencies", {}).values():
+        every += extra
+    packages = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+
+    assert [r for r in every if HUB_ONLY.match(r)] == []
+    assert [p for p in packages if p.startswith("hub")] == []
+
+
+def test_the_kiosks_wheel_carries_no_hub(copy: Path, tmp_path_factory: pytest.TempPathFactory):
+    wheel = build(copy, tmp_path_factory.mktemp("kiosk-wheel"))
+
+    assert [n for n in wheel.namelist() if n.startswith("hub/")] == []
+    assert [r for r in requirements(wheel) if HUB_ONLY.match(r)] == []
+
+
+def test_the_hubs_wheel_carries_the_hub_and_only_the_signing_of_the_kiosk(hub_wheel):
+    names = set(hub_wheel.namelist())
+    modules = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "hub").rglob("*.py")
+        if "build" not in path.parts
+    }
+
+    assert modules <= names, f"missing from hub/pyproject.toml's packages: {modules - names}"
+    assert {n for n in names if n.startswith("sync/")} == {"sync/__init__.py", "sync/signing.py"}
+    assert not any(n.startswith(("kiosk/", "drivers/", "sim/")) for n in names)
+    assert hub_wheel.read("sync/signing.py") == (ROOT / "sync" / "signing.py").read_bytes()
+    assert "hub/py.typed" in names
+
+
+def test_the_hubs_wheel_depends_on_django_psycopg_and_gunicorn_only(hub_wheel):
+    needed = {
+        re.split(r"[=<>\[ ;]", r)[0].lower() for r in requirements(hub_wheel) if "extra" not in r
+    }
+
+    assert needed == {"django", "psycopg", "psycopg-pool", "gunicorn"}
+    entry_points = next(n for n in hub_wheel.namelist() if n.endswith("entry_points.txt"))
+    assert "hub = hub.cli:main" in hub_wheel.read(entry_points).decode()

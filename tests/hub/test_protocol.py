@@ -1,0 +1,346 @@
+"""The hub answers on the wire as the simulated CRM does: every test here runs on both.
+
+The simulated CRM (sim/crm.py) is the reference the kiosk is tested against; the hub must
+give the same answers to the same requests (docs/sync-protocol.md, version 1), on
+PostgreSQL. Each test enrolls a device of its own, so the servers are shared by a module.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sim.crm import CrmServer
+from sim.crm_store import CrmStore
+from sync.signing import NONCE, PROTOCOL, TIMESTAMP, sign
+from tests.hub.conftest import HubServer, Postgres, make_hub
+from tests.hub.wire import CREATED, Server, Wire, error_code, member, new_id, outcome
+
+
+@pytest.fixture(scope="module")
+def sim_server() -> Iterator[Server]:
+    with CrmServer(CrmStore()) as crm:
+        yield Server("sim", crm.url, sim=crm)
+
+
+@pytest.fixture(scope="module")
+def hub_server_shared(
+    postgres: Postgres, hub_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    hub = make_hub(postgres, hub_template, tmp_path_factory.mktemp("hub"))
+    server = HubServer(hub).start()
+    yield Server("hub", server.url, hub=hub)
+    server.stop(graceful=False)
+
+
+@pytest.fixture(params=["sim", "hub"])
+def server(request: pytest.FixtureRequest) -> Server:
+    name = "sim_server" if request.param == "sim" else "hub_server_shared"
+    found: Server = request.getfixturevalue(name)
+    return found
+
+
+def test_entries_are_stored_once_and_a_repeat_is_a_duplicate(server: Server):
+    wire = Wire(server)
+    someone = new_id()
+    batch = [wire.entry(1, someone), wire.entry(2, someone)]
+
+    first = outcome(wire.push(batch, [member(someone)]))
+    again = outcome(wire.push(batch))
+
+    assert first == {"high_water": 2, "stored": 2, "duplicates": 0, "rejected": []}
+    assert again == {"high_water": 2, "stored": 0, "duplicates": 2, "rejected": []}
+
+
+def test_an_entry_of_an_unknown_member_is_rejected_for_good_and_said_again(server: Server):
+    wire = Wire(server)
+    stranger = wire.entry(1, new_id())
+
+    first = outcome(wire.push([stranger]))
+    again = outcome(wire.push([stranger]))
+
+    assert first == {
+        "high_water": 1,
+        "stored": 0,
+        "duplicates": 0,
+        "rejected": [(1, "unknown_member")],
+    }
+    assert again == {
+        "high_water": 1,
+        "stored": 0,
+        "duplicates": 1,
+        "rejected": [(1, "unknown_member")],
+    }
+
+
+def test_the_same_seq_under_another_id_is_a_seq_conflict(server: Server):
+    wire = Wire(server)
+    someone = new_id()
+    wire.push([wire.entry(1, someone)], [member(someone)])
+
+    answer = outcome(wire.push([wire.entry(1, someone)]))
+
+    assert answer["rejected"] == [(1, "seq_conflict")] and answer["high_water"] == 1
+
+
+def test_high_water_stays_below_a_gap_until_it_is_filled(server: Server):
+    wire = Wire(server)
+    someone = new_id()
+    wire.push([wire.entry(1, someone)], [member(someone)])
+
+    after_gap = outcome(wire.push([wire.entry(3, someone), wire.entry(4, someone)]))
+    filled = outcome(wire.push([wire.entry(2, someone)]))
+
+    assert after_gap == {"high_water": 1, "stored": 2, "duplicates": 0, "rejected": []}
+    assert filled == {"high_water": 4, "stored": 1, "duplicates": 0, "rejected": []}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("kind", "steal"),
+        ("points", "10"),
+        ("points", True),
+        ("amount", -1),
+        ("created_at", "yesterday"),
+        ("entry_id", "not-a-uuid"),
+        ("device_id", "kiosk-someone-else"),
+    ],
+)
+def test_an_entry_that_is_not_a_ledger_row_is_kept_as_invalid(server: Server, field, value):
+    wire = Wire(server)
+    someone = new_id()
+
+    answer = outcome(wire.push([wire.entry(1, someone, **{field: value})], [member(someone)]))
+
+    assert answer == {
+        "high_water": 1,
+        "stored": 0,
+        "duplicates": 0,
+        "rejected": [(1, "invalid_entry")],
+    }
+
+
+def test_an_entry_without_a_usable_seq_is_rejected_and_not_kept(server: Server):
+    wire = Wire(server)
+
+    answer = outcome(wire.push([wire.entry(0, new_id()), "not an object"]))
+
+    assert answer == {
+        "high_water": 0,
+        "stored": 0,
+        "duplicates": 0,
+        "rejected": [(None, "invalid_entry"), (None, "invalid_entry")],
+    }
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"member_id": "m-x", "status": "active"},
+        member("m-x", phone="0912"),
+        member("m-x", status="gone"),
+        member("m-x", cards=[{"uid": "A1", "status": "lost"}]),
+        {
+            "member_id": "m-x",
+            "status": "erased",
+            "created_at": CREATED,
+            "updated_at": CREATED,
+            "name": "x",
+        },
+    ],
+)
+def test_a_push_with_a_bad_member_record_is_refused_whole(server: Server, record):
+    wire = Wire(server)
+    someone = new_id()
+
+    refused = wire.push([wire.entry(1, someone)], [member(someone), record])
+    later = outcome(wire.push([wire.entry(1, someone)]))
+
+    assert error_code(refused) == (400, "bad_request")
+    assert later["rejected"] == [(1, "unknown_member")]  # nothing of the refused push was kept
+
+
+def test_more_than_1000_entries_in_a_batch_is_too_large(server: Server):
+    wire = Wire(server)
+    someone = new_id()
+
+    answer = wire.push([wire.entry(seq, someone) for seq in range(1, 1002)], [member(someone)])
+
+    assert error_code(answer) == (413, "batch_too_large")
+
+
+def test_the_newest_member_record_wins_and_the_feed_carries_it_with_the_balance(server: Server):
+    wire = Wire(server)
+    someone = new_id()
+    start = _end(wire)
+    newer = member(someone, updated="2026-03-02T09:00:00.000000Z", name="Sara N.")
+    older = member(someone, updated="2026-03-01T10:00:00.000000Z", name="Old")
+
+    wire.push([wire.entry(1, someone, points=30)], [newer])
+    wire.push([wire.entry(2, someone, points=-5, kind="redeem", amount=None)], [older])
+    mine = [c for c in _all(wire, start) if c["data"].get("member_id") == someone]
+
+    assert [c["type"] for c in mine] == ["member", "balance", "balance"]
+    assert mine[0]["data"]["name"] == "Sara N."
+    assert [c["data"]["balance"] for c in mine[1:]] == [30, 25]
+    assert mine[-1]["data"]["acknowledged"] == {wire.device_id: 2}
+
+
+def test_an_erased_record_becomes_an_erasure_in_the_feed(server: Server):
+    wire = Wire(server)
+    someone = new_id()
+    start = _end(wire)
+    erased = {"member_id": someone, "status": "erased", "created_at": CREATED}
+
+    wire.push([], [member(someone), erased | {"updated_at": "2026-03-05T00:00:00.000000Z"}])
+    mine = [c for c in _all(wire, start) if c["data"].get("member_id") == someone]
+
+    assert [(c["type"], c["data"]) for c in mine] == [
+        ("member", member(someone)),
+        ("erasure", {"member_id": someone}),
+    ]
+
+
+def test_the_feed_is_paged_by_cursor_and_a_page_is_at_most_1000(server: Server):
+    wire = Wire(server)
+    someone = new_id()
+    wire.push([wire.entry(seq, someone) for seq in range(1, 4)], [member(someone)])
+    end = _end(wire)
+
+    first = wire.changes(end - 2, limit=1)
+    capped = wire.send("GET", "/v1/changes?cursor=0&limit=5000")
+
+    assert len(first["changes"]) == 1 and first["more"] is True
+    assert first["next_cursor"] == first["changes"][0]["cursor"] == end - 1
+    assert capped.status_code == 200 and len(capped.json()["changes"]) <= 1000
+
+
+@pytest.mark.parametrize(
+    "query", ["cursor=-1", "cursor=x", "limit=0", "cursor=99999999999999999999"]
+)
+def test_a_bad_cursor_or_limit_is_a_bad_request(server: Server, query: str):
+    wire = Wire(server)
+
+    assert error_code(wire.send("GET", f"/v1/changes?{query}")) == (400, "bad_request")
+
+
+def test_a_gzipped_body_is_taken(server: Server):
+    wire = Wire(server)
+    someone = new_id()
+    body = gzip.compress(
+        json.dumps(
+            {
+                "device_id": wire.device_id,
+                "members": [member(someone)],
+                "entries": [wire.entry(1, someone)],
+            }
+        ).encode()
+    )
+    headers = sign(wire.device_id, wire.secret, "POST", "/v1/push", body)
+    headers |= {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+
+    answer = wire.http.post(wire.url + "/v1/push", data=body, headers=headers, timeout=30)
+
+    assert outcome(answer)["stored"] == 1
+
+
+def test_a_heartbeat_without_every_field_is_a_bad_request(server: Server):
+    wire = Wire(server)
+    good = {
+        "version": "0.1.0",
+        "queue_depth": 0,
+        "oldest_unsynced_at": None,
+        "readers": [{"name": "nfc", "state": "connected"}],
+        "disk_free_bytes": 10,
+        "clock_offset_ms": None,
+    }
+
+    assert wire.send("POST", "/v1/heartbeat", good).status_code == 200
+    partial = {k: v for k, v in good.items() if k != "readers"}
+    assert error_code(wire.send("POST", "/v1/heartbeat", partial)) == (400, "bad_request")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        ({"X-Kiosk-Device": "kiosk-never-enrolled"}, (401, "unknown_device")),
+        ({"X-Kiosk-Signature": "v1=" + "0" * 64}, (401, "bad_signature")),
+        ({NONCE: "not-hex"}, (401, "bad_signature")),
+        ({TIMESTAMP: "12.5"}, (401, "bad_signature")),
+        ({PROTOCOL: "2"}, (400, "unsupported_version")),
+    ],
+)
+def test_a_badly_signed_request_is_refused_with_the_protocols_code(
+    server: Server, tamper, expected
+):
+    wire = Wire(server)
+
+    answer = wire.send("GET", "/v1/changes?cursor=0&limit=1", **tamper)
+
+    assert error_code(answer) == expected
+
+
+def test_an_old_signature_is_expired_and_a_repeated_one_replayed(server: Server):
+    wire = Wire(server)
+    old = sign(wire.device_id, wire.secret, "GET", "/v1/changes", b"", now=time.time() - 301)
+    fresh = sign(wire.device_id, wire.secret, "GET", "/v1/changes", b"")
+
+    expired = wire.http.get(wire.url + "/v1/changes", headers=old, timeout=30)
+    first = wire.http.get(wire.url + "/v1/changes", headers=fresh, timeout=30)
+    replayed = wire.http.get(wire.url + "/v1/changes", headers=fresh, timeout=30)
+
+    assert error_code(expired) == (401, "signature_expired")
+    assert first.status_code == 200
+    assert error_code(replayed) == (401, "replayed")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1/push"), ("POST", "/v1/nothing"), ("PUT", "/v1/push"), ("POST", "/v1/push/")],
+)
+def test_other_paths_and_methods_are_not_found(server: Server, method: str, path: str):
+    wire = Wire(server)
+
+    assert error_code(wire.send(method, path, {})) == (404, "not_found")
+
+
+def test_an_enrollment_code_is_refused_with_its_reason(server: Server):
+    wire = Wire(server)
+    code = server.new_code()
+    assert wire.enroll(code.lower(), f"kiosk-{uuid.uuid4().hex[:8]}").status_code == 201
+
+    used = wire.enroll(code, f"kiosk-{uuid.uuid4().hex[:8]}")
+    unknown = wire.enroll("ZZZZ-ZZZZ", f"kiosk-{uuid.uuid4().hex[:8]}")
+
+    assert (
+        error_code(used) == (403, "bad_enrollment_code")
+        and used.json()["error"]["reason"] == "used"
+    )
+    assert unknown.json()["error"]["reason"] == "unknown"
+
+
+def _end(wire: Wire) -> int:
+    """The feed's last cursor now."""
+    cursor = 0
+    while True:
+        page = wire.changes(cursor)
+        cursor = page["next_cursor"]
+        if not page["more"]:
+            return int(cursor)
+
+
+def _all(wire: Wire, after: int) -> list[dict[str, Any]]:
+    changes: list[dict[str, Any]] = []
+    while True:
+        page = wire.changes(after)
+        changes += page["changes"]
+        after = page["next_cursor"]
+        if not page["more"]:
+            return changes
