@@ -39,11 +39,10 @@ def error(status: int, code: str, message: str, **extra: Any) -> HttpResponse:
 
 def answer(status: int, payload: Any) -> HttpResponse:
     """A JSON answer (gzipped by the middleware when the kiosk asks for it)."""
-    return HttpResponse(
-        json.dumps(payload, separators=(",", ":")),
-        status=status,
-        content_type="application/json",
-    )
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    response = HttpResponse(body, status=status, content_type="application/json")
+    response["Content-Length"] = str(len(body))  # the gzip middleware sets its own
+    return response
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

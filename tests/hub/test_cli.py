@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.hub.conftest import Hub, Postgres, hub_env, run_hub
+from tests.hub.conftest import ROOT, Hub, Postgres, hub_env, run_hub
 
 TABLES = ("hub_branch", "hub_device", "hub_enrollment_code")
 
@@ -125,3 +127,31 @@ def test_export_is_one_json_document_of_everything(hub: Hub):
 
     assert set(chain) == {"branches", "devices", "members", "entries"}
     assert chain["devices"][0]["state"] == "waiting" and "secret" not in chain["devices"][0]
+
+
+def test_every_command_is_documented_in_docs_hub_md(hub: Hub):
+    probe = (
+        "import argparse, django, os\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'hub.settings')\n"
+        "django.setup()\n"
+        "from hub.cli.commands import build_parser\n"
+        "def walk(parser, prefix):\n"
+        "    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]\n"
+        "    if not subs:\n"
+        "        print(prefix)\n"
+        "    for name, sub in (subs[0].choices.items() if subs else ()):\n"
+        "        walk(sub, f'{prefix} {name}')\n"
+        "walk(build_parser(), 'hub')\n"
+    )
+    listed = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=hub.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    docs = (ROOT / "docs" / "hub.md").read_text()
+
+    assert len([c for c in listed if c]) >= 10
+    assert [c for c in listed if c and f"`{c}" not in docs] == []

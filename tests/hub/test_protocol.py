@@ -344,3 +344,43 @@ def _all(wire: Wire, after: int) -> list[dict[str, Any]]:
         after = page["next_cursor"]
         if not page["more"]:
             return changes
+
+
+def test_every_answer_carries_a_date_and_a_body_over_8_mib_is_too_large(server: Server):
+    wire = Wire(server)
+    huge = b'{"device_id": "' + b"x" * (8 * 1024 * 1024) + b'"}'
+    headers = sign(wire.device_id, wire.secret, "POST", "/v1/push", huge)
+
+    answer = wire.http.post(wire.url + "/v1/push", data=huge, headers=headers, timeout=60)
+
+    assert error_code(answer) == (413, "batch_too_large")
+    assert answer.headers["Date"].endswith(" GMT")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"created_at": "2026-02-30T09:00:00.000000Z"},  # the shape of a time, not one
+        {"name": "Sa\x00ra"},  # PostgreSQL stores no NUL
+        {"birthday": "1990-13-01"},
+    ],
+)
+def test_the_hub_refuses_what_postgresql_cannot_hold_as_a_bad_request(
+    hub_server_shared: Server, fields
+):
+    wire = Wire(hub_server_shared)
+    someone = new_id()
+
+    answer = wire.push([wire.entry(1, someone)], [member(someone, **fields)])
+
+    assert error_code(answer) == (400, "bad_request")
+
+
+def test_the_hub_keeps_an_entry_with_an_impossible_time_as_invalid(hub_server_shared: Server):
+    wire = Wire(hub_server_shared)
+    someone = new_id()
+    bad = wire.entry(1, someone, created_at="2026-02-30T09:00:00.000000Z", reason="\x00")
+
+    answer = outcome(wire.push([bad], [member(someone)]))
+
+    assert answer["rejected"] == [(1, "invalid_entry")] and answer["high_water"] == 1
