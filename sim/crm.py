@@ -127,6 +127,7 @@ class CrmServer:
         tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.store = store or CrmStore()
+        self.clock = clock  # the CRM's clock: the signature window and the Date header
         self.faults = faults or Faults()
         self.random = random.Random(self.faults.seed)
         self.verifier = Verifier(self.store.secret_of, revoked=self.store.revoked, clock=clock)
@@ -197,6 +198,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests and benchmarks make many requests
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header by the CRM's own clock, the one its signature window uses: a
+        # CRM whose clock is off is a kiosk whose clock is off, seen from the other side.
+        return super().date_time_string(self.crm.clock() if timestamp is None else timestamp)
 
     # -- plumbing ------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import gzip
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -52,13 +53,24 @@ class CrmError(Exception):
 
     @property
     def retryable(self) -> bool:
-        """Network errors, 429 and 5xx are worth retrying; 4xx are not."""
-        return self.status is None or self.status == 429 or self.status >= 500
+        """Network errors, 429, 5xx and a refused time or nonce are worth retrying."""
+        return (
+            self.status is None
+            or self.status == 429
+            or self.status >= 500
+            or self.code in RETRYABLE_REFUSALS
+        )
 
     @property
     def credentials(self) -> bool:
-        """401/403: the device's credentials are refused; stop and tell the technician."""
-        return self.status in (401, 403)
+        """401/403 but for the time or the nonce: the credentials are refused; stop."""
+        return self.status in (401, 403) and self.code not in RETRYABLE_REFUSALS
+
+
+# 401s that say nothing against the secret: the request's time was too far from the CRM's
+# (the answer's Date gives the offset the next request is signed with), or its nonce was
+# seen (something between resent it; the next request has a new one).
+RETRYABLE_REFUSALS = frozenset({"signature_expired", "replayed"})
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,7 @@ class CrmClient:
         *,
         ca_bundle: str | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.base_path = urlsplit(self.base_url).path
@@ -102,10 +115,17 @@ class CrmClient:
         self.session = requests.Session()
         self.session.trust_env = False
         self.verify: bool | str = ca_bundle or True
-        self.clock_offset: float | None = None  # CRM time minus ours, seconds
+        self.clock = clock  # this kiosk's clock (Unix seconds)
+        # CRM time minus ours, seconds, from the last answer's Date (or as the worker
+        # remembered it): requests are signed with our clock corrected by it.
+        self.clock_offset: float | None = None
 
     def close(self) -> None:
         self.session.close()
+
+    def now(self) -> float:
+        """The CRM's time as this kiosk best knows it: its clock plus the measured offset."""
+        return self.clock() + (self.clock_offset or 0.0)
 
     # -- the protocol ----------------------------------------------------------------------
 
@@ -183,7 +203,11 @@ class CrmClient:
                 raise CrmError(
                     "this kiosk is not enrolled at the CRM", code="not_enrolled", status=401
                 )
-            headers.update(sign(self.device_id, self.secret, method, self.base_path + path, body))
+            headers.update(
+                sign(
+                    self.device_id, self.secret, method, self.base_path + path, body, now=self.now()
+                )
+            )
         deadline = time.monotonic() + sum(self.timeout)
         try:
             response = self.session.request(
@@ -232,9 +256,14 @@ class CrmClient:
             return
         if theirs.tzinfo is None:  # "-0000" or no zone: HTTP dates are GMT
             theirs = theirs.replace(tzinfo=UTC)
-        # Date has whole seconds: the estimate is good to about a second, enough to tell
-        # a technician that the kiosk's clock is wrong.
-        self.clock_offset = (theirs - datetime.now(UTC)).total_seconds()
+        # Date has whole seconds: the estimate is good to about a second, enough to sign
+        # within the CRM's window of 300 seconds and to tell a technician the clock is wrong.
+        try:
+            stamp = theirs.timestamp()
+        except (OverflowError, ValueError, OSError):
+            return
+        if stamp > 0:  # a time before 1970 could not be signed (the CRM takes digits only)
+            self.clock_offset = stamp - self.clock()
 
 
 def decode_secret(text: str) -> bytes:

@@ -3,17 +3,18 @@
 At least once, exactly once in effect: a batch is sent again until the CRM's high-water
 mark covers it, and the CRM deduplicates. Failures back off exponentially with full
 jitter (never sooner than Retry-After); the next attempt time is stored, so a restarted
-worker does not hammer a CRM that is down. 401/403 stop pushing until a technician acts;
-nothing is dropped. The refusal is of one secret: a new one (`kiosk provision`, `kiosk sync
-enroll`, from any process) lifts it, and the queue goes on where it was.
+worker does not hammer a CRM that is down. A Retry-After holds every request of this
+device (push, pull, heartbeat, and `kiosk sync --once`) until it has passed. 401/403 stop
+pushing until a technician acts; nothing is dropped. The refusal is of one secret: a new
+one (`kiosk provision`, `kiosk sync enroll`, from any process) lifts it, and the queue goes
+on where it was. A refused time (`signature_expired`) is no refusal of the secret: the
+answer's Date gives the clock offset, kept in the database, and the next request (of this
+process or the next) is signed with it.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
-import os
 import random
 import shutil
 import time
@@ -32,12 +33,24 @@ from kiosk.core.service_base import ServiceBase
 from kiosk.core.store.db import database_folder
 from kiosk.core.store.outbox import Outbox, SyncState
 from kiosk.core.sync_status import StopReason, SyncStatus
-from kiosk.errors import SecretExposed
-from sync.client import CrmClient, CrmError, decode_secret
+from sync.client import CrmClient, CrmError
+from sync.secret import SECRET_FILENAME, fingerprint, load_secret, save_secret, secret_path
+
+# Where the composition root, the CLI and provisioning have always found them.
+__all__ = [
+    "SECRET_FILENAME",
+    "DrainResult",
+    "PullResult",
+    "SyncWorker",
+    "build_client",
+    "credentials_renewed",
+    "load_secret",
+    "save_secret",
+    "secret_path",
+]
 
 log = logging.getLogger(__name__)
 MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
-SECRET_FILENAME = "crm-secret"
 
 
 @dataclass(frozen=True)
@@ -82,12 +95,29 @@ class SyncWorker:
         self.state = SyncState(service.conn)
         # Called after every batch pushed and every page pulled (the systemd watchdog).
         self.progress: Callable[[], None] = lambda: None
+        if client is not None and client.clock_offset is None:
+            # Measured by an earlier process (or cycle): the first request is signed right.
+            stored = self.state.get("clock_offset")
+            if type(stored) in (int, float):
+                client.clock_offset = float(stored)
 
     # -- when ----------------------------------------------------------------------------
 
     def due(self) -> bool:
-        """Whether the backoff after the last failure has passed."""
-        return self.clock() >= float(self.state.get("next_attempt_at", 0.0))
+        """Whether the backoff after the last failure (and any Retry-After) has passed."""
+        moment = max(float(self.state.get("next_attempt_at", 0.0)), self._hold_until())
+        return self.clock() >= moment
+
+    def _hold_until(self) -> float:
+        """Until when the CRM's last Retry-After holds every request of this device."""
+        return float(self.state.get("hold_until", 0.0))
+
+    def _held(self) -> str | None:
+        """Why no request may go now (a Retry-After still running), or None."""
+        until = self._hold_until()
+        if self.clock() >= until:
+            return None
+        return f"the CRM asked this kiosk to wait until {_iso(until)} (Retry-After)"
 
     # -- pushing -------------------------------------------------------------------------
 
@@ -98,6 +128,9 @@ class SyncWorker:
         if self._refused():
             refused = str(self.state.get("last_error", ""))
             return DrainResult(0, 0, 0, StopReason.CREDENTIALS, refused)
+        held = self._held()  # even for `kiosk sync --once`: the CRM asked for it
+        if held is not None:
+            return DrainResult(0, 0, 0, StopReason.BACKOFF, held)
         batches = acknowledged = rejected = 0
         while max_batches is None or batches < max_batches:
             if not ignore_backoff and not self.due():
@@ -136,6 +169,9 @@ class SyncWorker:
             return PullResult(0, {}, StopReason.NOT_CONFIGURED)
         if self._refused():
             return PullResult(0, {}, StopReason.CREDENTIALS)
+        held = self._held()
+        if held is not None:
+            return PullResult(0, {}, StopReason.BACKOFF, held)
         if self.clock() < float(self.state.get("pull_next_attempt_at", 0.0)):
             return PullResult(0, {}, StopReason.BACKOFF)
         here = Here(self.service.device_id, self.service.program.tiers[0].id)
@@ -153,7 +189,11 @@ class SyncWorker:
                 break
         now = self.clock()
         self.state.set(
-            pull_attempts=0, pull_next_attempt_at=0.0, last_pull_at=_iso(now), last_contact_at=now
+            pull_attempts=0,
+            pull_next_attempt_at=0.0,
+            last_pull_at=_iso(now),
+            last_contact_at=now,
+            **self._offset(),
         )
         if applied["program"]:
             self.service.reload_program()
@@ -162,8 +202,12 @@ class SyncWorker:
     # -- heartbeat -----------------------------------------------------------------------
 
     def heartbeat(self, readers: list[dict[str, str]] | None = None) -> bool:
-        """Tell the CRM how this kiosk is doing; False if it could not be told."""
-        if self.client is None or self._refused():
+        """Tell the CRM how this kiosk is doing; False if it could not be told.
+
+        Not a retry: the backoff of pushes and pulls does not hold it (it has its own
+        interval, and a failed one starts no backoff), but a Retry-After does.
+        """
+        if self.client is None or self._refused() or self._held() is not None:
             return False
         pending, _rejected = self.outbox.depth()
         offset = self.client.clock_offset
@@ -179,9 +223,27 @@ class SyncWorker:
             self.client.heartbeat(status)
         except CrmError as error:
             log.warning("heartbeat failed (%s)", error.code)
+            kept = {**self._offset(), **self._hold(error)} if error.status is not None else {}
+            if kept:
+                self.state.set(**kept)
             return False
-        self.state.set(last_heartbeat_at=_iso(self.clock()), last_contact_at=self.clock())
+        self.state.set(
+            last_heartbeat_at=_iso(self.clock()), last_contact_at=self.clock(), **self._offset()
+        )
         return True
+
+    def _offset(self) -> dict[str, float]:
+        """The clock offset the client measured, to keep for the next process ({} if none)."""
+        offset = self.client.clock_offset if self.client is not None else None
+        return {} if offset is None else {"clock_offset": offset}
+
+    def _hold(self, error: CrmError) -> dict[str, float]:
+        """A Retry-After, as the time until which every request of this device waits."""
+        if error.retry_after is None:
+            return {}
+        # Honoured, up to a day: a CRM asking for years (or a garbled header) must not
+        # park the kiosk beyond any date it can write.
+        return {"hold_until": self.clock() + min(error.retry_after, MAX_RETRY_AFTER_SECONDS)}
 
     def _database_folder(self) -> Path:
         return database_folder(self.service.conn)
@@ -194,7 +256,7 @@ class SyncWorker:
             "next_attempt_at": 0.0,
             "last_success_at": _iso(now),
             "last_contact_at": now,
-            "clock_offset": self.client.clock_offset if self.client else None,
+            **self._offset(),
         }
 
     def _failed(self, error: CrmError, prefix: str = "") -> StopReason:
@@ -203,7 +265,7 @@ class SyncWorker:
             log.error("the CRM refused this kiosk's credentials (%s); pushing stops", error.code)
             self.state.set(
                 credentials_refused=True,
-                refused_secret=_fingerprint(self.client.secret if self.client else None),
+                refused_secret=fingerprint(self.client.secret if self.client else None),
                 last_error=str(error),
                 last_error_code=error.code,
                 last_error_at=_iso(now),
@@ -216,16 +278,25 @@ class SyncWorker:
         )
         delay = self.jitter() * ceiling  # full jitter
         if error.retry_after is not None:
-            # Honoured, up to a day: a CRM asking for years (or a garbled header) must not
-            # park the kiosk beyond any date it can write.
             delay = max(delay, min(error.retry_after, MAX_RETRY_AFTER_SECONDS))
-        log.warning("push failed (%s); next attempt in %.1f s", error.code, delay)
+        if error.code == "signature_expired" and self.client is not None:
+            offset = self.client.clock_offset or 0.0
+            log.warning(
+                "the CRM refused this kiosk's time: its clock is %.0f s %s the CRM's; the next "
+                "request is signed with the CRM's time (fix the clock: NTP)",
+                abs(offset),
+                "behind" if offset > 0 else "ahead of",
+            )
+        log.warning(
+            "%s failed (%s); next attempt in %.1f s", prefix[:-1] or "push", error.code, delay
+        )
+        answered = error.status is not None
         self.state.set(
             **{f"{prefix}attempts": attempts + 1, f"{prefix}next_attempt_at": now + delay},
             last_error=str(error),
             last_error_code=error.code,
             last_error_at=_iso(now),
-            **({"last_contact_at": now} if error.status is not None else {}),
+            **({"last_contact_at": now, **self._offset(), **self._hold(error)} if answered else {}),
         )
         return StopReason.BACKOFF if error.retryable else StopReason.ERROR
 
@@ -251,7 +322,7 @@ class SyncWorker:
         A refusal stored without its fingerprint (by an older version) counts as another
         secret: one request, refused again if nothing changed, rather than stuck for ever.
         """
-        current = _fingerprint(self.client.secret if self.client else None)
+        current = fingerprint(self.client.secret if self.client else None)
         return current is not None and current != refused_secret
 
     # -- status --------------------------------------------------------------------------
@@ -261,6 +332,8 @@ class SyncWorker:
         pending, rejected = self.outbox.depth()
         state = self.state.all()
         next_at = float(state.get("next_attempt_at", 0.0))
+        if self._held() is not None:  # a Retry-After, even one a heartbeat got
+            next_at = max(next_at, self._hold_until())
         refused = state.get("refused_secret")  # a new secret lifts the refusal at its push
         renewed = refused is not None and self._renewed_since(refused)
         return SyncStatus(
@@ -290,47 +363,8 @@ def credentials_renewed(service: ServiceBase) -> None:
         next_attempt_at=0.0,
         pull_attempts=0,
         pull_next_attempt_at=0.0,
+        hold_until=0.0,  # the CRM has just answered the enrollment
     )
-
-
-def _fingerprint(secret: bytes | None) -> str | None:
-    """Which secret was refused, without keeping the secret (or anything that signs)."""
-    if secret is None:
-        return None
-    return hashlib.sha256(b"loyalty-kiosk refused secret\0" + secret).hexdigest()[:32]
-
-
-def secret_path(config: CrmConfig, data_dir: Path) -> Path:
-    """Where the device secret is kept: crm.secret_file, else a file in the data directory."""
-    return Path(config.secret_file) if config.secret_file else data_dir / SECRET_FILENAME
-
-
-def load_secret(config: CrmConfig, data_dir: Path) -> bytes | None:
-    """The device secret (from crm.device_secret for development, else the secret file)."""
-    if config.device_secret:
-        return decode_secret(config.device_secret.strip())
-    path = secret_path(config, data_dir)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return None
-    if mode & 0o077:
-        raise SecretExposed(path=str(path), mode=f"{mode & 0o777:o}")
-    return decode_secret(path.read_text(encoding="ascii").strip())
-
-
-def save_secret(config: CrmConfig, data_dir: Path, secret: bytes) -> Path:
-    """Write the device secret, readable by the service user only (written then renamed)."""
-    path = secret_path(config, data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".new")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(base64.urlsafe_b64encode(secret).decode())
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
-    return path
 
 
 def build_client(config: CrmConfig, device_id: str, secret: bytes | None) -> CrmClient | None:
