@@ -7,6 +7,7 @@ bigint holds. Text that PostgreSQL cannot store (a NUL character, a lone surroga
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime
 
@@ -38,9 +39,15 @@ def is_text(value: object) -> bool:
 
 
 def all_storable(value: object) -> bool:
-    """Whether every string in a JSON value (keys included) is storable."""
+    """Whether jsonb can hold a JSON value: storable strings (keys too), finite numbers.
+
+    Python's json reads NaN and Infinity, which jsonb refuses: stored as they came, they
+    would fail the push each time the kiosk repeats it.
+    """
     if isinstance(value, str):
         return storable(value)
+    if isinstance(value, float):
+        return math.isfinite(value)
     if isinstance(value, dict):
         return all(storable(k) and all_storable(v) for k, v in value.items())
     if isinstance(value, list):

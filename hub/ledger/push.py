@@ -22,7 +22,7 @@ from django.db import connection, transaction
 
 from hub.devices.models import Device
 from hub.feed import feed
-from hub.formats import parse_timestamp
+from hub.formats import is_text, parse_timestamp
 from hub.ledger.checks import entry_key, entry_problem
 from hub.ledger.models import Balance, Entry, HighWater
 from hub.members import records
@@ -128,11 +128,7 @@ def _held(device: Device, entries: list[Any]) -> _Held:
 
 def _known_members(entries: list[Any]) -> set[str]:
     wanted = sorted(
-        {
-            e["member_id"]
-            for e in entries
-            if isinstance(e, dict) and isinstance(e.get("member_id"), str)
-        }
+        {e["member_id"] for e in entries if isinstance(e, dict) and is_text(e.get("member_id"))}
     )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT member_id FROM {_MEMBERS} WHERE member_id = ANY(%s)", [wanted])

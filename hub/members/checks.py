@@ -65,5 +65,5 @@ def member_problem(record: object) -> str | None:
         if not check(record[name]):
             return f"{name} is not valid"
     if not all_storable(record):
-        return "a field holds text that cannot be stored (a NUL or a lone surrogate)"
+        return "a field holds what PostgreSQL cannot store (NUL, a lone surrogate, NaN, Infinity)"
     return None

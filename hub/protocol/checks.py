@@ -34,6 +34,13 @@ def heartbeat_problem(status: object) -> str | None:
             return f"{name} is missing"
         if not check(status[name]):
             return f"{name} is not valid"
-    if not all_storable(status):
-        return "a field holds text that cannot be stored (a NUL or a lone surrogate)"
+    if not all_storable(heartbeat_kept(status)):  # what is not kept need not be storable
+        return "a field holds what PostgreSQL cannot store (NUL, a lone surrogate, NaN, Infinity)"
     return None
+
+
+def heartbeat_kept(status: dict[str, Any]) -> dict[str, Any]:
+    """What the hub keeps of a checked heartbeat: the protocol's fields, nothing else."""
+    kept = {name: status[name] for name in _CHECKS}
+    kept["readers"] = [{"name": r["name"], "state": r["state"]} for r in status["readers"]]
+    return kept

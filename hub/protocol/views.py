@@ -17,7 +17,7 @@ from hub.formats import is_int64, storable
 from hub.ledger.push import MAX_BATCH
 from hub.ledger.push import push as store_push
 from hub.members.checks import member_problem
-from hub.protocol.checks import heartbeat_problem
+from hub.protocol.checks import heartbeat_kept, heartbeat_problem
 from hub.protocol.wire import BadRequest, answer, error, json_object, operation
 
 MAX_PAGE = 1000
@@ -92,7 +92,9 @@ def heartbeat(request: HttpRequest, raw: bytes, device: Device | None) -> HttpRe
     problem = heartbeat_problem(status)
     if problem is not None:
         raise BadRequest(problem)
-    Device.objects.filter(pk=device.pk).update(last_heartbeat=status, last_seen_at=timezone.now())
+    Device.objects.filter(pk=device.pk).update(
+        last_heartbeat=heartbeat_kept(status), last_seen_at=timezone.now()
+    )
     return answer(200, {"server_time": _now()})
 
 

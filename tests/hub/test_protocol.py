@@ -363,6 +363,7 @@ def test_every_answer_carries_a_date_and_a_body_over_8_mib_is_too_large(server: 
         {"created_at": "2026-02-30T09:00:00.000000Z"},  # the shape of a time, not one
         {"name": "Sa\x00ra"},  # PostgreSQL stores no NUL
         {"birthday": "1990-13-01"},
+        {"note": float("nan")},  # Python's json reads NaN; jsonb does not
     ],
 )
 def test_the_hub_refuses_what_postgresql_cannot_hold_as_a_bad_request(
@@ -376,11 +377,28 @@ def test_the_hub_refuses_what_postgresql_cannot_hold_as_a_bad_request(
     assert error_code(answer) == (400, "bad_request")
 
 
-def test_the_hub_keeps_an_entry_with_an_impossible_time_as_invalid(hub_server_shared: Server):
+def test_the_hub_keeps_an_entry_postgresql_cannot_hold_as_invalid(hub_server_shared: Server):
     wire = Wire(hub_server_shared)
     someone = new_id()
-    bad = wire.entry(1, someone, created_at="2026-02-30T09:00:00.000000Z", reason="\x00")
+    impossible = wire.entry(1, someone, created_at="2026-02-30T09:00:00.000000Z")
+    nul = wire.entry(2, "m-\x00") | {"points": float("inf")}
 
-    answer = outcome(wire.push([bad], [member(someone)]))
+    answer = outcome(wire.push([impossible, nul], [member(someone)]))
 
-    assert answer["rejected"] == [(1, "invalid_entry")] and answer["high_water"] == 1
+    assert answer["rejected"] == [(1, "invalid_entry"), (2, "invalid_entry")]
+    assert answer["high_water"] == 2
+
+
+def test_the_hub_keeps_only_the_protocols_fields_of_a_heartbeat(hub_server_shared: Server):
+    wire = Wire(hub_server_shared)
+    status = {
+        "version": "0.1.0",
+        "queue_depth": 0,
+        "oldest_unsynced_at": None,
+        "readers": [{"name": "nfc", "state": "connected", "extra": float("nan")}],
+        "disk_free_bytes": 10,
+        "clock_offset_ms": -40,
+        "extra": float("inf"),
+    }
+
+    assert wire.send("POST", "/v1/heartbeat", status).status_code == 200
