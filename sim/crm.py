@@ -1,7 +1,10 @@
 """A simulated CRM that follows docs/sync-protocol.md, with faults on demand.
 
 `kiosk sim crm --port P [--db PATH] [--faults SPEC]` runs it; tests start `CrmServer` on
-a free loopback port. Faults are named, with a rate or a value, comma-separated:
+a free loopback port. It signs the staff and program changes it publishes with its owner
+key (sim/crm_store.py); `/sim/publish` with a `signature` member publishes the change with
+that signature instead (null: unsigned), to show what a kiosk refuses. Faults are named,
+with a rate or a value, comma-separated:
 
 | fault | effect |
 |---|---|
@@ -392,12 +395,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         from base64 import urlsafe_b64encode
 
+        owner = self.crm.store.owner.public
         self._send(
             201,
             {
                 "device_id": device,
                 "secret": urlsafe_b64encode(secret).decode(),
                 "server_time": _now_iso(),
+                "owner_key": owner.text,
+                "chain_id": owner.chain_id,
             },
         )
 
@@ -492,7 +498,13 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._object(raw)
             if not isinstance(body.get("type"), str) or not isinstance(body.get("data"), dict):
                 raise BadRequest("send a type and its data")
-            store.publish(body["type"], body["data"])
+            if "signature" in body:  # published as given: unsigned, or a forged signature
+                given = body["signature"]
+                if given is not None and not isinstance(given, str):
+                    raise BadRequest("a signature is a string or null")
+                store.publish(body["type"], body["data"], signature=given, sign=False)
+            else:
+                store.publish(body["type"], body["data"])
             self._send(201, {"ok": True})
         elif method == "POST" and path == "/sim/revoke":
             device = self._object(raw).get("device_id")

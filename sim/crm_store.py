@@ -3,7 +3,9 @@
 SQLite, one connection behind a lock (the HTTP server is threaded). It follows
 docs/sync-protocol.md: entries deduplicated for ever on (device, entry id), a high-water
 mark per device that stops below a gap, members kept newest by `updated_at`, and every
-change anyone should pull appended to one feed with an increasing cursor.
+change anyone should pull appended to one feed with an increasing cursor. It is also the
+chain's owner: a key pair made with the store (and kept in it) signs every staff and
+program change it publishes, and its public half goes out with each enrollment.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.crm_checks import entry_problem, is_int64
+from sync.owner_key import SIGNED_KINDS, OwnerSigner
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -61,7 +64,13 @@ CREATE TABLE IF NOT EXISTS balances (
 CREATE TABLE IF NOT EXISTS changes (
     cursor INTEGER PRIMARY KEY AUTOINCREMENT,
     type TEXT NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    signature TEXT
+);
+CREATE TABLE IF NOT EXISTS owner (
+    only INTEGER PRIMARY KEY CHECK (only = 1),
+    chain_id TEXT NOT NULL,
+    seed BLOB NOT NULL
 );
 """
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -80,14 +89,35 @@ class PushResult:
 
 
 class CrmStore:
-    """Everything the simulated CRM knows, in one SQLite file (or in memory)."""
+    """Everything the simulated CRM knows, in one SQLite file (or in memory).
 
-    def __init__(self, path: Path | str = ":memory:") -> None:
+    `owner`: the chain's owner key pair to sign with (tests give one to show a signature
+    of one chain refused by another); by default the one kept in the file, else a new one.
+    """
+
+    def __init__(self, path: Path | str = ":memory:", *, owner: OwnerSigner | None = None) -> None:
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.executescript(_SCHEMA)
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(changes)")}
+        if "signature" not in columns:  # a file from before signed changes
+            self.conn.execute("ALTER TABLE changes ADD COLUMN signature TEXT")
         self._lock = threading.RLock()
+        self.owner = self._owner(owner)
+
+    def _owner(self, given: OwnerSigner | None) -> OwnerSigner:
+        with self._transaction() as conn:
+            row = conn.execute("SELECT chain_id, seed FROM owner").fetchone()
+            if given is None and row is not None:
+                return OwnerSigner.from_seed(bytes(row["seed"]), row["chain_id"])
+            owner = given or OwnerSigner.generate(f"sim-{secrets.token_hex(4)}")
+            conn.execute(
+                "INSERT INTO owner (only, chain_id, seed) VALUES (1, ?, ?) ON CONFLICT(only) "
+                "DO UPDATE SET chain_id = excluded.chain_id, seed = excluded.seed",
+                (owner.chain_id, owner.seed),
+            )
+        return owner
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -295,14 +325,29 @@ class CrmStore:
 
     # -- the feed --------------------------------------------------------------------------
 
-    def _change(self, conn: sqlite3.Connection, kind: str, data: dict[str, Any]) -> None:
+    def _change(
+        self,
+        conn: sqlite3.Connection,
+        kind: str,
+        data: dict[str, Any],
+        signature: str | None = None,
+    ) -> None:
         conn.execute(
-            "INSERT INTO changes (type, data) VALUES (?, ?)",
-            (kind, json.dumps(data, sort_keys=True)),
+            "INSERT INTO changes (type, data, signature) VALUES (?, ?, ?)",
+            (kind, json.dumps(data, sort_keys=True), signature),
         )
 
-    def publish(self, kind: str, data: dict[str, Any]) -> None:
-        """Add a change made at the CRM itself (a program update, a staff change, an erasure)."""
+    def publish(
+        self, kind: str, data: dict[str, Any], *, signature: str | None = None, sign: bool = True
+    ) -> None:
+        """Add a change made at the CRM itself (a program update, a staff change, an erasure).
+
+        Staff and program changes are signed with the owner key, unless `sign` is false:
+        then they go out with `signature` as given (none, or a forgery), as an attacker who
+        can write to the feed but has no owner key would send them.
+        """
+        if sign and kind in SIGNED_KINDS:
+            signature = self.owner.sign(kind, data)
         with self._transaction() as conn:
             if kind == "erasure":
                 conn.execute(
@@ -310,17 +355,19 @@ class CrmStore:
                     "'status', 'erased') WHERE member_id = ?",
                     (data["member_id"],),
                 )
-            self._change(conn, kind, data)
+            self._change(conn, kind, data, signature)
 
     def changes(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool]:
         """The changes after `cursor`: (page, next cursor, whether more follow)."""
         with self._lock:
             rows = self.conn.execute(
-                "SELECT cursor, type, data FROM changes WHERE cursor > ? ORDER BY cursor LIMIT ?",
+                "SELECT cursor, type, data, signature FROM changes WHERE cursor > ? "
+                "ORDER BY cursor LIMIT ?",
                 (cursor, limit + 1),
             ).fetchall()
         page = [
             {"cursor": row["cursor"], "type": row["type"], "data": json.loads(row["data"])}
+            | ({"signature": row["signature"]} if row["signature"] is not None else {})
             for row in rows[:limit]
         ]
         next_cursor = page[-1]["cursor"] if page else cursor

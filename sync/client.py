@@ -10,6 +10,7 @@ import base64
 import binascii
 import gzip
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -22,8 +23,10 @@ from urllib.parse import urlencode, urlsplit
 import requests
 import urllib3
 
+from sync.owner_key import OwnerKey
 from sync.signing import PROTOCOL, PROTOCOL_VERSION, sign
 
+log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 # Bodies smaller than this are sent as they are: gzip would cost more than it saves.
 _GZIP_ABOVE = 1024
@@ -119,6 +122,8 @@ class CrmClient:
         # CRM time minus ours, seconds, from the last answer's Date (or as the worker
         # remembered it): requests are signed with our clock corrected by it.
         self.clock_offset: float | None = None
+        # The chain owner's key from the last enrollment answer (None when it had none).
+        self.owner_key: OwnerKey | None = None
 
     def close(self) -> None:
         self.session.close()
@@ -142,6 +147,7 @@ class CrmClient:
         except ValueError as exc:
             raise _bad_answer(f"the enrollment answer's secret is {exc}") from exc
         self.secret = secret
+        self.owner_key = _owner_key(answer)
         return secret
 
     def push(self, members: list[dict[str, Any]], entries: list[dict[str, Any]]) -> PushAnswer:
@@ -264,6 +270,23 @@ class CrmClient:
             return
         if stamp > 0:  # a time before 1970 could not be signed (the CRM takes digits only)
             self.clock_offset = stamp - self.clock()
+
+
+def _owner_key(answer: dict[str, Any]) -> OwnerKey | None:
+    """The chain owner's key from an enrollment answer, or None (an older CRM sends none).
+
+    One that is there but not valid is left out too: the secret was issued and the code
+    spent, so the kiosk keeps it and syncs its entries, and refuses staff and program
+    changes as a kiosk without a key does; the log says why.
+    """
+    key, chain = answer.get("owner_key"), answer.get("chain_id")
+    if key is None and chain is None:
+        return None
+    try:
+        return OwnerKey.parse(str(key), str(chain))
+    except ValueError:
+        log.error("the enrollment answer's owner_key or chain_id is not valid; left out")
+        return None
 
 
 def decode_secret(text: str) -> bytes:

@@ -3,8 +3,9 @@
 `kiosk provision --crm URL --code CODE [--store NAME]` and the technician's screen both
 call `provision()`. It enrolls this device at the CRM (docs/sync-protocol.md), then
 writes, in the data directory, the device secret (`crm-secret`, or `crm.secret_file`;
-mode 0600) and `provisioned.toml` (`crm.url`, `crm.ca_bundle`, `shop.name`), a layer the
-config loader puts over `/etc/loyalty-kiosk/kiosk.toml`. The data directory is the
+mode 0600) and `provisioned.toml` (`crm.url`, `crm.ca_bundle`, `shop.name`, and the chain
+owner's public key `crm.owner_key` with `crm.chain_id` from the enrollment answer), a layer
+the config loader puts over `/etc/loyalty-kiosk/kiosk.toml`. The data directory is the
 services' own (the touch app can provision without writing to /etc, which is read-only
 to it); run as root, the files are given to the service user. Nothing is written unless
 the CRM accepted the code.
@@ -20,20 +21,17 @@ import contextlib
 import logging
 import os
 import pwd
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-import tomli_w
-
-from kiosk.config import PROVISIONED_FILENAME
+from kiosk.core import pulled
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.outbox import Outbox
 from kiosk.errors import ProvisioningFailed
 from sync.client import CrmClient, CrmError
+from sync.provisioned import layer_path, read_layer, set_owner_key, write_layer
 from sync.worker import credentials_renewed, save_secret, secret_path
 
 log = logging.getLogger(__name__)
@@ -57,6 +55,9 @@ class Provisioned:
     secret_file: str
     store_name: str
     renewed: bool  # the same CRM as before: only the credentials changed
+    # The chain owner's public key from the enrollment answer ("" when the CRM sent none:
+    # this kiosk then refuses every staff and program change).
+    owner_key: str = ""
 
 
 def owed(service: LoyaltyService) -> tuple[int, int]:
@@ -98,7 +99,7 @@ def provision(
     """
     url = check_url(crm_url)
     code = code.strip().upper()
-    layer_file = data_dir / PROVISIONED_FILENAME
+    layer_file = layer_path(data_dir)
     layer = read_layer(layer_file)
     previous_url = str(service.config.crm.url or "").rstrip("/")
     renewed = bool(previous_url) and previous_url == url
@@ -114,7 +115,14 @@ def provision(
         client.close()
     written = save_secret(service.config.crm, data_dir, secret)
     credentials_renewed(service)  # a refusal was of the old secret: the queue goes on now
+    if not renewed:
+        # Another CRM's feed: the cursor of the one before means nothing there.
+        pulled.start_feed_again(service.conn)
     layer.setdefault("crm", {})["url"] = url
+    # The key of this enrollment, or none: a key of another CRM is never kept.
+    set_owner_key(layer, client.owner_key)
+    if client.owner_key is None:
+        log.warning("the CRM gave no owner key: staff and program changes will be refused")
     if ca_bundle:
         layer["crm"]["ca_bundle"] = ca_bundle
     if store_name:
@@ -129,6 +137,7 @@ def provision(
         secret_file=str(written),
         store_name=str(layer.get("shop", {}).get("name", service.config.shop.name)),
         renewed=renewed,
+        owner_key=client.owner_key.text if client.owner_key is not None else "",
     )
 
 
@@ -140,9 +149,10 @@ def deprovision(service: LoyaltyService, *, data_dir: Path) -> str:
     pending, rejected = owed(service)
     if pending or rejected:
         raise _owed(pending + rejected, url, "deprovisioning")
-    layer_file = data_dir / PROVISIONED_FILENAME
+    layer_file = layer_path(data_dir)
     layer = read_layer(layer_file)
     layer.setdefault("crm", {})["url"] = ""  # over a URL the config file may still have
+    set_owner_key(layer, None)  # and the owner key of that CRM's chain
     write_layer(layer_file, layer)
     with contextlib.suppress(FileNotFoundError):
         secret_path(service.config.crm, data_dir).unlink()
@@ -159,42 +169,6 @@ def _owed(count: int, url: str, doing: str) -> ProvisioningFailed:
         previous=url,
         doing=doing,
     )
-
-
-def read_layer(path: Path) -> dict[str, Any]:
-    """The provisioning layer ({} when there is none yet)."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ProvisioningFailed(
-            "config", "The file {path} cannot be read: {why}.", path=str(path), why=exc
-        ) from exc
-
-
-def write_layer(path: Path, document: dict[str, Any]) -> None:
-    """Write the provisioning layer whole (a temporary file, fsync, rename)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = 0o600
-        temporary = path.with_name(path.name + ".new")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(_HEADER + tomli_w.dumps(document).encode())
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(path)
-    except OSError as exc:
-        raise ProvisioningFailed(
-            "config", "The file {path} cannot be written: {why}.", path=str(path), why=exc
-        ) from exc
-
-
-_HEADER = (
-    b"# Written by provisioning (`kiosk provision` or the technician's screen); it overrides\n"
-    b"# these keys of /etc/loyalty-kiosk/kiosk.toml. `kiosk config show` shows the result.\n\n"
-)
 
 
 def _refusal(error: CrmError, url: str, code: str) -> ProvisioningFailed:

@@ -34,6 +34,7 @@ from kiosk.core.store.db import database_folder
 from kiosk.core.store.outbox import Outbox, SyncState
 from kiosk.core.sync_status import StopReason, SyncStatus
 from sync.client import CrmClient, CrmError
+from sync.provisioned import keep_owner_key, owner_key
 from sync.secret import SECRET_FILENAME, fingerprint, load_secret, save_secret, secret_path
 
 # Where the composition root, the CLI and provisioning have always found them.
@@ -174,7 +175,16 @@ class SyncWorker:
             return PullResult(0, {}, StopReason.BACKOFF, held)
         if self.clock() < float(self.state.get("pull_next_attempt_at", 0.0)):
             return PullResult(0, {}, StopReason.BACKOFF)
-        here = Here(self.service.device_id, self.service.program.tiers[0].id)
+        owner = owner_key(self.config, self._database_folder())
+        here = Here(
+            self.service.device_id,
+            self.service.program.tiers[0].id,
+            owner=owner,
+            min_pin_scrypt_n=self.service.config.security.pin_scrypt_n,
+            replay_until=pulled.read_again_for(
+                self.service.conn, f"{owner.chain_id}:{owner.text}" if owner else ""
+            ),
+        )
         applied: Counter[str] = Counter()
         pages = 0
         while max_pages is None or pages < max_pages:
@@ -301,8 +311,11 @@ class SyncWorker:
         return StopReason.BACKOFF if error.retryable else StopReason.ERROR
 
     def reset_credentials(self) -> None:
-        """After a technician re-enrolled the kiosk: push again."""
+        """After a technician re-enrolled the kiosk: push again (with the owner key the
+        enrollment answer carried, kept in the provisioning layer)."""
         credentials_renewed(self.service)
+        if self.client is not None and self.client.owner_key is not None:
+            keep_owner_key(self._database_folder(), self.client.owner_key)
 
     def _refused(self) -> bool:
         """Whether the CRM refused the secret this worker signs with (a new one lifts it)."""

@@ -94,10 +94,12 @@ def test_a_good_code_writes_the_credentials_the_config_and_the_technician(device
     done = json.loads(capsys.readouterr().out)
     layer = data / "provisioned.toml"
     secret = data / "crm-secret"
+    owner = crm.store.owner.public  # the chain owner's key, from the enrollment answer
     assert tomllib.loads(layer.read_text()) == {
-        "crm": {"url": crm.url},
+        "crm": {"url": crm.url, "owner_key": owner.text, "chain_id": owner.chain_id},
         "shop": {"name": "Shop on Valiasr"},
     }
+    assert done["owner_key"] == owner.text
     assert config.read_bytes() == before  # /etc stays the technician's, untouched
     assert done["secret_file"] == str(secret) and done["config_file"] == str(layer)
     assert stat.S_IMODE(secret.stat().st_mode) == stat.S_IMODE(layer.stat().st_mode) == 0o600

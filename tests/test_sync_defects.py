@@ -33,6 +33,7 @@ from kiosk.errors import CardBlocked
 from sim.crm import CrmServer
 from sim.crm_store import CrmStore
 from sync.client import CrmClient
+from sync.owner_key import OwnerSigner
 from sync.worker import SyncWorker
 from tests.conftest import make_config
 
@@ -262,10 +263,12 @@ def test_a_program_with_only_the_required_fields_is_applied_and_its_reward_redee
         ],
     }
     assert program_schema()(program) == []
-    here = Here(service.device_id, service.program.tiers[0].id)
+    owner = OwnerSigner.generate("test-chain")  # signed by the chain's owner, as required
+    here = Here(service.device_id, service.program.tiers[0].id, owner=owner.public)
+    change = {"cursor": 1, "type": "program", "data": program}
 
     applied = pulled.apply_page(
-        service.conn, here, [{"cursor": 1, "type": "program", "data": program}], 1
+        service.conn, here, [change | {"signature": owner.sign("program", program)}], 1
     )
     service.reload_program()
 

@@ -38,6 +38,7 @@ from jsonschema.exceptions import best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from kiosk.core.pin import hash_pin
 from sim.crm import CrmServer, Faults
 from sim.crm_store import CrmStore
 from sync.client import CrmClient
@@ -299,7 +300,7 @@ def prepare(server: CrmServer) -> Crm:
             "staff_id": "s-1",
             "name": "Sara",
             "role": "cashier",
-            "pin_hash": "scrypt$1024$8$1$c2FsdHNhbHRzYWx0$ZGlnZXN0ZGlnZXN0",
+            "pin_hash": hash_pin("2468", n=1024),  # a real one: a 64-byte digest
             "cards": ["04A1B2C3"],
             "disabled": False,
         },

@@ -40,10 +40,18 @@ class Branch:
 
     def __init__(self, crm: CrmServer, data: Path, device: str, *overrides: str) -> None:
         self.clock = ManualClock(START)
-        config = make_config(f'device.id="{device}"', f'crm.url="{crm.url}"', *overrides)
-        self.service = LoyaltyService.open(data, config, clock=self.clock)
         client = CrmClient(crm.url, device)
         client.enroll(crm.store.new_code())
+        owner = client.owner_key  # given with the secret, as provisioning keeps it
+        assert owner is not None
+        config = make_config(
+            f'device.id="{device}"',
+            f'crm.url="{crm.url}"',
+            f'crm.owner_key="{owner.text}"',
+            f'crm.chain_id="{owner.chain_id}"',
+            *overrides,
+        )
+        self.service = LoyaltyService.open(data, config, clock=self.clock)
         self.worker = SyncWorker(self.service, client, config.crm, clock=Seconds(self.clock))
 
     def sync(self) -> None:

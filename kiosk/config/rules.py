@@ -8,6 +8,7 @@ the converter's `_Builder` with the layer that set the key.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from typing import TYPE_CHECKING
 
@@ -116,6 +117,7 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
 
     if c.crm.url and not c.crm.url.startswith(("https://", "http://")):
         b.problem("crm.url", "must start with https:// (or http:// on loopback)")
+    _owner_key(c, b)
     _at_least(b, "readers.debounce_ms", c.readers.debounce_ms, 0)
     for i, url in enumerate(c.readers.urls):
         scheme = url.split(":", 1)[0]
@@ -124,6 +126,24 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
                 f"readers.urls[{i}]",
                 f"{url!r} must start with one of " + ", ".join(f"{s}:" for s in READER_SCHEMES),
             )
+
+
+# As sync/owner_key.py reads them (the config may not import sync).
+_OWNER_KEY = re.compile(r"[A-Za-z0-9_-]{43}=?")
+_CHAIN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _owner_key(c: KioskConfig, b: _Builder) -> None:
+    key, chain = c.crm.owner_key, c.crm.chain_id
+    if key and not _OWNER_KEY.fullmatch(key):
+        b.problem("crm.owner_key", "must be an Ed25519 public key: 32 bytes in base64url")
+    if chain and not _CHAIN_ID.fullmatch(chain):
+        b.problem("crm.chain_id", "must be 1 to 64 letters, digits, '.', '_' or '-'")
+    if bool(key) != bool(chain):
+        b.problem(
+            "crm.chain_id" if key else "crm.owner_key",
+            "goes with the other: set crm.owner_key and crm.chain_id both, or neither",
+        )
 
 
 def _unique(b: _Builder, key: str, ids: list[str]) -> None:

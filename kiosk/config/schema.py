@@ -21,7 +21,15 @@ SIMULATOR_DATA_DIR = Path("var")
 # directory, which the services may write (/etc is read-only to them): a layer over the
 # config file holding only these keys.
 PROVISIONED_FILENAME = "provisioned.toml"
-PROVISIONED_KEYS = frozenset({("crm", "url"), ("crm", "ca_bundle"), ("shop", "name")})
+PROVISIONED_KEYS = frozenset(
+    {
+        ("crm", "url"),
+        ("crm", "ca_bundle"),
+        ("crm", "owner_key"),
+        ("crm", "chain_id"),
+        ("shop", "name"),
+    }
+)
 SECRET_KEYS = frozenset({"crm.device_secret"})
 MASK = "********"
 READER_SCHEMES = ("nfc", "serial", "sim", "evdev")
@@ -131,6 +139,10 @@ class CrmConfig:
     secret_file: str
     device_secret: str
     ca_bundle: str
+    # The chain owner's Ed25519 public key (base64url) and the chain's id, from enrollment:
+    # staff and program changes are applied only when signed by it.
+    owner_key: str
+    chain_id: str
     batch_size: int
     push_interval_seconds: int
     backoff_base_seconds: int

@@ -3,6 +3,10 @@
 Each page is applied in one transaction together with the new cursor, so a page applied
 twice (a crash between applying and storing the cursor cannot happen, but a CRM may send
 a change again) changes nothing: every change is an upsert or an erasure.
+
+`staff` and `program` changes are applied only when the chain's owner signed them and the
+kiosk's own rules allow them (kiosk/core/signed.py); each one applied, and each one
+refused, is audited with the actor "crm".
 """
 
 from __future__ import annotations
@@ -16,6 +20,15 @@ from decimal import Decimal
 from typing import Any
 
 from kiosk.config import ProgramConfig, RewardConfig, TierConfig
+from kiosk.core.signed import (
+    SIGNED_KINDS,
+    ChangeVerifier,
+    Refused,
+    applied_version,
+    check_signature,
+    check_staff,
+    program_version,
+)
 from kiosk.core.store import audit
 from kiosk.core.store.db import database_now, savepoint, write_transaction
 from kiosk.core.store.members import MemberStore
@@ -24,14 +37,26 @@ from kiosk.core.store.staff import StaffAccounts
 
 log = logging.getLogger(__name__)
 PROGRAM_KEY = "program"
+# The shipped `security.pin_scrypt_n`; the worker passes the configured one.
+DEFAULT_MIN_SCRYPT_N = 32_768
+_AUDITED_ACTION = {"staff": "staff.put", "program": "program.put"}
 
 
 @dataclass(frozen=True)
 class Here:
-    """What applying a change needs to know about this kiosk."""
+    """What applying a change needs to know about this kiosk.
+
+    `owner` verifies the owner's signature of staff and program changes; without it (a
+    kiosk provisioned before owner keys) every such change is refused.
+    """
 
     device_id: str
     first_tier: str
+    owner: ChangeVerifier | None = None
+    min_pin_scrypt_n: int = DEFAULT_MIN_SCRYPT_N
+    # The feed is being read again up to this cursor (`read_again_for`): only its staff and
+    # program changes are applied there; everything else was applied the first time.
+    replay_until: int = 0
 
 
 @dataclass(frozen=True)
@@ -69,6 +94,8 @@ def apply_page(
             kind = str(change.get("type")) if isinstance(change, dict) else "?"
             data = change.get("data") if isinstance(change, dict) else None
             handler = _HANDLERS.get(kind)
+            if kind not in SIGNED_KINDS and _read_before(change, here.replay_until):
+                continue
             if handler is None:
                 log.warning("ignoring a change of unknown type %r", kind[:40])
                 applied["skipped"] += 1
@@ -80,7 +107,13 @@ def apply_page(
                 with savepoint(conn, "change"):
                     if not isinstance(data, dict):
                         raise TypeError("its data is not an object")
+                    if kind in SIGNED_KINDS:
+                        check_signature(here.owner, kind, data, change.get("signature"))
                     handler(stores, here, data)
+            except Refused as refused:
+                _refused(stores, kind, data, refused.reason)
+                applied["skipped"] += 1
+                continue
             except _MALFORMED as exc:
                 log.error(
                     "skipping a malformed %s change from the CRM (%s)", kind, type(exc).__name__
@@ -95,6 +128,40 @@ def apply_page(
 def cursor(conn: sqlite3.Connection) -> int:
     """Where the next pull starts."""
     return int(SyncState(conn).get("cursor", 0))
+
+
+def start_feed_again(conn: sqlite3.Connection) -> None:
+    """Read the feed from its start at the next pull (a kiosk moved to another CRM)."""
+    SyncState(conn).set(cursor=0, replay_until=0, pulled_with_owner_key="")
+
+
+def read_again_for(conn: sqlite3.Connection, owner: str) -> int:
+    """Before a pull with the owner key `owner` ("" for none): where a re-read ends, or 0.
+
+    Staff and program changes read without that key (a kiosk provisioned before owner
+    keys, or given another key) were refused and passed by. With a key not pulled with
+    before, the feed is read again from the start, and up to where it had been read only
+    its staff and program changes are applied (the rest was applied then).
+    """
+    state = SyncState(conn)
+    replay_until = int(state.get("replay_until", 0))
+    with write_transaction(conn):
+        if owner != state.get("pulled_with_owner_key", ""):
+            if owner and cursor(conn) > 0:
+                log.info("a new owner key: reading the change feed again for staff and program")
+                replay_until = max(replay_until, cursor(conn))
+                state.write({"cursor": 0})
+            state.write({"pulled_with_owner_key": owner})
+        if replay_until and cursor(conn) >= replay_until:
+            replay_until = 0
+        state.write({"replay_until": replay_until})
+    return replay_until
+
+
+def _read_before(change: object, replay_until: int) -> bool:
+    """Whether a change was applied by an earlier read of the feed (see `read_again_for`)."""
+    number = change.get("cursor") if isinstance(change, dict) else None
+    return type(number) is int and number <= replay_until
 
 
 def _member(stores: Stores, here: Here, data: dict[str, Any]) -> None:
@@ -178,24 +245,70 @@ def _erasure(stores: Stores, here: Here, data: dict[str, Any]) -> None:
 
 
 def _program(stores: Stores, here: Here, data: dict[str, Any]) -> None:
+    # Versions only go forward: an older program (a delayed or replayed change) or the same
+    # version again is not applied, whatever order the feed brings them in.
+    version = program_version(data)
+    previous = applied_version(stores.state.get(PROGRAM_KEY))
+    if version <= previous:
+        raise Refused("not_newer")
     _program_from(data)  # raises when it is not a valid program: the change is skipped
     stores.state.write({PROGRAM_KEY: data})
+    audit.record(
+        stores.conn,
+        at=database_now(stores.conn),
+        actor="crm",
+        action="program.put",
+        target=str(version),
+        details={"version": version, "was": previous or None},
+    )
 
 
 def _staff(stores: Stores, here: Here, data: dict[str, Any]) -> None:
-    staff_id = str(data["staff_id"])
+    staff_id, name, disabled = data["staff_id"], data["name"], data.get("disabled", False)
+    if not (isinstance(staff_id, str) and staff_id and isinstance(name, str)):
+        raise TypeError("staff_id and name are strings")
+    if not isinstance(disabled, bool):
+        raise TypeError("disabled is true or false")
+    role_here = stores.staff_accounts.role_of(staff_id)
+    check_staff(data, role_here, here.min_pin_scrypt_n)
     now = database_now(stores.conn)
     stores.staff_accounts.put_pulled(
         staff_id,
-        name=data["name"],
+        name=name,
         role=data["role"],
         pin_hash=data["pin_hash"],
         now=now,
-        disabled=bool(data.get("disabled")),
+        disabled=disabled,
     )
     for uid in data.get("cards") or []:
         if stores.members.card(str(uid)) is None:
             stores.members.link_card(str(uid), staff_id=staff_id, now=now)
+    audit.record(
+        stores.conn,
+        at=now,
+        actor="crm",
+        action="staff.put",
+        target=staff_id,
+        details={"role": data["role"], "was": role_here, "disabled": disabled},
+    )
+
+
+def _refused(stores: Stores, kind: str, data: object, reason: str) -> None:
+    """Log and audit a change that is not applied (its ids only: no names, no PIN hash)."""
+    log.warning("refused a %s change from the CRM (%s)", kind, reason)
+    target = None
+    if isinstance(data, dict):
+        ident = data.get("staff_id") if kind == "staff" else data.get("version")
+        target = str(ident)[:64] if isinstance(ident, str | int) else None
+    audit.record(
+        stores.conn,
+        at=database_now(stores.conn),
+        actor="crm",
+        action=_AUDITED_ACTION.get(kind, f"{kind[:20]}.put"),
+        target=target,
+        outcome="refused",
+        details={"reason": reason},
+    )
 
 
 _HANDLERS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.core.pulled import Here, apply_page
+from sync.owner_key import OwnerSigner
 from tests.ui.conftest import CASHIER_PIN, Kiosk
 
 CARD = "A1B2C3D4"
@@ -22,6 +23,7 @@ def tier(tier_id: str, fa: str, en: str, threshold: int, multiplier: str) -> dic
 
 # The CRM's program: tiers and a reward the config does not have ("vip", "legend", "tea").
 CRM_PROGRAM: dict[str, Any] = {
+    "version": 1,
     "tiers": [
         tier("bronze", "برنزی", "Bronze", 0, "1"),
         tier("vip", "ویژه", "VIP", 20, "1.5"),
@@ -36,8 +38,10 @@ CRM_PROGRAM: dict[str, Any] = {
 def pulled_program(kiosk: Kiosk, program: dict[str, Any]) -> None:
     """The CRM's program arrives in a pulled page and the app takes it up, as after a sync."""
     service = kiosk.service
-    here = Here(service.device_id, service.program.tiers[0].id)
-    applied = apply_page(service.conn, here, [{"type": "program", "data": program}], 1)
+    owner = OwnerSigner.generate("test-chain")  # the chain owner signs every program
+    here = Here(service.device_id, service.program.tiers[0].id, owner=owner.public)
+    change = {"type": "program", "data": program, "signature": owner.sign("program", program)}
+    applied = apply_page(service.conn, here, [change], 1)
     assert applied["program"] == 1
     service.reload_program()
 

@@ -91,6 +91,11 @@ class StaffAccounts:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
+    def role_of(self, staff_id: str) -> str | None:
+        """The account's role here, or None when there is no such account."""
+        row = self.conn.execute("SELECT role FROM staff WHERE staff_id = ?", (staff_id,)).fetchone()
+        return str(row[0]) if row else None
+
     def put_pulled(
         self, staff_id: str, *, name: str, role: str, pin_hash: str, now: str, disabled: bool
     ) -> None:
