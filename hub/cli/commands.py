@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 from django.db import DatabaseError, OperationalError
 
@@ -14,9 +15,16 @@ from hub.errors import HubError
 Handler = Callable[[argparse.Namespace], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line too (its subcommands are made of this class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"hub: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every `hub` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hub",
         description="The customer club's central server (docs/hub.md).",
     )

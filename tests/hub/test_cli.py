@@ -48,6 +48,9 @@ def test_branches_and_devices_are_added_listed_and_revoked(hub: Hub):
         (("device", "add", "--branch", "Nowhere"), "no branch named 'Nowhere'"),
         (("device", "revoke", "999"), "no device '999'"),
         (("device", "code", "kiosk-nobody"), "no device 'kiosk-nobody'"),
+        (("device", "add"), "required: --branch"),
+        (("device", "add", "--branch", "Valiasr", "--count", "0"), "from 1 to 1000"),
+        (("serve", "--workers", "many"), "from 1 to 64"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_nothing_is_written(hub: Hub, args, says):
