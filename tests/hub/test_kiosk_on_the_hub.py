@@ -193,3 +193,22 @@ def test_a_replayed_request_is_refused_after_the_hub_restarts(
     assert first.status_code == 200
     assert replayed.status_code == 401
     assert replayed.json()["error"]["code"] == "replayed"
+
+
+def test_the_same_kiosk_re_enrolls_with_a_new_code_of_its_own_record(
+    hub: Hub, hub_server: HubServer, kiosks
+):
+    added = hub.new_device()
+    kiosk = kiosks(hub_server.url)
+    kiosk.provision(added["code"])
+    old_secret = kiosk.secret()
+    kiosk.sale("09120000002", "0E0E0E0E", [700_000])
+
+    renewed = hub.json("device", "code", "kiosk-valiasr-1", "--json")
+    kiosk.provision(renewed["code"])
+    pushed, _pulled, _heard = kiosk.sync()
+
+    assert renewed["device"] == added["device"]
+    assert kiosk.secret() != old_secret
+    assert pushed.stopped == "empty" and pushed.acknowledged == 2
+    assert [d["device"] for d in hub.json("device", "list", "--json")] == [added["device"]]
