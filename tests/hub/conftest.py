@@ -31,6 +31,9 @@ import psycopg
 import pytest
 
 from hub.environment import create_secret_key
+from sim.crm import CrmServer
+from sim.crm_store import CrmStore
+from tests.hub.wire import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "hub" / "local_postgres.sh"
@@ -260,3 +263,29 @@ def hub_server(hub: Hub) -> Iterator[HubServer]:
     server = HubServer(hub).start()
     yield server
     server.stop(graceful=False)
+
+
+# -- the protocol's servers: the simulated CRM and a hub, each shared by a test module ---
+
+
+@pytest.fixture(scope="module")
+def sim_server() -> Iterator[Server]:
+    with CrmServer(CrmStore()) as crm:
+        yield Server("sim", crm.url, sim=crm)
+
+
+@pytest.fixture(scope="module")
+def hub_server_shared(
+    postgres: Postgres, hub_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    hub = make_hub(postgres, hub_template, tmp_path_factory.mktemp("hub"))
+    server = HubServer(hub).start()
+    yield Server("hub", server.url, hub=hub)
+    server.stop(graceful=False)
+
+
+@pytest.fixture(params=["sim", "hub"])
+def server(request: pytest.FixtureRequest) -> Server:
+    name = "sim_server" if request.param == "sim" else "hub_server_shared"
+    found: Server = request.getfixturevalue(name)
+    return found

@@ -7,13 +7,15 @@ import json
 import uuid
 from base64 import urlsafe_b64decode
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from sim.crm import CrmServer
 from sync.signing import PROTOCOL, sign
-from tests.hub.conftest import Hub
+
+if TYPE_CHECKING:
+    from tests.hub.conftest import Hub
 
 CREATED = "2026-03-01T09:00:00.000000Z"
 
