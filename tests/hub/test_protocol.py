@@ -2,7 +2,8 @@
 
 The simulated CRM (sim/crm.py) is the reference the kiosk is tested against; the hub must
 give the same answers to the same requests (docs/sync-protocol.md, version 1), on
-PostgreSQL. Each test enrolls a device of its own, so the servers are shared by a module.
+PostgreSQL, and every answer must be one docs/sync-openapi.yaml declares (checked after
+each test). Each test enrolls a device of its own, so the servers are shared by a module.
 """
 
 from __future__ import annotations
@@ -11,12 +12,35 @@ import gzip
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from email.message import Message
 from typing import Any
 
 import pytest
 
 from sync.signing import NONCE, PROTOCOL, TIMESTAMP, sign
 from tests.hub.wire import CREATED, Server, Wire, error_code, member, new_id, outcome
+from tests.test_sync_openapi import OPERATIONS, Answer, Spec, load_document
+
+
+@pytest.fixture(scope="module")
+def spec() -> Spec:
+    return Spec(load_document())
+
+
+@pytest.fixture(autouse=True)
+def answers_are_what_the_openapi_file_declares(spec: Spec) -> Iterator[None]:
+    # Every answer a test heard from a protocol operation, checked against
+    # docs/sync-openapi.yaml: its status declared, its body and headers as the file says.
+    Wire.made.clear()
+    yield
+    for wire in Wire.made:
+        for method, path, response in wire.exchanges:
+            if (method, path) in OPERATIONS:
+                headers = Message()
+                for name, value in response.headers.items():
+                    headers[name] = value
+                spec.check(Answer(response.status_code, headers, response.content), method, path)
 
 
 def test_entries_are_stored_once_and_a_repeat_is_a_duplicate(server: Server):

@@ -7,7 +7,8 @@ import json
 import uuid
 from base64 import urlsafe_b64decode
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 import requests
 
@@ -42,10 +43,15 @@ class Server:
 class Wire:
     """One device's raw protocol client: signs as the kiosk does, sends bytes as given."""
 
+    # Every Wire made, with what it sent and heard: checked against the OpenAPI file.
+    made: ClassVar[list[Wire]] = []
+
     def __init__(self, server: Server) -> None:
         self.url = server.url
         self.device_id = f"kiosk-{uuid.uuid4().hex[:10]}"
         self.http = requests.Session()
+        self.exchanges: list[tuple[str, str, requests.Response]] = []
+        Wire.made.append(self)
         enrolled = self.enroll(server.new_code())
         assert enrolled.status_code == 201, enrolled.text
         self.secret = urlsafe_b64decode(enrolled.json()["secret"])
@@ -58,16 +64,20 @@ class Wire:
 
     def enroll(self, code: str, device_id: str | None = None) -> requests.Response:
         body = {"code": code, "device_id": device_id or self.device_id}
-        return self.http.post(
+        answer = self.http.post(
             self.url + "/v1/enroll", json=body, headers={PROTOCOL: "1"}, timeout=30
         )
+        self.exchanges.append(("POST", "/v1/enroll", answer))
+        return answer
 
     def send(
         self, method: str, path: str, payload: Any = None, **headers: str
     ) -> requests.Response:
         body = b"" if payload is None else json.dumps(payload).encode()
         signed = sign(self.device_id, self.secret, method, path, body) | headers
-        return self.http.request(method, self.url + path, data=body, headers=signed, timeout=30)
+        answer = self.http.request(method, self.url + path, data=body, headers=signed, timeout=30)
+        self.exchanges.append((method, urlsplit(path).path, answer))
+        return answer
 
     def push(self, entries: list[Any], members: list[Any] | None = None) -> requests.Response:
         body = {"device_id": self.device_id, "members": members or [], "entries": entries}
