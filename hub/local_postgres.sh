@@ -72,7 +72,7 @@ start() {
     fi
     local listen="" options
     ((tcp)) && listen=127.0.0.1
-    options="-k $socket -p $port -c listen_addresses='$listen'"
+    options="-k '$socket' -p $port -c listen_addresses='$listen'"
     ((fast)) && options+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     if ! as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         as_owner "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "$options" start >/dev/null ||
