@@ -7,6 +7,7 @@ kiosk's code, the protocol's signing only (`sync/signing.py`, built from the sam
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -100,3 +101,18 @@ def test_the_hubs_wheel_depends_on_django_psycopg_and_gunicorn_only(hub_wheel):
     assert needed == {"django", "psycopg", "psycopg-pool", "gunicorn"}
     entry_points = next(n for n in hub_wheel.namelist() if n.endswith("entry_points.txt"))
     assert "hub = hub.cli:main" in hub_wheel.read(entry_points).decode()
+
+
+def test_the_signing_the_hub_shares_needs_the_standard_library_only():
+    # The hub's wheel carries sync/signing.py alone: an import of anything else would
+    # fail on a server that has only the hub.
+    tree = ast.parse((ROOT / "sync" / "signing.py").read_text())
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+
+    assert {name.split(".")[0] for name in imported} - {"__future__"} <= sys.stdlib_module_names
