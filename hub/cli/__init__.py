@@ -35,6 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands.run(parser.parse_args(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`hub export | head`): no traceback, and none at exit either
+        # (Python flushes stdout again then).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BAD_INPUT
 
 
 def _fail(message: str) -> int:

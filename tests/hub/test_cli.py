@@ -158,3 +158,25 @@ def test_every_command_is_documented_in_docs_hub_md(hub: Hub):
 
     assert len([c for c in listed if c]) >= 10
     assert [c for c in listed if c and f"`{c}" not in docs] == []
+
+
+def test_export_into_a_pipe_closed_early_is_no_traceback(hub: Hub):
+    many = "SELECT 'b' || n, now() FROM generate_series(1, 3000) n"  # more than a pipe holds
+    hub.sql(f"INSERT INTO hub_branch (name, created_at) {many}")
+    export = subprocess.Popen(
+        [sys.executable, "-m", "hub", "export"],
+        env=hub.env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert export.stdout is not None and export.stderr is not None
+
+    first = export.stdout.readline()  # as `hub export | head -1` reads
+    export.stdout.close()
+    errors = export.stderr.read()
+    export.wait(timeout=60)
+
+    assert first == "{\n"
+    assert "Traceback" not in errors
