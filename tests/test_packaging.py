@@ -23,6 +23,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
         source / "project",
         ignore=shutil.ignore_patterns(
             ".venv",
+            ".venv-hub",
             "var",
             "bench",
             ".git",
