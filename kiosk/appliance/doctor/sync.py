@@ -59,7 +59,8 @@ def check_clock(ctx: DoctorContext) -> CheckResult:
                 (
                     text,
                     "fail",
-                    f"the CRM refuses requests more than {CLOCK_FAIL_SECONDS:.0f} s off: {fix}",
+                    f"more than {CLOCK_FAIL_SECONDS:.0f} s off: purchases, limits and expiry "
+                    f"are stamped with this clock (sync signs with the CRM's time): {fix}",
                 )
             )
         elif abs(offset) > CLOCK_WARN_SECONDS:
