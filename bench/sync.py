@@ -69,7 +69,8 @@ from bench.common import CACHE, Scale, progress, report
 from kiosk.bootstrap import Appliance
 from kiosk.config import KioskConfig, load_config
 from kiosk.core.sync_status import StopReason
-from sim.crm import CrmServer, Faults
+from sim.crm import CrmServer
+from sim.crm_faults import Faults
 from sim.crm_store import CrmStore
 from sync.client import DEFAULT_TIMEOUT, CrmClient, PushAnswer
 from sync.signing import PROTOCOL, PROTOCOL_VERSION, SIGNED_HEADERS, sign

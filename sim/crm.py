@@ -3,26 +3,8 @@
 `kiosk sim crm --port P [--db PATH] [--faults SPEC]` runs it; tests start `CrmServer` on
 a free loopback port. It signs the staff and program changes it publishes with its owner
 key (sim/crm_store.py); `/sim/publish` with a `signature` member publishes the change with
-that signature instead (null: unsigned), to show what a kiosk refuses. Faults are named,
-with a rate or a value, comma-separated:
-
-| fault | effect |
-|---|---|
-| `5xx=0.3` | that share of signed requests answer 503 `unavailable` (Retry-After: 1) |
-| `429=0.1` | that share answer 429 `rate_limited` (Retry-After: 1) |
-| `latency=0.05` | every answer waits that many seconds |
-| `timeout=0.1` | that share of requests get no answer for `hang` seconds (default 5) |
-| `reset=0.1` | that share of connections are closed without an answer |
-| `partial=0.2` | that share of pushes store only the first half of the batch |
-| `slow=0.1` | that share of answers trickle out a byte every `drip` seconds (default 0.05) |
-| `huge=0.05` | that share of answers are 20 MiB of valid JSON (more than a kiosk reads) |
-| `garbage=0.05` | that share of answers are 200 with a body that is not the protocol's |
-| `revoked` | every signed request answers 403 `device_revoked` |
-| `seed=7` | the random choices repeat from run to run |
-
-A fault hits before the request is handled, except `timeout`, `reset`, `slow`, `huge` and
-`garbage` on a push, which hit after it is stored (the kiosk does not know whether it
-arrived: the hard case). `injected` counts the faults by kind.
+that signature instead (null: unsigned), to show what a kiosk refuses. The faults it injects
+on demand are in sim/crm_faults.py.
 """
 
 from __future__ import annotations
@@ -39,7 +21,6 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -47,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sim.crm_checks import heartbeat_problem, is_int64, member_problem
+from sim.crm_faults import Faults
 from sim.crm_store import MAX_BATCH, CrmStore
 from sync.signing import PROTOCOL, PROTOCOL_VERSION, SIGNED_HEADERS, Verifier
 
@@ -63,46 +45,6 @@ _OPERATIONS = {
 
 class BadRequest(Exception):
     """The request is not what the protocol says: answered 400 bad_request with the reason."""
-
-
-@dataclass
-class Faults:
-    """Which faults to inject, and how often."""
-
-    rates: dict[str, float] = field(default_factory=dict)
-    latency: float = 0.0
-    hang: float = 5.0
-    drip: float = 0.05
-    revoked: bool = False
-    seed: int | None = None
-
-    @classmethod
-    def parse(cls, spec: str) -> Faults:
-        """Read a spec like "5xx=0.3,latency=0.05,seed=7"; ValueError names a bad part."""
-        faults = cls()
-        for part in filter(None, (p.strip() for p in spec.split(","))):
-            name, _, value = part.partition("=")
-            if name == "revoked" and not value:
-                faults.revoked = True
-            elif name in {"5xx", "429", "timeout", "reset", "partial", "slow", "huge", "garbage"}:
-                rate = float(value)
-                if not 0 <= rate <= 1:
-                    raise ValueError(f"{name}: a rate is between 0 and 1, not {value}")
-                faults.rates[name] = rate
-            elif name == "latency":
-                faults.latency = float(value)
-            elif name == "hang":
-                faults.hang = float(value)
-            elif name == "drip":
-                faults.drip = float(value)
-            elif name == "seed":
-                faults.seed = int(value)
-            else:
-                raise ValueError(
-                    f"unknown fault {name!r}: 5xx, 429, timeout, reset, partial, slow, huge, "
-                    "garbage, latency, hang, drip, revoked, seed"
-                )
-        return faults
 
 
 class _Server(ThreadingHTTPServer):

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sim.crm import CrmServer, Faults
+from sim.crm import CrmServer
+from sim.crm_faults import Faults
 from sim.crm_store import CrmStore
 from sync.client import MAX_ANSWER_BYTES, CrmClient, CrmError
 from tests.test_sim_crm import HEARTBEAT, entry, member

@@ -44,7 +44,8 @@ from kiosk.cli import main
 from kiosk.config import KioskConfig
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.outbox import SyncState
-from sim.crm import CrmServer, Faults
+from sim.crm import CrmServer
+from sim.crm_faults import Faults
 from sim.crm_store import CrmStore
 from tests.conftest import START, make_config
 

@@ -14,7 +14,8 @@ import pytest
 
 from kiosk.appliance import logs
 from kiosk.bootstrap import Appliance
-from sim.crm import CrmServer, Faults
+from sim.crm import CrmServer
+from sim.crm_faults import Faults
 from sim.crm_store import CrmStore
 from tests.conftest import make_config
 

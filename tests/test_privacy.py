@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main
-from kiosk.ui.screens.shopper import consent_version
+from kiosk.ui.screens.enrollment import consent_version
 
 ASKING = "09121234567"
 OTHER = "09127654321"

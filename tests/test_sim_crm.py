@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from sim.crm import CrmServer, Faults
+from sim.crm import CrmServer
+from sim.crm_faults import Faults
 from sim.crm_store import CrmStore
 from sync.client import CrmClient, CrmError, retry_after
 from sync.signing import NONCE, SIGNATURE, TIMESTAMP, Verifier, sign

@@ -39,7 +39,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from kiosk.core.pin import hash_pin
-from sim.crm import CrmServer, Faults
+from sim.crm import CrmServer
+from sim.crm_faults import Faults
 from sim.crm_store import CrmStore
 from sync.client import CrmClient
 from sync.signing import DEVICE as DEVICE_HEADER

@@ -21,7 +21,8 @@ from kiosk.core.clock import ManualClock
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.staff import CLI
 from kiosk.core.store.verify import verify_ledger
-from sim.crm import CrmServer, Faults
+from sim.crm import CrmServer
+from sim.crm_faults import Faults
 from sim.crm_store import CrmStore
 from sync.client import CrmClient, CrmError
 from sync.worker import SyncWorker, save_secret

@@ -162,7 +162,8 @@ def sim_remove(ctx: Context, args: argparse.Namespace) -> int:
 
 def sim_crm(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk sim crm."""
-    from sim.crm import Faults, serve
+    from sim.crm import serve
+    from sim.crm_faults import Faults
 
     try:
         faults = Faults.parse(args.faults)

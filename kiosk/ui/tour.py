@@ -15,7 +15,7 @@ from kiosk.ui.requests import (
     ResultRequest,
     TechRequest,
 )
-from kiosk.ui.screens.shopper import consent_version
+from kiosk.ui.screens.enrollment import consent_version
 
 if TYPE_CHECKING:
     from kiosk.ui.app import KioskApp

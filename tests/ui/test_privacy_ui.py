@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiosk.core.store import audit
-from kiosk.ui.screens.shopper import consent_version
+from kiosk.ui.screens.enrollment import consent_version
 from tests.ui.conftest import Kiosk
 
 CARD = "5A6B7C8D"

@@ -13,15 +13,8 @@ from kiosk.ui.screens.cashier import (
     RedeemScreen,
     VoidScreen,
 )
-from kiosk.ui.screens.shopper import (
-    AttractScreen,
-    BirthdayScreen,
-    EnrollScreen,
-    MemberScreen,
-    NameScreen,
-    PhoneScreen,
-    ResultScreen,
-)
+from kiosk.ui.screens.enrollment import BirthdayScreen, EnrollScreen, NameScreen
+from kiosk.ui.screens.shopper import AttractScreen, MemberScreen, PhoneScreen, ResultScreen
 from kiosk.ui.screens.technician import (
     NewPinScreen,
     OutOfServiceScreen,

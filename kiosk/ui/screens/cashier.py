@@ -28,7 +28,8 @@ from kiosk.ui.requests import (
     ResumeVoid,
 )
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.screens.shopper import DigitEntry, mask_phone_display
+from kiosk.ui.screens.entry import DigitEntry
+from kiosk.ui.screens.shopper import mask_phone_display
 from kiosk.ui.widgets import KButton, KLabel
 
 # What each PIN prompt lets the person do: the permission their role must have.

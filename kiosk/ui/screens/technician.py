@@ -18,7 +18,7 @@ from kiosk.text.i18n import Language
 from kiosk.text.rtl import ltr
 from kiosk.ui.requests import NewPinRequest, StaffRequest, TechRequest
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.screens.shopper import DigitEntry
+from kiosk.ui.screens.entry import DigitEntry
 from kiosk.ui.widgets import KButton, KLabel
 
 _MIB = 1024 * 1024
