@@ -92,8 +92,8 @@ class DeviceIdentity:
 
     def device_id(self, configured: str) -> str:
         """The configured id (stored), else the stored one, else a new one (stored)."""
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
-        if configured and (row is None or row[0] != configured):
+        stored = self.stored()
+        if configured and stored != configured:
             with write_transaction(self.conn):
                 self.conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('device_id', ?) "
@@ -101,12 +101,12 @@ class DeviceIdentity:
                     (configured,),
                 )
             return configured
-        if row is not None:
-            return str(row[0])
+        if stored is not None:
+            return stored
         new_id = f"kiosk-{uuid.uuid4().hex[:12]}"
         with write_transaction(self.conn):
+            # OR IGNORE: a process starting at the same moment may have stored its own.
             self.conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('device_id', ?)", (new_id,)
             )
-        stored = self.conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
-        return str(stored[0])
+        return self.stored() or new_id
