@@ -82,7 +82,7 @@ MEMBERS = 300
 MIX = 2654435761  # an odd multiplier: a bijection on 32 bits, for member ids
 EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z: entry i was made 30 s after entry i - 1
 NO_SYSTEM_CONFIG = Path("/nonexistent/loyalty-kiosk/kiosk.toml")
-PUSH_PATH = "/v1/push"
+PUSH_PATH = "/v2/push"
 RSS_AIM_MB = 100.0
 GROWTH_AIM_MB = 5.0
 
@@ -390,7 +390,7 @@ def measure_bare(data: Path, url: str, code: str) -> dict[str, Any]:
     sent = record_bodies(data)
     entries = sum(len(pushed_entries(body, headers)) for body, headers in sent)
     enrolled = requests.post(
-        f"{url}/v1/enroll",
+        f"{url}/v2/enroll",
         json={"code": code, "device_id": DEVICE},
         headers={PROTOCOL: PROTOCOL_VERSION},
         timeout=DEFAULT_TIMEOUT,

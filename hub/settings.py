@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "hub.members",
     "hub.ledger",
     "hub.feed",
+    "hub.flags",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

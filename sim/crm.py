@@ -36,10 +36,10 @@ _MAX_BODY = 8 * 1024 * 1024
 _DISCARD_LIMIT = 64 * 1024 * 1024  # a larger body is not read: the connection is closed
 MAX_PAGE = 1000
 _OPERATIONS = {
-    ("POST", "/v1/enroll"),
-    ("POST", "/v1/push"),
-    ("GET", "/v1/changes"),
-    ("POST", "/v1/heartbeat"),
+    ("POST", "/v2/enroll"),
+    ("POST", "/v2/push"),
+    ("GET", "/v2/changes"),
+    ("POST", "/v2/heartbeat"),
 }
 
 
@@ -272,12 +272,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self.headers.get(PROTOCOL) != PROTOCOL_VERSION:
             self._error(
-                400, "unsupported_version", "Send X-Kiosk-Protocol: 1; this CRM speaks version 1."
+                400,
+                "unsupported_version",
+                "Send X-Kiosk-Protocol: 2; this CRM speaks version 2 only.",
             )
             return
         if crm.faults.latency:
             time.sleep(crm.faults.latency)
-        if method == "POST" and path == "/v1/enroll":
+        if method == "POST" and path == "/v2/enroll":
             try:
                 self._enroll(raw)
             except BadRequest as exc:
@@ -292,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
         if crm.faults.revoked:
             self._error(403, "device_revoked", "This device's credentials were revoked.")
             return
-        if crm.roll("reset") and path != "/v1/push":
+        if crm.roll("reset") and path != "/v2/push":
             self._reset()
             return
         if crm.roll("5xx"):
@@ -302,9 +304,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(429, "rate_limited", "Too many requests; slow down.", retry_after=1)
             return
         try:
-            if method == "POST" and path == "/v1/push":
+            if method == "POST" and path == "/v2/push":
                 self._push(device, raw)
-            elif method == "GET" and path == "/v1/changes":
+            elif method == "GET" and path == "/v2/changes":
                 self._changes()
             else:
                 status = self._json(raw)

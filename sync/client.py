@@ -137,7 +137,7 @@ class CrmClient:
     def enroll(self, code: str) -> bytes:
         """Trade a one-time code for this device's secret (kept by the caller)."""
         answer = self._request(
-            "POST", "/v1/enroll", {"code": code, "device_id": self.device_id}, signed=False
+            "POST", "/v2/enroll", {"code": code, "device_id": self.device_id}, signed=False
         )
         text = answer.get("secret")
         if not isinstance(text, str):
@@ -154,7 +154,7 @@ class CrmClient:
         """Send one batch; the answer's high-water mark is the only acknowledgement."""
         answer = self._request(
             "POST",
-            "/v1/push",
+            "/v2/push",
             {"device_id": self.device_id, "members": members, "entries": entries},
         )
         high_water = answer.get("high_water")
@@ -173,7 +173,7 @@ class CrmClient:
     def changes(self, cursor: int, limit: int = 500) -> ChangesPage:
         """The changes after `cursor`."""
         query = urlencode({"cursor": cursor, "limit": limit})
-        answer = self._request("GET", f"/v1/changes?{query}", None)
+        answer = self._request("GET", f"/v2/changes?{query}", None)
         changes, next_cursor, more = (answer.get(k) for k in ("changes", "next_cursor", "more"))
         if (
             not isinstance(changes, list)
@@ -186,7 +186,7 @@ class CrmClient:
 
     def heartbeat(self, status: dict[str, Any]) -> None:
         """Tell the CRM how this kiosk is doing."""
-        self._request("POST", "/v1/heartbeat", status)
+        self._request("POST", "/v2/heartbeat", status)
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ TIMESTAMP = "X-Kiosk-Timestamp"
 NONCE = "X-Kiosk-Nonce"
 SIGNATURE = "X-Kiosk-Signature"
 PROTOCOL = "X-Kiosk-Protocol"
-PROTOCOL_VERSION = "1"
+PROTOCOL_VERSION = "2"
 SIGNED_HEADERS = (DEVICE, TIMESTAMP, NONCE, SIGNATURE)
 WINDOW_SECONDS = 300
 # Nonces are remembered for twice the window: a request older than the window is refused

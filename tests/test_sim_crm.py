@@ -105,18 +105,18 @@ def test_an_enrollment_code_works_once(crm: CrmServer):
 def raw_push(
     crm: CrmServer, secret: bytes, body: bytes, headers: dict[str, str] | None = None
 ) -> requests.Response:
-    signed = sign(DEVICE, secret, "POST", "/v1/push", body)
+    signed = sign(DEVICE, secret, "POST", "/v2/push", body)
     signed.update(headers or {})
-    return requests.post(crm.url + "/v1/push", data=body, headers=signed, timeout=10)
+    return requests.post(crm.url + "/v2/push", data=body, headers=signed, timeout=10)
 
 
 def test_a_tampered_body_is_refused(crm: CrmServer, client: CrmClient):
     assert client.secret is not None
     body = json.dumps({"device_id": DEVICE, "members": [], "entries": []}).encode()
-    headers = sign(DEVICE, client.secret, "POST", "/v1/push", body)
+    headers = sign(DEVICE, client.secret, "POST", "/v2/push", body)
 
     answer = requests.post(
-        crm.url + "/v1/push", data=body.replace(b"[]", b"[ ]", 1), headers=headers, timeout=10
+        crm.url + "/v2/push", data=body.replace(b"[]", b"[ ]", 1), headers=headers, timeout=10
     )
 
     assert answer.status_code == 401
@@ -126,10 +126,10 @@ def test_a_tampered_body_is_refused(crm: CrmServer, client: CrmClient):
 def test_a_replayed_request_is_refused(crm: CrmServer, client: CrmClient):
     assert client.secret is not None
     body = json.dumps({"device_id": DEVICE, "members": [], "entries": []}).encode()
-    headers = sign(DEVICE, client.secret, "POST", "/v1/push", body)
+    headers = sign(DEVICE, client.secret, "POST", "/v2/push", body)
 
-    first = requests.post(crm.url + "/v1/push", data=body, headers=headers, timeout=10)
-    again = requests.post(crm.url + "/v1/push", data=body, headers=headers, timeout=10)
+    first = requests.post(crm.url + "/v2/push", data=body, headers=headers, timeout=10)
+    again = requests.post(crm.url + "/v2/push", data=body, headers=headers, timeout=10)
 
     assert first.status_code == 200
     assert again.status_code == 401 and again.json()["error"]["code"] == "replayed"
@@ -140,9 +140,9 @@ def test_an_expired_signature_is_refused(crm: CrmServer, client: CrmClient, skew
     assert client.secret is not None
     body = b"{}"
     stamp = datetime.now(UTC).timestamp() + skew
-    headers = sign(DEVICE, client.secret, "POST", "/v1/heartbeat", body, now=stamp)
+    headers = sign(DEVICE, client.secret, "POST", "/v2/heartbeat", body, now=stamp)
 
-    answer = requests.post(crm.url + "/v1/heartbeat", data=body, headers=headers, timeout=10)
+    answer = requests.post(crm.url + "/v2/heartbeat", data=body, headers=headers, timeout=10)
 
     assert answer.status_code == 401 and answer.json()["error"]["code"] == "signature_expired"
 
@@ -173,11 +173,11 @@ def test_a_revoked_device_gets_403(crm: CrmServer, client: CrmClient):
 def test_the_verifier_forgets_old_nonces_but_keeps_refusing_old_requests():
     now = [1_000_000.0]
     verifier = Verifier(lambda _d: b"k" * 32, clock=lambda: now[0])
-    headers = sign("d", b"k" * 32, "GET", "/v1/changes", b"", now=now[0], nonce="a" * 32)
+    headers = sign("d", b"k" * 32, "GET", "/v2/changes", b"", now=now[0], nonce="a" * 32)
 
-    assert verifier.check("GET", "/v1/changes", headers, b"")[1] is None
+    assert verifier.check("GET", "/v2/changes", headers, b"")[1] is None
     now[0] += 700  # past the nonce memory, and past the window
-    refusal = verifier.check("GET", "/v1/changes", headers, b"")[1]
+    refusal = verifier.check("GET", "/v2/changes", headers, b"")[1]
 
     assert refusal is not None and refusal.code == "signature_expired"
     assert len(verifier._seen) == 0
@@ -187,9 +187,9 @@ def test_every_signing_header_is_needed(crm: CrmServer, client: CrmClient):
     assert client.secret is not None
     for missing in (TIMESTAMP, NONCE, SIGNATURE):
         body = b"{}"
-        headers = sign(DEVICE, client.secret, "POST", "/v1/heartbeat", body)
+        headers = sign(DEVICE, client.secret, "POST", "/v2/heartbeat", body)
         del headers[missing]
-        answer = requests.post(crm.url + "/v1/heartbeat", data=body, headers=headers, timeout=10)
+        answer = requests.post(crm.url + "/v2/heartbeat", data=body, headers=headers, timeout=10)
         assert answer.status_code == 401, missing
 
 
@@ -361,7 +361,7 @@ def test_retry_after_reads_seconds_and_http_dates():
 
 
 def test_an_unsupported_protocol_version_is_refused(crm: CrmServer):
-    answer = requests.get(crm.url + "/v1/changes", headers={"X-Kiosk-Protocol": "2"}, timeout=10)
+    answer = requests.get(crm.url + "/v2/changes", headers={"X-Kiosk-Protocol": "1"}, timeout=10)
 
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "unsupported_version"
 

@@ -44,7 +44,7 @@ from sim.crm_faults import Faults
 from sim.crm_store import CrmStore
 from sync.client import CrmClient
 from sync.signing import DEVICE as DEVICE_HEADER
-from sync.signing import NONCE, PROTOCOL, SIGNATURE, TIMESTAMP, sign, signature
+from sync.signing import NONCE, PROTOCOL, PROTOCOL_VERSION, SIGNATURE, TIMESTAMP, sign, signature
 
 SPEC_FILE = Path(__file__).resolve().parent.parent / "docs" / "sync-openapi.yaml"
 SPEC_URI = "urn:loyalty-kiosk:sync-openapi"
@@ -55,10 +55,10 @@ STRANGER = "kiosk-openapi-stranger"  # never enrolled
 MEMBERS = ("m-1", "m-2", "m-3")
 KINDS = ("earn", "redeem", "bonus", "adjust", "expire", "reversal")
 OPERATIONS = {
-    ("POST", "/v1/enroll"),
-    ("POST", "/v1/push"),
-    ("GET", "/v1/changes"),
-    ("POST", "/v1/heartbeat"),
+    ("POST", "/v2/enroll"),
+    ("POST", "/v2/push"),
+    ("GET", "/v2/changes"),
+    ("POST", "/v2/heartbeat"),
 }
 ERROR_CODES = {
     "bad_request",
@@ -91,11 +91,11 @@ SIGNING_FAULTS: dict[str, tuple[int, set[str]]] = {
     "future": (401, {"signature_expired"}),
     "replayed": (401, {"replayed"}),
     "revoked": (403, {"device_revoked"}),
-    "protocol_2": (400, {"unsupported_version"}),
+    "protocol_1": (400, {"unsupported_version"}),
 }
-# "no_protocol": the request leaves X-Kiosk-Protocol out (the simulator takes it as 1).
+# "no_protocol": the request leaves X-Kiosk-Protocol out (refused as unsupported).
 SIGNINGS = st.one_of(st.just("good"), st.sampled_from(["no_protocol", *sorted(SIGNING_FAULTS)]))
-UNSIGNED = st.sampled_from(["good", "good", "no_protocol", "protocol_2"])
+UNSIGNED = st.sampled_from(["good", "good", "no_protocol", "protocol_1"])
 
 PROPERTY = settings(
     max_examples=100,
@@ -362,8 +362,8 @@ def exchange(
 def _signing_headers(
     crm: Crm, method: str, target: str, body: bytes, signing: str
 ) -> dict[str, str]:
-    if path_of(target) == "/v1/enroll" and method == "POST":
-        headers = {PROTOCOL: "1"}
+    if path_of(target) == "/v2/enroll" and method == "POST":
+        headers = {PROTOCOL: PROTOCOL_VERSION}
     else:
         device, secret = DEVICE, crm.secret
         signed_target, signed_body, now = target, body, None
@@ -391,8 +391,8 @@ def _signing_headers(
             del headers[name]
     if signing == "no_protocol":
         del headers[PROTOCOL]
-    elif signing == "protocol_2":
-        headers[PROTOCOL] = "2"
+    elif signing == "protocol_1":
+        headers[PROTOCOL] = "1"
     return headers
 
 
@@ -735,7 +735,7 @@ def test_the_openapi_file_is_a_valid_openapi_3_1_document():
     # Plain JSON data: YAML dates, sets or non-string keys would not survive.
     assert json.loads(json.dumps(document)) == document
     assert re.fullmatch(r"3\.1\.[0-9]+", document["openapi"])
-    assert document["info"]["title"] and document["info"]["version"] == "1"
+    assert document["info"]["title"] and document["info"]["version"] == "2"
     assert document["servers"]
 
     # Every $ref resolves, and to the right kind of component.
@@ -795,13 +795,13 @@ def test_the_openapi_file_is_a_valid_openapi_3_1_document():
         for method, path in operations
     }
     assert statuses == {
-        ("POST", "/v1/enroll"): {"201", "400", "403", "413", "429", "503"},
-        ("POST", "/v1/push"): {"200", "400", "401", "403", "404", "413", "429", "503"},
-        ("GET", "/v1/changes"): {"200", "400", "401", "403", "404", "429", "503"},
-        ("POST", "/v1/heartbeat"): {"200", "400", "401", "403", "404", "413", "429", "503"},
+        ("POST", "/v2/enroll"): {"201", "400", "403", "413", "429", "503"},
+        ("POST", "/v2/push"): {"200", "400", "401", "403", "404", "413", "429", "503"},
+        ("GET", "/v2/changes"): {"200", "400", "401", "403", "404", "429", "503"},
+        ("POST", "/v2/heartbeat"): {"200", "400", "401", "403", "404", "413", "429", "503"},
     }
-    assert spec.at(spec.operation("POST", "/v1/enroll"))["security"] == []
-    changes = spec.operation("GET", "/v1/changes")
+    assert spec.at(spec.operation("POST", "/v2/enroll"))["security"] == []
+    changes = spec.operation("GET", "/v2/changes")
     names = {
         spec.follow(f"{changes}/parameters/{index}")[1]["name"]
         for index in range(len(spec.at(f"{changes}/parameters")))
@@ -847,7 +847,7 @@ def test_the_openapi_file_is_a_valid_openapi_3_1_document():
     assert spec.valid("/components/schemas/Entry", ledger_row(1))
     assert spec.valid("/components/schemas/Heartbeat", HEARTBEAT)
     assert spec.valid("/components/schemas/Program", PROGRAM)
-    assert not spec.valid(spec.request_schema("POST", "/v1/push"), OVERSIZED)
+    assert not spec.valid(spec.request_schema("POST", "/v2/push"), OVERSIZED)
 
 
 # -- the simulator against the file ------------------------------------------------------------
@@ -877,7 +877,7 @@ def test_push_answers_as_the_spec_says(
         crm,
         spec,
         "POST",
-        "/v1/push",
+        "/v2/push",
         gzip.compress(raw) if gzipped else raw,
         signing=signing,
         headers=headers,
@@ -889,7 +889,7 @@ def test_push_answers_as_the_spec_says(
         return
     if body == OVERSIZED:
         assert answer.status == 413 and payload["error"]["code"] == "batch_too_large"
-    elif spec.valid(spec.request_schema("POST", "/v1/push"), body):
+    elif spec.valid(spec.request_schema("POST", "/v2/push"), body):
         if body["device_id"] != DEVICE:  # another device's push, signed by this one
             assert answer.status == 400 and payload["error"]["code"] == "bad_request"
             return
@@ -910,7 +910,7 @@ def test_push_answers_as_the_spec_says(
 def test_changes_answer_as_the_spec_says(
     crm: Crm, spec: Spec, pairs: list[tuple[str, str]], signing: str, accept_gzip: bool
 ):
-    target = "/v1/changes" + (f"?{urlencode(pairs)}" if pairs else "")
+    target = "/v2/changes" + (f"?{urlencode(pairs)}" if pairs else "")
 
     answer, payload = exchange(crm, spec, "GET", target, signing=signing, accept_gzip=accept_gzip)
 
@@ -937,7 +937,7 @@ def _valid_query(spec: Spec, pairs: list[tuple[str, str]]) -> tuple[int, int] | 
         if not re.fullmatch(r"[0-9]+", text):
             return None
         number = int(text)
-        if not spec.valid(spec.query_schema("GET", "/v1/changes", name), number):
+        if not spec.valid(spec.query_schema("GET", "/v2/changes", name), number):
             return None
         values[name] = number
     return values["cursor"], values["limit"]
@@ -959,14 +959,14 @@ def test_heartbeats_are_answered_as_the_spec_says(
         crm,
         spec,
         "POST",
-        "/v1/heartbeat",
+        "/v2/heartbeat",
         gzip.compress(raw) if gzipped else raw,
         signing=signing,
         headers=headers,
     )
 
     event(f"answered {answer.status}")
-    if signing == "good" and spec.valid(spec.request_schema("POST", "/v1/heartbeat"), parsed(raw)):
+    if signing == "good" and spec.valid(spec.request_schema("POST", "/v2/heartbeat"), parsed(raw)):
         assert answer.status == 200, payload
     if signing == "good" and parsed(raw) is NOT_JSON:
         assert answer.status == 400 and payload["error"]["code"] == "bad_request"
@@ -992,14 +992,14 @@ def test_enrollment_is_answered_as_the_spec_says(
         crm,
         spec,
         "POST",
-        "/v1/enroll",
+        "/v2/enroll",
         gzip.compress(raw) if gzipped else raw,
         signing=signing,
         headers={"Content-Encoding": "gzip"} if gzipped else {},
     )
 
     event(f"answered {answer.status}")
-    if signing == "good" and spec.valid(spec.request_schema("POST", "/v1/enroll"), body):
+    if signing == "good" and spec.valid(spec.request_schema("POST", "/v2/enroll"), body):
         assert answer.status == (201 if fresh else 403), payload
         if fresh:
             assert payload["device_id"] == body["device_id"]
@@ -1009,7 +1009,7 @@ def test_enrollment_is_answered_as_the_spec_says(
 @given(
     method=st.sampled_from(["GET", "POST"]),
     path=st.sampled_from(sorted(path for _, path in OPERATIONS))
-    | st.text(max_size=10).map(lambda tail: "/v1/" + quote(tail, safe="")),
+    | st.text(max_size=10).map(lambda tail: "/v2/" + quote(tail, safe="")),
     signing=st.sampled_from(["good", "good", "no_protocol"]),
 )
 def test_other_paths_and_methods_are_not_found(
@@ -1035,15 +1035,15 @@ def test_other_paths_and_methods_are_not_found(
     [
         (
             "POST",
-            "/v1/push",
+            "/v2/push",
             {
                 "device_id": DEVICE,
                 "members": [member_record("m-1")],
                 "entries": [ledger_row(s) for s in (1, 2, 3, 4)],
             },
         ),
-        ("GET", "/v1/changes?cursor=0&limit=500", None),
-        ("POST", "/v1/heartbeat", HEARTBEAT),
+        ("GET", "/v2/changes?cursor=0&limit=500", None),
+        ("POST", "/v2/heartbeat", HEARTBEAT),
     ],
 )
 def test_injected_faults_are_answered_as_the_spec_says(
@@ -1058,7 +1058,7 @@ def test_injected_faults_are_answered_as_the_spec_says(
     assert answer.status == status, payload
     if status in {429, 503}:
         assert answer.headers["Retry-After"] == "1"
-    if fault == "partial=1" and target == "/v1/push":
+    if fault == "partial=1" and target == "/v2/push":
         assert payload["high_water"] == 2
 
 
@@ -1080,7 +1080,7 @@ def test_injected_faults_are_answered_as_the_spec_says(
 def test_enroll_with_a_body_that_is_not_a_json_object_gets_400(
     scratch: Crm, spec: Spec, raw: bytes
 ):
-    answer, payload = exchange(scratch, spec, "POST", "/v1/enroll", raw)
+    answer, payload = exchange(scratch, spec, "POST", "/v2/enroll", raw)
 
     assert answer.status == 400 and payload["error"]["code"] == "bad_request"
 
@@ -1103,7 +1103,7 @@ def test_enroll_with_a_body_that_is_not_a_json_object_gets_400(
 def test_push_with_a_body_or_entry_that_is_not_an_object_is_answered(
     scratch: Crm, spec: Spec, raw: bytes
 ):
-    exchange(scratch, spec, "POST", "/v1/push", raw)
+    exchange(scratch, spec, "POST", "/v2/push", raw)
 
 
 BEYOND_SQLITE = st.integers(min_value=2**63, max_value=2**70)
@@ -1133,7 +1133,7 @@ def test_push_with_values_sqlite_cannot_hold_is_answered(
     entry = ledger_row(next(_SEQS)) | {field: value}
     body = {"device_id": DEVICE, "members": [], "entries": [entry]}
 
-    exchange(scratch, spec, "POST", "/v1/push", dumps(body))
+    exchange(scratch, spec, "POST", "/v2/push", dumps(body))
 
 
 # Fixed: sim/crm.py: _changes() hands a cursor of 2**63 or more to SQLite, which raises
@@ -1142,7 +1142,7 @@ def test_push_with_values_sqlite_cannot_hold_is_answered(
 @given(cursor=st.integers(min_value=2**63, max_value=10**30))
 @example(cursor=2**63)
 def test_changes_with_a_cursor_beyond_64_bits_is_answered(scratch: Crm, spec: Spec, cursor: int):
-    exchange(scratch, spec, "GET", f"/v1/changes?cursor={cursor}&limit=10")
+    exchange(scratch, spec, "GET", f"/v2/changes?cursor={cursor}&limit=10")
 
 
 # Fixed: sim/crm.py: _json() gunzips a body sent with Content-Encoding: gzip; when it is
@@ -1150,11 +1150,11 @@ def test_changes_with_a_cursor_beyond_64_bits_is_answered(scratch: Crm, spec: Sp
 # 400 bad_request
 @FOUND_DEFECT
 @given(
-    path=st.sampled_from(["/v1/push", "/v1/heartbeat", "/v1/enroll"]),
+    path=st.sampled_from(["/v2/push", "/v2/heartbeat", "/v2/enroll"]),
     raw=st.binary(max_size=30).filter(lambda raw: raw and not raw.startswith(b"\x1f\x8b")),
 )
-@example(path="/v1/heartbeat", raw=b"{}")
-@example(path="/v1/push", raw=gzip.compress(b'{"device_id": "x"}')[:-6])
+@example(path="/v2/heartbeat", raw=b"{}")
+@example(path="/v2/push", raw=gzip.compress(b'{"device_id": "x"}')[:-6])
 def test_a_gzip_body_that_does_not_decompress_gets_400(
     scratch: Crm, spec: Spec, path: str, raw: bytes
 ):
@@ -1171,7 +1171,7 @@ def test_a_gzip_body_that_does_not_decompress_gets_400(
 def test_a_body_over_8_mib_gets_413(scratch: Crm, spec: Spec):
     raw = b" " * (16 * 1024 * 1024)
 
-    answer, payload = exchange(scratch, spec, "POST", "/v1/push", raw)
+    answer, payload = exchange(scratch, spec, "POST", "/v2/push", raw)
 
     assert answer.status == 413 and payload["error"]["code"] == "batch_too_large"
 
@@ -1193,7 +1193,7 @@ def test_rejections_name_the_entry_by_its_id_and_seq(
 ):
     body = {"device_id": DEVICE, "members": [], "entries": [{"entry_id": entry_id, "seq": seq}]}
 
-    answer, payload = exchange(scratch, spec, "POST", "/v1/push", dumps(body))
+    answer, payload = exchange(scratch, spec, "POST", "/v2/push", dumps(body))
 
     assert answer.status in {200, 400}, payload
 
@@ -1212,19 +1212,19 @@ def test_rejections_name_the_entry_by_its_id_and_seq(
 def test_only_member_records_reach_the_change_feed(
     scratch: Crm, spec: Spec, record: dict[str, Any]
 ):
-    _, before = exchange(scratch, spec, "GET", "/v1/changes?cursor=0&limit=1000")
+    _, before = exchange(scratch, spec, "GET", "/v2/changes?cursor=0&limit=1000")
     cursor = before["next_cursor"]
 
     answer, _ = exchange(
         scratch,
         spec,
         "POST",
-        "/v1/push",
+        "/v2/push",
         dumps({"device_id": DEVICE, "members": [record], "entries": []}),
     )
 
     # Refusing the record (400) is as good as keeping the feed clean.
-    exchange(scratch, spec, "GET", f"/v1/changes?cursor={cursor}&limit=1000")
+    exchange(scratch, spec, "GET", f"/v2/changes?cursor={cursor}&limit=1000")
     assert answer.status in {200, 400}
 
 
@@ -1259,7 +1259,7 @@ def test_an_entry_that_is_not_a_ledger_row_is_rejected(
     assert not spec.valid("/components/schemas/Entry", entry)
     body = {"device_id": DEVICE, "members": [], "entries": [entry]}
 
-    _, payload = exchange(scratch, spec, "POST", "/v1/push", dumps(body))
+    _, payload = exchange(scratch, spec, "POST", "/v2/push", dumps(body))
 
     assert [r["code"] for r in payload["rejected"]] == ["invalid_entry"], payload
 
@@ -1270,16 +1270,16 @@ def test_an_entry_that_is_not_a_ledger_row_is_rejected(
 def test_a_timestamp_that_is_not_ascii_digits_is_refused(scratch: Crm, spec: Spec):
     stamp, nonce, body = "\u00b2", "a" * 32, b"{}"
     headers = {
-        PROTOCOL: "1",
+        PROTOCOL: PROTOCOL_VERSION,
         DEVICE_HEADER: DEVICE,
         TIMESTAMP: stamp,
         NONCE: nonce,
-        SIGNATURE: signature(scratch.secret, "POST", "/v1/heartbeat", stamp, nonce, body),
+        SIGNATURE: signature(scratch.secret, "POST", "/v2/heartbeat", stamp, nonce, body),
     }
 
-    answer = send(scratch.server, "POST", "/v1/heartbeat", body, headers)
+    answer = send(scratch.server, "POST", "/v2/heartbeat", body, headers)
 
-    spec.check(answer, "POST", "/v1/heartbeat")
+    spec.check(answer, "POST", "/v2/heartbeat")
     assert answer.status == 401
 
 
@@ -1287,9 +1287,9 @@ def test_a_timestamp_that_is_not_ascii_digits_is_refused(scratch: Crm, spec: Spe
 # http.server's 501 with an HTML page, not the doc's JSON error
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
 def test_any_other_method_gets_a_json_error(scratch: Crm, spec: Spec, method: str):
-    headers = sign(DEVICE, scratch.secret, method, "/v1/push", b"{}")
+    headers = sign(DEVICE, scratch.secret, method, "/v2/push", b"{}")
 
-    answer = send(scratch.server, method, "/v1/push", b"{}", headers)
+    answer = send(scratch.server, method, "/v2/push", b"{}", headers)
 
     assert answer.status >= 400 and answer.content_type == "application/json"
     assert spec.valid("/components/schemas/Error", json.loads(answer.body))

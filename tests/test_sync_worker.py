@@ -334,7 +334,7 @@ def test_a_worker_killed_in_the_middle_of_a_batch_loses_and_doubles_nothing(
         code = crm.store.new_code()
         save_secret(service.config.crm, data, CrmClient(crm.url, "kiosk-cli").enroll(code))
         arrived = threading.Event()
-        crm.on_request = lambda path: arrived.set() if path == "/v1/push" else None
+        crm.on_request = lambda path: arrived.set() if path == "/v2/push" else None
 
         child = subprocess.Popen(
             [sys.executable, "-m", "kiosk.cli", "sync", "--once", "--data-dir", str(data)],
@@ -380,7 +380,7 @@ def test_kiosk_sync_runs_in_the_foreground_and_stops_cleanly_on_sigterm(cli_env,
 
         def heard(path: str) -> None:
             seen.add(path)
-            if {"/v1/push", "/v1/changes"} <= seen:
+            if {"/v2/push", "/v2/changes"} <= seen:
                 both.set()
 
         crm.on_request = heard

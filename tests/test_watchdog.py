@@ -112,7 +112,7 @@ def test_kiosk_sync_pings_from_its_worker_thread_and_stops_when_it_is_stuck(
         gate, stuck = threading.Event(), threading.Event()
 
         def hold(path: str) -> None:
-            if path == "/v1/push" and not gate.is_set():
+            if path == "/v2/push" and not gate.is_set():
                 stuck.set()
                 gate.wait(WAIT)  # the CRM does not answer: the worker's thread waits
 
@@ -169,7 +169,7 @@ def test_kiosk_sync_waits_for_provisioning_then_syncs(notify: NotifySocket, tmp_
     }
     with CrmServer(CrmStore()) as crm:
         pushed = threading.Event()
-        crm.on_request = lambda path: pushed.set() if path == "/v1/push" else None
+        crm.on_request = lambda path: pushed.set() if path == "/v2/push" else None
         child = subprocess.Popen(
             [sys.executable, "-m", "kiosk.cli", "sync", "--data-dir", str(data)],
             env=env,

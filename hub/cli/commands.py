@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from django.db import DatabaseError, OperationalError
 
-from hub.cli import chain, database, serve
+from hub.cli import chain, database, flags, serve
 from hub.errors import HubError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve.register(commands)
     chain.register(commands)
+    flags.register(commands)
     return parser
 
 

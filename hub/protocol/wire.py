@@ -144,7 +144,7 @@ def operation(
                 return error(
                     400,
                     "unsupported_version",
-                    "Send X-Kiosk-Protocol: 1; this hub speaks version 1.",
+                    "Send X-Kiosk-Protocol: 2; this hub speaks version 2 only.",
                 )
             try:
                 device = None

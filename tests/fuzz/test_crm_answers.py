@@ -85,7 +85,7 @@ def test_the_worker_acknowledges_only_what_a_good_push_answer_says(
         if out.kind == "ok":
             assert isinstance(out.value, DrainResult)
             assert out.value.stopped in {"empty", "backoff", "error", "credentials", "limit"}
-        served = [a for _, path, a in crm.since(mark) if path == "/v1/push"]
+        served = [a for _, path, a in crm.since(mark) if path == "/v2/push"]
         now_waiting, now_refused = pending(kiosk.conn), pending(kiosk.conn, "rejected")
         flagged = set(now_refused.items()) - set(refused.items())
         gone = set(waiting) - set(now_waiting) - {seq for seq, _ in flagged}

@@ -47,7 +47,7 @@ def test_a_pulled_page_is_applied_whole_or_not_at_all(
         if out.kind == "ok":
             assert isinstance(out.value, PullResult)
             assert out.value.stopped in {"done", "backoff", "error", "credentials"}
-        served = [a for _, path, a in crm.since(mark) if path.startswith("/v1/changes")]
+        served = [a for _, path, a in crm.since(mark) if path.startswith("/v2/changes")]
         now = pulled.cursor(kiosk.conn)
         after = pulled_state(kiosk)
         assert not kiosk.conn.in_transaction

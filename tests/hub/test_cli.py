@@ -180,3 +180,22 @@ def test_export_into_a_pipe_closed_early_is_no_traceback(hub: Hub):
 
     assert first == "{\n"
     assert "Traceback" not in errors
+
+
+def test_flags_are_listed_for_the_owner_oldest_first(hub: Hub):
+    device = hub.new_device("Valiasr")["device"]
+    hub.sql(
+        "INSERT INTO hub_flag (raised_at, code, device_id, member_id, entry_id, detail) "
+        f"VALUES (now(), 'overdraw', {device}, 'm-1', 'e-1', '{{\"points\": -900}}'), "
+        "(now(), 'outside_program', NULL, NULL, 'e-2', '{}')"
+    )
+
+    listed = hub.json("flag", "list", "--json")
+    text = hub.run("flag", "list").stdout
+
+    assert [(f["code"], f["entry_id"]) for f in listed] == [
+        ("overdraw", "e-1"),
+        ("outside_program", "e-2"),
+    ]
+    assert listed[0]["detail"] == {"points": -900} and listed[1]["device"] is None
+    assert "overdraw" in text and "e-2" in text

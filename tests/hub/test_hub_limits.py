@@ -57,4 +57,4 @@ def test_the_hub_keeps_only_the_protocols_fields_of_a_heartbeat(hub_server_share
         "extra": float("inf"),
     }
 
-    assert wire.send("POST", "/v1/heartbeat", status).status_code == 200
+    assert wire.send("POST", "/v2/heartbeat", status).status_code == 200

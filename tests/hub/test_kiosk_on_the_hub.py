@@ -177,15 +177,15 @@ def test_a_replayed_request_is_refused_after_the_hub_restarts(
             "clock_offset_ms": None,
         }
     ).encode()
-    headers = sign("kiosk-valiasr-1", kiosk.secret(), "POST", "/v1/heartbeat", body)
+    headers = sign("kiosk-valiasr-1", kiosk.secret(), "POST", "/v2/heartbeat", body)
     headers["Content-Type"] = "application/json"
-    first = requests.post(hub_server.url + "/v1/heartbeat", data=body, headers=headers, timeout=10)
+    first = requests.post(hub_server.url + "/v2/heartbeat", data=body, headers=headers, timeout=10)
 
     hub_server.stop()
     restarted = HubServer(hub).start()
     try:
         replayed = requests.post(
-            restarted.url + "/v1/heartbeat", data=body, headers=headers, timeout=10
+            restarted.url + "/v2/heartbeat", data=body, headers=headers, timeout=10
         )
     finally:
         restarted.stop()

@@ -212,7 +212,7 @@ def test_the_feed_is_paged_by_cursor_and_a_page_is_at_most_1000(server: Server):
     end = _end(wire)
 
     first = wire.changes(end - 2, limit=1)
-    capped = wire.send("GET", "/v1/changes?cursor=0&limit=5000")
+    capped = wire.send("GET", "/v2/changes?cursor=0&limit=5000")
 
     assert len(first["changes"]) == 1 and first["more"] is True
     assert first["next_cursor"] == first["changes"][0]["cursor"] == end - 1
@@ -225,7 +225,7 @@ def test_the_feed_is_paged_by_cursor_and_a_page_is_at_most_1000(server: Server):
 def test_a_bad_cursor_or_limit_is_a_bad_request(server: Server, query: str):
     wire = Wire(server)
 
-    assert error_code(wire.send("GET", f"/v1/changes?{query}")) == (400, "bad_request")
+    assert error_code(wire.send("GET", f"/v2/changes?{query}")) == (400, "bad_request")
 
 
 def test_a_gzipped_body_is_taken(server: Server):
@@ -240,10 +240,10 @@ def test_a_gzipped_body_is_taken(server: Server):
             }
         ).encode()
     )
-    headers = sign(wire.device_id, wire.secret, "POST", "/v1/push", body)
+    headers = sign(wire.device_id, wire.secret, "POST", "/v2/push", body)
     headers |= {"Content-Encoding": "gzip", "Content-Type": "application/json"}
 
-    answer = wire.http.post(wire.url + "/v1/push", data=body, headers=headers, timeout=30)
+    answer = wire.http.post(wire.url + "/v2/push", data=body, headers=headers, timeout=30)
 
     assert outcome(answer)["stored"] == 1
 
@@ -259,9 +259,9 @@ def test_a_heartbeat_without_every_field_is_a_bad_request(server: Server):
         "clock_offset_ms": None,
     }
 
-    assert wire.send("POST", "/v1/heartbeat", good).status_code == 200
+    assert wire.send("POST", "/v2/heartbeat", good).status_code == 200
     partial = {k: v for k, v in good.items() if k != "readers"}
-    assert error_code(wire.send("POST", "/v1/heartbeat", partial)) == (400, "bad_request")
+    assert error_code(wire.send("POST", "/v2/heartbeat", partial)) == (400, "bad_request")
 
 
 @pytest.mark.parametrize(
@@ -271,7 +271,7 @@ def test_a_heartbeat_without_every_field_is_a_bad_request(server: Server):
         ({"X-Kiosk-Signature": "v1=" + "0" * 64}, (401, "bad_signature")),
         ({NONCE: "not-hex"}, (401, "bad_signature")),
         ({TIMESTAMP: "12.5"}, (401, "bad_signature")),
-        ({PROTOCOL: "2"}, (400, "unsupported_version")),
+        ({PROTOCOL: "1"}, (400, "unsupported_version")),
     ],
 )
 def test_a_badly_signed_request_is_refused_with_the_protocols_code(
@@ -279,19 +279,19 @@ def test_a_badly_signed_request_is_refused_with_the_protocols_code(
 ):
     wire = Wire(server)
 
-    answer = wire.send("GET", "/v1/changes?cursor=0&limit=1", **tamper)
+    answer = wire.send("GET", "/v2/changes?cursor=0&limit=1", **tamper)
 
     assert error_code(answer) == expected
 
 
 def test_an_old_signature_is_expired_and_a_repeated_one_replayed(server: Server):
     wire = Wire(server)
-    old = sign(wire.device_id, wire.secret, "GET", "/v1/changes", b"", now=time.time() - 301)
-    fresh = sign(wire.device_id, wire.secret, "GET", "/v1/changes", b"")
+    old = sign(wire.device_id, wire.secret, "GET", "/v2/changes", b"", now=time.time() - 301)
+    fresh = sign(wire.device_id, wire.secret, "GET", "/v2/changes", b"")
 
-    expired = wire.http.get(wire.url + "/v1/changes", headers=old, timeout=30)
-    first = wire.http.get(wire.url + "/v1/changes", headers=fresh, timeout=30)
-    replayed = wire.http.get(wire.url + "/v1/changes", headers=fresh, timeout=30)
+    expired = wire.http.get(wire.url + "/v2/changes", headers=old, timeout=30)
+    first = wire.http.get(wire.url + "/v2/changes", headers=fresh, timeout=30)
+    replayed = wire.http.get(wire.url + "/v2/changes", headers=fresh, timeout=30)
 
     assert error_code(expired) == (401, "signature_expired")
     assert first.status_code == 200
@@ -300,7 +300,7 @@ def test_an_old_signature_is_expired_and_a_repeated_one_replayed(server: Server)
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/v1/push"), ("POST", "/v1/nothing"), ("PUT", "/v1/push"), ("POST", "/v1/push/")],
+    [("GET", "/v2/push"), ("POST", "/v2/nothing"), ("PUT", "/v2/push"), ("POST", "/v2/push/")],
 )
 def test_other_paths_and_methods_are_not_found(server: Server, method: str, path: str):
     wire = Wire(server)
@@ -326,9 +326,9 @@ def test_an_enrollment_code_is_refused_with_its_reason(server: Server):
 def test_every_answer_carries_a_date_and_a_body_over_8_mib_is_too_large(server: Server):
     wire = Wire(server)
     huge = b'{"device_id": "' + b"x" * (8 * 1024 * 1024) + b'"}'
-    headers = sign(wire.device_id, wire.secret, "POST", "/v1/push", huge)
+    headers = sign(wire.device_id, wire.secret, "POST", "/v2/push", huge)
 
-    answer = wire.http.post(wire.url + "/v1/push", data=huge, headers=headers, timeout=60)
+    answer = wire.http.post(wire.url + "/v2/push", data=huge, headers=headers, timeout=60)
 
     assert error_code(answer) == (413, "batch_too_large")
     assert answer.headers["Date"].endswith(" GMT")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import requests
 
 from sim.crm import CrmServer
-from sync.signing import PROTOCOL, sign
+from sync.signing import PROTOCOL, PROTOCOL_VERSION, sign
 
 if TYPE_CHECKING:
     from tests.hub.conftest import Hub
@@ -65,9 +65,9 @@ class Wire:
     def enroll(self, code: str, device_id: str | None = None) -> requests.Response:
         body = {"code": code, "device_id": device_id or self.device_id}
         answer = self.http.post(
-            self.url + "/v1/enroll", json=body, headers={PROTOCOL: "1"}, timeout=30
+            self.url + "/v2/enroll", json=body, headers={PROTOCOL: PROTOCOL_VERSION}, timeout=30
         )
-        self.exchanges.append(("POST", "/v1/enroll", answer))
+        self.exchanges.append(("POST", "/v2/enroll", answer))
         return answer
 
     def send(
@@ -81,10 +81,10 @@ class Wire:
 
     def push(self, entries: list[Any], members: list[Any] | None = None) -> requests.Response:
         body = {"device_id": self.device_id, "members": members or [], "entries": entries}
-        return self.send("POST", "/v1/push", body)
+        return self.send("POST", "/v2/push", body)
 
     def changes(self, cursor: int = 0, limit: int = 1000) -> dict[str, Any]:
-        answer = self.send("GET", f"/v1/changes?cursor={cursor}&limit={limit}")
+        answer = self.send("GET", f"/v2/changes?cursor={cursor}&limit={limit}")
         assert answer.status_code == 200, answer.text
         page: dict[str, Any] = answer.json()
         return page

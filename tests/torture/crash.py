@@ -82,7 +82,7 @@ class Watch:
 
     def heard(self, path: str) -> None:
         """CrmServer.on_request: a request arrived (before it is handled)."""
-        if path == "/v1/push":
+        if path == "/v2/push":
             self.bump("push_arrives")
 
     def count(self, what: str) -> int:

@@ -202,7 +202,7 @@ def _purchase_latencies(
         save_secret(config.crm, folder, CrmClient(crm.url, service.device_id).enroll(code))
 
         def hang(path: str) -> None:
-            if path == "/v1/push" and not gate.is_set():
+            if path == "/v2/push" and not gate.is_set():
                 stuck.set()
                 gate.wait(60)  # the CRM does not answer until the purchases are done
 
