@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,7 @@ from kiosk.appliance.doctor import (
 )
 from kiosk.cli import main
 from kiosk.config import KioskConfig
+from kiosk.config.schema import PROVISIONED_FILENAME
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.outbox import SyncState
 from sim.crm import CrmServer
@@ -237,6 +239,23 @@ def test_a_healthy_kiosk_passes_every_check_and_exits_0(kiosk: Kiosk, crm: CrmSe
     assert " -- " not in out  # no hints when all is well
     for secret in (PHONE, PHONE_E164, PHONE[1:], CARD, CARD.lower()):
         assert secret not in out
+
+
+def test_a_kiosk_without_the_owner_key_is_told_to_provision_again(
+    kiosk: Kiosk, crm: CrmServer
+) -> None:
+    # Provisioned before owner keys existed: entries sync, staff and program changes do not.
+    kiosk.configure(readers=["sim:"], crm=crm.url)
+    assert kiosk("sync", "enroll", crm.store.new_code())[0] == 0
+    layer = kiosk.data / PROVISIONED_FILENAME
+    layer.write_text(re.sub(r'(owner_key|chain_id) = ".*"', r'\1 = ""', layer.read_text()))
+
+    status, lines, _ = kiosk.doctor()
+
+    state, rest = lines["crm"]
+    assert state == "warn" and status == 0
+    assert "no owner key" in rest and "staff and program changes are refused" in rest
+    assert "kiosk provision" in rest
 
 
 def test_a_missing_reader_fails_with_exit_1(kiosk: Kiosk, tmp_path: Path) -> None:
@@ -713,7 +732,9 @@ def test_crm_answers(
         asked.append((device, cursor))
         return answer
 
-    config = make_config("crm.url=http://127.0.0.1:1")
+    config = make_config(
+        "crm.url=http://127.0.0.1:1", f"crm.owner_key={'A' * 43}", "crm.chain_id=chain-7"
+    )
     result = check_crm(machine.context(config, tmp_path, crm_probe=probe))
 
     assert result.status == status

@@ -140,6 +140,14 @@ def check_crm(ctx: DoctorContext) -> CheckResult:
                 f"{crm.url} answers{offset}, but syncing stopped after an earlier refusal",
                 f"syncing resumes after a new enrollment: {HINT_ENROLL}",
             )
+        if not crm.owner_key:
+            return CheckResult(
+                "crm",
+                "warn",
+                f"{crm.url} answers{offset}, but this kiosk has no owner key: the chain's "
+                "staff and program changes are refused",
+                f"provision it again to receive the key: {HINT_ENROLL}",
+            )
         return CheckResult("crm", "pass", f"{crm.url} answers, credentials accepted{offset}")
     if answer.outcome == "unreachable":
         return CheckResult(
