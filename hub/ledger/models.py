@@ -75,3 +75,32 @@ class HighWater(models.Model):
 
     class Meta:
         db_table = "hub_high_water"
+
+
+class Hold(models.Model):
+    """Points a device asked to spend, set aside at the hub until its redeem entry arrives.
+
+    Active while neither confirmed (by the device's pushed redeem entry with the same
+    client_txn_id, member and points) nor released (by the device) nor past `expires_at`.
+    One per (device, client_txn_id): a repeat is the same hold.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="+")
+    client_txn_id = models.TextField()
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    points = models.BigIntegerField()
+    reward_id = models.TextField(null=True)
+    state = models.TextField(
+        choices=(("active", "active"), ("confirmed", "confirmed"), ("released", "released"))
+    )
+    available = models.BigIntegerField()  # after this hold, as first answered (for a repeat)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    entry_id = models.TextField(null=True)  # the redeem entry that confirmed it
+
+    class Meta:
+        db_table = "hub_hold"
+        constraints = (
+            models.UniqueConstraint(fields=("device", "client_txn_id"), name="hub_hold_once"),
+        )
+        indexes = (models.Index(fields=("member", "state"), name="hub_hold_by_member"),)
