@@ -12,7 +12,13 @@ class Change(models.Model):
     cursor = models.BigAutoField(primary_key=True)
     type = models.TextField()
     data = models.JSONField()
+    # The owner's signature of a `staff` or `program` change (sync/owner_key.py); null on
+    # every other type.
+    signature = models.TextField(null=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Whose change it is (hub/feed/feed.py `_member_of`): only their branches' devices get
+    # it; null for a change for every device (program, staff).
+    member_id = models.TextField(null=True)
 
     class Meta:
         db_table = "hub_change"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from hub.devices.models import Device
+from hub.devices.models import Branch, Device
 
 
 class Member(models.Model):
@@ -50,3 +50,39 @@ class Card(models.Model):
         constraints = (
             models.UniqueConstraint(fields=("member", "uid"), name="hub_card_once_per_member"),
         )
+
+
+class BranchMember(models.Model):
+    """A member who uses a branch: the branch's feed carries their changes.
+
+    Recorded when a device of the branch pushes the member's record or an entry of theirs,
+    or looks them up (hub/members/branches.py); never removed.
+    """
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    # No foreign key to hub_member: a key's check would share-lock the member's row, which
+    # a push of their record holds for update; the hub writes only ids it has just read.
+    member_id = models.TextField()
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "hub_branch_member"
+        constraints = (
+            # Its index is the one the feed's filter probes: (branch, member).
+            models.UniqueConstraint(fields=("branch", "member_id"), name="hub_branch_member_once"),
+        )
+
+
+class LookupAllowance(models.Model):
+    """A device's lookups left: a bucket refilled at the hourly rate (hub/members/lookup.py)."""
+
+    device = models.OneToOneField(
+        Device, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    tokens = models.FloatField()
+    updated_at = models.DateTimeField()
+    # Whether the owner was told (flag `lookup_rate`) that this device ran out: once a run.
+    flagged = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "hub_lookup_allowance"
