@@ -48,6 +48,12 @@ def register(commands: Any) -> None:
     revoke = device.add_parser("revoke", help="refuse a device's requests and codes for good")
     revoke.add_argument("id", help="the device's number, or the kiosk's device id")
     revoke.set_defaults(handler=device_revoke)
+    reinstate = device.add_parser(
+        "reinstate", help="lift a revocation: the old secret stays refused; prints a new code"
+    )
+    reinstate.add_argument("id", help="the device's number, or the kiosk's device id")
+    reinstate.add_argument("--json", action="store_true", help="as JSON")
+    reinstate.set_defaults(handler=device_reinstate)
     listing = device.add_parser("list", help="the devices, their state and high-water mark")
     listing.add_argument("--json", action="store_true", help="as JSON")
     listing.set_defaults(handler=device_list)
@@ -128,6 +134,12 @@ def device_revoke(args: argparse.Namespace) -> int:
     device, revoked = registry.revoke(args.id)
     name = f"device {device.pk} ({device.device_id or 'never enrolled'})"
     print(f"{name} revoked" if revoked else f"{name} was already revoked")
+    return 0
+
+
+def device_reinstate(args: argparse.Namespace) -> int:
+    """Lift a device's revocation on purpose; its kiosk enrolls again with the new code."""
+    _print_code(registry.reinstate(args.id), args.json)
     return 0
 
 

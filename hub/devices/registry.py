@@ -72,3 +72,19 @@ def revoke(ref: str) -> tuple[Device, bool]:
         device.revoked_at = timezone.now()
         device.save(update_fields=["revoked_at"])
     return device, True
+
+
+def reinstate(ref: str, now: datetime | None = None) -> enrollment.Issued:
+    """Lift a revocation on purpose: the old secret stays refused; a new code to enroll again.
+
+    Whoever took the kiosk's SD card holds its old secret, so reinstating never brings that
+    secret back: the record waits for its kiosk to enroll again, with the code printed here.
+    """
+    with transaction.atomic():
+        device = Device.objects.select_for_update().get(pk=device_by_ref(ref).pk)
+        if device.revoked_at is None:
+            raise HubError(f"device {device.pk} is not revoked: nothing to lift")
+        device.revoked_at = None
+        device.secret = None
+        device.save(update_fields=["revoked_at", "secret"])
+        return enrollment.issue(device, now)

@@ -145,6 +145,38 @@ def test_a_revoked_device_is_refused_and_keeps_its_entries(hub: Hub, hub_server:
     assert again.returncode == 1 and "revoked" in again.stderr
 
 
+def test_the_owner_lifts_a_revocation_and_the_stolen_secret_stays_refused(
+    hub: Hub, hub_server: HubServer, kiosks
+):
+    added = hub.new_device()
+    kiosk = kiosks(hub_server.url)
+    kiosk.provision(added["code"])
+    stolen = kiosk.secret()
+    hub.run("device", "revoke", str(added["device"]))
+    kiosk.sale("09120000001", "0A0B0C0D", [500_000])  # the counter goes on meanwhile
+
+    lifted = hub.json("device", "reinstate", str(added["device"]), "--json")
+    kiosk.provision(lifted["code"])
+    pushed, _pulled, _heard = kiosk.sync()
+    with_old = requests.post(
+        hub_server.url + "/v2/heartbeat",
+        data=b"{}",
+        headers=sign("kiosk-valiasr-1", stolen, "POST", "/v2/heartbeat", b"{}"),
+        timeout=10,
+    )
+
+    assert lifted["device"] == added["device"] and lifted["code"] != added["code"]
+    assert pushed.stopped == "empty" and pushed.acknowledged == len(
+        list(kiosk.service.ledger.entries())
+    )
+    assert kiosk.secret() != stolen
+    assert with_old.status_code == 401 and with_old.json()["error"]["code"] == "bad_signature"
+    state = {d["device"]: d["state"] for d in hub.json("device", "list", "--json")}
+    assert state[added["device"]] == "enrolled"
+    not_revoked = hub.run("device", "reinstate", str(added["device"]), check=False)
+    assert not_revoked.returncode == 1 and "not revoked" in not_revoked.stderr
+
+
 def test_a_revoked_kiosk_cannot_come_back_with_a_code_made_for_another_device(
     hub: Hub, hub_server: HubServer, kiosks
 ):
