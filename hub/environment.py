@@ -7,6 +7,7 @@ is a file created (mode 0600) in the data directory by `hub migrate`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -34,10 +35,13 @@ class HubEnvironment:
     debug: bool
     allowed_hosts: list[str]
     pool_max: int  # 0: no pool, a connection per use (the short commands)
+    # The reverse proxies whose X-Forwarded-For is believed (enrollment's rate limit).
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
     def read(cls, environ: Mapping[str, str] = os.environ) -> HubEnvironment:
-        """From HUB_DATABASE_URL, HUB_DATA_DIR, HUB_DEBUG, HUB_ALLOWED_HOSTS, HUB_DB_POOL_MAX."""
+        """From HUB_DATABASE_URL, HUB_DATA_DIR, HUB_DEBUG, HUB_ALLOWED_HOSTS, HUB_DB_POOL_MAX,
+        HUB_TRUSTED_PROXIES."""
         url = environ.get("HUB_DATABASE_URL") or DEFAULT_DATABASE_URL
         database_settings(url, 1)  # refuses a URL that is not PostgreSQL's
         pool = environ.get("HUB_DB_POOL_MAX", "4")
@@ -55,11 +59,29 @@ class HubEnvironment:
             debug=debug == "1",
             allowed_hosts=[h.strip() for h in hosts.split(",") if h.strip()],
             pool_max=int(pool),
+            trusted_proxies=trusted_proxies(environ.get("HUB_TRUSTED_PROXIES", "")),
         )
 
     @property
     def secret_key_file(self) -> Path:
         return self.data_dir / SECRET_KEY_FILENAME
+
+
+def trusted_proxies(
+    text: str,
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """HUB_TRUSTED_PROXIES: addresses or networks, comma-separated (`127.0.0.1,10.0.0.0/8`)."""
+    networks = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise EnvironmentProblem(
+                f"HUB_TRUSTED_PROXIES must be IP addresses or networks, not {item!r}"
+            ) from None
+    return tuple(networks)
 
 
 def database_settings(url: str, pool_max: int) -> dict[str, Any]:

@@ -21,6 +21,8 @@ SECRET_KEY = read_secret_key(HUB.secret_key_file)
 ALLOWED_HOSTS = HUB.allowed_hosts
 DATABASES = {"default": database_settings(HUB.database_url, HUB.pool_max)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The peers whose X-Forwarded-For names the source of an enrollment attempt.
+HUB_TRUSTED_PROXIES = HUB.trusted_proxies
 
 INSTALLED_APPS = [
     # Users (the chain's owner today; staff and roles with the panel), with their
@@ -32,6 +34,7 @@ INSTALLED_APPS = [
     "hub.ledger",
     "hub.feed",
     "hub.flags",
+    "hub.program",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

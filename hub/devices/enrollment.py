@@ -4,22 +4,32 @@ A code is single-use, expires after 24 hours, and is bound to the record it was 
 the kiosk that uses it first gives the record its device id, and from then on a code of
 that record works only for that kiosk, and that kiosk only with that record's codes. A
 revoked record stays revoked: its codes are refused and `hub device code` makes none.
+
+Guessing is limited per source address: after ten refused codes in ten minutes, a source
+is answered 429 (good code or not) until the oldest of them is ten minutes old. A code has
+31^8 (about 8.5 * 10^11) values, so ten guesses per ten minutes will not find one in 24 hours.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from hub.devices.models import Device, EnrollmentCode
+from hub.devices.models import Device, EnrollmentCode, EnrollmentFailure
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud, typed by hand
 CODE_LIFETIME = timedelta(hours=24)
 SECRET_BYTES = 32
+MAX_FAILURES = 10
+FAILURE_WINDOW = timedelta(minutes=10)
+# Names the per-source lock among PostgreSQL's advisory locks (two-key form: this, the
+# source's hash); the feed's lock is a one-key lock, a space of its own.
+_SOURCE_LOCKS = 0x656E72
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,42 @@ class Refused:
     code: str
     message: str
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Limited:
+    """Too many refused codes from this source lately: nothing tried, wait `retry_after` s."""
+
+    retry_after: int
+
+
+def attempt(
+    code: str, device_id: str, source: str, now: datetime | None = None
+) -> bytes | Refused | Limited:
+    """`enroll`, unless `source` had too many codes refused lately; a refusal counts."""
+    moment = now or timezone.now()
+    since = moment - FAILURE_WINDOW
+    with transaction.atomic():
+        # One source's attempts one at a time, in every hub process: guesses sent in
+        # parallel cannot all pass the count before any is recorded.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_SOURCE_LOCKS, source]
+            )
+        recent = list(
+            EnrollmentFailure.objects.filter(source=source, failed_at__gt=since)
+            .order_by("-failed_at")
+            .values_list("failed_at", flat=True)[:MAX_FAILURES]
+        )
+        if len(recent) >= MAX_FAILURES:
+            # Free again when the oldest of the last MAX_FAILURES leaves the window.
+            wait = (recent[-1] + FAILURE_WINDOW - moment).total_seconds()
+            return Limited(max(1, math.ceil(wait)))
+        result = enroll(code, device_id, moment)
+        if isinstance(result, Refused):
+            EnrollmentFailure.objects.filter(failed_at__lte=since).delete()
+            EnrollmentFailure.objects.create(source=source, failed_at=moment)
+        return result
 
 
 def issue(device: Device, now: datetime | None = None) -> Issued:

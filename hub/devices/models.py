@@ -84,3 +84,21 @@ class RequestNonce(models.Model):
             models.UniqueConstraint(fields=("device", "nonce"), name="hub_nonce_once_per_device"),
         )
         indexes = (models.Index(fields=("device", "seen_at"), name="hub_nonce_by_age"),)
+
+
+class EnrollmentFailure(models.Model):
+    """A refused enrollment code, by source address: ten in ten minutes and the source waits.
+
+    Only failures are kept (a kiosk enrolling with a good code leaves no trace), and only
+    while they count: older rows go as new failures arrive.
+    """
+
+    source = models.TextField()  # an IP address, as the hub sees the client (docs/hub.md)
+    failed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "hub_enrollment_failure"
+        indexes = (
+            models.Index(fields=("source", "failed_at"), name="hub_enroll_failure_by_source"),
+            models.Index(fields=("failed_at",), name="hub_enroll_failure_by_age"),
+        )

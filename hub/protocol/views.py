@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from hub.ledger.push import MAX_BATCH
 from hub.ledger.push import push as store_push
 from hub.members.checks import member_problem
 from hub.protocol.checks import heartbeat_kept, heartbeat_problem
+from hub.protocol.sources import source_address
 from hub.protocol.wire import BadRequest, answer, error, json_object, operation
 
 MAX_PAGE = 1000
@@ -34,7 +36,14 @@ def enroll(request: HttpRequest, raw: bytes, _device: Device | None) -> HttpResp
         return error(400, "bad_request", "Send a code and a device id.")
     if len(device_id) > _MAX_DEVICE_ID or not storable(device_id) or not storable(code):
         return error(400, "bad_request", "The device id is not valid.")
-    secret = enrollment.enroll(code, device_id)
+    source = source_address(request.META, settings.HUB_TRUSTED_PROXIES)
+    secret = enrollment.attempt(code, device_id, source)
+    if isinstance(secret, enrollment.Limited):
+        limited = error(
+            429, "rate_limited", "Too many refused codes from here: wait, then try again."
+        )
+        limited["Retry-After"] = str(secret.retry_after)
+        return limited
     if isinstance(secret, enrollment.Refused):
         extra = {"reason": secret.reason} if secret.reason else {}
         return error(secret.status, secret.code, secret.message, **extra)

@@ -50,6 +50,7 @@ def test_libpq_options_pass_through_and_no_pool_is_asked_with_zero():
         ({"HUB_DATABASE_URL": "postgresql://host:port/club"}, "bad port"),
         ({"HUB_DB_POOL_MAX": "many"}, "HUB_DB_POOL_MAX"),
         ({"HUB_DEBUG": "yes"}, "HUB_DEBUG"),
+        ({"HUB_TRUSTED_PROXIES": "127.0.0.1,proxy.example"}, "HUB_TRUSTED_PROXIES"),
     ],
 )
 def test_a_bad_setting_is_named(environ: dict[str, str], says: str):
@@ -64,3 +65,4 @@ def test_the_defaults_are_a_local_server_with_debug_off():
     assert str(hub.secret_key_file) == "/var/lib/loyalty-hub/secret-key"
     assert hub.debug is False
     assert hub.allowed_hosts == ["127.0.0.1", "localhost", "[::1]"]
+    assert hub.trusted_proxies == ()  # X-Forwarded-For believed from no one
