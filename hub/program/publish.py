@@ -1,0 +1,129 @@
+"""Publishing the owner's changes: a program version, a staff member, signed, in the feed.
+
+Each is one transaction: the row, and the signed change appended to the feed, or neither.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from hub.errors import HubError
+from hub.feed import feed
+from hub.program import owner
+from hub.program.models import Program, Staff
+from hub.program.rules import Limits, program_problem
+
+# A program superseded less than this long ago still decides entries: kiosks that have not
+# pulled its successor yet go on earning by it.
+GRACE = timedelta(days=7)
+# A pulled change may make cashiers and managers only (docs/sync-protocol.md, "Roles"): a
+# technician is made at the kiosk, by someone in front of it. The hub refuses the rest too.
+STAFF_ROLES = ("cashier", "manager")
+_STAFF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_CARD = re.compile(r"[0-9A-Fa-f]{4,32}")
+
+
+@dataclass(frozen=True)
+class Published:
+    """A program version as published."""
+
+    version: int
+    data: dict[str, Any]
+    published_at: datetime
+
+
+def publish_program(data: dict[str, Any], now: datetime | None = None) -> Published:
+    """Check, number, sign and publish a program; HubError (nothing written) if it is bad."""
+    body = {k: v for k, v in data.items() if k != "version"} if isinstance(data, dict) else data
+    problem = program_problem(body)
+    if problem is not None:
+        raise HubError(f"not a program: {problem}")
+    moment = now or timezone.now()
+    signer = owner.signer()
+    with transaction.atomic():
+        # One publisher at a time: the row lock orders the versions.
+        latest = Program.objects.select_for_update().order_by("-version").first()
+        version = latest.version + 1 if latest is not None else 1
+        signed = {**body, "version": version}
+        try:
+            signature = signer.sign("program", signed)
+        except ValueError as exc:
+            raise HubError(f"not a program: {exc}") from None
+        if latest is not None:
+            Program.objects.filter(superseded_at__isnull=True).update(superseded_at=moment)
+        Program.objects.create(
+            version=version, data=signed, signature=signature, published_at=moment
+        )
+        feed.append_signed("program", signed, signature)
+    return Published(version, signed, moment)
+
+
+def current() -> Program | None:
+    """The program in force (the highest version), or None before set-up."""
+    return Program.objects.filter(superseded_at__isnull=True).order_by("-version").first()
+
+
+def in_force(now: datetime | None = None) -> list[Limits]:
+    """The limits of every program an entry may follow now: the current one, and those
+    superseded within the last 7 days (kiosks may not have pulled the newer one yet)."""
+    moment = now or timezone.now()
+    rows = Program.objects.filter(superseded_at__isnull=True) | Program.objects.filter(
+        superseded_at__gt=moment - GRACE
+    )
+    return [Limits.of(p.data) for p in rows.order_by("-version")]
+
+
+def put_staff(
+    *,
+    staff_id: str,
+    name: str,
+    role: str,
+    pin_hash: str | None,
+    cards: list[str],
+    disabled: bool,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Publish a staff member (new, or changed); HubError (nothing written) if it is bad.
+
+    Without a new PIN hash, a known staff member keeps the one last published.
+    """
+    if not _STAFF_ID.fullmatch(staff_id):
+        raise HubError("--staff-id must be 1 to 64 letters, digits, '.', '_' or '-'")
+    if not name.strip() or len(name) > 80 or "\x00" in name:
+        raise HubError("--name must be 1 to 80 characters")
+    if role not in STAFF_ROLES:
+        raise HubError(
+            f"--role must be cashier or manager, not {role!r} (a technician is made at "
+            "the kiosk itself; kiosks refuse it from the hub)"
+        )
+    bad = [c for c in cards if not _CARD.fullmatch(c)]
+    if bad:
+        raise HubError(f"--card {bad[0]!r} is not a card uid (4 to 32 hex digits)")
+    moment = now or timezone.now()
+    signer = owner.signer()
+    with transaction.atomic():
+        known = Staff.objects.select_for_update().filter(staff_id=staff_id).first()
+        if pin_hash is None:
+            if known is None:
+                raise HubError(f"{staff_id} is new: give a PIN (--pin-stdin)")
+            pin_hash = str(known.data["pin_hash"])
+        data = {
+            "staff_id": staff_id,
+            "name": name.strip(),
+            "role": role,
+            "pin_hash": pin_hash,
+            "cards": sorted({c.upper() for c in cards}),
+            "disabled": disabled,
+        }
+        signature = signer.sign("staff", data)
+        Staff.objects.update_or_create(
+            staff_id=staff_id, defaults={"data": data, "published_at": moment}
+        )
+        feed.append_signed("staff", data, signature)
+    return data
