@@ -109,7 +109,11 @@ def _members() -> Iterator[dict[str, Any]]:
     )
     for member in members.prefetch_related("cards").iterator(_CHUNK):
         cards = sorted(member.cards.all(), key=lambda c: c.uid)
-        yield record_of(member, cards) | {"balance": int(member.points)}
+        # An alias (a merged enrollment) names its survivor; its entries count in that balance.
+        yield record_of(member, cards) | {
+            "balance": int(member.points),
+            "merged_into": member.merged_into_id,
+        }
 
 
 def _entries() -> Iterator[dict[str, Any]]:

@@ -9,7 +9,7 @@ from hub.devices.models import Branch, Device
 
 
 class Member(models.Model):
-    """A member of the club, the newest record any device pushed (by its `updated_at`).
+    """A member of the club, the record a device pushed last (by the hub's `received_at`).
 
     The personal fields are null once the member is erased; the row stays, so that the
     anonymous ledger still points at it.
@@ -18,8 +18,8 @@ class Member(models.Model):
     member_id = models.TextField(primary_key=True)  # made by the kiosk that enrolled them
     status = models.TextField(choices=(("active", "active"), ("erased", "erased")))
     created_at = models.DateTimeField()
-    # Protocol v1 orders a member's records by the device's clock; v2 (issue 15) by the
-    # hub's own `received_at`.
+    # As the device reported it (clamped to the hub's time when far ahead: `future_dated`);
+    # records are ordered by the hub's own `received_at`, never by this.
     updated_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
     pushed_by = models.ForeignKey(Device, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -30,6 +30,11 @@ class Member(models.Model):
     consent_marketing = models.BooleanField(default=False)
     consent_version = models.TextField(null=True)
     consent_at = models.DateTimeField(null=True)
+    # Set on a member id enrolled again with a phone another member held (two branches,
+    # offline): the id stays, as an alias, and its entries count in this survivor's balance.
+    merged_into = models.ForeignKey(
+        "self", null=True, on_delete=models.PROTECT, related_name="aliases", db_column="merged_into"
+    )
 
     class Meta:
         db_table = "hub_member"

@@ -173,20 +173,24 @@ def test_more_than_1000_entries_in_a_batch_is_too_large(server: Server):
     assert error_code(answer) == (413, "batch_too_large")
 
 
-def test_the_newest_member_record_wins_and_the_feed_carries_it_with_the_balance(server: Server):
+def test_a_later_member_record_replaces_the_earlier_and_the_feed_carries_it_with_the_balance(
+    server: Server,
+):
+    # Later both by the device's clock and by arrival: the simulator keeps the newest
+    # `updated_at`, the hub the last received (tests/hub/test_member_rules.py); both agree.
     wire = Wire(server)
     someone = new_id()
     start = _end(wire)
-    newer = member(someone, updated="2026-03-02T09:00:00.000000Z", name="Sara N.")
     older = member(someone, updated="2026-03-01T10:00:00.000000Z", name="Old")
+    newer = member(someone, updated="2026-03-02T09:00:00.000000Z", name="Sara N.")
 
-    wire.push([wire.entry(1, someone, points=30)], [newer])
-    wire.push([wire.entry(2, someone, points=-5, kind="redeem", amount=None)], [older])
+    wire.push([wire.entry(1, someone, points=30)], [older])
+    wire.push([wire.entry(2, someone, points=-5, kind="adjust", amount=None)], [newer])
     mine = [c for c in _all(wire, start) if c["data"].get("member_id") == someone]
 
-    assert [c["type"] for c in mine] == ["member", "balance", "balance"]
-    assert mine[0]["data"]["name"] == "Sara N."
-    assert [c["data"]["balance"] for c in mine[1:]] == [30, 25]
+    assert [c["type"] for c in mine] == ["member", "balance", "member", "balance"]
+    assert [c["data"]["name"] for c in mine if c["type"] == "member"] == ["Old", "Sara N."]
+    assert [c["data"]["balance"] for c in mine if c["type"] == "balance"] == [30, 25]
     assert mine[-1]["data"]["acknowledged"] == {wire.device_id: 2}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import uuid
 from base64 import urlsafe_b64decode
@@ -111,19 +112,22 @@ class Wire:
 
 
 def member(member_id: str, updated: str = CREATED, **fields: Any) -> dict[str, Any]:
+    """A MemberRecord with a phone and a card of its own (derived from the id): the hub
+    merges a new id whose phone another member holds, and drops a card another holds."""
+    digits = int(hashlib.sha256(member_id.encode()).hexdigest()[:12], 16)
     return {
         "member_id": member_id,
         "status": "active",
         "created_at": CREATED,
         "updated_at": updated,
-        "phone": "+989121234567",
+        "phone": f"+98912{digits % 10_000_000:07d}",
         "name": "Sara",
         "birthday": None,
         "language": "fa",
         "consent_marketing": False,
         "consent_version": None,
         "consent_at": None,
-        "cards": [{"uid": "A1B2C3D4", "status": "active"}],
+        "cards": [{"uid": f"{digits:012X}"[-8:], "status": "active"}],
     } | fields
 
 
