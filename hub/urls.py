@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from hub.protocol import views
+from hub.protocol import holds, views
 
 urlpatterns = [
     path("v2/enroll", views.enroll),
     path("v2/push", views.push),
     path("v2/changes", views.changes),
     path("v2/heartbeat", views.heartbeat),
+    path("v2/holds", holds.hold),
+    path("v2/holds/<str:client_txn_id>", holds.release),
 ]
 handler404 = "hub.protocol.wire.not_found"
 handler500 = "hub.protocol.wire.server_error"

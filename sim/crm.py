@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sim import crm_holds
 from sim.crm_checks import heartbeat_problem, is_int64, member_problem
-from sim.crm_faults import Faults
-from sim.crm_store import MAX_BATCH, CrmStore
+from sim.crm_faults import GARBAGE, Faults
+from sim.crm_store import CODE_REFUSED, MAX_BATCH, CrmStore
 from sync.signing import PROTOCOL, PROTOCOL_VERSION, SIGNED_HEADERS, Verifier
 
 _MAX_BODY = 8 * 1024 * 1024
@@ -40,6 +41,7 @@ _OPERATIONS = {
     ("POST", "/v2/push"),
     ("GET", "/v2/changes"),
     ("POST", "/v2/heartbeat"),
+    ("POST", "/v2/holds"),
 }
 
 
@@ -246,7 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._no_such_method()
 
     def do_DELETE(self) -> None:
-        self._no_such_method()
+        self._route("DELETE")
 
     def do_PATCH(self) -> None:
         self._no_such_method()
@@ -267,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             except BadRequest as exc:
                 self._error(400, "bad_request", f"The request is not valid: {exc}")
             return
-        if (method, path) not in _OPERATIONS:
+        if (method, path) not in _OPERATIONS and not crm_holds.is_release(method, path):
             self._error(404, "not_found", f"No {method} {path} here.")
             return
         if self.headers.get(PROTOCOL) != PROTOCOL_VERSION:
@@ -308,6 +310,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._push(device, raw)
             elif method == "GET" and path == "/v2/changes":
                 self._changes()
+            elif path.startswith("/v2/holds"):
+                self._holds(device, method, path, raw)
             else:
                 status = self._json(raw)
                 problem = heartbeat_problem(status)
@@ -332,7 +336,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "error": {
                         "code": "bad_enrollment_code",
                         "reason": secret,
-                        "message": _CODE_REFUSED[secret],
+                        "message": CODE_REFUSED[secret],
                     }
                 },
             )
@@ -385,6 +389,16 @@ class _Handler(BaseHTTPRequestHandler):
             }
         )
 
+    def _holds(self, device: str, method: str, path: str, raw: bytes) -> None:
+        if method == "DELETE":
+            self._send(*crm_holds.release(self.crm.store, device, path, self.crm.clock()))
+            return
+        body = self._object(raw)
+        problem = crm_holds.request_problem(body)
+        if problem is not None:
+            raise BadRequest(problem)
+        self._send(*crm_holds.take(self.crm.store, device, body, self.crm.clock()))
+
     def _answer(self, payload: dict[str, Any]) -> None:
         """A 200 answer, or one of the answer faults (slow, huge, garbage) in its place."""
         crm = self.crm
@@ -394,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
             padding = "x" * (20 * 1024 * 1024)
             self._send_raw(200, json.dumps(payload | {"padding": padding}).encode())
         elif crm.roll("garbage"):
-            self._send_raw(200, crm.random.choice(_GARBAGE))
+            self._send_raw(200, crm.random.choice(GARBAGE))
         else:
             self._send(200, payload)
 
@@ -458,25 +472,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"ok": True})
         else:
             self._error(404, "not_found", f"No {method} {path} here.")
-
-
-# Bodies of a CRM with a bug: not JSON, JSON of the wrong shape, fields of the wrong type.
-_GARBAGE = [
-    b"<html>Service temporarily unavailable</html>",
-    b'{"high_water": "12", "changes": "none"}',
-    b"[1, 2, 3]",
-    b'{"high_water": -1, "next_cursor": null, "more": "yes"}',
-    b'{"high_water": 1e400, "rejected": {"x": 1}}',
-    b"\x1f\x8b\x08\x00garbage",
-    b'{"changes": [1, "two", null], "next_cursor": 3, "more": false}',
-    b"",
-]
-
-_CODE_REFUSED = {
-    "unknown": "No such enrollment code: check it, or ask for a new one.",
-    "used": "This enrollment code was already used: ask for a new one.",
-    "expired": "This enrollment code has expired: ask for a new one.",
-}
 
 
 def _number(text: str) -> int | None:

@@ -63,3 +63,16 @@ class Faults:
                     "garbage, latency, hang, drip, revoked, seed"
                 )
         return faults
+
+
+# Bodies of a CRM with a bug: not JSON, JSON of the wrong shape, fields of the wrong type.
+GARBAGE = [
+    b"<html>Service temporarily unavailable</html>",
+    b'{"high_water": "12", "changes": "none"}',
+    b"[1, 2, 3]",
+    b'{"high_water": -1, "next_cursor": null, "more": "yes"}',
+    b'{"high_water": 1e400, "rejected": {"x": 1}}',
+    b"\x1f\x8b\x08\x00garbage",
+    b'{"changes": [1, "two", null], "next_cursor": 3, "more": false}',
+    b"",
+]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim import crm_holds
 from sim.crm_checks import entry_problem, is_int64
 from sync.owner_key import SIGNED_KINDS, OwnerSigner
 
@@ -76,6 +77,12 @@ CREATE TABLE IF NOT EXISTS owner (
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LIFETIME = 24 * 3600
 MAX_BATCH = 1000
+# Why an enrollment code was refused, for the technician (the `reason` beside the code).
+CODE_REFUSED = {
+    "unknown": "No such enrollment code: check it, or ask for a new one.",
+    "used": "This enrollment code was already used: ask for a new one.",
+    "expired": "This enrollment code has expired: ask for a new one.",
+}
 
 
 @dataclass
@@ -100,6 +107,7 @@ class CrmStore:
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.executescript(_SCHEMA)
+        self.conn.executescript(crm_holds.SCHEMA)
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(changes)")}
         if "signature" not in columns:  # a file from before signed changes
             self.conn.execute("ALTER TABLE changes ADD COLUMN signature TEXT")
@@ -219,6 +227,7 @@ class CrmStore:
                 elif outcome == "stored":
                     result.stored += 1
                     touched.add(str(entry["member_id"]))
+                    crm_holds.confirm(conn, device_id, entry)
                 else:
                     result.rejected.append(_rejection(entry, outcome))
             result.high_water = self._advance_high_water(conn, device_id)

@@ -59,6 +59,8 @@ OPERATIONS = {
     ("POST", "/v2/push"),
     ("GET", "/v2/changes"),
     ("POST", "/v2/heartbeat"),
+    ("POST", "/v2/holds"),
+    ("DELETE", "/v2/holds/{client_txn_id}"),
 }
 ERROR_CODES = {
     "bad_request",
@@ -73,6 +75,9 @@ ERROR_CODES = {
     "batch_too_large",
     "rate_limited",
     "unavailable",
+    "insufficient_points",
+    "hold_conflict",
+    "unknown_member",
 }
 
 # How a request is signed, and the refusal docs/sync-protocol.md names for each fault.
@@ -397,7 +402,9 @@ def _signing_headers(
 
 
 def path_of(target: str) -> str:
-    return urlsplit(target).path
+    """The spec's path of a request target (a hold's id in its path is the parameter)."""
+    path = urlsplit(target).path
+    return "/v2/holds/{client_txn_id}" if path.startswith("/v2/holds/") else path
 
 
 # -- what a kiosk sends ------------------------------------------------------------------------
@@ -799,6 +806,28 @@ def test_the_openapi_file_is_a_valid_openapi_3_1_document():
         ("POST", "/v2/push"): {"200", "400", "401", "403", "404", "413", "429", "503"},
         ("GET", "/v2/changes"): {"200", "400", "401", "403", "404", "429", "503"},
         ("POST", "/v2/heartbeat"): {"200", "400", "401", "403", "404", "413", "429", "503"},
+        ("POST", "/v2/holds"): {
+            "200",
+            "201",
+            "400",
+            "401",
+            "403",
+            "404",
+            "409",
+            "413",
+            "429",
+            "503",
+        },
+        ("DELETE", "/v2/holds/{client_txn_id}"): {
+            "200",
+            "400",
+            "401",
+            "403",
+            "404",
+            "413",
+            "429",
+            "503",
+        },
     }
     assert spec.at(spec.operation("POST", "/v2/enroll"))["security"] == []
     changes = spec.operation("GET", "/v2/changes")
@@ -1003,6 +1032,47 @@ def test_enrollment_is_answered_as_the_spec_says(
         assert answer.status == (201 if fresh else 403), payload
         if fresh:
             assert payload["device_id"] == body["device_id"]
+
+
+HOLDS = st.fixed_dictionaries(
+    {
+        "client_txn_id": st.text(min_size=1, max_size=12),
+        "member_id": st.sampled_from(MEMBERS),
+        "points": st.integers(min_value=1, max_value=400),
+    },
+    optional={"reward_id": st.one_of(st.none(), st.text(max_size=8))},
+)
+LOOSE_HOLDS = st.dictionaries(
+    st.sampled_from(["client_txn_id", "member_id", "points", "reward_id"]), JSON_VALUES, max_size=4
+)
+
+
+@PROPERTY
+@given(raw=st.one_of(HOLDS.map(dumps), LOOSE_HOLDS.map(dumps), NOT_JSON_BYTES), signing=SIGNINGS)
+@example(raw=dumps({"client_txn_id": "t-1", "member_id": "m-1", "points": 1}), signing="good")
+@example(raw=dumps({"client_txn_id": "t-2", "member_id": "m-3", "points": 1}), signing="good")
+def test_holds_are_answered_as_the_spec_says(crm: Crm, spec: Spec, raw: bytes, signing: str):
+    answer, payload = exchange(crm, spec, "POST", "/v2/holds", raw, signing=signing)
+
+    event(f"answered {answer.status}")
+    body = parsed(raw)
+    if signing == "good" and spec.valid(spec.request_schema("POST", "/v2/holds"), body):
+        assert answer.status in {200, 201, 409}, payload
+    if signing == "good" and body is NOT_JSON:
+        assert answer.status == 400 and payload["error"]["code"] == "bad_request"
+
+
+@PROPERTY
+@given(txn=st.text(min_size=1, max_size=12), signing=SIGNINGS)
+@example(txn="never-held", signing="good")
+def test_releases_are_answered_as_the_spec_says(crm: Crm, spec: Spec, txn: str, signing: str):
+    target = "/v2/holds/" + quote(txn, safe="")
+
+    answer, payload = exchange(crm, spec, "DELETE", target, signing=signing)
+
+    event(f"answered {answer.status}")
+    if signing == "good":
+        assert answer.status == 200 and isinstance(payload["released"], bool), payload
 
 
 @PROPERTY

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from hub.devices.models import Device
 from hub.feed import feed
 from hub.formats import is_text, parse_timestamp
+from hub.ledger import holds
 from hub.ledger.checks import entry_key, entry_problem
 from hub.ledger.models import Balance, Entry, HighWater
 from hub.members import records
@@ -83,6 +84,7 @@ def push(device: Device, members: list[dict[str, Any]], entries: list[Any]) -> P
         result = PushResult(high_water=0)
         rows: list[tuple[Any, ...]] = []
         points: dict[str, int] = defaultdict(int)
+        stored: list[dict[str, Any]] = []  # for the holds they confirm
         for entry in entries:
             code = _take(device, entry, held, known, rows)
             if code == "duplicate":
@@ -93,11 +95,13 @@ def push(device: Device, members: list[dict[str, Any]], entries: list[Any]) -> P
             elif code is None:
                 result.stored += 1
                 points[entry["member_id"]] += entry["points"]
+                stored.append(entry)
             else:
                 result.rejected.append(_rejection(entry, code))
         _insert(rows)
         result.high_water = _advance(device)
         changes += _balances_changed(points)
+        holds.confirm(device, stored)  # after the balance locks: the order a hold takes
         feed.append(changes)
     return result
 

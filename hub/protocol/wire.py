@@ -134,7 +134,8 @@ def operation(
     def wrap(handler: Handler) -> Callable[..., HttpResponse]:
         @csrf_exempt
         @functools.wraps(handler)
-        def view(request: HttpRequest) -> HttpResponse:
+        def view(request: HttpRequest, **_path: object) -> HttpResponse:
+            # Path parameters (a hold's client_txn_id) are read from request.resolver_match.
             raw = read_body(request)
             if isinstance(raw, HttpResponse):
                 return raw
