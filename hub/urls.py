@@ -11,6 +11,7 @@ urlpatterns = [
     path("v2/push", views.push),
     path("v2/changes", views.changes),
     path("v2/heartbeat", views.heartbeat),
+    path("v2/members", views.members),
     path("v2/holds", holds.hold),
     path("v2/holds/<str:client_txn_id>", holds.release),
 ]

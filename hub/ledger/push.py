@@ -26,7 +26,7 @@ from hub.formats import is_text, parse_timestamp
 from hub.ledger import holds
 from hub.ledger.checks import entry_key, entry_problem
 from hub.ledger.models import Balance, Entry, HighWater
-from hub.members import records
+from hub.members import branches, records
 from hub.members.models import Member
 
 MAX_BATCH = 1000
@@ -102,6 +102,7 @@ def push(device: Device, members: list[dict[str, Any]], entries: list[Any]) -> P
         result.high_water = _advance(device)
         changes += _balances_changed(points)
         holds.confirm(device, stored)  # after the balance locks: the order a hold takes
+        branches.record_pushed(device.branch_id, members, entries)  # before the feed's lock
         feed.append(changes)
     return result
 

@@ -17,6 +17,7 @@ from hub.feed import feed
 from hub.formats import is_int64, storable
 from hub.ledger.push import MAX_BATCH
 from hub.ledger.push import push as store_push
+from hub.members import lookup
 from hub.members.checks import member_problem
 from hub.protocol.checks import heartbeat_kept, heartbeat_problem
 from hub.protocol.sources import source_address
@@ -87,10 +88,29 @@ def changes(request: HttpRequest, raw: bytes, device: Device | None) -> HttpResp
     limit = _number(query.get("limit", [str(DEFAULT_PAGE)])[0])
     if cursor is None or limit is None or limit < 1 or not is_int64(cursor):
         raise BadRequest("cursor must be 0 or more and limit 1 or more")
-    page = feed.page(cursor, min(limit, MAX_PAGE))
+    assert device is not None
+    page = feed.page(cursor, min(limit, MAX_PAGE), branch_id=device.branch_id)
     return answer(
         200, {"changes": page.changes, "next_cursor": page.next_cursor, "more": page.more}
     )
+
+
+@operation("GET")
+def members(request: HttpRequest, raw: bytes, device: Device | None) -> HttpResponse:
+    """A member by phone or card, and their balance (sync-protocol.md, "Looking a member up")."""
+    assert device is not None
+    try:
+        by, value = lookup.query_of(request.META.get("QUERY_STRING", ""))
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    found = lookup.lookup(device, by, value)
+    if isinstance(found, lookup.Limited):
+        refused = error(429, "rate_limited", "Too many lookups from this device; wait.")
+        refused["Retry-After"] = str(found.retry_after)
+        return refused
+    if isinstance(found, lookup.Missing):
+        return error(404, found.code, found.message)
+    return answer(200, {"member": found.member, "balance": found.balance})
 
 
 @operation("POST")
