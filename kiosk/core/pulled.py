@@ -32,6 +32,7 @@ from kiosk.core.signed import (
 from kiosk.core.store import audit
 from kiosk.core.store.db import database_now, savepoint, write_transaction
 from kiosk.core.store.members import MemberStore
+from kiosk.core.store.merged import MergedMembers
 from kiosk.core.store.outbox import Outbox, RemoteBalances, SyncState
 from kiosk.core.store.staff import StaffAccounts
 
@@ -311,7 +312,21 @@ def _refused(stores: Stores, kind: str, data: object, reason: str) -> None:
     )
 
 
+def _merge(stores: Stores, here: Here, data: dict[str, Any]) -> None:
+    # One phone enrolled at two branches offline: the CRM kept the survivor `into`. Its
+    # phone and cards here identify the survivor; the merged id's entries stay as they
+    # are, pushed as they are, and count in the survivor's balance.
+    alias, survivor = data["member_id"], data["into"]
+    if not (isinstance(alias, str) and isinstance(survivor, str) and alias and survivor):
+        raise TypeError("member_id and into are ids")
+    if alias == survivor:
+        raise ValueError("a member is not merged into itself")
+    merged = MergedMembers(stores.conn)
+    merged.merge(alias, survivor, now=database_now(stores.conn), tier=here.first_tier)
+
+
 _HANDLERS = {
+    "merge": _merge,
     "member": _member,
     "balance": _balance,
     "erasure": _erasure,

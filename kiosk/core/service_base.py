@@ -31,6 +31,7 @@ from kiosk.core.store import audit
 from kiosk.core.store.db import connect, database_path, write_transaction
 from kiosk.core.store.ledger import Entry, Ledger, LedgerHistory
 from kiosk.core.store.members import Member, MemberStore
+from kiosk.core.store.merged import MergedMembers
 from kiosk.core.store.outbox import RemoteBalances, SyncState
 from kiosk.core.store.settings import DeviceIdentity, SettingsStore
 from kiosk.core.store.staff import Actor, StaffStore
@@ -88,10 +89,13 @@ class ServiceBase:
     def effective_balance(self, member_id: str) -> int:
         """What the member may spend: the CRM's balance plus this kiosk's entries it lacks.
 
-        Without a balance from the CRM (no CRM, or not pulled yet) it is the local one.
+        Without a balance from the CRM (no CRM, or not pulled yet) it is the local one,
+        with that of member ids the CRM merged into this one (kiosk/core/store/merged.py).
         """
         spendable = self.remote_balances.spendable(member_id, self.device_id)
-        return spendable if spendable is not None else self.ledger.balance(member_id)
+        if spendable is not None:
+            return spendable
+        return self.ledger.balance(member_id) + MergedMembers(self.conn).alias_points(member_id)
 
     def offline_since(self, now: datetime) -> datetime | None:
         """When the CRM was last heard from, if that is longer ago than allowed; else None.

@@ -298,13 +298,21 @@ class RemoteBalances:
         )
 
     def spendable(self, member_id: str, device_id: str) -> int | None:
-        """The CRM's balance plus this device's entries it has not counted; None without one."""
+        """The CRM's balance plus this device's entries it has not counted; None without one.
+
+        Entries of a member id the CRM merged into this one (kiosk/core/store/merged.py)
+        count too: the CRM counts them in this balance.
+        """
         row = self.conn.execute(
             "SELECT rb.balance + COALESCE((SELECT SUM(e.points) FROM entries e "
             "  WHERE e.member_id = rb.member_id AND e.device_id = ? "
             "  AND e.seq > rb.acknowledged_seq), 0) "
+            "+ COALESCE((SELECT SUM(e.points) FROM merged_members a "
+            "  JOIN entries e ON e.member_id = a.member_id "
+            "  WHERE a.into_id = rb.member_id AND e.device_id = ? "
+            "  AND e.seq > rb.acknowledged_seq), 0) "
             "FROM remote_balances rb WHERE rb.member_id = ?",
-            (device_id, member_id),
+            (device_id, device_id, member_id),
         ).fetchone()
         return int(row[0]) if row else None
 

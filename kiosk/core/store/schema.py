@@ -342,3 +342,23 @@ def m006_outbox_by_seq(db: Database) -> None:
         ALTER TABLE outbox_keyed RENAME TO outbox;
         """,
     )
+
+
+@MIGRATIONS()
+def m007_merged_members(db: Database) -> None:
+    """Member ids the CRM merged into another (one phone enrolled twice, offline).
+
+    The merged id keeps its ledger entries, as they were written and pushed; it is only
+    named here, so that its points count in the survivor's balance.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE merged_members (
+            member_id TEXT PRIMARY KEY,
+            into_id TEXT NOT NULL,
+            merged_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX merged_members_by_survivor ON merged_members(into_id);
+        """,
+    )
