@@ -89,12 +89,31 @@ class Appliance:
         return database_path(self.data_dir).exists()
 
     def open_service(self, *, create: bool = True) -> LoyaltyService:
-        """The service on the kiosk database (created and migrated if `create`)."""
+        """The service on the kiosk database (created and migrated if `create`).
+
+        With a CRM, its redemptions are authorised there first (online redemption).
+        """
         if not create and not self.database_exists():
             raise StorageUnavailable(
                 reason=f"there is no kiosk database in {self.data_dir} (check --data-dir)"
             )
-        return LoyaltyService.open(self.data_dir, self.config, clock=self.clock)
+        service = LoyaltyService.open(self.data_dir, self.config, clock=self.clock)
+        if self.config.crm.url:
+            from sync.holds import CrmAuthorizer
+
+            device_id = service.device_id
+            service.authorizer = CrmAuthorizer(
+                service, lambda: self._current_client(device_id), self.config.crm
+            )
+        return service
+
+    def _current_client(self, device_id: str) -> CrmClient | None:
+        """The CRM client for a hold, or None when the secret cannot be read now."""
+        try:
+            return self.crm_client(device_id)
+        except (SecretExposed, ValueError, OSError) as exc:
+            log.warning("no CRM client for a hold: %s", type(exc).__name__)
+            return None
 
     # -- hardware --------------------------------------------------------------------------
 

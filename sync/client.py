@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeGuard
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 import urllib3
@@ -47,12 +47,14 @@ class CrmError(Exception):
         code: str = "network",
         retry_after: float | None = None,
         reason: str | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.retry_after = retry_after
         self.reason = reason  # a refused enrollment code: "unknown", "used" or "expired"
+        self.detail = detail or {}  # the answer's whole "error" object (a hold's `available`)
 
     @property
     def retryable(self) -> bool:
@@ -188,11 +190,44 @@ class CrmClient:
         """Tell the CRM how this kiosk is doing."""
         self._request("POST", "/v2/heartbeat", status)
 
+    def hold(
+        self,
+        client_txn_id: str,
+        member_id: str,
+        points: int,
+        reward_id: str | None,
+        *,
+        timeout: tuple[float, float] | None = None,
+    ) -> dict[str, Any]:
+        """Ask the CRM to hold a redemption's points: its HoldAnswer (CrmError if refused)."""
+        body = {
+            "client_txn_id": client_txn_id,
+            "member_id": member_id,
+            "points": points,
+            "reward_id": reward_id,
+        }
+        answer = self._request("POST", "/v2/holds", body, timeout=timeout)
+        if not _count(answer.get("available")) or not isinstance(answer.get("expires_at"), str):
+            raise _bad_answer("the hold answer has no usable available or expires_at")
+        return answer
+
+    def release(self, client_txn_id: str, *, timeout: tuple[float, float] | None = None) -> bool:
+        """Let go of a hold this kiosk could not finish; whether one was let go of."""
+        path = f"/v2/holds/{quote(client_txn_id, safe='')}"
+        return self._request("DELETE", path, None, timeout=timeout).get("released") is True
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _request(
-        self, method: str, path: str, payload: Any, *, signed: bool = True
+        self,
+        method: str,
+        path: str,
+        payload: Any,
+        *,
+        signed: bool = True,
+        timeout: tuple[float, float] | None = None,
     ) -> dict[str, Any]:
+        timeout = timeout or self.timeout
         body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
         headers = {
             "Accept": "application/json",
@@ -214,14 +249,14 @@ class CrmClient:
                     self.device_id, self.secret, method, self.base_path + path, body, now=self.now()
                 )
             )
-        deadline = time.monotonic() + sum(self.timeout)
+        deadline = time.monotonic() + sum(timeout)
         try:
             response = self.session.request(
                 method,
                 self.base_url + path,
                 data=body or None,
                 headers=headers,
-                timeout=self.timeout,
+                timeout=timeout,
                 verify=self.verify,
                 stream=True,
                 allow_redirects=False,  # the protocol has none; a 3xx is no answer
@@ -361,9 +396,11 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
 
 def _error(response: requests.Response) -> CrmError:
     code, message = "http_error", f"the CRM answered {response.status_code}"
-    reason = None
+    reason, detail = None, {}
     try:
         detail = response.json().get("error", {})
+        if not isinstance(detail, dict):
+            detail = {}
         code = str(detail.get("code") or code)
         message = str(detail.get("message") or message)
         reason = str(detail["reason"]) if isinstance(detail.get("reason"), str) else None
@@ -375,4 +412,5 @@ def _error(response: requests.Response) -> CrmError:
         code=code,
         retry_after=retry_after(response.headers.get("Retry-After")),
         reason=reason,
+        detail=detail,
     )

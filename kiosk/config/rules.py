@@ -50,6 +50,9 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
     _at_least(b, "crm.backoff_base_seconds", c.crm.backoff_base_seconds, 1)
     _at_least(b, "crm.backoff_cap_seconds", c.crm.backoff_cap_seconds, c.crm.backoff_base_seconds)
     _at_least(b, "crm.timeout_seconds", c.crm.timeout_seconds, 1)
+    _at_least(b, "crm.hold_timeout_seconds", c.crm.hold_timeout_seconds, 1)
+    if c.crm.hold_timeout_seconds > 30:
+        b.problem("crm.hold_timeout_seconds", "must be at most 30 (a shopper is waiting)")
     _at_least(b, "crm.pull_interval_seconds", c.crm.pull_interval_seconds, 1)
     _at_least(b, "crm.heartbeat_interval_seconds", c.crm.heartbeat_interval_seconds, 1)
     _at_least(b, "crm.offline_after_minutes", c.crm.offline_after_minutes, 1)

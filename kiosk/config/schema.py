@@ -148,6 +148,9 @@ class CrmConfig:
     backoff_base_seconds: int
     backoff_cap_seconds: int
     timeout_seconds: int
+    # How long a redemption waits for the CRM's hold before it falls back to the offline
+    # allowance (docs/sync-protocol.md, "Holds").
+    hold_timeout_seconds: int
     pull_interval_seconds: int
     heartbeat_interval_seconds: int
     offline_after_minutes: int

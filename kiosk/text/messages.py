@@ -35,6 +35,7 @@ DYNAMIC_KEYS = (
     N_("error.card_in_use"),
     N_("error.unknown_card"),
     N_("error.insufficient_points"),
+    N_("error.insufficient_points.crm"),
     N_("error.unknown_reward"),
     N_("error.reward_inactive"),
     N_("error.limit.earns_per_day"),

@@ -74,6 +74,17 @@ class Outbox:
         change = self.member_change(member_id)
         return change is not None and change.pending
 
+    def member_outstanding(self, member_id: str) -> bool:
+        """Whether entries or a record of this member made here wait to be pushed."""
+        if self.member_change_pending(member_id):
+            return True
+        row = self.conn.execute(
+            "SELECT 1 FROM outbox o JOIN entries e ON e.entry_id = o.entry_id "
+            "WHERE o.device_id = ? AND o.state = 'pending' AND e.member_id = ? LIMIT 1",
+            (self.device_id, member_id),
+        ).fetchone()
+        return row is not None
+
     def member_change(self, member_id: str) -> MemberChange | None:
         """This kiosk's latest change of the member that the CRM's feed has not brought back.
 
