@@ -100,6 +100,9 @@ def push(device: Device, members: list[dict[str, Any]], entries: list[Any]) -> P
                 result.rejected.append(_rejection(entry, code))
         _insert(rows)
         result.high_water = _advance(device)
+        for kind, data in changes:  # a merge: the survivor's balance, now with the alias's
+            if kind == "merge":
+                points[data["into"]] += 0
         changes += _balances_changed(points)
         holds.confirm(device, stored)  # after the balance locks: the order a hold takes
         branches.record_pushed(device.branch_id, members, entries)  # before the feed's lock
@@ -240,7 +243,14 @@ def _balances_changed(points: dict[str, int]) -> list[records.FeedChange]:
     """Add each member's new points to their balance; a `balance` change for each."""
     if not points:
         return []
+    # An alias's entries (a merged enrollment) count in its survivor's balance.
+    survivor = records.survivor_of(points)
+    credited: dict[str, int] = defaultdict(int)
+    for member_id, added in points.items():
+        credited[survivor[member_id]] += added
+    points = credited
     members = sorted(points)
+    counted = records.family(members)
     balance_of: dict[str, int] = {}
     with connection.cursor() as cursor:
         for member_id in members:  # in member-id order: the lock order of every push
@@ -258,11 +268,11 @@ def _balances_changed(points: dict[str, int]) -> list[records.FeedChange]:
             JOIN {_MARKS} m ON m.device_id = e.device_id
             WHERE e.member_id = ANY(%s)
             """,
-            [members],
+            [sorted(counted)],
         )
         acknowledged: dict[str, dict[str, int]] = defaultdict(dict)
         for member_id, device_id, mark in cursor.fetchall():
-            acknowledged[str(member_id)][str(device_id)] = int(mark)
+            acknowledged[counted[str(member_id)]][str(device_id)] = int(mark)
     return [
         (
             "balance",
