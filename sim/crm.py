@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sim import crm_holds
+from sim import crm_holds, crm_lookup
 from sim.crm_checks import heartbeat_problem, is_int64, member_problem
 from sim.crm_faults import GARBAGE, Faults
 from sim.crm_store import CODE_REFUSED, MAX_BATCH, CrmStore
@@ -42,6 +42,7 @@ _OPERATIONS = {
     ("GET", "/v2/changes"),
     ("POST", "/v2/heartbeat"),
     ("POST", "/v2/holds"),
+    ("GET", crm_lookup.PATH),
 }
 
 
@@ -312,6 +313,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._changes()
             elif path.startswith("/v2/holds"):
                 self._holds(device, method, path, raw)
+            elif path == crm_lookup.PATH:
+                self._send(*crm_lookup.answer(crm.store, urlsplit(self.path).query))
             else:
                 status = self._json(raw)
                 problem = heartbeat_problem(status)

@@ -61,6 +61,7 @@ OPERATIONS = {
     ("POST", "/v2/heartbeat"),
     ("POST", "/v2/holds"),
     ("DELETE", "/v2/holds/{client_txn_id}"),
+    ("GET", "/v2/members"),
 }
 ERROR_CODES = {
     "bad_request",
@@ -78,6 +79,7 @@ ERROR_CODES = {
     "insufficient_points",
     "hold_conflict",
     "unknown_member",
+    "card_blocked",
 }
 
 # How a request is signed, and the refusal docs/sync-protocol.md names for each fault.
@@ -828,6 +830,7 @@ def test_the_openapi_file_is_a_valid_openapi_3_1_document():
             "429",
             "503",
         },
+        ("GET", "/v2/members"): {"200", "400", "401", "403", "404", "429", "503"},
     }
     assert spec.at(spec.operation("POST", "/v2/enroll"))["security"] == []
     changes = spec.operation("GET", "/v2/changes")
@@ -855,6 +858,7 @@ def test_the_openapi_file_is_a_valid_openapi_3_1_document():
         "EnrollRequest",
         "EnrollAnswer",
         "Error",
+        "MemberLookup",
     ):
         assert name in components, name
     assert set(components["Change"]["properties"]["type"]["enum"]) == {
@@ -1073,6 +1077,61 @@ def test_releases_are_answered_as_the_spec_says(crm: Crm, spec: Spec, txn: str, 
     event(f"answered {answer.status}")
     if signing == "good":
         assert answer.status == 200 and isinstance(payload["released"], bool), payload
+
+
+# Member lookups: (name, value) pairs, as a kiosk, a careless client or an attacker sends them.
+LOOKUP_VALUES = (
+    st.sampled_from(["+989121234567", "+989120000000", "A1B2C3D4", "B10CED00", "", "a1b2c3d4"])
+    | st.from_regex(r"\+[1-9][0-9]{1,14}", fullmatch=True)
+    | st.from_regex(r"[0-9A-F]{4,32}", fullmatch=True)
+    | st.text(max_size=10)
+)
+LOOKUPS = st.lists(
+    st.tuples(st.sampled_from(["phone", "card"]) | st.text(max_size=5), LOOKUP_VALUES),
+    max_size=3,
+)
+
+
+def _lookup_query(spec: Spec, pairs: list[tuple[str, str]]) -> bool:
+    """Whether the query is one the spec allows: exactly one of phone and card, valid."""
+    named = [(name, value) for name, value in pairs if name in {"phone", "card"}]
+    if len(named) != 1:
+        return False
+    name, value = named[0]
+    return spec.valid(spec.query_schema("GET", "/v2/members", name), value)
+
+
+@PROPERTY
+@given(pairs=LOOKUPS, signing=SIGNINGS, accept_gzip=st.booleans())
+@example(pairs=[("phone", "+989121234567")], signing="good", accept_gzip=False)
+@example(pairs=[("card", "A1B2C3D4")], signing="good", accept_gzip=True)
+@example(
+    pairs=[("phone", "+989121234567"), ("card", "A1B2C3D4")], signing="good", accept_gzip=False
+)
+@example(pairs=[], signing="good", accept_gzip=False)
+def test_lookups_are_answered_as_the_spec_says(
+    crm: Crm, spec: Spec, pairs: list[tuple[str, str]], signing: str, accept_gzip: bool
+):
+    target = "/v2/members" + (f"?{urlencode(pairs)}" if pairs else "")
+
+    answer, payload = exchange(crm, spec, "GET", target, signing=signing, accept_gzip=accept_gzip)
+
+    event(f"answered {answer.status}")
+    if signing != "good":
+        return
+    if not _lookup_query(spec, pairs):
+        assert answer.status == 400 and payload["error"]["code"] == "bad_request"
+        return
+    assert answer.status in {200, 404}, payload
+    if answer.status == 200:
+        member = payload["member"]
+        assert (
+            member["status"] == "active" and payload["balance"]["member_id"] == member["member_id"]
+        )
+        (asked,) = [value for name, value in pairs if name in {"phone", "card"}]
+        assert asked in (member["phone"], *(c["uid"] for c in member["cards"]))
+    if pairs == [("phone", "+989121234567")]:
+        assert answer.status == 200 and payload["member"]["member_id"] in MEMBERS
 
 
 @PROPERTY

@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 
 from tests.hub.conftest import Hub, HubServer
+
+# Every answer heard here is checked against docs/sync-openapi.yaml, as the protocol tests do.
+from tests.hub.test_protocol import answers_are_what_the_openapi_file_declares, spec  # noqa: F401
 from tests.hub.wire import Server, Wire, error_code, member, new_id
 
 LOOKUPS_PER_HOUR = 300  # docs/sync-protocol.md, "Looking a member up"

@@ -356,3 +356,33 @@ def _all(wire: Wire, after: int) -> list[dict[str, Any]]:
         after = page["next_cursor"]
         if not page["more"]:
             return changes
+
+
+def test_a_member_is_looked_up_by_phone_or_card_with_their_balance(server: Server):
+    wire, other = Wire(server), Wire(server)
+    someone, digits = new_id(), uuid.uuid4().int % 10**7
+    phone, card, lost = f"+98912{digits:07d}", f"{digits:08X}", f"B{digits:07X}"
+    cards = [{"uid": card, "status": "active"}, {"uid": lost, "status": "blocked"}]
+    other.push([other.entry(1, someone, 25)], [member(someone, phone=phone, cards=cards)])
+
+    by_phone = wire.send("GET", f"/v2/members?phone=%2B{phone[1:]}")
+    by_card = wire.send("GET", f"/v2/members?card={card}")
+
+    assert by_phone.status_code == by_card.status_code == 200, by_phone.text
+    assert by_phone.json() == by_card.json()
+    found = by_phone.json()
+    assert (found["member"]["member_id"], found["member"]["phone"]) == (someone, phone)
+    assert found["member"]["cards"] == cards
+    assert found["balance"] == {
+        "member_id": someone,
+        "balance": 25,
+        "acknowledged": {other.device_id: 1},
+    }
+    assert error_code(wire.send("GET", f"/v2/members?card={lost}")) == (404, "card_blocked")
+    assert error_code(wire.send("GET", "/v2/members?card=0BADCAFE0BAD")) == (
+        404,
+        "unknown_member",
+    )
+    both = f"/v2/members?phone=%2B{phone[1:]}&card={card}"
+    assert error_code(wire.send("GET", both)) == (400, "bad_request")
+    assert error_code(wire.send("GET", "/v2/members")) == (400, "bad_request")
