@@ -16,7 +16,7 @@ from kiosk.config import (
     load_config,
     resolve_data_dir,
 )
-from tests.conftest import NO_SYSTEM_CONFIG
+from tests.conftest import NO_SYSTEM_CONFIG, make_config
 
 
 def load(*overrides: str, file: Path | None = None, environ: dict[str, str] | None = None):
@@ -182,3 +182,12 @@ def test_show_masks_secrets_and_round_trips():
 )
 def test_data_directory_order(cli, environ, overrides, expected):
     assert resolve_data_dir(load(*overrides), cli, environ) == expected
+
+
+@pytest.mark.parametrize(("value", "why"), [("0", "at least 1"), ("31", "at most 30")])
+def test_a_hold_timeout_a_shopper_could_not_wait_for_is_named(value: str, why: str):
+    with pytest.raises(ConfigError) as caught:
+        make_config(f"crm.hold_timeout_seconds={value}")
+
+    assert "crm.hold_timeout_seconds" in str(caught.value) and why in str(caught.value)
+    assert make_config().crm.hold_timeout_seconds == 3
