@@ -115,8 +115,9 @@ RULES = [
     _rule(
         "hub",
         {"kiosk", "drivers", "sync", "sim", *UI_LIBRARIES, *HARDWARE_LIBRARIES},
-        "the hub is installed apart: of the kiosk's code it shares the protocol's signing only",
-        allowed=frozenset({"sync.signing"}),
+        "the hub is installed apart: of the kiosk's code it shares the protocol's signing "
+        "and the owner's signatures only",
+        allowed=frozenset({"sync.signing", "sync.owner_key"}),
     ),
 ]
 

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from django.db import DatabaseError, OperationalError
 
-from hub.cli import chain, database, flags, serve
+from hub.cli import chain, database, flags, program, serve
 from hub.errors import HubError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(commands)
     chain.register(commands)
     flags.register(commands)
+    program.register(commands)
     return parser
 
 

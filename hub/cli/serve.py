@@ -14,6 +14,7 @@ from django.db.migrations.executor import MigrationExecutor
 from hub.cli import database
 from hub.environment import create_secret_key
 from hub.errors import HubError
+from hub.program import setup
 
 DEFAULT_BIND = "127.0.0.1:8470"
 
@@ -30,7 +31,7 @@ def register(commands: Any) -> None:
     serve.add_argument("--threads", type=_workers, default=4, help="threads per worker (default 4)")
     serve.set_defaults(handler=run_serve)
     migrate = commands.add_parser(
-        "migrate", help="create or update the database schema (and the secret key, once)"
+        "migrate", help="create or update the database schema (the keys and program 1, once)"
     )
     migrate.set_defaults(handler=run_migrate)
 
@@ -60,6 +61,8 @@ def run_migrate(args: argparse.Namespace) -> int:
         if applied
         else "database up to date"
     )
+    for line in setup.first_setup():
+        print(line)
     return 0
 
 

@@ -22,8 +22,9 @@ from django.db import connection, transaction
 
 from hub.devices.models import Device
 from hub.feed import feed
+from hub.flags.flags import Raised, raise_flags
 from hub.formats import is_text, parse_timestamp
-from hub.ledger import holds
+from hub.ledger import holds, rules
 from hub.ledger.checks import entry_key, entry_problem
 from hub.ledger.models import Balance, Entry, HighWater
 from hub.members import branches, records
@@ -39,6 +40,10 @@ REJECTIONS = {
     "invalid_entry": "The entry is missing a field or has one of the wrong type.",
     "unknown_member": "No member with this id was pushed before the entry.",
     "seq_conflict": "Another entry of this device already has this sequence number.",
+    "outside_program": "The program in force does not allow this entry (its kind, points, "
+    "amount, reward or the entry it reverses); the owner is told.",
+    "overdraw": "This redemption takes the member's points at the hub below what the "
+    "offline allowance permits; the owner is told.",
 }
 _COLUMNS = (
     "device_id, entry_id, seq, status, code, member_id, kind, points, amount, currency, "
@@ -81,12 +86,14 @@ def push(device: Device, members: list[dict[str, Any]], entries: list[Any]) -> P
         changes = records.accept(device, members)
         held = _held(device, entries)
         known = _known_members(entries)
+        judge = rules.Judge(device, entries, known)  # locks the members' balances
+        raised: list[Raised] = []
         result = PushResult(high_water=0)
         rows: list[tuple[Any, ...]] = []
         points: dict[str, int] = defaultdict(int)
         stored: list[dict[str, Any]] = []  # for the holds they confirm
         for entry in entries:
-            code = _take(device, entry, held, known, rows)
+            code = _take(device, entry, held, known, rows, judge, raised)
             if code == "duplicate":
                 result.duplicates += 1
             elif code is not None and code.startswith("duplicate:"):
@@ -99,6 +106,7 @@ def push(device: Device, members: list[dict[str, Any]], entries: list[Any]) -> P
             else:
                 result.rejected.append(_rejection(entry, code))
         _insert(rows)
+        raise_flags(device, raised)  # nothing the hub refuses goes unseen by the owner
         result.high_water = _advance(device)
         for kind, data in changes:  # a merge: the survivor's balance, now with the alias's
             if kind == "merge":
@@ -144,38 +152,58 @@ def _known_members(entries: list[Any]) -> set[str]:
 
 
 def _take(
-    device: Device, entry: object, held: _Held, known: set[str], rows: list[tuple[Any, ...]]
+    device: Device,
+    entry: object,
+    held: _Held,
+    known: set[str],
+    rows: list[tuple[Any, ...]],
+    judge: rules.Judge,
+    raised: list[Raised],
 ) -> str | None:
-    """Judge one entry and queue its row: None (stored), a rejection code, or a duplicate."""
+    """Judge one entry and queue its row: None (stored), a rejection code, or a duplicate.
+
+    Every rejection but a duplicate's raises a flag (so does an offline overdraw stored).
+    """
     if not isinstance(entry, dict):
+        raised.append(Raised("invalid_entry", detail={"reason": "not an object"}))
         return "invalid_entry"
     entry_id, seq = entry_key(entry)
     if entry_id is None or seq is None:
+        raised.append(Raised("invalid_entry", detail={"reason": "no entry_id or seq"}))
         return "invalid_entry"  # nothing to keep it under: not stored
     if entry_id in held.code_of:
         # Rejected the first time: say so again, the kiosk may have missed the answer.
         first = held.code_of[entry_id]
         return "duplicate" if first is None else f"duplicate:{first}"
+    member_id = entry.get("member_id") if is_text(entry.get("member_id")) else None
     if seq in held.seqs:
+        raised.append(Raised("seq_conflict", member_id, entry_id, {"seq": seq}))
         return "seq_conflict"
-    code = _judge(device, entry, known)
-    held.code_of[entry_id] = code
+    verdict = _judge(device, entry, known, judge)
+    if verdict.flag is not None:
+        raised.append(Raised(verdict.flag, member_id, entry_id, verdict.detail))
+    if verdict.code is None:
+        judge.stored(entry)
+    held.code_of[entry_id] = verdict.code
     held.seqs.add(seq)
-    rows.append(_row(device, entry, entry_id, seq, code))
-    return code
+    rows.append(_row(device, entry, entry_id, seq, verdict.code))
+    return verdict.code
 
 
-def _judge(device: Device, entry: dict[str, Any], known: set[str]) -> str | None:
-    """Why the hub rejects a new entry for good, or None to store it.
+def _judge(
+    device: Device, entry: dict[str, Any], known: set[str], judge: rules.Judge
+) -> rules.Verdict:
+    """Why the hub rejects a new entry for good (and the flag it raises), or store it.
 
-    Protocol v1: the shape of a ledger row and a member the hub knows. Issue 15's rules
-    (the program in force, points per purchase, overdraws) are further reasons here.
+    The shape of a ledger row, a member the hub knows, then the program's rules and the
+    overdraw (hub/ledger/rules.py).
     """
-    if entry_problem(entry, str(device.device_id)) is not None:
-        return "invalid_entry"
+    problem = entry_problem(entry, str(device.device_id))
+    if problem is not None:
+        return rules.Verdict("invalid_entry", "invalid_entry", {"reason": problem})
     if entry["member_id"] not in known:
-        return "unknown_member"
-    return None
+        return rules.Verdict("unknown_member", "unknown_member")
+    return judge.judge(entry)
 
 
 def _row(

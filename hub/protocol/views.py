@@ -19,6 +19,7 @@ from hub.ledger.push import MAX_BATCH
 from hub.ledger.push import push as store_push
 from hub.members import lookup
 from hub.members.checks import member_problem
+from hub.program import owner
 from hub.protocol.checks import heartbeat_kept, heartbeat_problem
 from hub.protocol.sources import source_address
 from hub.protocol.wire import BadRequest, answer, error, json_object, operation
@@ -48,13 +49,16 @@ def enroll(request: HttpRequest, raw: bytes, _device: Device | None) -> HttpResp
     if isinstance(secret, enrollment.Refused):
         extra = {"reason": secret.reason} if secret.reason else {}
         return error(secret.status, secret.code, secret.message, **extra)
+    chain = owner.public()  # made by hub migrate; none only on a database never set up
+    keys = {"owner_key": chain.public_key, "chain_id": chain.chain_id} if chain else {}
     return answer(
         201,
         {
             "device_id": device_id,
             "secret": urlsafe_b64encode(secret).decode(),
             "server_time": _now(),
-        },
+        }
+        | keys,
     )
 
 

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "hub" / "local_postgres.sh"
 WAIT = 60.0  # a safety limit, never a pace
 _names = itertools.count(1)
+_TEMPLATE_OWNER_KEYS: dict[str, bytes] = {}  # template database -> its owner-key file
 
 
 def _unavailable(reason: str) -> None:
@@ -54,6 +55,9 @@ class Postgres:
 
     admin_url: str
     created: list[str] = field(default_factory=list)
+    # The folder of a cluster these tests started (hub/local_postgres.sh); None for
+    # HUB_TEST_DATABASE_URL's server, shared with others: that one is never restarted.
+    folder: Path | None = None
 
     def url(self, database: str) -> str:
         """The admin URL with another database name."""
@@ -77,6 +81,20 @@ class Postgres:
         self.created.append(name)
         return name
 
+    def restart(self, *, crash: bool = False) -> None:
+        """Stop the cluster (`crash`: at once, as a power cut would, recovered from WAL at
+        the start) and start it again; every open connection is cut."""
+        if self.folder is None:
+            raise RuntimeError("only a cluster the tests started can be restarted")
+        stop = [str(SCRIPT), "stop", str(self.folder), *(["--immediate"] if crash else [])]
+        subprocess.run(stop, capture_output=True, check=True, timeout=120)
+        subprocess.run(
+            [str(SCRIPT), "start", str(self.folder), *_CLUSTER_OPTIONS],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+
     def drop_all(self) -> None:
         for name in reversed(self.created):
             self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -94,11 +112,19 @@ def postgres() -> Iterator[Postgres]:
         yield server
         server.drop_all()
         return
+    yield from _own_cluster()
+
+
+_CLUSTER_OPTIONS = ("--no-tcp", "--fast", "--db", "hub_admin")
+
+
+def _own_cluster() -> Iterator[Postgres]:
+    """A throw-away cluster in a temporary folder, stopped and removed afterwards."""
     # Under /tmp, not pytest's 0700 folder: the `postgres` user must reach it.
     folder = Path(tempfile.mkdtemp(prefix="hub-test-pg-"))
     folder.chmod(0o755)
     started = subprocess.run(
-        [str(SCRIPT), "start", str(folder), "--no-tcp", "--fast", "--db", "hub_admin"],
+        [str(SCRIPT), "start", str(folder), *_CLUSTER_OPTIONS],
         capture_output=True,
         text=True,
         timeout=120,
@@ -107,12 +133,18 @@ def postgres() -> Iterator[Postgres]:
     try:
         if started.returncode != 0:
             _unavailable(started.stderr.strip() or "hub/local_postgres.sh failed")
-        server = Postgres(started.stdout.strip())
+        server = Postgres(started.stdout.strip(), folder=folder)
         yield server
         server.drop_all()
     finally:
         subprocess.run([str(SCRIPT), "stop", str(folder)], capture_output=True, check=False)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[Postgres]:
+    """A cluster of this test's own, which it may restart (the shared one it may not)."""
+    yield from _own_cluster()
 
 
 def hub_env(database_url: str, data_dir: Path) -> dict[str, str]:
@@ -146,8 +178,15 @@ def run_hub(
 @pytest.fixture(scope="session")
 def hub_template(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A database migrated once, that every test's database is copied from."""
+    return make_template(postgres, tmp_path_factory.mktemp("hub-template"))
+
+
+def make_template(postgres: Postgres, data_dir: Path) -> str:
+    """A database on `postgres` migrated by `hub migrate`, to copy hubs' databases from."""
     name = postgres.create_database()
-    run_hub(hub_env(postgres.url(name), tmp_path_factory.mktemp("hub-template")), "migrate")
+    run_hub(hub_env(postgres.url(name), data_dir), "migrate")
+    # The owner's key made by that first set-up goes with every copy of the database.
+    _TEMPLATE_OWNER_KEYS[name] = (data_dir / "owner-key").read_bytes()
     return name
 
 
@@ -190,6 +229,9 @@ class Hub:
 def make_hub(postgres: Postgres, template: str, data_dir: Path) -> Hub:
     data_dir.mkdir(parents=True, exist_ok=True)
     create_secret_key(data_dir / "secret-key")
+    owner_key = data_dir / "owner-key"
+    owner_key.write_bytes(_TEMPLATE_OWNER_KEYS[template])
+    owner_key.chmod(0o600)
     return Hub(postgres, postgres.create_database(template), data_dir)
 
 
@@ -201,9 +243,10 @@ def hub(postgres: Postgres, hub_template: str, tmp_path: Path) -> Hub:
 class HubServer:
     """`hub serve` (gunicorn) on a free loopback port, in a subprocess of its own."""
 
-    def __init__(self, hub: Hub, workers: int = 2) -> None:
+    def __init__(self, hub: Hub, workers: int = 2, bind: str = "127.0.0.1:0") -> None:
         self.hub = hub
         self.workers = workers
+        self.bind = bind  # a fixed port lets a hub started again keep its kiosks' URL
         self.url = ""
         self.log: list[str] = []
         self._process: subprocess.Popen[str] | None = None
@@ -217,7 +260,7 @@ class HubServer:
                 "hub",
                 "serve",
                 "--bind",
-                "127.0.0.1:0",
+                self.bind,
                 "--workers",
                 str(self.workers),
             ],
@@ -226,6 +269,7 @@ class HubServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its own process group: kill() reaches every worker
         )
         listening: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._drain, args=(listening,), daemon=True).start()
@@ -245,6 +289,12 @@ class HubServer:
             if "Listening at: " in line:
                 listening.put(line.split("Listening at: ")[1].split()[0])
         listening.put("")  # ended
+
+    def kill(self) -> None:
+        """SIGKILL to the master and every worker at once, as a crash or the OOM killer."""
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait(timeout=WAIT)
 
     def stop(self, *, graceful: bool = True) -> None:
         """SIGTERM, as systemd stops it (idle keep-alive connections get their 2 s), or

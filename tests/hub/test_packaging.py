@@ -2,7 +2,8 @@
 
 The kiosk's wheel (systemd/install.sh installs it) carries no `hub` and depends on no
 Django, psycopg or gunicorn; the hub's wheel carries every module of `hub/` and, of the
-kiosk's code, the protocol's signing only (`sync/signing.py`, built from the same file).
+kiosk's code, the protocol's signing and the owner's signatures only (`sync/signing.py`,
+`sync/owner_key.py`, built from the same files).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB_ONLY = re.compile(r"^(django|psycopg|psycopg-pool|psycopg-binary|gunicorn)\b", re.IGNORECASE)
+SHARED = ("sync/signing.py", "sync/owner_key.py")  # the kiosk's code the hub's wheel carries
 # Without build isolation: no download at test time (the venv's setuptools builds it).
 _PIP_WHEEL = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
 _IGNORED = shutil.ignore_patterns(
@@ -78,7 +80,7 @@ def test_the_kiosks_wheel_carries_no_hub(copy: Path, tmp_path_factory: pytest.Te
     assert [r for r in requirements(wheel) if HUB_ONLY.match(r)] == []
 
 
-def test_the_hubs_wheel_carries_the_hub_and_only_the_signing_of_the_kiosk(hub_wheel):
+def test_the_hubs_wheel_carries_the_hub_and_only_the_signing_modules_of_the_kiosk(hub_wheel):
     names = set(hub_wheel.namelist())
     modules = {
         str(path.relative_to(ROOT))
@@ -87,26 +89,32 @@ def test_the_hubs_wheel_carries_the_hub_and_only_the_signing_of_the_kiosk(hub_wh
     }
 
     assert modules <= names, f"missing from hub/pyproject.toml's packages: {modules - names}"
-    assert {n for n in names if n.startswith("sync/")} == {"sync/__init__.py", "sync/signing.py"}
+    assert {n for n in names if n.startswith("sync/")} == {"sync/__init__.py", *SHARED}
     assert not any(n.startswith(("kiosk/", "drivers/", "sim/")) for n in names)
-    assert hub_wheel.read("sync/signing.py") == (ROOT / "sync" / "signing.py").read_bytes()
+    for shared in SHARED:
+        assert hub_wheel.read(shared) == (ROOT / shared).read_bytes()
     assert "hub/py.typed" in names
 
 
-def test_the_hubs_wheel_depends_on_django_psycopg_and_gunicorn_only(hub_wheel):
+def test_the_hubs_wheel_depends_on_django_psycopg_gunicorn_and_cryptography_only(hub_wheel):
     needed = {
         re.split(r"[=<>\[ ;]", r)[0].lower() for r in requirements(hub_wheel) if "extra" not in r
     }
 
-    assert needed == {"django", "psycopg", "psycopg-pool", "gunicorn"}
+    assert needed == {"django", "psycopg", "psycopg-pool", "gunicorn", "cryptography"}
     entry_points = next(n for n in hub_wheel.namelist() if n.endswith("entry_points.txt"))
     assert "hub = hub.cli:main" in hub_wheel.read(entry_points).decode()
 
 
-def test_the_signing_the_hub_shares_needs_the_standard_library_only():
-    # The hub's wheel carries sync/signing.py alone: an import of anything else would
-    # fail on a server that has only the hub.
-    tree = ast.parse((ROOT / "sync" / "signing.py").read_text())
+@pytest.mark.parametrize(
+    ("shared", "allowed"), [("sync/signing.py", set()), ("sync/owner_key.py", {"cryptography"})]
+)
+def test_the_modules_the_hub_shares_need_only_what_the_hubs_wheel_depends_on(
+    shared: str, allowed: set[str]
+):
+    # The hub's wheel carries these alone of `sync`: an import of anything else (the
+    # kiosk's code, a library the hub does not depend on) would fail on a hub server.
+    tree = ast.parse((ROOT / shared).read_text())
     imported = {
         alias.name
         for node in ast.walk(tree)
@@ -115,4 +123,5 @@ def test_the_signing_the_hub_shares_needs_the_standard_library_only():
     }
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
 
-    assert {name.split(".")[0] for name in imported} - {"__future__"} <= sys.stdlib_module_names
+    top = {name.split(".")[0] for name in imported} - {"__future__"}
+    assert top <= sys.stdlib_module_names | allowed

@@ -1,0 +1,237 @@
+"""The program's rules for pushed entries (docs/sync-protocol.md, "What the hub refuses").
+
+The device proposes, the hub decides: an entry the programs in force do not allow is
+rejected `outside_program`; a redemption that takes a member's hub balance (minus the
+points of active holds) below the offline allowance's negative is rejected `overdraw`, and
+one that goes below zero within it is stored and flagged `offline_overdraw`. Every verdict
+says which flag to raise, with figures only (never a phone, name or PIN hash).
+
+An entry is within the program when some program in force allows it: the current version,
+or one superseded in the last 7 days (kiosks may not have pulled the new one yet). The
+balances a redemption is judged against are read under the members' balance row locks,
+taken in member-id order (hub/ledger/push.py says why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+
+from hub.devices.models import Device
+from hub.ledger import holds
+from hub.ledger.models import Balance, Entry
+from hub.members import records
+from hub.program.publish import in_force
+from hub.program.rules import Limits
+
+_BALANCES = Balance._meta.db_table
+_ENTRIES = Entry._meta.db_table
+REVERSIBLE = frozenset({"earn", "redeem"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What becomes of an entry: stored (code None) or rejected, and the flag to raise."""
+
+    code: str | None = None
+    flag: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+STORE = Verdict()
+
+
+def _outside(reason: str, **figures: Any) -> Verdict:
+    return Verdict("outside_program", "outside_program", {"reason": reason, **figures})
+
+
+@dataclass
+class _Stored:
+    """An entry this device has stored (before this push, or earlier in it)."""
+
+    member_id: str
+    kind: str
+    points: int
+
+
+class Judge:
+    """The rules for one push: the programs in force, locked balances, what the batch did."""
+
+    def __init__(self, device: Device, entries: list[Any], known: set[str]) -> None:
+        self.device = device
+        self.programs = in_force()
+        named = {
+            e["member_id"] for e in entries if isinstance(e, dict) and e.get("member_id") in known
+        }
+        # A merged enrollment's entries count in its survivor's balance (and holds).
+        self.survivor = records.survivor_of(named) if named else {}
+        members = sorted(set(self.survivor.values()))
+        self.balance = _lock_balances(members)
+        self.held = holds.held_points(members) if members else {}
+        reverses = sorted(
+            {
+                e["reverses"]
+                for e in entries
+                if isinstance(e, dict) and isinstance(e.get("reverses"), str)
+            }
+        )
+        self.targets, self.reversed = _reversal_targets(device, reverses)
+
+    def judge(self, entry: dict[str, Any]) -> Verdict:
+        """The verdict on a well-formed entry of a known member."""
+        if not self.programs:
+            return _outside("no_program")
+        rules: dict[str, Callable[[dict[str, Any]], Verdict]] = {
+            "earn": self._earn,
+            "redeem": self._redeem,
+            "bonus": self._bonus,
+            "adjust": self._adjust,
+            "expire": self._expire,
+            "reversal": self._reversal,
+        }
+        return rules.get(entry["kind"], _unknown)(entry)
+
+    def stored(self, entry: dict[str, Any]) -> None:
+        """Count a stored entry in what later entries of the batch are judged against."""
+        member_id = entry["member_id"]
+        counted = self.survivor.get(member_id, member_id)
+        self.balance[counted] = self.balance.get(counted, 0) + entry["points"]
+        self.targets[entry["entry_id"]] = _Stored(member_id, entry["kind"], entry["points"])
+        if entry["kind"] == "reversal":
+            self.reversed.add(entry["reverses"])
+
+    # -- one rule per kind -----------------------------------------------------------
+
+    def _earn(self, entry: dict[str, Any]) -> Verdict:
+        points, amount = entry["points"], entry["amount"]
+        if points < 0:
+            return _outside("points_negative", points=points)
+        if amount is None or amount <= 0:
+            return _outside("no_amount", amount=amount)
+        if any(_earns(p, amount, points) for p in self.programs):
+            return STORE
+        now = self.programs[0]
+        return _outside(
+            "earn_above_program",
+            points=points,
+            amount=amount,
+            version=now.version,
+            max_points_per_purchase=now.max_points_per_purchase,
+            most_for_amount=now.most_earned(amount),
+            max_amount=now.max_amount,
+        )
+
+    def _redeem(self, entry: dict[str, Any]) -> Verdict:
+        reward_id, points = entry["reward_id"], entry["points"]
+        costs = {p.reward_costs[reward_id] for p in self.programs if reward_id in p.reward_costs}
+        if not costs:
+            return _outside("unknown_reward", reward_id=reward_id, points=points)
+        if -points not in costs:
+            return _outside("wrong_cost", reward_id=reward_id, points=points, cost=min(costs))
+        return self._overdraw(entry)
+
+    def _bonus(self, entry: dict[str, Any]) -> Verdict:
+        most = max(p.max_bonus for p in self.programs)
+        if not 0 < entry["points"] <= most:
+            return _outside("bonus_above_program", points=entry["points"], max_bonus=most)
+        return STORE
+
+    def _adjust(self, entry: dict[str, Any]) -> Verdict:
+        most = max(p.max_adjust_points for p in self.programs)
+        if abs(entry["points"]) > most:
+            return _outside("adjust_above_limit", points=entry["points"], max_adjust_points=most)
+        return STORE
+
+    def _expire(self, entry: dict[str, Any]) -> Verdict:
+        if entry["points"] > 0:
+            return _outside("expire_adds_points", points=entry["points"])
+        return STORE
+
+    def _reversal(self, entry: dict[str, Any]) -> Verdict:
+        target_id = entry["reverses"]
+        target = self.targets.get(target_id) if target_id else None
+        if target is None or target.kind not in REVERSIBLE:
+            return _outside("reverses_nothing", points=entry["points"])
+        if target.member_id != entry["member_id"] or entry["points"] != -target.points:
+            return _outside("not_the_reverse", points=entry["points"], reversed=target.points)
+        if target_id in self.reversed:
+            return _outside("already_reversed", points=entry["points"])
+        return STORE
+
+    # -- overdraws ---------------------------------------------------------------------
+
+    def _overdraw(self, entry: dict[str, Any]) -> Verdict:
+        member_id, points = entry["member_id"], entry["points"]
+        member_id = self.survivor.get(member_id, member_id)
+        if holds.confirms(self.device, entry):
+            # The hub said yes before the coupon was shown: never an overdraw. Its hold's
+            # points are in the balance from now on, no longer beside it.
+            self.held[member_id] = max(0, self.held.get(member_id, 0) + points)
+            return STORE
+        balance = self.balance.get(member_id, 0)
+        held = self.held.get(member_id, 0)
+        after = balance - held + points
+        allowance = max(p.offline_redemption_allowance for p in self.programs)
+        figures = {"points": points, "balance": balance, "held": held, "allowance": allowance}
+        if after < -allowance:
+            return Verdict("overdraw", "overdraw", figures)
+        if after < 0:
+            return Verdict(None, "offline_overdraw", figures)
+        return STORE
+
+
+def _unknown(entry: dict[str, Any]) -> Verdict:
+    return _outside("unknown_kind")
+
+
+def _earns(program: Limits, amount: int, points: int) -> bool:
+    """Whether `program` lets a purchase of `amount` earn `points`."""
+    if amount > program.max_amount:
+        return False
+    cap = program.max_points_per_purchase
+    if cap and points > cap:
+        return False
+    return points <= program.most_earned(amount)
+
+
+def _lock_balances(members: list[str]) -> dict[str, int]:
+    """Each member's hub balance, its row locked to the end of the push (id order)."""
+    if not members:
+        return {}
+    with connection.cursor() as cursor:
+        # A member's first entries have no row yet: one is made (0 points), so that there
+        # is a row to lock and a concurrent push of the same member waits here.
+        cursor.execute(
+            f"INSERT INTO {_BALANCES} (member_id, balance, updated_at) "
+            "SELECT m, 0, now() FROM unnest(%s::text[]) AS m ORDER BY m "
+            "ON CONFLICT (member_id) DO NOTHING",
+            [members],
+        )
+        cursor.execute(
+            f"SELECT member_id, balance FROM {_BALANCES} WHERE member_id = ANY(%s) "
+            "ORDER BY member_id FOR UPDATE",
+            [members],
+        )
+        return {str(row[0]): int(row[1]) for row in cursor.fetchall()}
+
+
+def _reversal_targets(device: Device, ids: list[str]) -> tuple[dict[str, _Stored], set[str]]:
+    """The device's stored entries a batch's reversals name, and those already reversed."""
+    if not ids:
+        return {}, set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT entry_id, member_id, kind, points FROM {_ENTRIES} "
+            "WHERE device_id = %s AND status = 'stored' AND entry_id = ANY(%s)",
+            [device.pk, ids],
+        )
+        targets = {str(r[0]): _Stored(str(r[1]), str(r[2]), int(r[3])) for r in cursor.fetchall()}
+        cursor.execute(
+            f"SELECT reverses FROM {_ENTRIES} WHERE device_id = %s AND status = 'stored' "
+            "AND kind = 'reversal' AND reverses = ANY(%s)",
+            [device.pk, ids],
+        )
+        return targets, {str(r[0]) for r in cursor.fetchall()}
