@@ -15,11 +15,11 @@ import logging
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
-from kiosk.config import ProgramConfig, RewardConfig, TierConfig
+from kiosk.config import ProgramConfig
+from kiosk.core.program_data import INVALID, earning_rules, program_from
 from kiosk.core.signed import (
     SIGNED_KINDS,
     ChangeVerifier,
@@ -252,7 +252,8 @@ def _program(stores: Stores, here: Here, data: dict[str, Any]) -> None:
     previous = applied_version(stores.state.get(PROGRAM_KEY))
     if version <= previous:
         raise Refused("not_newer")
-    _program_from(data)  # raises when it is not a valid program: the change is skipped
+    program_from(data)  # raises when it is not a valid program: the change is skipped
+    earning_rules(data)
     stores.state.write({PROGRAM_KEY: data})
     audit.record(
         stores.conn,
@@ -336,65 +337,44 @@ _HANDLERS = {
 
 
 def program_override(conn: sqlite3.Connection, base: ProgramConfig) -> ProgramConfig:
-    """The program with the CRM's tiers and rewards, if it sent any; else `base`."""
+    """The program with the CRM's tiers, rewards and earning rules, if it sent any; else `base`.
+
+    The rules it sent (points per amount, the bonuses, the cap per purchase, the offline
+    allowance, the mode) replace the configured ones; those it did not send stay.
+    """
     data = SyncState(conn).get(PROGRAM_KEY)
     if not data:
         return base
     try:
-        tiers, rewards = _program_from(data)
-    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError):
+        tiers, rewards = program_from(data)
+        rules = earning_rules(data)
+    except INVALID:
         log.error("the CRM's program update is not valid; keeping the configured program")
         return base
-    return replace(base, tiers=tiers or base.tiers, rewards=rewards)
-
-
-def _program_from(data: Any) -> tuple[tuple[TierConfig, ...], tuple[RewardConfig, ...]]:
-    """The tiers and rewards `data` describes; raises when it is not a valid program."""
-    if not isinstance(data, dict):
-        raise TypeError("a program is an object")
-    tiers = tuple(
-        TierConfig(
-            id=str(t["id"]),
-            name_fa=_name(t, "name_fa", "name_en"),
-            name_en=_name(t, "name_en", "name_fa"),
-            threshold=int(t["threshold"]),
-            multiplier=Decimal(str(t["multiplier"])),
-        )
-        for t in data.get("tiers") or []
+    cap = rules.pop("max_points_per_purchase", base.limits.max_points_per_purchase)
+    rules.pop("max_amount", None)  # the money's, not the program's: see max_amount_override
+    return replace(
+        base,
+        tiers=tiers or base.tiers,
+        rewards=rewards,
+        limits=replace(base.limits, max_points_per_purchase=cap),
+        **rules,
     )
-    rewards = tuple(
-        RewardConfig(
-            id=str(r["id"]),
-            name_fa=_name(r, "name_fa", "name_en"),
-            name_en=_name(r, "name_en", "name_fa"),
-            cost=int(r["cost"]),
-            kind=str(r["kind"]),
-            value=int(r.get("value", 0)),
-            active_from=date.fromisoformat(r["active_from"]) if r.get("active_from") else None,
-            active_until=date.fromisoformat(r["active_until"]) if r.get("active_until") else None,
-        )
-        for r in data.get("rewards") or []
-    )
-    if any(t.threshold < 0 or not t.multiplier > 0 for t in tiers):
-        raise ValueError("tiers need a threshold of 0 or more and a positive multiplier")
-    if any(r.cost < 0 or r.kind not in _REWARD_KINDS for r in rewards):
-        raise ValueError("a reward needs a cost of 0 or more and a known kind")
-    return tiers, rewards
 
 
-def _name(item: dict[str, Any], key: str, other: str) -> str:
-    """A tier's or reward's name in one language (optional in docs/sync-openapi.yaml).
+def max_amount_override(conn: sqlite3.Connection, base: int) -> int:
+    """The largest purchase (rial) of the CRM's program, if it sent one; else `base`."""
+    data = SyncState(conn).get(PROGRAM_KEY)
+    if not data:
+        return base
+    try:
+        program_from(data)
+        found = earning_rules(data).get("max_amount", base)
+    except INVALID:
+        return base
+    return int(found)
 
-    Missing or blank, it is the other language's name, else the id: a shopper sees some
-    name rather than a reward refused for want of one.
-    """
-    for candidate in (item.get(key), item.get(other)):
-        if candidate is not None and str(candidate).strip():
-            return str(candidate)
-    return str(item["id"])
 
-
-_REWARD_KINDS = ("fixed_discount", "percent_discount", "free_item")
 # What a change of the wrong shape raises (a storage fault, OperationalError, is not here).
 _MALFORMED = (
     KeyError,

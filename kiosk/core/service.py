@@ -437,7 +437,7 @@ class LoyaltyService(EnrollmentService):
             raise InvalidAmount("not_a_number", "The amount must be a whole number of rial.")
         if amount <= 0:
             raise InvalidAmount("not_positive", "The purchase amount must be more than zero.")
-        if amount > self.config.money.max_amount:
+        if amount > self.max_amount:  # the configured one, or the hub's program's
             raise InvalidAmount(
                 "too_large", "The amount is larger than any purchase here; check it."
             )

@@ -22,7 +22,7 @@ from kiosk.core.clock import Clock, system_clock, to_iso
 from kiosk.core.program import (
     lot_expiry,
 )
-from kiosk.core.pulled import program_override
+from kiosk.core.pulled import max_amount_override, program_override
 from kiosk.core.results import (
     Bonus,
     EarnResult,
@@ -61,6 +61,7 @@ class ServiceBase:
         self.config = config
         # The CRM may have sent its own tiers and rewards (kiosk/core/pulled.py).
         self.program = program_override(conn, config.program)
+        self.max_amount = max_amount_override(conn, config.money.max_amount)
         self.clock = clock
         self.tz = ZoneInfo(config.shop.timezone)
         self.device_id = DeviceIdentity(conn).device_id(config.device.id)
@@ -85,6 +86,7 @@ class ServiceBase:
     def reload_program(self) -> None:
         """Take up a program update the sync worker stored."""
         self.program = program_override(self.conn, self.config.program)
+        self.max_amount = max_amount_override(self.conn, self.config.money.max_amount)
 
     def effective_balance(self, member_id: str) -> int:
         """What the member may spend: the CRM's balance plus this kiosk's entries it lacks.

@@ -1,0 +1,94 @@
+"""A pulled program's data (docs/sync-protocol.md, the `program` row), read and checked.
+
+Tiers and rewards, and the earning rules the hub checks entries against (points per
+amount, the bonuses, the cap per purchase, the largest amount, the offline allowance, the
+mode): a kiosk uses those it receives, so that kiosk and hub agree on the limits. Each
+function raises (one of INVALID) when the data is not a valid program.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from kiosk.config import RewardConfig, TierConfig
+
+# A program's earning rules that the CRM may send (docs/sync-protocol.md, the `program`
+# row), with the least value each may take; `max_adjust_points` is the hub's alone.
+_RULES = {
+    "points": 1,
+    "per_amount": 1,
+    "max_points_per_purchase": 0,
+    "max_amount": 1,
+    "enrollment_bonus": 0,
+    "birthday_bonus": 0,
+    "offline_redemption_allowance": 0,
+}
+_MODES = ("points", "stamps")
+INVALID = (KeyError, TypeError, ValueError, ArithmeticError, AttributeError)
+
+
+def earning_rules(data: dict[str, Any]) -> dict[str, Any]:
+    """The earning rules `data` carries (any of them may be missing); raises when one is bad."""
+    found: dict[str, Any] = {}
+    for name, least in _RULES.items():
+        if name in data:
+            value = data[name]
+            if type(value) is not int or value < least:
+                raise ValueError(f"{name} must be a whole number of at least {least}")
+            found[name] = value
+    if "mode" in data:
+        if data["mode"] not in _MODES:
+            raise ValueError("mode must be points or stamps")
+        found["mode"] = data["mode"]
+    return found
+
+
+def program_from(data: Any) -> tuple[tuple[TierConfig, ...], tuple[RewardConfig, ...]]:
+    """The tiers and rewards `data` describes; raises when it is not a valid program."""
+    if not isinstance(data, dict):
+        raise TypeError("a program is an object")
+    tiers = tuple(
+        TierConfig(
+            id=str(t["id"]),
+            name_fa=name_of(t, "name_fa", "name_en"),
+            name_en=name_of(t, "name_en", "name_fa"),
+            threshold=int(t["threshold"]),
+            multiplier=Decimal(str(t["multiplier"])),
+        )
+        for t in data.get("tiers") or []
+    )
+    rewards = tuple(
+        RewardConfig(
+            id=str(r["id"]),
+            name_fa=name_of(r, "name_fa", "name_en"),
+            name_en=name_of(r, "name_en", "name_fa"),
+            cost=int(r["cost"]),
+            kind=str(r["kind"]),
+            value=int(r.get("value", 0)),
+            active_from=date.fromisoformat(r["active_from"]) if r.get("active_from") else None,
+            active_until=date.fromisoformat(r["active_until"]) if r.get("active_until") else None,
+        )
+        for r in data.get("rewards") or []
+    )
+    if any(t.threshold < 0 or not t.multiplier > 0 for t in tiers):
+        raise ValueError("tiers need a threshold of 0 or more and a positive multiplier")
+    if any(r.cost < 0 or r.kind not in _REWARD_KINDS for r in rewards):
+        raise ValueError("a reward needs a cost of 0 or more and a known kind")
+    return tiers, rewards
+
+
+def name_of(item: dict[str, Any], key: str, other: str) -> str:
+    """A tier's or reward's name in one language (optional in docs/sync-openapi.yaml).
+
+    Missing or blank, it is the other language's name, else the id: a shopper sees some
+    name rather than a reward refused for want of one.
+    """
+    for candidate in (item.get(key), item.get(other)):
+        if candidate is not None and str(candidate).strip():
+            return str(candidate)
+    return str(item["id"])
+
+
+_REWARD_KINDS = ("fixed_discount", "percent_discount", "free_item")
