@@ -301,6 +301,7 @@ def prepare(server: CrmServer) -> Crm:
     finally:
         client.close()
     server.store.publish("erasure", {"member_id": "m-3"})
+    server.store.publish("merge", {"member_id": "m-2", "into": "m-1"})
     server.store.publish("program", PROGRAM)
     server.store.publish(
         "staff",
@@ -865,6 +866,7 @@ def test_the_openapi_file_is_a_valid_openapi_3_1_document():
         "member",
         "balance",
         "erasure",
+        "merge",
         "program",
         "staff",
     }
