@@ -18,6 +18,8 @@ import logging
 import time
 from collections.abc import Callable
 
+import requests
+
 from kiosk.config import CrmConfig
 from kiosk.core.authorize import Authorization, Held, HoldRequest, Refused, Unreachable
 from kiosk.core.service_base import ServiceBase
@@ -47,6 +49,11 @@ class CrmAuthorizer:
         self.state = SyncState(service.conn)
         seconds = float(config.hold_timeout_seconds)
         self.timeout = (seconds, seconds)
+        # A session of its own: the counter asks from the touch app's thread while the
+        # background sync uses the appliance's client, and requests' Session is not
+        # documented as safe to share between threads.
+        self.session = requests.Session()
+        self.session.trust_env = False  # as CrmClient's: the environment picks no CA or proxy
 
     def hold(self, request: HoldRequest) -> Authorization:
         """Ask the CRM to hold the points; Unreachable for anything it cannot decide."""
@@ -83,7 +90,7 @@ class CrmAuthorizer:
             log.warning("a hold could not be released (%s); it lapses by itself", error.code)
 
     def _short_client(self) -> CrmClient | None:
-        """The appliance's client with the hold's short timeout (the same session)."""
+        """The appliance's client (its secret, offset, CA) with the hold's timeout and session."""
         client = self.client()
         if client is None:
             return None
@@ -93,6 +100,7 @@ class CrmAuthorizer:
                 client.clock_offset = float(stored)
         short = copy.copy(client)
         short.timeout = self.timeout
+        short.session = self.session
         return short
 
     def _not_now(self, client: CrmClient) -> str | None:
