@@ -112,3 +112,21 @@ def test_a_phone_enrolled_at_once_at_two_branches_makes_one_member(hub: Hub, ser
     assert len(survivors) == 1
     assert {chain[m]["merged_into"] for m in ids if m not in survivors} == set(survivors)
     assert chain[survivors[0]]["balance"] == 40
+
+
+def test_an_erasure_pushed_for_the_merged_id_erases_the_survivor_too(hub: Hub, server: Server):
+    # The same person (one phone) asked to be forgotten where they were known by the alias.
+    north, south = Wire(server), Wire(server)
+    first, second = new_id(), new_id()
+    enrolled(north, first, "0A0A0A0A", [30])
+    enrolled(south, second, "0B0B0B0B", [15])
+    start = north.changes()["next_cursor"]
+    erased = {"member_id": second, "status": "erased", "created_at": member(second)["created_at"]}
+
+    south.push([], [erased | {"updated_at": "2026-03-05T00:00:00.000000Z"}])
+    chain = members_of(hub)
+    feed = [(c["type"], c["data"]) for c in north.changes(start)["changes"]]
+
+    assert chain[first]["status"] == chain[second]["status"] == "erased"
+    assert "phone" not in chain[first] and chain[first]["balance"] == 45  # the ledger stays
+    assert ("erasure", {"member_id": first}) in feed
