@@ -91,7 +91,8 @@ class Appliance:
     def open_service(self, *, create: bool = True) -> LoyaltyService:
         """The service on the kiosk database (created and migrated if `create`).
 
-        With a CRM, its redemptions are authorised there first (online redemption).
+        With a CRM, its redemptions are authorised there first (online redemption), and
+        members not known here are looked up there (members of other branches).
         """
         if not create and not self.database_exists():
             raise StorageUnavailable(
@@ -104,6 +105,12 @@ class Appliance:
             device_id = service.device_id
             service.authorizer = CrmAuthorizer(
                 service, lambda: self._current_client(device_id), self.config.crm
+            )
+            from sync.directory import CrmDirectory
+
+            # Members of other branches, looked up at the CRM (its feed has this branch's).
+            service.directory = CrmDirectory(
+                service.sync_state, lambda: self._current_client(device_id), self.config.crm
             )
         return service
 

@@ -216,6 +216,26 @@ class CrmClient:
         path = f"/v2/holds/{quote(client_txn_id, safe='')}"
         return self._request("DELETE", path, None, timeout=timeout).get("released") is True
 
+    def lookup(
+        self,
+        *,
+        phone: str | None = None,
+        card: str | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> dict[str, Any]:
+        """A member by phone or card: {"member", "balance"} (CrmError 404 if none)."""
+        query = urlencode({"phone": phone} if phone is not None else {"card": card})
+        answer = self._request("GET", f"/v2/members?{query}", None, timeout=timeout)
+        member, balance = answer.get("member"), answer.get("balance")
+        if (
+            not isinstance(member, dict)
+            or not isinstance(balance, dict)
+            or not isinstance(member.get("member_id"), str)
+            or balance.get("member_id") != member["member_id"]
+        ):
+            raise _bad_answer("the lookup answer has no usable member and balance")
+        return answer
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _request(

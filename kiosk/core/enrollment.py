@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 from kiosk.core.cards import normalize_uid
 from kiosk.core.clock import to_iso
+from kiosk.core.directory import Found, MemberDirectory, NotFound
+from kiosk.core.pulled import Here, apply_found
 from kiosk.core.results import (
     EnrollResult,
 )
@@ -33,19 +35,34 @@ class EnrollmentService(ServiceBase):
 
     # -- identifying -------------------------------------------------------------
 
+    # Members of other branches, looked up at the CRM (kiosk/bootstrap.py sets it when a
+    # CRM is configured); None: this kiosk's members only.
+    directory: MemberDirectory | None = None
+
     def identify_phone(self, text: str) -> Member:
-        """The member with this phone number (any common way of writing it)."""
+        """The member with this phone number (any common way of writing it).
+
+        Not known here, they are looked up at the CRM (a member of another branch).
+        """
         phone = normalize_phone(text, self.config.shop.phone_region)
         now = self.clock()
         found = self.members.by_phone(phone, to_iso(now))
+        if found is None and self._looked_up(phone=phone):
+            found = self.members.by_phone(phone, to_iso(now))
         if found is None:
             raise UnknownMember(by="phone number")
         return self._identified(*found, now)
 
     def identify_card(self, text: str) -> Member:
-        """The member whose card this is; blocked, unknown and staff cards are refused."""
+        """The member whose card this is; blocked, unknown and staff cards are refused.
+
+        A card not known here is looked up at the CRM (a member of another branch).
+        """
         now = self.clock()
-        found = self.members.by_card(normalize_uid(text), to_iso(now))
+        uid = normalize_uid(text)
+        found = self.members.by_card(uid, to_iso(now))
+        if found is None and self._looked_up(card=uid):
+            found = self.members.by_card(uid, to_iso(now))
         if found is None:
             raise UnknownCard()
         card, member, due = found
@@ -54,6 +71,23 @@ class EnrollmentService(ServiceBase):
         if member is None:
             raise UnknownMember(by="card")
         return self._identified(member, due, now)
+
+    def _looked_up(self, *, phone: str | None = None, card: str | None = None) -> bool:
+        """Ask the CRM for a member not known here; whether one was found and stored.
+
+        Before any write transaction (the lookup is network I/O, with a short timeout). A
+        card the CRM says is blocked is refused as a blocked card here is; a CRM that
+        cannot answer leaves the counter as it was (an unknown shopper may enroll).
+        """
+        if self.directory is None:
+            return False
+        answer = self.directory.lookup(phone=phone, card=card)
+        if isinstance(answer, NotFound) and answer.blocked:
+            raise CardBlocked()
+        if not isinstance(answer, Found):
+            return False
+        here = Here(self.device_id, self.program.tiers[0].id)
+        return apply_found(self.conn, here, answer.member, answer.balance)
 
     def _identified(self, member: Member, due: bool, now: datetime) -> Member:
         # Expire what is due before anyone sees the balance; if the disk is failing,

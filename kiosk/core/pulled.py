@@ -126,6 +126,22 @@ def apply_page(
     return applied
 
 
+def apply_found(
+    conn: sqlite3.Connection, here: Here, member: dict[str, Any], balance: dict[str, Any]
+) -> bool:
+    """Store a member looked up at the CRM and their balance, as pulled ones, in one
+    transaction (docs/sync-protocol.md, "Looking a member up"); False if malformed."""
+    stores = Stores.on(conn, here.device_id)
+    try:
+        with write_transaction(conn):
+            _member(stores, here, member)
+            _balance(stores, here, balance)
+    except _MALFORMED as exc:
+        log.error("a member looked up at the CRM was not stored (%s)", type(exc).__name__)
+        return False
+    return True
+
+
 def cursor(conn: sqlite3.Connection) -> int:
     """Where the next pull starts."""
     return int(SyncState(conn).get("cursor", 0))
