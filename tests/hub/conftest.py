@@ -58,6 +58,7 @@ class Postgres:
     # The folder of a cluster these tests started (hub/local_postgres.sh); None for
     # HUB_TEST_DATABASE_URL's server, shared with others: that one is never restarted.
     folder: Path | None = None
+    fast: bool = True  # started with hub/local_postgres.sh --fast (not durable)
 
     def url(self, database: str) -> str:
         """The admin URL with another database name."""
@@ -89,7 +90,7 @@ class Postgres:
         stop = [str(SCRIPT), "stop", str(self.folder), *(["--immediate"] if crash else [])]
         subprocess.run(stop, capture_output=True, check=True, timeout=120)
         subprocess.run(
-            [str(SCRIPT), "start", str(self.folder), *_CLUSTER_OPTIONS],
+            [str(SCRIPT), "start", str(self.folder), *_cluster_options(self.fast)],
             capture_output=True,
             check=True,
             timeout=120,
@@ -112,19 +113,24 @@ def postgres() -> Iterator[Postgres]:
         yield server
         server.drop_all()
         return
-    yield from _own_cluster()
+    yield from _own_cluster(fast=True)
 
 
-_CLUSTER_OPTIONS = ("--no-tcp", "--fast", "--db", "hub_admin")
+def _cluster_options(fast: bool) -> list[str]:
+    return ["--no-tcp", *(["--fast"] if fast else []), "--db", "hub_admin"]
 
 
-def _own_cluster() -> Iterator[Postgres]:
-    """A throw-away cluster in a temporary folder, stopped and removed afterwards."""
+def _own_cluster(*, fast: bool) -> Iterator[Postgres]:
+    """A throw-away cluster in a temporary folder, stopped and removed afterwards.
+
+    `fast` turns durability off (fsync, synchronous_commit): fine for tests that never
+    crash it, but a crash then loses commits the hub has already acknowledged.
+    """
     # Under /tmp, not pytest's 0700 folder: the `postgres` user must reach it.
     folder = Path(tempfile.mkdtemp(prefix="hub-test-pg-"))
     folder.chmod(0o755)
     started = subprocess.run(
-        [str(SCRIPT), "start", str(folder), *_CLUSTER_OPTIONS],
+        [str(SCRIPT), "start", str(folder), *_cluster_options(fast)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -133,7 +139,7 @@ def _own_cluster() -> Iterator[Postgres]:
     try:
         if started.returncode != 0:
             _unavailable(started.stderr.strip() or "hub/local_postgres.sh failed")
-        server = Postgres(started.stdout.strip(), folder=folder)
+        server = Postgres(started.stdout.strip(), folder=folder, fast=fast)
         yield server
         server.drop_all()
     finally:
@@ -143,8 +149,9 @@ def _own_cluster() -> Iterator[Postgres]:
 
 @pytest.fixture
 def own_postgres() -> Iterator[Postgres]:
-    """A cluster of this test's own, which it may restart (the shared one it may not)."""
-    yield from _own_cluster()
+    """A durable cluster of this test's own, which it may crash and restart (the shared one
+    it may not)."""
+    yield from _own_cluster(fast=False)
 
 
 def hub_env(database_url: str, data_dir: Path) -> dict[str, str]:
@@ -158,13 +165,14 @@ def hub_env(database_url: str, data_dir: Path) -> dict[str, str]:
 
 
 def run_hub(
-    env: dict[str, str], *args: str, check: bool = True
+    env: dict[str, str], *args: str, check: bool = True, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`python -m hub ARGS` in a subprocess; fails the test with its stderr if `check`."""
     done = subprocess.run(
         [sys.executable, "-m", "hub", *args],
         env=env,
         cwd=ROOT,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -202,9 +210,11 @@ class Hub:
     def env(self) -> dict[str, str]:
         return hub_env(self.postgres.url(self.database), self.data_dir)
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """The `hub` command."""
-        return run_hub(self.env, *args, check=check)
+    def run(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """The `hub` command (`stdin`: what it reads, e.g. a PIN)."""
+        return run_hub(self.env, *args, check=check, stdin=stdin)
 
     def json(self, *args: str) -> Any:
         """The JSON a `hub` command prints."""
