@@ -13,12 +13,15 @@ from typing import Any
 
 import pytest
 
+from kiosk.core.store.staff import CLI
+from tests.hub import test_kiosk_on_the_hub
 from tests.hub.conftest import Hub, HubServer
 
 # Every answer heard here is checked against docs/sync-openapi.yaml, as the protocol tests do.
 from tests.hub.test_protocol import answers_are_what_the_openapi_file_declares, spec  # noqa: F401
 from tests.hub.wire import Server, Wire, error_code, member, new_id
 
+kiosks = test_kiosk_on_the_hub.kiosks  # real kiosks (Appliance, SyncWorker) on the hub
 LOOKUPS_PER_HOUR = 300  # docs/sync-protocol.md, "Looking a member up"
 
 
@@ -192,3 +195,53 @@ def test_the_feed_of_a_quiet_branch_moves_past_other_branches_changes_by_pages(c
     assert everyones(first["changes"]) == first["changes"]
     assert first["more"] is True and first["next_cursor"] > 0
     assert everyones(feed(a1)) == feed(a1)
+
+
+def test_a_kiosk_is_not_sent_another_branchs_members_but_finds_one_who_taps_a_card(
+    hub: Hub, hub_server: HubServer, kiosks
+):
+    a, b = kiosks(hub_server.url, "kiosk-a"), kiosks(hub_server.url, "kiosk-b")
+    a.provision(hub.new_device("Valiasr")["code"])
+    b.provision(hub.new_device("Tajrish")["code"])
+    theirs = b.sale("09121110000", "04E1E2E3", [1_500_000])
+    b.sync()
+
+    a.sync()  # the real kiosk client's pull
+
+    assert a.service.members.get(theirs) is None
+    assert a.service.remote_balances.spendable(theirs, "kiosk-a") is None
+    # At A's counter, online: found by the card, with the hub's balance, and earns.
+    found = a.service.identify_card("04E1E2E3")
+    assert found.member_id == theirs
+    assert a.service.effective_balance(theirs) == b.service.effective_balance(theirs)
+    a.clock.advance(hours=5)
+    a.service.earn(theirs, 2_000_000, cashier=CLI, client_txn_id="sale-at-a")
+    a.sync()
+    # B's next sale for them reaches A's feed: A's kiosk shows the chain's balance.
+    a.clock.advance(hours=5)
+    b.service.earn(theirs, 3_000_000, cashier=CLI, client_txn_id="sale-at-b")
+    b.sync()
+    a.sync()
+    (member_at_hub,) = [m for m in hub.json("export")["members"] if m["member_id"] == theirs]
+    assert a.service.effective_balance(theirs) == member_at_hub["balance"]
+    assert b.service.effective_balance(theirs) == member_at_hub["balance"]
+
+
+def test_a_merged_member_is_answered_with_the_one_it_became_and_both_branches_hear_of_it(
+    chain,
+):
+    a1, _a2, b = chain
+    first, second = new_id(), new_id()
+    a1.push([a1.entry(1, first, 30)], [member(first, phone="+989120000007", cards=[])])
+    card = [{"uid": "04F1F2F3", "status": "active"}]
+    b.push([b.entry(1, second, 20)], [member(second, phone="+989120000007", cards=card)])
+
+    by_card = b.send("GET", "/v2/members?card=04F1F2F3")
+
+    assert by_card.status_code == 200, by_card.text
+    assert by_card.json()["member"]["member_id"] == first
+    assert by_card.json()["balance"]["balance"] == 50
+    for device in (a1, b):
+        merges = [c["data"] for c in feed(device) if c["type"] == "merge"]
+        assert merges == [{"member_id": second, "into": first}]
+    assert first in members_in(feed(b))  # B's kiosks hear of the survivor from now on
