@@ -6,7 +6,9 @@
 #   hub/local_postgres.sh start DIR [--port N] [--no-tcp] [--fast] [--db NAME]
 #                                            init DIR/pg once, start it, create the database;
 #                                            prints the database URL on stdout
-#   hub/local_postgres.sh stop DIR           stop it (fast shutdown)
+#   hub/local_postgres.sh stop DIR [--immediate]
+#                                            stop it (fast shutdown; --immediate: as a crash,
+#                                            recovered from the WAL at the next start)
 #
 # The cluster belongs to the `postgres` user when run as root (initdb refuses root), else
 # to the caller. It listens on a Unix socket in DIR/socket (peer authentication: the
@@ -94,17 +96,18 @@ start() {
 }
 
 stop() {
-    local dir=$1 bin
+    local dir=$1 mode=fast bin
+    [[ ${2:-} == --immediate ]] && mode=immediate
     bin=$(bindir) || return 0
     [[ -f $dir/pg/PG_VERSION ]] || return 0
     if as_owner "$bin/pg_ctl" -D "$dir/pg" status >/dev/null 2>&1; then
-        as_owner "$bin/pg_ctl" -D "$dir/pg" -m fast -w stop >/dev/null
+        as_owner "$bin/pg_ctl" -D "$dir/pg" -m "$mode" -w stop >/dev/null
     fi
 }
 
 case ${1:-} in
     install) install ;;
     start) [[ $# -ge 2 ]] || fail "start DIR [options]"; shift; start "$@" ;;
-    stop) [[ $# -ge 2 ]] || fail "stop DIR"; stop "$2" ;;
-    *) fail "usage: $0 install | start DIR [--port N] [--no-tcp] [--fast] [--db NAME] | stop DIR" ;;
+    stop) [[ $# -ge 2 ]] || fail "stop DIR [--immediate]"; stop "$2" "${3:-}" ;;
+    *) fail "usage: $0 install | start DIR [--port N] [--no-tcp] [--fast] [--db NAME] | stop DIR [--immediate]" ;;
 esac
