@@ -5,8 +5,8 @@ phone or card while they wait, so the request has the short timeout of a hold
 (`crm.hold_timeout_seconds`), and anything the kiosk cannot act on is `Unreachable`: the
 counter then goes on with what this kiosk has. No request goes while the CRM's
 Retry-After runs or this kiosk's credentials stand refused (the state the sync worker and
-the holds keep in the kiosk database); a lookup's own Retry-After (the hub's lookup
-limit) holds further lookups only, for this process.
+the holds keep in the kiosk database). A 429 to a lookup (the hub's limit on lookups)
+holds further lookups only, in this process; any other Retry-After holds the device.
 """
 
 from __future__ import annotations
@@ -88,6 +88,10 @@ class CrmDirectory:
         if error.status == 404 and error.code in ("unknown_member", "card_blocked"):
             return NotFound(blocked=error.code == "card_blocked")
         if error.retry_after is not None:
-            self.not_before = self.clock() + min(error.retry_after, MAX_RETRY_AFTER_SECONDS)
+            until = self.clock() + min(error.retry_after, MAX_RETRY_AFTER_SECONDS)
+            if error.status == 429:  # the limit on lookups: further lookups wait
+                self.not_before = until
+            else:  # the CRM in trouble: the whole device waits, as after a push
+                self.state.set(hold_until=until)
         log.warning("the CRM could not look the member up (%s)", error.code)
         return Unreachable(error.code)
