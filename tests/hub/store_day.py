@@ -75,14 +75,16 @@ class Tally:
 class DayKiosk:
     """One kiosk: its appliance, service and sync worker, all used on its own thread."""
 
-    def __init__(self, folder: Path, url: str, number: int, start: datetime) -> None:
+    def __init__(
+        self, folder: Path, url: str, number: int, start: datetime, *overrides: str
+    ) -> None:
         self.name = f"kiosk-day-{number:03d}"
         self.number = number
         self.url = url
         self.clock = ManualClock(start)
         self.sync_clock = SyncClock()
         self.tally = Tally()
-        config = make_config(f'crm.url="{url}"', f'device.id="{self.name}"')
+        config = make_config(f'crm.url="{url}"', f'device.id="{self.name}"', *overrides)
         self.appliance = Appliance(config, folder, clock=self.clock)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=self.name)
         self._service: LoyaltyService | None = None
@@ -188,10 +190,12 @@ class DayKiosk:
         self._thread.shutdown()
 
 
-def open_kiosks(hub: Hub, url: str, folder: Path, count: int, start: datetime) -> list[DayKiosk]:
+def open_kiosks(
+    hub: Hub, url: str, folder: Path, count: int, start: datetime, *overrides: str
+) -> list[DayKiosk]:
     """`count` kiosks, each enrolled with a code from `hub device add` (in parallel)."""
     codes = [str(d["code"]) for d in hub.new_devices(count)]
-    kiosks = [DayKiosk(folder / f"kiosk-{i}", url, i, start) for i in range(count)]
+    kiosks = [DayKiosk(folder / f"kiosk-{i}", url, i, start, *overrides) for i in range(count)]
     all_of([k.submit(_provision(code)) for k, code in zip(kiosks, codes, strict=True)])
     return kiosks
 
