@@ -64,7 +64,9 @@ class BranchMember(models.Model):
     or looks them up (hub/members/branches.py); never removed.
     """
 
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    # Found by the unique (branch, member) index below; an index of its own would only
+    # cost every insert.
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
     # No foreign key to hub_member: a key's check would share-lock the member's row, which
     # a push of their record holds for update; the hub writes only ids it has just read.
     member_id = models.TextField()
