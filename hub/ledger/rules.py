@@ -30,6 +30,7 @@ from hub.program.rules import Limits
 _BALANCES = Balance._meta.db_table
 _ENTRIES = Entry._meta.db_table
 REVERSIBLE = frozenset({"earn", "redeem"})
+OPENING_BALANCE = "import"  # the reason of an opening balance (kiosk/core/member_io.py)
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,18 @@ class Judge:
         return STORE
 
     def _adjust(self, entry: dict[str, Any]) -> Verdict:
+        points = entry["points"]
         most = max(p.max_adjust_points for p in self.programs)
-        if abs(entry["points"]) > most:
-            return _outside("adjust_above_limit", points=entry["points"], max_adjust_points=most)
-        return STORE
+        if abs(points) <= most:
+            return STORE
+        if entry["reason"] == OPENING_BALANCE and points > 0:
+            # An opening balance from `kiosk member import`: its own limit, and the owner
+            # hears of every one above a correction's (one stolen kiosk cannot mint quietly).
+            opening = max(p.max_opening_balance for p in self.programs)
+            if points <= opening:
+                return Verdict(None, "large_opening_balance", {"points": points})
+            return _outside("opening_balance_above_limit", points=points, max_opening=opening)
+        return _outside("adjust_above_limit", points=points, max_adjust_points=most)
 
     def _expire(self, entry: dict[str, Any]) -> Verdict:
         if entry["points"] > 0:

@@ -16,6 +16,10 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 DEFAULT_MAX_ADJUST_POINTS = 10_000
+# An opening balance a kiosk imports (`kiosk member import`, an adjust with reason
+# "import"): larger than a correction, so a limit of its own; above the adjust limit it is
+# stored but flagged for the owner.
+DEFAULT_MAX_OPENING_BALANCE = 1_000_000
 # Every number a program must have, with the least value it may take.
 NUMBERS = {
     "points": 1,
@@ -26,7 +30,7 @@ NUMBERS = {
     "birthday_bonus": 0,
     "offline_redemption_allowance": 0,
 }
-OPTIONAL_NUMBERS = {"max_adjust_points": 0}
+OPTIONAL_NUMBERS = {"max_adjust_points": 0, "max_opening_balance": 0}
 MODES = ("points", "stamps")
 REWARD_KINDS = ("fixed_discount", "percent_discount", "free_item")
 _KEYS = {"version", "mode", "tiers", "rewards", *NUMBERS, *OPTIONAL_NUMBERS}
@@ -46,6 +50,7 @@ DEFAULT_PROGRAM: dict[str, Any] = {
     "birthday_bonus": 100,
     "offline_redemption_allowance": 500,
     "max_adjust_points": DEFAULT_MAX_ADJUST_POINTS,
+    "max_opening_balance": DEFAULT_MAX_OPENING_BALANCE,
     "tiers": [
         {
             "id": "bronze",
@@ -226,6 +231,7 @@ class Limits:
     max_bonus: int
     offline_redemption_allowance: int
     max_adjust_points: int
+    max_opening_balance: int
     top_multiplier: Decimal
     reward_costs: dict[str, int]
 
@@ -242,6 +248,7 @@ class Limits:
             max_bonus=max(int(data["enrollment_bonus"]), int(data["birthday_bonus"])),
             offline_redemption_allowance=int(data["offline_redemption_allowance"]),
             max_adjust_points=int(data.get("max_adjust_points", DEFAULT_MAX_ADJUST_POINTS)),
+            max_opening_balance=int(data.get("max_opening_balance", DEFAULT_MAX_OPENING_BALANCE)),
             top_multiplier=max(Decimal(t["multiplier"]) for t in data["tiers"]),
             reward_costs={str(r["id"]): int(r["cost"]) for r in data["rewards"]},
         )

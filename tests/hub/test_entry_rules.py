@@ -91,6 +91,11 @@ def test_the_sd_card_attacker_cannot_earn_a_million_points(hub_at: Server):
         ({"kind": "bonus", "points": 100, "amount": None}, {"points": 101}),
         ({"kind": "adjust", "points": 10_000, "amount": None}, {"points": 10_001}),
         ({"kind": "adjust", "points": -10_000, "amount": None}, {"points": -10_001}),
+        # An opening balance of `kiosk member import`: a limit of its own, 1,000,000.
+        (
+            {"kind": "adjust", "points": 1_000_000, "amount": None, "reason": "import"},
+            {"points": 1_000_001},
+        ),
         (
             {"kind": "redeem", "points": -200, "amount": None, "reward_id": "coffee"},
             {"points": -199},
@@ -117,7 +122,9 @@ def test_the_most_a_rule_allows_is_stored_and_one_more_is_rejected(
     assert counter.verdict(**(allowed | one_more)) == "outside_program"
 
     assert balance_of(hub, counter.member_id) == before + allowed["points"]
-    assert [code for code, _ in flags_of(hub, counter.member_id)] == ["outside_program"]
+    raised = [code for code, _ in flags_of(hub, counter.member_id)]
+    assert raised[-1:] == ["outside_program"]
+    assert raised[:-1] == (["large_opening_balance"] if allowed.get("reason") == "import" else [])
 
 
 def test_a_reversal_must_undo_a_stored_entry_of_the_device_exactly_once(hub_at: Server):
@@ -188,3 +195,22 @@ def test_an_earn_then_a_redeem_in_one_batch_is_judged_on_the_running_balance(hub
     answer = outcome(counter.wire.push([earn, spend]))
 
     assert answer["stored"] == 2  # 150 - 200 = -50, within the allowance
+
+
+def test_an_opening_balance_above_a_correction_is_stored_but_the_owner_hears_of_it(
+    hub_at: Server,
+):
+    counter = Counter(hub_at)
+    hub = hub_at.hub
+    assert hub is not None
+
+    small = counter.verdict(kind="adjust", points=9_000, amount=None, reason="import")
+    large = counter.verdict(kind="adjust", points=250_000, amount=None, reason="import")
+    negative = counter.verdict(kind="adjust", points=-250_000, amount=None, reason="import")
+
+    assert (small, large, negative) == ("stored", "stored", "outside_program")
+    assert balance_of(hub, counter.member_id) == 259_000
+    assert [code for code, _ in flags_of(hub, counter.member_id)] == [
+        "large_opening_balance",
+        "outside_program",
+    ]
