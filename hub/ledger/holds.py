@@ -70,11 +70,18 @@ def take(
 ) -> Taken | Refused:
     """Hold `points` of the member for the device's transaction, or say why not."""
     with transaction.atomic(), connection.cursor() as cursor:
-        first = _find(cursor, device, client_txn_id, lock=False)
-        if first is not None and (first["member_id"], first["points"]) != (member_id, points):
-            return _conflict()
-        cursor.execute(f"SELECT status FROM {_MEMBERS} WHERE member_id = %s", [member_id])
+        # A merged enrollment spends its survivor's points: the hold is the survivor's.
+        cursor.execute(
+            f"SELECT s.status, s.member_id FROM {_MEMBERS} m JOIN {_MEMBERS} s "
+            "ON s.member_id = COALESCE(m.merged_into, m.member_id) WHERE m.member_id = %s",
+            [member_id],
+        )
         row = cursor.fetchone()
+        first = _find(cursor, device, client_txn_id, lock=False)
+        if row is not None:
+            member_id = str(row[1])
+        if first is not None and (first["member_id"], first["points"]) != (member_id, points):
+            return _conflict()  # this transaction holds something else (whoever it names)
         if row is None or row[0] != "active":
             return Refused("unknown_member", "The hub has no member with this id.")
         balance = _lock_balance(cursor, member_id)
@@ -94,7 +101,7 @@ def take(
         if held is None:
             made = _insert(cursor, device, client_txn_id, member_id, points, reward_id, available)
             if made is None:  # the same transaction id, held meanwhile by a repeat in flight
-                return take(device, client_txn_id, member_id, points, reward_id)
+                return take(device, client_txn_id, member_id, points, reward_id)  # the survivor
             return Taken(201, _body(made))
         # Released or expired: taken again, as a new hold would be (it had let go).
         cursor.execute(
@@ -131,6 +138,10 @@ def held_points(member_ids: list[str]) -> dict[str, int]:
     return {member_id: found.get(member_id, 0) for member_id in wanted}
 
 
+# The member an entry's member id counts in: itself, or the survivor it was merged into.
+_SURVIVOR = f"(SELECT COALESCE(merged_into, member_id) FROM {_MEMBERS} WHERE member_id = %s)"
+
+
 def confirms(device: Device, entry: dict[str, Any]) -> bool:
     """Whether a (checked) entry is the redeem a hold of this device was made for.
 
@@ -143,7 +154,7 @@ def confirms(device: Device, entry: dict[str, Any]) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {_HOLDS} WHERE device_id = %s AND client_txn_id = %s "
-            "AND member_id = %s AND points = %s AND state <> 'released'",
+            f"AND member_id = {_SURVIVOR} AND points = %s AND state <> 'released'",
             [device.pk, txn, entry.get("member_id"), -_points(entry)],
         )
         return cursor.fetchone() is not None
@@ -163,7 +174,7 @@ def confirm(device: Device, entries: list[dict[str, Any]]) -> int:
                 continue
             cursor.execute(
                 f"UPDATE {_HOLDS} SET state = 'confirmed', entry_id = %s "
-                "WHERE device_id = %s AND client_txn_id = %s AND member_id = %s "
+                f"WHERE device_id = %s AND client_txn_id = %s AND member_id = {_SURVIVOR} "
                 "AND points = %s AND state = 'active'",
                 [entry.get("entry_id"), device.pk, txn, entry.get("member_id"), -_points(entry)],
             )

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from tests.hub.conftest import Hub, HubServer
-from tests.hub.wire import Server, Wire, member, new_id, outcome
+from tests.hub.test_holds import hold, redeem_entry
+from tests.hub.wire import Server, Wire, error_code, member, new_id, outcome
 
 PHONE = "+989121112233"
 
@@ -130,3 +131,23 @@ def test_an_erasure_pushed_for_the_merged_id_erases_the_survivor_too(hub: Hub, s
     assert chain[first]["status"] == chain[second]["status"] == "erased"
     assert "phone" not in chain[first] and chain[first]["balance"] == 45  # the ledger stays
     assert ("erasure", {"member_id": first}) in feed
+
+
+def test_a_hold_by_the_merged_id_spends_the_survivors_points_once(hub: Hub, server: Server):
+    north, south = Wire(server), Wire(server)
+    first, second = new_id(), new_id()
+    enrolled(north, first, "0A0A0A0A", [300])
+    enrolled(south, second, "0B0B0B0B", [200])  # merged: 500 between them
+    txn = f"redeem-{new_id()}"
+
+    by_alias = hold(south, second, 500, txn)  # more than the alias's own 200
+    by_survivor = hold(north, first, 200)  # nothing is left
+    redeemed = outcome(south.push([redeem_entry(south, 2, second, 500, txn)]))
+
+    assert by_alias.status_code == 201 and by_alias.json()["available"] == 0
+    assert error_code(by_survivor) == (409, "insufficient_points")
+    assert by_survivor.json()["error"]["available"] == 0
+    assert redeemed["stored"] == 1 and redeemed["rejected"] == []
+    assert members_of(hub)[first]["balance"] == 0
+    assert hub.sql("SELECT state FROM hub_hold WHERE client_txn_id = %s", txn) == [("confirmed",)]
+    assert hub.sql("SELECT count(*) FROM hub_flag WHERE code LIKE '%%overdraw%%'") == [(0,)]
