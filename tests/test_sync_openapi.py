@@ -1132,8 +1132,8 @@ def test_lookups_are_answered_as_the_spec_says(
         )
         (asked,) = [value for name, value in pairs if name in {"phone", "card"}]
         assert asked in (member["phone"], *(c["uid"] for c in member["cards"]))
-    if pairs == [("phone", "+989121234567")]:
-        assert answer.status == 200 and payload["member"]["member_id"] in MEMBERS
+    # Which members there are depends on what the other properties pushed: the answers of
+    # a known state are tests/hub/test_protocol.py's, on the simulator and the hub.
 
 
 @PROPERTY
