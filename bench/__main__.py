@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import fleet, ledger, readers, sync, ui
+from bench import fleet, hub, ledger, readers, sync, ui
 from bench.common import Scale
 
 BENCHMARKS: dict[str, Callable[[Scale], int]] = {
@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, Callable[[Scale], int]] = {
     "ui": ui.main,
     "sync": sync.main,
     "fleet": fleet.main,
+    "hub": hub.main,
 }
 
 
