@@ -10,13 +10,14 @@ balance unchanged. Redemptions beyond the offline allowance are rejected `overdr
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.hub.conftest import Hub
+from tests.hub.conftest import Hub, HubServer
 from tests.hub.wire import Server, Wire, member, new_id, outcome
 
 # The default program (version 1, the kiosk's shipped numbers): 1 point per 100,000 rial,
@@ -214,3 +215,45 @@ def test_an_opening_balance_above_a_correction_is_stored_but_the_owner_hears_of_
         "large_opening_balance",
         "outside_program",
     ]
+
+
+def test_offline_redemptions_racing_at_two_hub_processes_overdraw_by_the_allowance_at_most(
+    hub: Hub,
+):
+    # Six branches were offline; each gave the same shopper a 500-point discount (within
+    # their own allowance). Back online, they push at the same moment, to two processes.
+    first, second = HubServer(hub).start(), HubServer(hub).start()
+    try:
+        servers = [Server("hub", first.url, hub=hub), Server("hub", second.url, hub=hub)]
+        home = Counter(servers[0], opening=300)
+        branches = [Wire(servers[i % 2]) for i in range(6)]
+        start = threading.Barrier(len(branches))
+        verdicts: list[str] = []
+
+        def push(wire: Wire) -> None:
+            spend = wire.entry(
+                1,
+                home.member_id,
+                kind="redeem",
+                amount=None,
+                points=-500,
+                reward_id="discount-100k",
+            )
+            start.wait()
+            answer = outcome(wire.push([spend]))
+            verdicts.append("stored" if answer["stored"] else answer["rejected"][0][1])
+
+        threads = [threading.Thread(target=push, args=(w,)) for w in branches]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        first.stop(graceful=False)
+        second.stop(graceful=False)
+
+    # 300 - 500 = -200 (within the allowance of 500); a second would make -700.
+    assert sorted(verdicts) == ["overdraw"] * 5 + ["stored"]
+    assert balance_of(hub, home.member_id) == -200
+    codes = [code for code, _ in flags_of(hub, home.member_id)]
+    assert sorted(codes) == ["offline_overdraw"] + ["overdraw"] * 5
