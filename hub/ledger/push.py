@@ -113,7 +113,7 @@ def push(device: Device, members: list[dict[str, Any]], entries: list[Any]) -> P
                 points[data["into"]] += 0
         changes += _balances_changed(points)
         holds.confirm(device, stored)  # after the balance locks: the order a hold takes
-        branches.record_pushed(device.branch_id, members, entries)  # before the feed's lock
+        branches.record_taken(device.branch_id, changes)  # before the feed's lock
         feed.append(changes)
     return result
 

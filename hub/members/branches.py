@@ -18,7 +18,6 @@ from typing import Any
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
-from hub.formats import is_text
 from hub.members.models import BranchMember, Member
 
 _BRANCH_MEMBERS = BranchMember._meta.db_table
@@ -61,26 +60,19 @@ def share_with_survivor(merged: str, into: str) -> None:
 
 def _known(cursor: CursorWrapper, wanted: list[str]) -> list[str]:
     """The ids the hub holds, with the survivor of each merged one, in id order."""
-    if _has_merged_into():
-        cursor.execute(
-            f"SELECT member_id, merged_into FROM {_MEMBERS} WHERE member_id = ANY(%s)", [wanted]
-        )
-        found = {str(id_) for row in cursor.fetchall() for id_ in row if id_ is not None}
-    else:
-        cursor.execute(f"SELECT member_id FROM {_MEMBERS} WHERE member_id = ANY(%s)", [wanted])
-        found = {str(row[0]) for row in cursor.fetchall()}
-    return sorted(found)
+    cursor.execute(
+        f"SELECT member_id, merged_into FROM {_MEMBERS} WHERE member_id = ANY(%s)", [wanted]
+    )
+    return sorted({str(id_) for row in cursor.fetchall() for id_ in row if id_ is not None})
 
 
-def _has_merged_into() -> bool:
-    # The seam to part C of issue 15 (merges): `hub_member.merged_into` names the survivor
-    # of a merged id. Until that column is there, no member is merged.
-    return any(f.name == "merged_into" for f in Member._meta.get_fields())
+def record_taken(branch_id: int, changes: list[tuple[str, dict[str, Any]]]) -> None:
+    """After a push: the members the hub took something of (a record, an entry, a merge)
+    use the branch.
 
-
-def record_pushed(branch_id: int, records: list[dict[str, Any]], entries: list[Any]) -> None:
-    """After a push: the members whose records or entries it carried use the branch."""
-    named = [r["member_id"] for r in records] + [
-        e["member_id"] for e in entries if isinstance(e, dict) and is_text(e.get("member_id"))
-    ]
-    record(branch_id, [str(member_id) for member_id in named])
+    Read from the push's feed changes, not from what it carried: a record or an entry the
+    hub refused (a thief naming a member id it learnt) makes no one a member of the branch.
+    """
+    named = [str(data["member_id"]) for kind, data in changes if "member_id" in data]
+    named += [str(data["into"]) for kind, data in changes if kind == "merge"]
+    record(branch_id, named)

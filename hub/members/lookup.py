@@ -23,9 +23,8 @@ from django.db import connection, transaction
 from hub.devices.models import Device
 from hub.flags.flags import Raised, raise_flags
 from hub.ledger.models import Balance, Entry, HighWater
-from hub.members import branches
+from hub.members import branches, records
 from hub.members.models import Card, LookupAllowance, Member
-from hub.members.records import record_of
 
 LOOKUPS_PER_HOUR = 300
 _PER_SECOND = LOOKUPS_PER_HOUR / 3600
@@ -91,18 +90,18 @@ def lookup(device: Device, by: str, value: str) -> Found | Missing | Limited:
         member_id = _find(by, value)
         if isinstance(member_id, Missing):
             return member_id
-        member_id = _survivor(member_id)
+        member_id = records.survivor_of([member_id])[member_id]
         branches.record(device.branch_id, [member_id])
     member = Member.objects.get(pk=member_id)
     if member.status != "active":  # erased between the two reads
         return Missing("unknown_member", "No member with this phone number or card.")
-    record = record_of(member, member.cards.order_by("id"))
+    record = records.record_of(member, member.cards.order_by("id"))
     return Found(member=record, balance=balance_of(member_id))
 
 
 def balance_of(member_id: str) -> dict[str, Any]:
     """The member's balance as a `balance` change carries it, `acknowledged` included."""
-    ids = [member_id, *_merged_into(member_id)]
+    ids = sorted(records.family([member_id]))  # its entries and its aliases' count
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT balance FROM {_BALANCES} WHERE member_id = %s", [member_id])
         row = cursor.fetchone()
@@ -157,7 +156,7 @@ def _find(by: str, value: str) -> str | Missing:
         if by == "phone":
             cursor.execute(
                 f"SELECT member_id FROM {_MEMBERS} WHERE phone = %s AND status = 'active' "
-                f"ORDER BY {_alias_last()} received_at, member_id LIMIT 1",
+                "ORDER BY merged_into IS NOT NULL, received_at, member_id LIMIT 1",
                 [value],
             )
             row = cursor.fetchone()
@@ -177,36 +176,3 @@ def _find(by: str, value: str) -> str | Missing:
     if row[1] != "active":
         return Missing("card_blocked", "This card is blocked.")
     return str(row[0])
-
-
-# -- the seam to merges (issue 15, part C): `hub_member.merged_into` names a survivor -----
-
-
-def _merges() -> bool:
-    return any(f.name == "merged_into" for f in Member._meta.get_fields())
-
-
-def _alias_last() -> str:
-    """An ORDER BY term putting merged ids after survivors (nothing until merges exist)."""
-    return "merged_into IS NOT NULL," if _merges() else ""
-
-
-def _survivor(member_id: str) -> str:
-    """The member a merged id became (itself when not merged)."""
-    if not _merges():
-        return member_id
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COALESCE(merged_into, member_id) FROM {_MEMBERS} WHERE member_id = %s",
-            [member_id],
-        )
-        return str(cursor.fetchone()[0])
-
-
-def _merged_into(member_id: str) -> list[str]:
-    """The ids merged into this member (their entries count in its balance)."""
-    if not _merges():
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT member_id FROM {_MEMBERS} WHERE merged_into = %s", [member_id])
-        return [str(row[0]) for row in cursor.fetchall()]

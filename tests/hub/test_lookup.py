@@ -245,3 +245,18 @@ def test_a_merged_member_is_answered_with_the_one_it_became_and_both_branches_he
         merges = [c["data"] for c in feed(device) if c["type"] == "merge"]
         assert merges == [{"member_id": second, "into": first}]
     assert first in members_in(feed(b))  # B's kiosks hear of the survivor from now on
+
+
+def test_a_thief_naming_a_learnt_member_id_in_refused_pushes_gets_nothing_of_theirs(chain):
+    stolen, _a2, b = chain
+    victim = new_id()
+    b.push([b.entry(1, victim, 40)], [member(victim, phone="+989120000008", cards=[])])
+
+    # A record moving the victim to the thief's phone, and a forged earn: both refused.
+    stolen.push(
+        [stolen.entry(1, victim, 1_000_000)],
+        [member(victim, phone="+989120000666", cards=[])],
+    )
+    b.push([b.entry(2, victim, 5)])  # the victim shops again at B
+
+    assert victim not in members_in(feed(stolen))
