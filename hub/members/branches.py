@@ -1,7 +1,8 @@
 """Which members use which branch: the share of the feed each branch's devices are sent.
 
-A member becomes a member of a branch when a device of the branch pushes their record or
-an entry of theirs, or looks them up; nothing removes it (a member who once shopped here
+A member becomes a member of a branch when the hub takes their record or an entry of
+theirs from a device of the branch (a refused one does not count), or the device looks
+them up; nothing removes it (a member who once shopped here
 may come again, and their kiosk keeps them). A merged member's branches are their
 survivor's too: the kiosks that knew the merged id must hear of the one it became.
 

@@ -60,8 +60,8 @@ class Card(models.Model):
 class BranchMember(models.Model):
     """A member who uses a branch: the branch's feed carries their changes.
 
-    Recorded when a device of the branch pushes the member's record or an entry of theirs,
-    or looks them up (hub/members/branches.py); never removed.
+    Recorded when the hub takes the member's record or an entry of theirs from a device of
+    the branch, or the device looks them up (hub/members/branches.py); never removed.
     """
 
     # Found by the unique (branch, member) index below; an index of its own would only
