@@ -1,15 +1,17 @@
 """The hub benchmark: pushed entries ingested with 200 kiosks at once, and what that costs.
 
-The hub runs as in production (`hub serve`: gunicorn, 2 workers of 4 threads, a pool of
-4 PostgreSQL connections each; bench/hub_setup.py) on a durable PostgreSQL. 201 devices
-are added with `hub device add` and enrolled with the kiosk's own client
-(`sync.client.CrmClient`). The last one is the reference kiosk: alone, before the load,
-it pushes batches one after another and asks for holds, which gives the unloaded
-latencies. Then 200 kiosk clients (`--smoke`: 5), threads in 4 forked processes so that
-the clients' Python is not one interpreter's GIL, push their batches as fast as the hub
-answers (each its own members in its first batch, then earns for them), while 4 threads
-of this process ask for holds (`POST /v2/holds`, 1 point of the reference kiosk's
-members) and another samples the resident memory of every gunicorn worker.
+The hub runs as docs/hub.md says to run it ("Two lanes"; bench/hub_setup.py): pushes
+and pulls on one `hub serve` (gunicorn, 2 workers of 4 threads, a pool of 4 PostgreSQL
+connections each) at a lower CPU priority, holds on another (1 worker), on a durable
+PostgreSQL. 201 devices are added with `hub device add` and enrolled with the kiosk's own
+client (`sync.client.CrmClient`). The last one is the reference kiosk: alone, before the
+load, it pushes batches one after another and asks for holds, which gives the unloaded
+latencies. Then 200 kiosk clients (`--smoke`: 5), threads in 4 forked processes (so that
+the clients' Python is not one interpreter's GIL; at a lower priority still: they stand
+for Pis of their own), push their backlogs in batches of 500 as fast as the hub answers
+(each its own members in its first batch, then earns for them), while 4 threads of this
+process ask for holds at the counters' pace (`POST /v2/holds`, 1 point of the reference
+kiosk's members) and another samples the resident memory of every gunicorn worker.
 
 - `hub_ingest_entries_per_s`: entries of the load over the time from its start until the
   last push was answered; reference: the same rows (exported from the hub's table after
@@ -32,6 +34,7 @@ ingest figure's note. Without PostgreSQL the benchmark says so on stderr and pri
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import statistics
 import tempfile
@@ -54,6 +57,9 @@ LOAD_PREFIX = "bench-kiosk-"
 REFERENCE_DEVICE = "bench-reference"
 SAMPLE_SECONDS = 0.25  # the memory sampler's period (a pace of measurement, not a wait)
 TIMEOUT = (10.0, 300.0)
+BULK_NICE = 10  # docs/hub.md, "Load": the bulk lane yields the processor to holds
+CLIENT_NICE = 15
+HOLDS_PER_SECOND = 20.0
 
 
 @dataclass(frozen=True)
@@ -68,8 +74,10 @@ class Size:
     hold_threads: int
 
 
-FULL = Size(200, 10, 100, 5, 4, 30, 200, 4)
-QUICK = Size(200, 4, 50, 5, 4, 20, 100, 4)
+# Each kiosk pushes a backlog as a kiosk does after an outage: batches of crm.batch_size
+# (500, kiosk/config/defaults.toml), its members' records with the first.
+FULL = Size(200, 4, 500, 5, 4, 20, 200, 4)
+QUICK = Size(200, 2, 250, 5, 4, 10, 100, 4)
 SMOKE = Size(5, 2, 5, 2, 2, 3, 5, 1)
 Batch = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
@@ -97,8 +105,11 @@ def main(scale: Scale) -> int:
 
 def _run(hub: Hub, size: Size) -> None:
     codes = hub.new_codes(size.kiosks + 1)
-    hub.serve(workers=2, threads=4)
-    progress(f"hub: serving at {hub.url}; enrolling {size.kiosks + 1} devices")
+    # The lanes of docs/hub.md, "Load": pushes and pulls on one `hub serve` at a lower CPU
+    # priority, holds and lookups (a shopper waiting at a counter) on another.
+    hub.serve(workers=2, threads=4, nice=BULK_NICE)
+    interactive = hub.serve(workers=1, threads=4)
+    progress(f"hub: serving at {hub.url} (holds: {interactive}); enrolling {size.kiosks + 1}")
     names = [f"{LOAD_PREFIX}{i:03d}" for i in range(size.kiosks)] + [REFERENCE_DEVICE]
     secrets = [
         CrmClient(hub.url, name).enroll(code) for name, code in zip(names, codes, strict=True)
@@ -109,11 +120,12 @@ def _run(hub: Hub, size: Size) -> None:
     batches = _batches(size.kiosks, REFERENCE_DEVICE, size.reference_batches, size)
     alone_push = [_timed(reference.push, *batch) for batch in batches]
     holders = [m["member_id"] for m in batches[0][0]]
-    alone_hold = [_hold(reference, holders, i)[0] for i in range(size.reference_holds)]
+    counter = CrmClient(interactive, REFERENCE_DEVICE, secrets[-1], timeout=TIMEOUT)
+    alone_hold = [_hold(counter, holders, i)[0] for i in range(size.reference_holds)]
     progress(f"hub: alone: {len(alone_push)} pushes, {len(alone_hold)} holds")
 
     load = [_batches(i, name, size.batches, size) for i, (name, _) in enumerate(devices[:-1])]
-    run = _load(hub, size, devices, load, holders)
+    run = _load(hub, interactive, size, devices, load, holders)
     total = size.kiosks * size.batches * size.per_batch
     elapsed = run["end"] - run["start"]
     progress(f"hub: {total} entries pushed in {elapsed:.1f} s; the COPY reference next")
@@ -235,6 +247,7 @@ def _hold(client: CrmClient, members: list[str], i: int) -> tuple[float, bool]:
 
 def _load(
     hub: Hub,
+    interactive: str,
     size: Size,
     devices: list[tuple[str, bytes]],
     load: list[list[Batch]],
@@ -265,8 +278,14 @@ def _load(
     threads = [
         threading.Thread(
             target=_holder,
-            args=(CrmClient(hub.url, REFERENCE_DEVICE, secret, timeout=TIMEOUT), holders),
-            kwargs={"start": start, "done": done, "took": holds, "refused": refused},
+            args=(CrmClient(interactive, REFERENCE_DEVICE, secret, timeout=TIMEOUT), holders),
+            kwargs={
+                "start": start,
+                "done": done,
+                "took": holds,
+                "refused": refused,
+                "threads": size.hold_threads,
+            },
         )
         for _ in range(size.hold_threads)
     ] + [threading.Thread(target=_sampler, args=(rss, start, done))]
@@ -298,7 +317,13 @@ def _clients(
     start: EventType,
     results: Any,
 ) -> None:
-    """A forked process: a thread per kiosk, each pushing its batches one after another."""
+    """A forked process: a thread per kiosk, each pushing its batches one after another.
+
+    At a lower CPU priority: these kiosks stand for Raspberry Pis of their own, and their
+    JSON, gzip and signing must not take the hub's processor (they still get what it
+    leaves, and on two cores that is much of it).
+    """
+    os.nice(CLIENT_NICE)
     pushes: list[float] = []
     errors = [0]
     ends: list[float] = []
@@ -341,15 +366,23 @@ def _holder(
     done: threading.Event,
     took: list[float],
     refused: list[int],
+    threads: int,
 ) -> None:
-    """Holds one after another while the load runs (at least one)."""
+    """Holds at the counters' pace while the load runs (at least one).
+
+    HOLDS_PER_SECOND among all holder threads: a rush hour in which every one of the 200
+    kiosks redeems about once every ten seconds (a pace of the load, not a wait).
+    """
     start.wait()
+    interval = threads / HOLDS_PER_SECOND
     i = 0
     while i == 0 or not done.is_set():
         elapsed, no = _hold(client, members, i)
         took.append(elapsed)
         refused[0] += no
         i += 1
+        if done.wait(max(0.0, interval - elapsed)):
+            return
 
 
 def _sampler(

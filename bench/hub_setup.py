@@ -103,9 +103,8 @@ class Hub:
             "HUB_DATA_DIR": str(folder),
             "PYTHONPATH": str(ROOT),
         }
-        self.url = ""
-        self.serve_pid = 0
-        self._process: subprocess.Popen[str] | None = None
+        self.url = ""  # the first server's
+        self._processes: list[subprocess.Popen[str]] = []
         self.command("migrate")
 
     def command(self, *args: str) -> str:
@@ -128,36 +127,34 @@ class Hub:
         added = self.command("device", "add", "--branch", branch, "--count", str(count), "--json")
         return [str(json.loads(line)["code"]) for line in added.splitlines()]
 
-    def serve(self, workers: int, threads: int) -> None:
-        """Start `hub serve` on a free loopback port; return once it listens."""
-        self._process = subprocess.Popen(
-            [*_SERVE, "--workers", str(workers), "--threads", str(threads)],
+    def serve(self, workers: int, threads: int, nice: int = 0) -> str:
+        """Start a `hub serve` on a free loopback port (at this niceness); its URL, once it
+        listens. Called twice, two servers of one hub: the lanes of docs/hub.md, "Load"."""
+        command = [*_SERVE, "--workers", str(workers), "--threads", str(threads)]
+        process = subprocess.Popen(
+            ["nice", "-n", str(nice), *command] if nice else command,
             env=self.env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
+        self._processes.append(process)
         listening: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._drain, args=(listening,), daemon=True).start()
+        threading.Thread(target=_drain, args=(process, listening), daemon=True).start()
         try:
-            self.url = listening.get(timeout=WAIT)
+            url = listening.get(timeout=WAIT)
         except queue.Empty:
-            self.url = ""
-        if not self.url:
+            url = ""
+        if not url:
             self.stop()
             raise RuntimeError("hub serve did not start")
-        self.serve_pid = self._process.pid
-
-    def _drain(self, listening: queue.Queue[str]) -> None:
-        assert self._process is not None and self._process.stderr is not None
-        for line in self._process.stderr:
-            if "Listening at: " in line:
-                listening.put(line.split("Listening at: ")[1].split()[0])
-        listening.put("")
+        self.url = self.url or url
+        return url
 
     def workers(self) -> list[int]:
-        """The pids of `hub serve`'s gunicorn workers (the children of its master)."""
+        """The pids of every `hub serve`'s gunicorn workers (the children of its master)."""
+        masters = {p.pid for p in self._processes}
         found = []
         for status in Path("/proc").glob("[0-9]*/status"):
             try:
@@ -165,18 +162,29 @@ class Hub:
             except OSError:
                 continue
             for line in text.splitlines():
-                if line.startswith("PPid:") and int(line.split()[1]) == self.serve_pid:
+                if line.startswith("PPid:") and int(line.split()[1]) in masters:
                     found.append(int(status.parent.name))
         return sorted(found)
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=WAIT)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        for process in self._processes:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=WAIT)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        self._processes.clear()
+        self.url = ""
+
+
+def _drain(process: subprocess.Popen[str], listening: queue.Queue[str]) -> None:
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "Listening at: " in line:
+            listening.put(line.split("Listening at: ")[1].split()[0])
+    listening.put("")
 
 
 def rss_mib(pid: int) -> float | None:

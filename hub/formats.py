@@ -59,13 +59,21 @@ def parse_timestamp(value: object) -> datetime | None:
     """A protocol timestamp (`2026-11-23T09:30:00.000000Z`) as an aware datetime, or None."""
     if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
         return None
+    # The shape is known: its fields by position (strptime costs ten times as much, and
+    # a push reads two of these per entry).
     try:
-        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
-    except ValueError:  # 2026-02-30 has the shape of a date, not the meaning
+        return datetime(
+            int(value[0:4]),
+            int(value[5:7]),
+            int(value[8:10]),
+            int(value[11:13]),
+            int(value[14:16]),
+            int(value[17:19]),
+            int(value[20:26]),
+            tzinfo=UTC,
+        )
+    except ValueError:  # 2026-02-30 has the shape of a date, not the meaning; nor year 0
         return None
-    if moment.year < 1:  # PostgreSQL has no year 0; Python none either, but be plain
-        return None
-    return moment.replace(tzinfo=UTC)
 
 
 def parse_date(value: object) -> date | None:

@@ -39,26 +39,31 @@ def entry_key(entry: dict[str, Any]) -> tuple[str | None, int | None]:
     )
 
 
+_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "entry_id": _uuid,
+    "seq": lambda v: is_int64(v, minimum=1),
+    "kind": lambda v: isinstance(v, str) and v in KINDS,
+    "member_id": lambda v: is_text(v) and v != "",
+    "points": is_int64,
+    "amount": _optional(lambda a: is_int64(a, minimum=0)),
+    "currency": _optional(is_text),
+    "cashier_id": _optional(is_text),
+    "created_at": _timestamp,
+    "reverses": _optional(_uuid),
+    "reward_id": _optional(is_text),
+    "coupon_code": _optional(is_text),
+    "reason": _optional(is_text),
+    "expires_at": _optional(_timestamp),
+}
+
+
 def entry_problem(entry: dict[str, Any], device_id: str) -> str | None:
     """Why `entry` is not a ledger row of `device_id` (the protocol's Entry), or None."""
-    checks: dict[str, Callable[[Any], bool]] = {
-        "entry_id": _uuid,
-        "device_id": lambda v: v == device_id,
-        "seq": lambda v: is_int64(v, minimum=1),
-        "kind": lambda v: isinstance(v, str) and v in KINDS,
-        "member_id": lambda v: is_text(v) and v != "",
-        "points": is_int64,
-        "amount": _optional(lambda a: is_int64(a, minimum=0)),
-        "currency": _optional(is_text),
-        "cashier_id": _optional(is_text),
-        "created_at": _timestamp,
-        "reverses": _optional(_uuid),
-        "reward_id": _optional(is_text),
-        "coupon_code": _optional(is_text),
-        "reason": _optional(is_text),
-        "expires_at": _optional(_timestamp),
-    }
-    for name, check in checks.items():
+    if "device_id" not in entry:
+        return "device_id is missing"
+    if entry["device_id"] != device_id:
+        return "device_id is not valid"
+    for name, check in _FIELDS.items():
         if name not in entry:
             return f"{name} is missing"
         if not check(entry[name]):

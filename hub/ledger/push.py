@@ -236,33 +236,45 @@ def _row(
 
 
 def _insert(rows: list[tuple[Any, ...]]) -> None:
+    """Write the batch's rows with COPY: one round trip, where an INSERT per row costs ten
+    times as much at 500 entries (bench/hub.py measures both). The unique constraints hold
+    as for an INSERT, and the rows go with the transaction if it rolls back."""
     if not rows:
         return
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {_ENTRIES} ({_COLUMNS}) VALUES ({', '.join(['%s'] * 19)}, now())",
-            rows,
-        )
+        cursor.execute("SELECT now()")  # the transaction's time, as now() in SQL would be
+        received = cursor.fetchone()[0]
+        raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
+        with raw.copy(f"COPY {_ENTRIES} ({_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((*row, received))
 
 
 def _advance(device: Device) -> int:
-    """Move the device's mark up to the first gap; the new mark."""
+    """Move the device's mark up to the first gap; the new mark.
+
+    The sequence numbers above the mark, in order, less their rank: the first run without
+    a gap (mark+1, mark+2, ...) is where that difference equals the mark, and its largest
+    number is the new mark. One pass over the device's entries above the mark, in the
+    order of its (device, seq) index; a probe per entry for its successor cost three
+    times as much at 500 entries.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {_MARKS} m SET high_water = COALESCE((
-                SELECT MIN(e.seq) FROM {_ENTRIES} e
-                WHERE e.device_id = m.device_id AND e.seq > m.high_water
-                  AND NOT EXISTS (SELECT 1 FROM {_ENTRIES} n
-                                  WHERE n.device_id = e.device_id AND n.seq = e.seq + 1)
+                SELECT MAX(run.seq) FROM (
+                    SELECT e.seq, e.seq - ROW_NUMBER() OVER (ORDER BY e.seq) AS gapless_to
+                    FROM {_ENTRIES} e
+                    WHERE e.device_id = m.device_id AND e.seq > m.high_water
+                ) run
+                WHERE run.gapless_to = m.high_water
             ), m.high_water)
             WHERE m.device_id = %s
-              AND EXISTS (SELECT 1 FROM {_ENTRIES} f
-                          WHERE f.device_id = m.device_id AND f.seq = m.high_water + 1)
+            RETURNING m.high_water
             """,
             [device.pk],
         )
-        cursor.execute(f"SELECT high_water FROM {_MARKS} WHERE device_id = %s", [device.pk])
         row = cursor.fetchone()
     return int(row[0])
 
@@ -279,16 +291,17 @@ def _balances_changed(points: dict[str, int]) -> list[records.FeedChange]:
     points = credited
     members = sorted(points)
     counted = records.family(members)
-    balance_of: dict[str, int] = {}
     with connection.cursor() as cursor:
-        for member_id in members:  # in member-id order: the lock order of every push
-            cursor.execute(
-                f"INSERT INTO {_BALANCES} (member_id, balance, updated_at) VALUES (%s, %s, now()) "
-                f"ON CONFLICT (member_id) DO UPDATE SET balance = {_BALANCES}.balance + "
-                "excluded.balance, updated_at = now() RETURNING balance",
-                [member_id, points[member_id]],
-            )
-            balance_of[member_id] = int(cursor.fetchone()[0])
+        # One statement for all of them, in member-id order (the lock order of every push;
+        # the judge has locked these rows already when the batch had entries to judge).
+        cursor.execute(
+            f"INSERT INTO {_BALANCES} (member_id, balance, updated_at) "
+            "SELECT m, p, now() FROM unnest(%s::text[], %s::bigint[]) AS t(m, p) ORDER BY m "
+            f"ON CONFLICT (member_id) DO UPDATE SET balance = {_BALANCES}.balance + "
+            "excluded.balance, updated_at = now() RETURNING member_id, balance",
+            [members, [points[m] for m in members]],
+        )
+        balance_of = {str(row[0]): int(row[1]) for row in cursor.fetchall()}
         cursor.execute(
             f"""
             SELECT DISTINCT e.member_id, d.device_id, m.high_water
