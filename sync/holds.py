@@ -13,20 +13,17 @@ otherwise: a redemption then costs one request.
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Callable
-
-import requests
 
 from kiosk.config import CrmConfig
 from kiosk.core.authorize import Authorization, Held, HoldRequest, Refused, Unreachable
 from kiosk.core.service_base import ServiceBase
 from kiosk.core.store.outbox import Outbox, SyncState
 from sync.client import CrmClient, CrmError
-from sync.secret import fingerprint
-from sync.worker import MAX_RETRY_AFTER_SECONDS, SyncWorker
+from sync.counter import CounterLink
+from sync.worker import SyncWorker
 
 log = logging.getLogger(__name__)
 
@@ -43,24 +40,17 @@ class CrmAuthorizer:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.service = service
-        self.client = client  # the appliance's current client (a new secret: a new client)
         self.config = config
         self.clock = clock
         self.state = SyncState(service.conn)
-        seconds = float(config.hold_timeout_seconds)
-        self.timeout = (seconds, seconds)
-        # A session of its own: the counter asks from the touch app's thread while the
-        # background sync uses the appliance's client, and requests' Session is not
-        # documented as safe to share between threads.
-        self.session = requests.Session()
-        self.session.trust_env = False  # as CrmClient's: the environment picks no CA or proxy
+        self.link = CounterLink(self.state, client, config, clock=clock)
 
     def hold(self, request: HoldRequest) -> Authorization:
         """Ask the CRM to hold the points; Unreachable for anything it cannot decide."""
-        client = self._short_client()
+        client = self.link.client()
         if client is None:
             return Unreachable("no CRM client")
-        why_not = self._not_now(client)
+        why_not = self.link.not_now(client)
         if why_not is not None:
             return Unreachable(why_not)
         if request.outstanding:
@@ -76,42 +66,18 @@ class CrmAuthorizer:
             )
         except CrmError as error:
             return self._refusal(error)
-        self.state.set(last_contact_at=self.clock(), **_offset(client))
+        self.link.heard(client)
         return Held(available=int(answer["available"]), expires_at=str(answer["expires_at"]))
 
     def release(self, client_txn_id: str) -> None:
         """Let go of a hold the kiosk could not finish (best effort: it lapses anyway)."""
-        client = self._short_client()
+        client = self.link.client()
         if client is None:
             return
         try:
             client.release(client_txn_id)
         except CrmError as error:
             log.warning("a hold could not be released (%s); it lapses by itself", error.code)
-
-    def _short_client(self) -> CrmClient | None:
-        """The appliance's client (its secret, offset, CA) with the hold's timeout and session."""
-        client = self.client()
-        if client is None:
-            return None
-        if client.clock_offset is None:  # measured by an earlier process: sign right at once
-            stored = self.state.get("clock_offset")
-            if type(stored) in (int, float):
-                client.clock_offset = float(stored)
-        short = copy.copy(client)
-        short.timeout = self.timeout
-        short.session = self.session
-        return short
-
-    def _not_now(self, client: CrmClient) -> str | None:
-        """Why no request may go now: the secret refused, or a Retry-After still running."""
-        if self.state.get("credentials_refused", False) and fingerprint(
-            client.secret
-        ) == self.state.get("refused_secret"):
-            return "the CRM refused this kiosk's credentials"
-        if self.clock() < float(self.state.get("hold_until", 0.0)):
-            return "the CRM asked this kiosk to wait (Retry-After)"
-        return None
 
     def _refusal(self, error: CrmError) -> Authorization:
         if error.status == 409 and error.code == "insufficient_points":
@@ -122,11 +88,6 @@ class CrmAuthorizer:
             log.error("the CRM refused a hold: its transaction id holds something else")
             return Refused(0)
         if error.retry_after is not None:  # the CRM asked the whole device to wait
-            wait = min(error.retry_after, MAX_RETRY_AFTER_SECONDS)
-            self.state.set(hold_until=self.clock() + wait)
+            self.state.set(hold_until=self.link.wait_until(error.retry_after))
         log.warning("no hold from the CRM (%s): the offline allowance applies", error.code)
         return Unreachable(error.code)
-
-
-def _offset(client: CrmClient) -> dict[str, float]:
-    return {} if client.clock_offset is None else {"clock_offset": client.clock_offset}

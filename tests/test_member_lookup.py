@@ -158,7 +158,7 @@ def test_after_the_crm_asks_to_wait_no_lookup_is_sent_until_then(crm, kiosks, cl
         directory = a.service.directory
         assert isinstance(directory, CrmDirectory)
         now = [1_000.0]
-        directory.clock = lambda: now[0]
+        directory.link.clock = lambda: now[0]
         asked = lookups(limiting)
 
         for _ in range(3):
