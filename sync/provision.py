@@ -24,8 +24,8 @@ import pwd
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from kiosk.config.crm_url import crm_url_problem
 from kiosk.core import pulled
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.outbox import Outbox
@@ -66,18 +66,11 @@ def owed(service: LoyaltyService) -> tuple[int, int]:
 
 
 def check_url(url: str) -> str:
-    """The CRM URL without a trailing slash; ProvisioningFailed unless http(s) with a host."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ProvisioningFailed(
-            "bad_url", "The CRM address {url} is not an https:// URL.", url=url.strip()
-        )
-    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise ProvisioningFailed(
-            "bad_url",
-            "The CRM address {url} must use https:// (plain http only on loopback).",
-            url=url.strip(),
-        )
+    """The CRM URL without a trailing slash; ProvisioningFailed as the config would refuse it."""
+    problem = crm_url_problem(url)
+    if problem is not None:
+        # The technician's screen shows the catalogue's text; the CLI and the log this.
+        raise ProvisioningFailed("bad_url", "The CRM address {problem}.", problem=problem)
     return url.strip().rstrip("/")
 
 

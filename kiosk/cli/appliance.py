@@ -58,6 +58,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def provision_run(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk provision."""
+    from sync.provision import check_url
+
+    check_url(args.crm)  # before a PIN is asked or a database made
     service = ctx.service()
     staff = service.staff
     pin = None

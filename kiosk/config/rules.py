@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 
+from kiosk.config.crm_url import crm_url_problem
 from kiosk.config.problems import suggest
 from kiosk.config.schema import READER_SCHEMES, KioskConfig
 
@@ -118,8 +119,8 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
         b.problem("security.pin_scrypt_n", f"must be a power of two of at least 1024, not {n}")
     _at_least(b, "security.shift_timeout_minutes", s.shift_timeout_minutes, 1)
 
-    if c.crm.url and not c.crm.url.startswith(("https://", "http://")):
-        b.problem("crm.url", "must start with https:// (or http:// on loopback)")
+    if c.crm.url and (problem := crm_url_problem(c.crm.url)):
+        b.problem("crm.url", problem)
     _owner_key(c, b)
     _at_least(b, "readers.debounce_ms", c.readers.debounce_ms, 0)
     for i, url in enumerate(c.readers.urls):
