@@ -14,7 +14,7 @@ from kiosk.core.results import (
 )
 from kiosk.core.service_base import ServiceBase, clean_name, staff_id
 from kiosk.core.store import audit
-from kiosk.core.store.db import write_transaction
+from kiosk.core.store.db import checkpoint, write_transaction
 from kiosk.core.store.members import Member
 from kiosk.core.store.staff import SHOPPER, Actor
 from kiosk.errors import (
@@ -277,7 +277,13 @@ class EnrollmentService(ServiceBase):
             )
 
     def erase(self, member_id: str, *, actor: Actor) -> None:
-        """Erase a person: their personal data and cards go, the anonymous ledger stays."""
+        """Erase a person: their personal data and cards go, the anonymous ledger stays.
+
+        Nothing of them stays readable in the file: the rows are overwritten (secure_delete),
+        their enrollment's fingerprint replaced, and the WAL, which still holds the pages as
+        they were, is checkpointed and truncated. Backups are the appliance's part
+        (kiosk/appliance/backup.py `erase_from_backups`).
+        """
         actor.require("erase")
         now = to_iso(self.clock())
         with write_transaction(self.conn):
@@ -285,6 +291,8 @@ class EnrollmentService(ServiceBase):
             if member.status == "erased":
                 return
             self.members.erase(member_id, now)
+            self.txns.forget_member(member_id)
             audit.record(
                 self.conn, at=now, actor=actor.actor_id, action="member.erase", target=member_id
             )
+        checkpoint(self.conn)

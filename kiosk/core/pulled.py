@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,11 +30,12 @@ from kiosk.core.signed import (
     program_version,
 )
 from kiosk.core.store import audit
-from kiosk.core.store.db import database_now, savepoint, write_transaction
+from kiosk.core.store.db import checkpoint, database_now, savepoint, write_transaction
 from kiosk.core.store.members import MemberStore
 from kiosk.core.store.merged import MergedMembers
 from kiosk.core.store.outbox import Outbox, RemoteBalances, SyncState
 from kiosk.core.store.staff import StaffAccounts
+from kiosk.core.store.txns import ClientTxns
 
 log = logging.getLogger(__name__)
 PROGRAM_KEY = "program"
@@ -70,6 +71,7 @@ class Stores:
     balances: RemoteBalances
     state: SyncState
     staff_accounts: StaffAccounts
+    erased: list[str] = field(default_factory=list)  # members erased by this page
 
     @classmethod
     def on(cls, conn: sqlite3.Connection, device_id: str) -> Stores:
@@ -123,6 +125,8 @@ def apply_page(
                 continue
             applied[kind] += 1
         stores.state.write({"cursor": next_cursor})
+    if stores.erased:  # the WAL still holds the erased people's pages (as erase does)
+        checkpoint(conn)
     return applied
 
 
@@ -258,6 +262,8 @@ def _erasure(stores: Stores, here: Here, data: dict[str, Any]) -> None:
     now = database_now(stores.conn)
     stores.members.erase(member_id, now)
     stores.outbox.forget_member_change(member_id)
+    ClientTxns(stores.conn).forget_member(member_id)
+    stores.erased.append(member_id)
     audit.record(stores.conn, at=now, actor="crm", action="member.erase", target=member_id)
 
 
@@ -289,6 +295,10 @@ def _staff(stores: Stores, here: Here, data: dict[str, Any]) -> None:
         raise TypeError("disabled is true or false")
     role_here = stores.staff_accounts.role_of(staff_id)
     check_staff(data, role_here, here.min_pin_scrypt_n)
+    # Salted hashes of one PIN differ, so only a copied hash shows here (a duplicate PIN can
+    # be found only where the PIN is typed); sign-in names the person picked anyway.
+    if stores.staff_accounts.hash_in_use(data["pin_hash"], other_than=staff_id):
+        raise Refused("pin_hash_reused")
     now = database_now(stores.conn)
     stores.staff_accounts.put_pulled(
         staff_id,

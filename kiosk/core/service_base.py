@@ -35,11 +35,12 @@ from kiosk.core.store.merged import MergedMembers
 from kiosk.core.store.outbox import RemoteBalances, SyncState
 from kiosk.core.store.settings import DeviceIdentity, SettingsStore
 from kiosk.core.store.staff import Actor, StaffStore
-from kiosk.core.store.txns import ClientTxns
+from kiosk.core.store.txns import ERASED, ClientTxns
 from kiosk.errors import (
     IdempotencyConflict,
     InvalidInput,
     MemberErased,
+    SelfApproval,
     UnknownMember,
 )
 
@@ -133,12 +134,13 @@ class ServiceBase:
         """Run `write` in one transaction unless `txn_id` was seen; then return its answer."""
         if not txn_id or len(txn_id) > 100:
             raise InvalidInput("Every change needs a client transaction id (1 to 100 characters).")
-        fingerprint = hashlib.sha256(
-            _FINGERPRINT_JSON.encode([operation, request]).encode()
-        ).hexdigest()
+        digest = hashlib.sha256(_FINGERPRINT_JSON.encode([operation, request]).encode())
+        fingerprint = self.txns.fingerprint(digest.hexdigest())
         with write_transaction(self.conn):
             seen = self.txns.find(txn_id)
             if seen is not None:
+                if seen.fingerprint == ERASED:  # the enrollment of a person since erased
+                    raise MemberErased()
                 if seen.fingerprint != fingerprint:
                     raise IdempotencyConflict(txn=txn_id)
                 return _load(result_type, json.loads(seen.result))
@@ -201,6 +203,17 @@ class ServiceBase:
 
 def staff_id(actor: Actor) -> str:
     return actor.actor_id
+
+
+def check_approver(approver: Actor, *, acting: tuple[str | None, ...], action: str) -> None:
+    """Raise unless `approver` may approve and is none of the people `acting` in `action`.
+
+    An approval is a second person vouching: a manager approving their own purchase (or the
+    void of their own redemption) would be no check at all.
+    """
+    approver.require("approve")
+    if approver.actor_id in acting:
+        raise SelfApproval(staff=approver.actor_id, action=action)
 
 
 def clean_name(name: str | None) -> str | None:

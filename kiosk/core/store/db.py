@@ -25,6 +25,9 @@ _PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
     "PRAGMA trusted_schema=OFF",
+    # Deleted rows are overwritten with zeros, not left in free space: an erased person's
+    # phone number and name must not stay readable in the file (docs/security.md).
+    "PRAGMA secure_delete=ON",
 )
 
 
@@ -49,7 +52,11 @@ def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
             conn.execute(pragma)
         if migrate:
             with _migration_lock(path):
-                MIGRATIONS.apply(Database(conn))
+                database = Database(conn)
+                migrated = bool(MIGRATIONS.pending(database))
+                MIGRATIONS.apply(database)
+            if migrated:  # the WAL may hold what a migration replaced (unkeyed fingerprints)
+                checkpoint(conn)
         # Where the file cannot be opened for writing (a read-only medium after a crash),
         # SQLite falls back to read-only without a word, and that connection would stay
         # unwritable after the medium came back. Refuse it now: a restart opens it later.
@@ -141,6 +148,17 @@ def redoable_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connectio
             yield conn
     finally:
         conn.execute("PRAGMA synchronous=FULL")
+
+
+def checkpoint(conn: sqlite3.Connection) -> bool:
+    """Copy the WAL into the database file and truncate it to nothing; whether all of it was.
+
+    After an erasure: the WAL keeps the pages as they were before it (with the person in
+    them) until they are overwritten. Not inside a transaction. A reader holding an older
+    snapshot (the busy timeout is waited) leaves it partial: False.
+    """
+    busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not busy
 
 
 def open_existing(path: Path) -> sqlite3.Connection:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from kiosk.core.store.chain import chain_existing
+from kiosk.core.store.txns import KEY_NAME, keyed
 
 MIGRATIONS = Migrations("loyalty-kiosk")
 
@@ -362,3 +366,29 @@ def m007_merged_members(db: Database) -> None:
         CREATE INDEX merged_members_by_survivor ON merged_members(into_id);
         """,
     )
+
+
+@MIGRATIONS()
+def m008_keyed_fingerprints(db: Database) -> None:
+    """Key the client transaction fingerprints with a random key of this database.
+
+    A fingerprint was the SHA-256 of the request; it becomes the HMAC of that SHA-256
+    (kiosk/core/store/txns.py), so every stored one is re-keyed exactly and a repeated
+    client transaction id is still answered as before.
+    """
+    key = secrets.token_bytes(32)
+    db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [KEY_NAME, key.hex()])
+    db.conn.create_function("keyed_fingerprint", 1, lambda digest: keyed(key, digest))
+    db.execute("UPDATE client_txns SET fingerprint = keyed_fingerprint(fingerprint)")
+
+
+@MIGRATIONS()
+def m009_hash_chains(db: Database) -> None:
+    """Chain each ledger entry and audit record to the one before it (kiosk/core/store/chain.py).
+
+    Rows already written are chained here, in order: each device's entries by sequence,
+    the audit log by id. New rows get their hash in the transaction that writes them.
+    """
+    db.execute("ALTER TABLE entries ADD COLUMN hash TEXT")
+    db.execute("ALTER TABLE audit ADD COLUMN hash TEXT")
+    chain_existing(db.conn)

@@ -1,9 +1,32 @@
-"""Client transaction ids: what each retried or double-tapped request was first answered."""
+"""Client transaction ids: what each retried or double-tapped request was first answered.
+
+A request is remembered by a fingerprint, to tell a retry from a different request that
+reuses the id. The fingerprint is an HMAC-SHA256, keyed with a random key of this
+database (`meta.txn_key`, made by migration m008), of the SHA-256 of the request: an
+enrollment's request holds the phone number and name, and an unkeyed hash of it could be
+brute-forced back to the phone at tens of thousands of guesses a second by anyone with a
+copy of the file, or matched between kiosks. The key is in the same file (the core needs it
+inside the request's own transaction, and the device secret beside it is on the same SD
+card): it stops precomputed tables and linking between devices, not a thief who has the
+whole file. For that, erasure replaces the fingerprints of the erased person's requests
+(`forget_member`), and encryption at rest covers the living (docs/security.md).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import sqlite3
 from dataclasses import dataclass
+
+# The fingerprint of a request whose person was erased: it matches no request again.
+ERASED = "erased"
+KEY_NAME = "txn_key"
+
+
+def keyed(key: bytes, digest: str) -> str:
+    """The stored fingerprint of a request whose SHA-256 (hex) is `digest`."""
+    return hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -19,6 +42,16 @@ class ClientTxns:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._key: bytes | None = None
+
+    def fingerprint(self, digest: str) -> str:
+        """The keyed fingerprint of a request whose SHA-256 (hex) is `digest`."""
+        if self._key is None:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (KEY_NAME,)).fetchone()
+            if row is None:  # a database opened without migrating: it takes no writes anyway
+                raise sqlite3.OperationalError("the database has no fingerprint key (migrate it)")
+            self._key = bytes.fromhex(str(row[0]))
+        return keyed(self._key, digest)
 
     def find(self, txn_id: str) -> Answered | None:
         """The first answer to `txn_id`, or None when it is new."""
@@ -34,3 +67,16 @@ class ClientTxns:
             "VALUES (?, ?, ?, ?, ?)",
             (txn_id, operation, fingerprint, result, at),
         )
+
+    def forget_member(self, member_id: str) -> int:
+        """Replace the fingerprints of the member's enrollments (their phone, name, card and
+        birthday went into them) with ERASED; how many. In the erasure's transaction.
+
+        Only an enrollment's request holds personal data; its answer names the member id.
+        A scan of the enrollments: erasure is rare, and an index would cost every earn.
+        """
+        return self.conn.execute(
+            "UPDATE client_txns SET fingerprint = ? WHERE operation = 'enroll' "
+            "AND json_extract(result, '$.member_id') = ? AND fingerprint <> ?",
+            (ERASED, member_id, ERASED),
+        ).rowcount

@@ -1,0 +1,186 @@
+"""Erasure that erases: after `erase`, the thief with the SD card finds nothing of the person.
+
+Each test reads the raw bytes of the database file and its WAL, as `strings kiosk.db` would,
+and looks for the person in every form it can compute: the phone as typed and as stored,
+the name, the card id, the birthday, and the SHA-256 of the enrollment request that the
+kiosk used to keep as its idempotency fingerprint (brute-forced back to the phone number at
+94,000 guesses a second).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from kiosk.core.pulled import Here, apply_page
+from kiosk.core.service import LoyaltyService
+from kiosk.core.store.db import connect
+from kiosk.core.store.schema import MIGRATIONS
+from kiosk.core.store.staff import CLI
+from kiosk.errors import IdempotencyConflict, MemberErased
+from tests.conftest import make_config
+
+PHONE = "09121234567"
+STORED_PHONE = "+989121234567"
+NAME = "Sara Tehrani"
+CARD = "1A2B3C4D"
+BIRTHDAY = date(1990, 5, 17)
+
+
+def old_fingerprint(operation: str, request: dict[str, object]) -> str:
+    """The unkeyed fingerprint the kiosk stored before: SHA-256 of the request's JSON."""
+    return hashlib.sha256(json.dumps([operation, request], sort_keys=True).encode()).hexdigest()
+
+
+ENROLL_REQUEST = {
+    "phone": STORED_PHONE,
+    "name": NAME,
+    "birthday": BIRTHDAY.isoformat(),
+    "card": CARD,
+    "consent": False,
+    "consent_version": None,
+}
+
+
+def traces(data: bytes) -> list[str]:
+    """Which forms of the person the bytes hold."""
+    digest = old_fingerprint("enroll", ENROLL_REQUEST)
+    forms = {
+        "phone as typed": PHONE.encode(),
+        "phone as stored": STORED_PHONE.encode(),
+        "phone digits": b"9121234567",
+        "name": NAME.encode(),
+        "card id": CARD.encode(),
+        "card id (lower case)": CARD.lower().encode(),
+        "birthday": BIRTHDAY.isoformat().encode(),
+        "request SHA-256 (hex)": digest.encode(),
+        "request SHA-256 (raw)": bytes.fromhex(digest),
+    }
+    return [what for what, form in forms.items() if form in data]
+
+
+def database_bytes(service: LoyaltyService) -> bytes:
+    """The database file and its WAL as they are on the card now."""
+    path = Path(service.conn.execute("PRAGMA database_list").fetchone()[2])
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def enroll_among_others(service: LoyaltyService) -> str:
+    """The person enrolled between 150 others, with purchases: pages split and move."""
+    for n in range(75):
+        service.enroll(f"0935{n:07d}", name=f"Other {n}", client_txn_id=f"before-{n}")
+    member = service.enroll(
+        PHONE, name=NAME, card=CARD, birthday=BIRTHDAY, client_txn_id="enroll-sara"
+    ).member_id
+    service.earn(member, 2_500_000, cashier=CLI, client_txn_id="earn-sara")
+    for n in range(75):
+        service.enroll(f"0936{n:07d}", name=f"Later {n}", client_txn_id=f"after-{n}")
+    return member
+
+
+def test_after_erasure_the_database_file_and_its_wal_hold_nothing_of_the_person(
+    service: LoyaltyService,
+):
+    member = enroll_among_others(service)
+    service.identify_phone(PHONE)  # read, as the counter does
+    assert "phone as stored" in traces(database_bytes(service))  # there before erasure
+
+    service.erase(member, actor=CLI)
+
+    assert traces(database_bytes(service)) == []
+    # What erasure keeps: the anonymous member and its ledger.
+    assert service.member(member).status == "erased"
+    assert [e.kind for e in service.ledger.entries() if e.member_id == member] == [
+        "bonus",
+        "earn",
+    ]
+
+
+def test_an_erasure_pulled_from_the_crm_leaves_nothing_of_the_person_either(
+    service: LoyaltyService,
+):
+    member = enroll_among_others(service)
+    here = Here(service.device_id, service.program.tiers[0].id)
+
+    erasure = {"cursor": 1, "type": "erasure", "data": {"member_id": member}}
+    applied = apply_page(service.conn, here, [erasure], 1)
+
+    assert applied["erasure"] == 1
+    assert traces(database_bytes(service)) == []
+
+
+def test_no_unkeyed_fingerprint_of_a_living_members_enrollment_is_stored(
+    service: LoyaltyService,
+):
+    service.enroll(PHONE, name=NAME, card=CARD, birthday=BIRTHDAY, client_txn_id="enroll-sara")
+
+    stored = [row[0] for row in service.conn.execute("SELECT fingerprint FROM client_txns")]
+
+    assert old_fingerprint("enroll", ENROLL_REQUEST) not in stored
+    assert all(len(fingerprint) == 64 for fingerprint in stored)
+
+
+def test_the_same_enrollment_at_two_kiosks_has_fingerprints_that_do_not_match(
+    tmp_path: Path,
+):
+    """Each database keys its own: a fingerprint cannot be matched against another kiosk's."""
+    found = []
+    for kiosk in ("one", "two"):
+        conn = connect(tmp_path / kiosk / "kiosk.db")
+        found.append(LoyaltyService(conn, make_config()).txns.fingerprint("0" * 64))
+        conn.close()
+    assert found[0] != found[1]
+
+
+def test_a_retried_enrollment_is_answered_the_same_and_after_erasure_is_refused(
+    service: LoyaltyService,
+):
+    first = service.enroll(PHONE, name=NAME, client_txn_id="enroll-sara")
+    again = service.enroll(PHONE, name=NAME, client_txn_id="enroll-sara")
+    assert again.member_id == first.member_id and again.replayed
+    with pytest.raises(IdempotencyConflict):
+        service.enroll("09127654321", client_txn_id="enroll-sara")
+
+    service.erase(first.member_id, actor=CLI)
+
+    # The id is still taken (nothing is enrolled twice) but it matches nothing any more.
+    with pytest.raises(MemberErased):
+        service.enroll(PHONE, name=NAME, client_txn_id="enroll-sara")
+    assert service.enroll(PHONE, name=NAME, client_txn_id="enroll-sara-2").member_id != (
+        first.member_id
+    )
+
+
+def test_an_upgraded_kiosk_answers_a_repeated_transaction_id_as_before(tmp_path: Path):
+    """Migration m008 re-keys the old fingerprints: nothing is written twice, none kept unkeyed."""
+    path = tmp_path / "data" / "kiosk.db"
+    path.parent.mkdir()
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("PRAGMA journal_mode=WAL")
+    MIGRATIONS.apply(Database(old), stop_before="m008_keyed_fingerprints")
+    answer = {"member_id": "m-1", "bonus_points": 0, "balance": 0, "bonus_entry_id": None}
+    old.execute(
+        "INSERT INTO client_txns (txn_id, operation, fingerprint, result, created_at) "
+        "VALUES ('enroll-sara', 'enroll', ?, ?, '2026-11-01T09:00:00.000000Z')",
+        (old_fingerprint("enroll", ENROLL_REQUEST), json.dumps(answer)),
+    )
+    old.close()
+
+    service = LoyaltyService(connect(path), make_config())
+    try:
+        again = service.enroll(
+            PHONE, name=NAME, card=CARD, birthday=BIRTHDAY, client_txn_id="enroll-sara"
+        )
+        assert again.member_id == "m-1" and again.replayed
+        with pytest.raises(IdempotencyConflict):
+            service.enroll(PHONE, name="Someone Else", client_txn_id="enroll-sara")
+        assert traces(database_bytes(service)) == []
+    finally:
+        service.close()
