@@ -7,6 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.core.store import chain
+
 
 @dataclass(frozen=True)
 class AuditRecord:
@@ -31,18 +33,33 @@ def record(
     outcome: str = "ok",
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Append one audit record (inside the caller's transaction, or on its own)."""
-    conn.execute(
-        "INSERT INTO audit (at, actor, action, target, outcome, details) VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            at,
-            actor,
-            action,
-            target,
-            outcome,
-            json.dumps(details, sort_keys=True, default=str) if details else None,
-        ),
-    )
+    """Append one audit record, chained to the last (inside the caller's transaction, or on
+    its own: the head is read and the record written under one write lock either way)."""
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        head = chain.audit_head(conn)
+        row = {
+            "id": head.at + 1,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "outcome": outcome,
+            "details": json.dumps(details, sort_keys=True, default=str) if details else None,
+        }
+        conn.execute(
+            "INSERT INTO audit (id, at, actor, action, target, outcome, details, hash) "
+            "VALUES (:id, :at, :actor, :action, :target, :outcome, :details, :hash)",
+            {**row, "hash": chain.audit_hash(head.hash, row)},
+        )
+    except BaseException:
+        if own and conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    if own:
+        conn.execute("COMMIT")
 
 
 def recent(conn: sqlite3.Connection, limit: int = 50) -> list[AuditRecord]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from kiosk.core.store import chain
+
 EntryKind = Literal["earn", "redeem", "bonus", "adjust", "expire", "reversal"]
 ENTRY_KINDS: tuple[EntryKind, ...] = ("earn", "redeem", "bonus", "adjust", "expire", "reversal")
 CREDIT_KINDS = frozenset({"earn", "bonus", "adjust"})
@@ -54,9 +56,10 @@ class Entry:
 _ENTRY_COLUMNS = tuple(Entry.__dataclass_fields__)
 _ENTRY_VALUES = operator.attrgetter(*_ENTRY_COLUMNS)  # the row to insert, in C: every earn
 _INSERT_ENTRY = (
-    f"INSERT INTO entries ({', '.join(_ENTRY_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _ENTRY_COLUMNS)})"
+    f"INSERT INTO entries ({', '.join(_ENTRY_COLUMNS)}, hash) "
+    f"VALUES ({', '.join('?' for _ in _ENTRY_COLUMNS)}, ?)"
 )
+assert _ENTRY_COLUMNS == chain.LEDGER_FIELDS  # a new column is not in the chain's v1 bytes
 
 
 class Ledger:
@@ -99,7 +102,7 @@ class Ledger:
             raise ValueError(f"unknown entry kind {kind!r}")
         if balance_before is None:
             balance_before = self.balance(member_id)
-        seq = self._next_seq()
+        seq, prev = self._next_link()
         entry = Entry(
             entry_id=str(uuid.uuid4()),
             device_id=self.device_id,
@@ -118,7 +121,9 @@ class Ledger:
             reason=reason,
             expires_at=expires_at if kind in CREDIT_KINDS and points > 0 else None,
         )
-        self.conn.execute(_INSERT_ENTRY, _ENTRY_VALUES(entry))
+        values = _ENTRY_VALUES(entry)
+        link = chain.ledger_hash(prev, dict(zip(_ENTRY_COLUMNS, values, strict=True)))
+        self.conn.execute(_INSERT_ENTRY, (*values, link))
         self.conn.execute(
             "UPDATE members SET balance = balance + ? WHERE member_id = ?", (points, member_id)
         )
@@ -142,12 +147,10 @@ class Ledger:
             (member_id, created_at[:10], points),
         )
 
-    def _next_seq(self) -> int:
-        row = self.conn.execute(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM entries WHERE device_id = ?",
-            (self.device_id,),
-        ).fetchone()
-        return int(row[0])
+    def _next_link(self) -> tuple[int, str]:
+        """The next sequence number and the hash it chains to, in one probe of the index."""
+        head = chain.ledger_head(self.conn, self.device_id)
+        return head.at + 1, head.hash
 
     def _apply_to_lots(
         self, entry: Entry, balance_before: int, reverses: Entry | None, lot_id: str | None

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from kiosk.core.store import chain
 
 # Each check: a name, and a query returning one row per violation (first column: what).
 _CHECKS: tuple[tuple[str, str], ...] = (
@@ -122,4 +125,49 @@ def verify_ledger(conn: sqlite3.Connection, *, limit: int = 20) -> VerifyReport:
     report.checks["foreign keys point at existing rows"] = [
         f"{row[0]} row {row[1]} points at a missing {row[2]}" for row in broken_keys
     ]
+    report.checks[LEDGER_CHAIN] = list(_ledger_breaks(conn))[:limit]
+    report.checks[AUDIT_CHAIN] = list(_audit_breaks(conn))[:limit]
     return report
+
+
+LEDGER_CHAIN = "each entry is chained to the one before it (history not rewritten)"
+AUDIT_CHAIN = "each audit record is chained to the one before it (history not rewritten)"
+
+
+def _ledger_breaks(conn: sqlite3.Connection) -> Iterator[str]:
+    """The first broken link of each device's chain: where its history was rewritten.
+
+    Each link is recomputed from the hash stored in the row before it, so a changed row
+    names itself, and a row deleted, moved or inserted names the first row after it.
+    """
+    rows = conn.execute(
+        f"SELECT {', '.join(chain.LEDGER_FIELDS)}, hash FROM entries ORDER BY device_id, seq"
+    )
+    device, prev, broken = None, chain.GENESIS, False
+    for row in rows:
+        entry = dict(zip(chain.LEDGER_FIELDS, row, strict=False))
+        if entry["device_id"] != device:
+            device, prev, broken = entry["device_id"], chain.GENESIS, False
+        if not broken and chain.ledger_hash(prev, entry) != row[-1]:
+            broken = True
+            yield (
+                f"device {device}: entry seq {entry['seq']} ({entry['entry_id']}) does not "
+                "follow from the entry before it: changed, or a row before it deleted, moved "
+                "or inserted after it was written"
+            )
+        prev = str(row[-1])
+
+
+def _audit_breaks(conn: sqlite3.Connection) -> Iterator[str]:
+    """The first broken link of the audit log's chain."""
+    prev = chain.GENESIS
+    for row in conn.execute(f"SELECT {', '.join(chain.AUDIT_FIELDS)}, hash FROM audit ORDER BY id"):
+        record = dict(zip(chain.AUDIT_FIELDS, row, strict=False))
+        if chain.audit_hash(prev, record) != row[-1]:
+            yield (
+                f"audit record {record['id']} ({record['action']}) does not follow from the "
+                "record before it: changed, or a record before it deleted, moved or inserted "
+                "after it was written"
+            )
+            return
+        prev = str(row[-1])

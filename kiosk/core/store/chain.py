@@ -1,0 +1,126 @@
+"""The hash chains of the ledger and the audit log: the canonical bytes each link hashes.
+
+Each ledger entry's `hash` is SHA-256 (lowercase hex) of
+
+    b"loyalty-kiosk ledger v1\\n" + PREV + b"\\n" + canonical_json(ENTRY)
+
+where PREV is the `hash` of the same device's entry with the previous `seq` (64 zeros for
+seq 1, in ASCII) and ENTRY the entry's 16 protocol fields (`LEDGER_FIELDS`, as pushed to
+the CRM, so that the CRM can recompute the chain from what it holds). Each audit record's
+`hash` is SHA-256 of
+
+    b"loyalty-kiosk audit v1\\n" + PREV + b"\\n" + canonical_json(RECORD)
+
+with PREV the hash of the record with the previous `id` and RECORD its columns
+(`AUDIT_FIELDS`, `details` as the stored JSON text). canonical_json: keys sorted, no
+spaces, ASCII only (`json.dumps(..., sort_keys=True, separators=(",", ":"))`), UTF-8.
+
+The chain does not stop someone with the file from rewriting history and recomputing every
+hash after it; it makes a rewrite that was not recomputed visible to `kiosk ledger verify`
+and `kiosk doctor`, and a recomputed one visible to the CRM, which keeps the head each push
+names and recomputes it from the entries it holds (docs/sync-protocol.md, `chain_head`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+LEDGER_FIELDS = (
+    "entry_id",
+    "device_id",
+    "seq",
+    "kind",
+    "member_id",
+    "points",
+    "amount",
+    "currency",
+    "cashier_id",
+    "created_at",
+    "client_txn_id",
+    "reverses",
+    "reward_id",
+    "coupon_code",
+    "reason",
+    "expires_at",
+)
+AUDIT_FIELDS = ("id", "at", "actor", "action", "target", "outcome", "details")
+_LEDGER_TAG = b"loyalty-kiosk ledger v1\n"
+_AUDIT_TAG = b"loyalty-kiosk audit v1\n"
+
+
+def _link(tag: bytes, prev: str, fields: Mapping[str, Any], names: Iterable[str]) -> str:
+    body = json.dumps(
+        {name: fields.get(name) for name in names}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(tag + prev.encode("ascii") + b"\n" + body.encode("utf-8")).hexdigest()
+
+
+def ledger_hash(prev: str, entry: Mapping[str, Any]) -> str:
+    """The chain hash of a ledger entry (its protocol fields) after `prev`."""
+    return _link(_LEDGER_TAG, prev, entry, LEDGER_FIELDS)
+
+
+def audit_hash(prev: str, record: Mapping[str, Any]) -> str:
+    """The chain hash of an audit record (its columns) after `prev`."""
+    return _link(_AUDIT_TAG, prev, record, AUDIT_FIELDS)
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last link of a chain: the position (seq or id) and its hash."""
+
+    at: int
+    hash: str
+
+    def as_dict(self, position: str) -> dict[str, Any]:
+        """The head as the push body's `chain_head` names it."""
+        return {position: self.at, "hash": self.hash}
+
+
+def ledger_head(conn: sqlite3.Connection, device_id: str) -> Head:
+    """This device's last entry and its chain hash (seq 0 and the genesis when empty)."""
+    row = conn.execute(
+        "SELECT seq, hash FROM entries WHERE device_id = ? ORDER BY seq DESC LIMIT 1",
+        (device_id,),
+    ).fetchone()
+    return Head(int(row[0]), str(row[1])) if row else Head(0, GENESIS)
+
+
+def audit_head(conn: sqlite3.Connection) -> Head:
+    """The last audit record and its chain hash (id 0 and the genesis when empty)."""
+    row = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    return Head(int(row[0]), str(row[1])) if row else Head(0, GENESIS)
+
+
+def chain_existing(conn: sqlite3.Connection) -> None:
+    """Hash every row already written, in order (the migration that adds the chains).
+
+    The append-only triggers are dropped for the UPDATE and put back as they were.
+    """
+    triggers = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('entries', 'audit') "
+        "AND name LIKE '%append_only_update'"
+    ).fetchall()
+    for table in ("entries", "audit"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {table}_append_only_update")
+    prev: dict[str, str] = {}
+    rows = conn.execute(
+        f"SELECT rowid, {', '.join(LEDGER_FIELDS)} FROM entries ORDER BY device_id, seq"
+    ).fetchall()
+    for row in rows:
+        entry = dict(zip(LEDGER_FIELDS, row[1:], strict=True))
+        link = ledger_hash(prev.get(entry["device_id"], GENESIS), entry)
+        prev[entry["device_id"]] = link
+        conn.execute("UPDATE entries SET hash = ? WHERE rowid = ?", (link, row[0]))
+    last = GENESIS
+    for row in conn.execute(f"SELECT {', '.join(AUDIT_FIELDS)} FROM audit ORDER BY id").fetchall():
+        last = audit_hash(last, dict(zip(AUDIT_FIELDS, row, strict=True)))
+        conn.execute("UPDATE audit SET hash = ? WHERE id = ?", (last, row[0]))
+    for (sql,) in triggers:
+        conn.execute(sql)
