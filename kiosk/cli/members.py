@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kiosk.appliance.private_file import private_file
 from kiosk.cli.common import (
     EXIT_FAILED,
     Context,
@@ -15,7 +16,7 @@ from kiosk.cli.common import (
     emit,
     new_txn_id,
 )
-from kiosk.core.member_io import export_members, import_members, read_member_csv
+from kiosk.core.member_io import export_members, import_members, member_read, read_member_csv
 from kiosk.core.store.staff import CLI
 from kiosk.core.summary import member_summary
 from kiosk.errors import InvalidInput
@@ -139,7 +140,9 @@ def enroll(ctx: Context, args: argparse.Namespace) -> int:
 def show(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk member show."""
     member = ctx.find_member(args)
-    summary = member_summary(ctx.service(), member.member_id)
+    service = ctx.service()
+    summary = member_summary(service, member.member_id)
+    member_read(service, member.member_id, actor=CLI)
     if ctx.json:
         emit(ctx, summary)
         return 0
@@ -204,10 +207,12 @@ def export_cmd(ctx: Context, args: argparse.Namespace) -> int:
         only = ctx.find_member(args).member_id
     service = ctx.service(create=False)
     if args.output is None:
-        export_members(service, sys.stdout, fmt=args.format, member_id=only)
+        export_members(
+            service, sys.stdout, actor=CLI, fmt=args.format, member_id=only, destination="stdout"
+        )
     else:
-        with args.output.open("w", encoding="utf-8", newline="") as out:
-            count = export_members(service, out, fmt=args.format, member_id=only)
+        with private_file(args.output) as out:  # 0600 from its first byte
+            count = export_members(service, out, actor=CLI, fmt=args.format, member_id=only)
         print(f"exported {count} members to {args.output}", file=sys.stderr)
     return 0
 

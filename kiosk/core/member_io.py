@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import getpass
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -180,9 +181,19 @@ EXPORT_COLUMNS = (
 
 
 def export_members(
-    service: LoyaltyService, out: TextIO, *, fmt: str = "csv", member_id: str | None = None
+    service: LoyaltyService,
+    out: TextIO,
+    *,
+    actor: Actor,
+    fmt: str = "csv",
+    member_id: str | None = None,
+    destination: str = "file",
 ) -> int:
-    """Write members (or one member) with their personal data as CSV or JSON lines."""
+    """Write members (or one member) with their personal data as CSV or JSON lines; audited.
+
+    The audit record (`member.export`) names who, how many and where to (a file or the
+    standard output), never whom: a file name can hold a person's name.
+    """
     count = 0
     if fmt == "csv":
         writer = csv.writer(out)
@@ -197,7 +208,43 @@ def export_members(
             )
             out.write("\n")
             count += 1
+    details = {"members": count, "format": fmt, "to": destination}
+    _disclosed(service, actor, "member.export", member_id, details)
     return count
+
+
+def member_read(service: LoyaltyService, member_id: str, *, actor: Actor) -> None:
+    """Audit that `actor` read one member's personal data (`kiosk member show`)."""
+    _disclosed(service, actor, "member.read", member_id, {})
+
+
+def _disclosed(
+    service: LoyaltyService,
+    actor: Actor,
+    action: str,
+    member_id: str | None,
+    details: dict[str, object],
+) -> None:
+    # Who ran the command at the Pi: the CLI's actor is the same for every technician.
+    user = _os_user()
+    if user:
+        details = {**details, "os_user": user}
+    with write_transaction(service.conn):
+        audit.record(
+            service.conn,
+            at=to_iso(service.clock()),
+            actor=actor.actor_id,
+            action=action,
+            target=member_id,
+            details=details,
+        )
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no $USER (a bare container)
+        return ""
 
 
 def _export_rows(service: LoyaltyService, member_id: str | None) -> Iterator[tuple[object, ...]]:
