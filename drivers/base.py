@@ -230,7 +230,14 @@ class ThreadedReader(abc.ABC):
         try:
             sink(event)
         except Exception:  # the consumer's bug must not stop the reader
-            log.exception("reader %s: event handler failed on %r", self.name, event)
+            # Never the event's repr: it holds the card id. Its kind only; the log's masker
+            # is given the event (`personal`) to mask its fields in the traceback too.
+            log.exception(
+                "reader %s: the event handler failed on a %s",
+                self.name,
+                type(event).__name__,
+                extra={"personal": event},
+            )
 
 
 class Debouncer:

@@ -4,10 +4,12 @@ Under systemd (`$JOURNAL_STREAM` set) each line starts with the syslog priority 
 form sd-daemon(3) describes (`<4>` for a warning), so `journalctl -p warning` works;
 elsewhere it starts with the level's name. journald adds the time and the unit.
 
-Callers log ids, counts and codes, never a phone number or a card UID. As a second
-line of defence every record passes `redact()`, which masks anything shaped like a
-mobile number or a bare card UID, whatever a library or a future change puts in a
-message.
+Callers log ids, counts and codes, never a phone number, a card UID, a name or a
+birthday, nor the repr of an object holding one. As a second line of defence every record
+is masked twice: by field (`log_fields.py`: the values of personal fields in its
+arguments, its exception and its traceback's variables), then by pattern (`redact()`:
+anything shaped like a mobile number or a bare card UID), whatever a library or a future
+change puts in a message.
 """
 
 from __future__ import annotations
@@ -19,14 +21,19 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-# A mobile number as typed or stored (+98 912 ..., 0912..., 98912..., Persian digits too),
-# and a card UID as the readers give it: 8, 14 or 20 hex digits standing alone.
+from kiosk.appliance.log_fields import mask, personal_values
+
+# A mobile number as typed or stored (+98 912 ..., 0098-912-..., 0912.345.6789, (0912) ...,
+# Persian digits too), and a card UID as the readers give it: 8, 10 (EM4100), 14 or 20 hex
+# digits standing alone.
 _D, _ZERO, _NINE, _EIGHT = "[0-9۰-۹٠-٩]", "[0۰٠]", "[9۹٩]", "[8۸٨]"
+_SEP = r"[ .\-\u00a0]?"
 _PHONE = re.compile(
-    rf"(?<![\w-])(?:\+|00)?(?:{_NINE}{_EIGHT}|{_ZERO})?[ -]?{_NINE}(?:[ -]?{_D}){{9}}(?![\w-])"
+    rf"(?<![\w.-])(?:\+|00|{_ZERO}{_ZERO})?(?:{_NINE}{_EIGHT})?{_SEP}\(?{_ZERO}?{_SEP}"
+    rf"{_NINE}(?:\)?{_SEP}{_D}){{9}}(?![\w-]|\.{_D})"
 )
 _UID = re.compile(
-    r"(?<![\w-])(?:[0-9A-Fa-f]{20}|[0-9A-Fa-f]{14}|[0-9A-Fa-f]{8})(?![\w-])"
+    r"(?<![\w-])(?:[0-9A-Fa-f]{20}|[0-9A-Fa-f]{14}|[0-9A-Fa-f]{10}|[0-9A-Fa-f]{8})(?![\w-])"
     # 04:A2:3B:4C (4, 7 or 10 bytes; a time, 11:44:05, has only three parts)
     r"|(?<![\w:])(?:[0-9A-Fa-f]{2}:){3,9}[0-9A-Fa-f]{2}(?![\w:])"
 )
@@ -46,7 +53,8 @@ def redact(text: str) -> str:
 
 
 class Redacting(logging.Formatter):
-    """Formats a record (with its traceback), then masks personal data in all of it."""
+    """Formats a record (with its traceback), then masks personal data in all of it: the
+    values of personal fields it carries (`log_fields`), then whatever has their shape."""
 
     def __init__(self, journal: bool) -> None:
         super().__init__(
@@ -55,7 +63,11 @@ class Redacting(logging.Formatter):
         self.journal = journal
 
     def format(self, record: logging.LogRecord) -> str:
-        text = redact(super().format(record))
+        try:
+            values = personal_values(record)
+        except Exception:  # an odd object in a frame must not lose the line (or leak it)
+            values = {}
+        text = redact(mask(super().format(record), values))
         if not self.journal:
             return text
         priority = _PRIORITY.get(record.levelno, 6 if record.levelno < logging.WARNING else 3)
