@@ -24,12 +24,12 @@ from typing import TextIO
 from kiosk.appliance.log_fields import mask, personal_values
 
 # A mobile number as typed or stored (+98 912 ..., 0098-912-..., 0912.345.6789, (0912) ...,
-# Persian digits too), and a card UID as the readers give it: 8, 10 (EM4100), 14 or 20 hex
-# digits standing alone.
+# Persian digits too, %2B98... in a query string), and a card UID as the readers give it:
+# 8, 10 (EM4100), 14 or 20 hex digits standing alone.
 _D, _ZERO, _NINE, _EIGHT = "[0-9۰-۹٠-٩]", "[0۰٠]", "[9۹٩]", "[8۸٨]"
 _SEP = r"[ .\-\u00a0]?"
 _PHONE = re.compile(
-    rf"(?<![\w.-])(?:\+|00|{_ZERO}{_ZERO})?(?:{_NINE}{_EIGHT})?{_SEP}\(?{_ZERO}?{_SEP}"
+    rf"(?<![\w.-])(?:\+|%2[Bb]|00|{_ZERO}{_ZERO})?(?:{_NINE}{_EIGHT})?{_SEP}\(?{_ZERO}?{_SEP}"
     rf"{_NINE}(?:\)?{_SEP}{_D}){{9}}(?![\w-]|\.{_D})"
 )
 _UID = re.compile(
