@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim import crm_holds
+from sim import crm_chain, crm_holds
 from sim.crm_checks import entry_problem, is_int64
 from sync.owner_key import SIGNED_KINDS, OwnerSigner
 
@@ -108,6 +108,7 @@ class CrmStore:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.executescript(_SCHEMA)
         self.conn.executescript(crm_holds.SCHEMA)
+        self.conn.executescript(crm_chain.SCHEMA)
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(changes)")}
         if "signature" not in columns:  # a file from before signed changes
             self.conn.execute("ALTER TABLE changes ADD COLUMN signature TEXT")
@@ -210,9 +211,17 @@ class CrmStore:
     # -- push ------------------------------------------------------------------------------
 
     def push(
-        self, device_id: str, members: list[dict[str, Any]], entries: list[dict[str, Any]]
+        self,
+        device_id: str,
+        members: list[dict[str, Any]],
+        entries: list[dict[str, Any]],
+        chain_head: object = None,
     ) -> PushResult:
-        """Store a batch: members newest-wins, entries once each; the new high-water mark."""
+        """Store a batch: members newest-wins, entries once each; the new high-water mark.
+
+        `chain_head` (the push body's, optional) is compared with the last one kept
+        (sim/crm_chain.py): a broken chain is recorded, never a reason to refuse.
+        """
         with self._transaction() as conn:
             for record in members:
                 self._upsert_member(conn, record)
@@ -231,6 +240,7 @@ class CrmStore:
                 else:
                     result.rejected.append(_rejection(entry, outcome))
             result.high_water = self._advance_high_water(conn, device_id)
+            crm_chain.check(conn, device_id, chain_head, result.high_water)
             for member_id in sorted(touched):
                 self._balance_changed(conn, member_id)
         return result
@@ -341,6 +351,17 @@ class CrmStore:
         data: dict[str, Any],
         signature: str | None = None,
     ) -> None:
+        if kind == "erasure":
+            # Earlier records of the person no longer carry them (as hub/feed/feed.py does):
+            # a kiosk reading the feed from the start is told only that they are erased.
+            conn.execute(
+                "UPDATE changes SET data = json_object('created_at', "
+                "json_extract(data, '$.created_at'), 'member_id', "
+                "json_extract(data, '$.member_id'), 'status', 'erased', 'updated_at', "
+                "json_extract(data, '$.updated_at')) "
+                "WHERE type = 'member' AND json_extract(data, '$.member_id') = ?",
+                (data["member_id"],),
+            )
         conn.execute(
             "INSERT INTO changes (type, data, signature) VALUES (?, ?, ?)",
             (kind, json.dumps(data, sort_keys=True), signature),
@@ -430,6 +451,11 @@ class CrmStore:
                     "SELECT data FROM entries WHERE device_id = ? ORDER BY seq", (device_id,)
                 )
             ]
+
+    def chain_flags(self, device_id: str) -> list[dict[str, Any]]:
+        """The `chain_broken` flags recorded for a device: a history rewritten after a push."""
+        with self._lock:
+            return crm_chain.flags(self.conn, device_id)
 
     def entry_ids(self, device_id: str) -> list[str]:
         """The entry ids held for a device, in sequence order (for tests and checks)."""

@@ -68,6 +68,26 @@ def append(changes: Sequence[tuple[str, dict[str, Any]]]) -> None:
                 for kind, data in changes
             ],
         )
+        for kind, data in changes:  # after: a record of this very push is taken out too
+            if kind == "erasure":
+                _forget(cursor, str(data["member_id"]))
+
+
+def _forget(cursor: Any, member_id: str) -> None:
+    """Take the person out of the member's earlier `member` changes (issue 16, erasure).
+
+    A kiosk reading the feed from the start (a new one, or one reset) would otherwise still
+    be sent the phone, name, birthday and cards of someone erased. What is left says the
+    member is erased, which a kiosk applies as an erasure; the ids and times stay.
+    PostgreSQL keeps the old row versions until it vacuums the table (docs/security.md).
+    """
+    cursor.execute(
+        f"UPDATE {_TABLE} SET data = jsonb_build_object('member_id', data->'member_id', "
+        "'status', 'erased', 'created_at', data->'created_at', "
+        "'updated_at', data->'updated_at') "
+        "WHERE member_id = %s AND type = 'member' AND data->>'status' IS DISTINCT FROM 'erased'",
+        [member_id],
+    )
 
 
 def _member_of(kind: str, data: dict[str, Any]) -> str | None:

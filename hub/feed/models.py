@@ -23,3 +23,9 @@ class Change(models.Model):
     class Meta:
         db_table = "hub_change"
         ordering = ("cursor",)
+        # An erasure finds the member's earlier records in the feed (hub/feed/feed.py `_forget`).
+        indexes = (
+            models.Index(
+                fields=("member_id",), name="hub_change_member", condition=models.Q(type="member")
+            ),
+        )

@@ -203,10 +203,39 @@ def test_an_erased_record_becomes_an_erasure_in_the_feed(server: Server):
     wire.push([], [member(someone), erased | {"updated_at": "2026-03-05T00:00:00.000000Z"}])
     mine = [c for c in _all(wire, start) if c["data"].get("member_id") == someone]
 
+    # The earlier record no longer carries the person (issue 16): it says they are erased.
     assert [(c["type"], c["data"]) for c in mine] == [
-        ("member", member(someone)),
+        (
+            "member",
+            {
+                "member_id": someone,
+                "status": "erased",
+                "created_at": CREATED,
+                "updated_at": CREATED,
+            },
+        ),
         ("erasure", {"member_id": someone}),
     ]
+
+
+def test_a_kiosk_reading_the_feed_from_the_start_gets_nothing_of_an_erased_person(
+    server: Server,
+):
+    wire = Wire(server)
+    someone, neighbour = new_id(), new_id()
+    person = member(someone, name="Sara Tehrani", birthday="1990-05-17")
+    wire.push([wire.entry(1, someone)], [person, member(neighbour)])
+    renamed = person | {"name": "Sara T.", "updated_at": "2026-03-04T00:00:00.000000Z"}
+    wire.push([wire.entry(2, someone)], [renamed])
+    assert person["phone"] in json.dumps(_all(wire, 0))  # there before the erasure
+
+    erased = {"member_id": someone, "status": "erased", "created_at": CREATED}
+    wire.push([], [erased | {"updated_at": "2026-03-05T00:00:00.000000Z"}])
+    feed = json.dumps(_all(wire, 0))
+
+    for personal in (person["phone"], "Sara T", "1990-05-17", person["cards"][0]["uid"]):
+        assert personal not in feed
+    assert member(neighbour)["phone"] in feed  # only the erased person is taken out
 
 
 def test_the_feed_is_paged_by_cursor_and_a_page_is_at_most_1000(server: Server):
