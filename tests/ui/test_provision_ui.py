@@ -92,3 +92,18 @@ def test_nothing_to_send_is_said_before_asking(kiosk: Kiosk):
     kiosk.press("go")
 
     assert kiosk.message() == kiosk.shows("tech.provision.missing")
+
+
+def test_a_plain_http_crm_on_the_network_is_refused_in_the_technicians_language(
+    kiosk: Kiosk,
+):
+    open_provisioning(kiosk)
+    type_field(kiosk, "url", "http://10.0.0.5:8470")
+    type_field(kiosk, "code", "k7q2-m9xa")
+
+    attempt(kiosk)
+
+    assert kiosk.message() == kiosk.shows("error.provision.bad_url")
+    assert not (kiosk.app.data_dir / "provisioned.toml").exists()
+    assert not (kiosk.app.data_dir / "crm-secret").exists()
+    assert kiosk.screen == "provision" and kiosk.exits == []
