@@ -375,7 +375,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise BadRequest(f"a member record: {problem}")
         if entries and crm.roll("partial"):
             entries = entries[: max(1, len(entries) // 2)]
-        result = crm.store.push(device, members, entries)
+        result = crm.store.push(device, members, entries, body.get("chain_head"))
         if crm.roll("timeout"):
             time.sleep(crm.faults.hang)
             self._reset()

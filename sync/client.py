@@ -152,13 +152,19 @@ class CrmClient:
         self.owner_key = _owner_key(answer)
         return secret
 
-    def push(self, members: list[dict[str, Any]], entries: list[dict[str, Any]]) -> PushAnswer:
-        """Send one batch; the answer's high-water mark is the only acknowledgement."""
-        answer = self._request(
-            "POST",
-            "/v2/push",
-            {"device_id": self.device_id, "members": members, "entries": entries},
-        )
+    def push(
+        self,
+        members: list[dict[str, Any]],
+        entries: list[dict[str, Any]],
+        *,
+        chain_head: dict[str, Any] | None = None,
+    ) -> PushAnswer:
+        """Send one batch (with the ledger's and audit log's chain heads, if given); the
+        answer's high-water mark is the only acknowledgement."""
+        body: dict[str, Any] = {"device_id": self.device_id, "members": members, "entries": entries}
+        if chain_head is not None:
+            body["chain_head"] = chain_head
+        answer = self._request("POST", "/v2/push", body)
         high_water = answer.get("high_water")
         rejected = answer.get("rejected", [])
         if not _count(high_water) or not isinstance(rejected, list):

@@ -140,7 +140,9 @@ class SyncWorker:
             if batch.empty:
                 return DrainResult(batches, acknowledged, rejected, StopReason.EMPTY)
             try:
-                answer = self.client.push(batch.members, batch.entries)
+                answer = self.client.push(
+                    batch.members, batch.entries, chain_head=self.outbox.chain_head(batch)
+                )
             except CrmError as error:
                 stopped = self._failed(error)
                 return DrainResult(batches, acknowledged, rejected, stopped, str(error))

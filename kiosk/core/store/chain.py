@@ -52,6 +52,7 @@ LEDGER_FIELDS = (
 AUDIT_FIELDS = ("id", "at", "actor", "action", "target", "outcome", "details")
 _LEDGER_TAG = b"loyalty-kiosk ledger v1\n"
 _AUDIT_TAG = b"loyalty-kiosk audit v1\n"
+_PAGE = 10_000  # rows read at a time by the migration
 
 
 def _link(tag: bytes, prev: str, fields: Mapping[str, Any], names: Iterable[str]) -> str:
@@ -109,18 +110,36 @@ def chain_existing(conn: sqlite3.Connection) -> None:
     ).fetchall()
     for table in ("entries", "audit"):
         conn.execute(f"DROP TRIGGER IF EXISTS {table}_append_only_update")
-    prev: dict[str, str] = {}
-    rows = conn.execute(
-        f"SELECT rowid, {', '.join(LEDGER_FIELDS)} FROM entries ORDER BY device_id, seq"
-    ).fetchall()
-    for row in rows:
-        entry = dict(zip(LEDGER_FIELDS, row[1:], strict=True))
-        link = ledger_hash(prev.get(entry["device_id"], GENESIS), entry)
-        prev[entry["device_id"]] = link
-        conn.execute("UPDATE entries SET hash = ? WHERE rowid = ?", (link, row[0]))
-    last = GENESIS
-    for row in conn.execute(f"SELECT {', '.join(AUDIT_FIELDS)} FROM audit ORDER BY id").fetchall():
-        last = audit_hash(last, dict(zip(AUDIT_FIELDS, row, strict=True)))
-        conn.execute("UPDATE audit SET hash = ? WHERE id = ?", (last, row[0]))
+    # In pages by key, so that a ledger of millions of entries upgrades in bounded memory.
+    device, seq, link = "", 0, GENESIS
+    while True:
+        rows = conn.execute(
+            f"SELECT {', '.join(LEDGER_FIELDS)} FROM entries WHERE (device_id, seq) > (?, ?) "
+            "ORDER BY device_id, seq LIMIT ?",
+            (device, seq, _PAGE),
+        ).fetchall()
+        if not rows:
+            break
+        for row in rows:
+            entry = dict(zip(LEDGER_FIELDS, row, strict=True))
+            if entry["device_id"] != device:
+                device, link = entry["device_id"], GENESIS
+            link = ledger_hash(link, entry)
+            seq = entry["seq"]
+            conn.execute(
+                "UPDATE entries SET hash = ? WHERE device_id = ? AND seq = ?", (link, device, seq)
+            )
+    last_id, link = 0, GENESIS
+    while True:
+        rows = conn.execute(
+            f"SELECT {', '.join(AUDIT_FIELDS)} FROM audit WHERE id > ? ORDER BY id LIMIT ?",
+            (last_id, _PAGE),
+        ).fetchall()
+        if not rows:
+            break
+        for row in rows:
+            link = audit_hash(link, dict(zip(AUDIT_FIELDS, row, strict=True)))
+            last_id = row[0]
+            conn.execute("UPDATE audit SET hash = ? WHERE id = ?", (link, last_id))
     for (sql,) in triggers:
         conn.execute(sql)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.core.store import chain
 from kiosk.core.store.db import redoable_transaction, write_transaction
 from kiosk.core.store.ledger import Entry
 
@@ -143,6 +144,25 @@ class Outbox:
         if _ENVELOPE_BYTES + _list_size(batch.entries) + _list_size(batch.members) <= max_bytes:
             return batch
         return _cut(batch, max_bytes)
+
+    def chain_head(self, batch: Batch) -> dict[str, Any]:
+        """The push's `chain_head`: the ledger's link at the batch's last entry (the device's
+        last entry when the batch has none) and the audit log's last link.
+
+        The CRM recomputes the ledger link from the entries it holds and flags a head that
+        does not extend the last one it kept (docs/sync-protocol.md).
+        """
+        ledger = chain.ledger_head(self.conn, self.device_id)
+        if batch.entries and batch.last_seq != ledger.at:
+            row = self.conn.execute(
+                "SELECT hash FROM entries WHERE device_id = ? AND seq = ?",
+                (self.device_id, batch.last_seq),
+            ).fetchone()
+            ledger = chain.Head(batch.last_seq, str(row[0]))
+        return {
+            "ledger": ledger.as_dict("seq"),
+            "audit": chain.audit_head(self.conn).as_dict("id"),
+        }
 
     def _owed_members(self, member_ids: set[str]) -> dict[str, tuple[int, str]]:
         """Of these members, those whose record the CRM is owed: id -> (version, changed at)."""
