@@ -270,8 +270,8 @@ def open_service(parts: Appliance, members: int) -> tuple[LoyaltyService, Actor]
     from kiosk.core.store.staff import CLI
 
     service = parts.open_service()
-    service.staff.add(name="Sara", role="cashier", pin=CASHIER_PIN, actor=CLI)
-    cashier = service.staff.login_with_pin(CASHIER_PIN)
+    sara = service.staff.add(name="Sara", role="cashier", pin=CASHIER_PIN, actor=CLI)
+    cashier = service.staff.login_with_pin(CASHIER_PIN, sara.staff_id)
     for i in range(members):
         service.enroll(phone(i), client_txn_id=f"bench-enroll-{i}", card=card(i))
     return service, cashier

@@ -153,6 +153,20 @@ class ManagerApprovalRequired(KioskError):
     default_message = "A purchase above {threshold} needs a manager's approval."
 
 
+class SelfApproval(KioskError):
+    """The person approving is the one whose action needs the approval."""
+
+    key = "error.self_approval"
+    default_message = "Another person must approve this: {staff} cannot approve their own {action}."
+
+
+class VoidNeedsManager(KioskError):
+    """Voiding a redemption needs a manager's approval (its coupon was handed out)."""
+
+    key = "error.void_needs_manager"
+    default_message = "Voiding a redemption needs a manager's approval."
+
+
 class NotAllowed(KioskError):
     """The staff member's role does not allow the action."""
 
@@ -214,6 +228,20 @@ class InvalidPin(InvalidInput):
 
     key = "error.invalid_pin"
     default_message = "A PIN is {min_length} to {max_length} digits."
+
+
+class WeakPin(InvalidInput):
+    """A new PIN a thief would try first (one digit repeated, a run like 1234 or 4321)."""
+
+    key = "error.weak_pin"
+    default_message = "This PIN is too easy to guess. Choose another."
+
+
+class DuplicatePin(InvalidInput):
+    """A new PIN that another active staff member already has (sign-in must name one person)."""
+
+    key = "error.duplicate_pin"
+    default_message = "This PIN is taken. Choose another."
 
 
 class StorageUnavailable(KioskError):

@@ -65,7 +65,7 @@ def service(open_service: Callable[..., LoyaltyService]) -> LoyaltyService:
 def cashier(service: LoyaltyService) -> Actor:
     from kiosk.core.store.staff import CLI
 
-    staff = service.staff.add(name="Cashier", role="cashier", pin="1234", actor=CLI)
+    staff = service.staff.add(name="Cashier", role="cashier", pin="2580", actor=CLI)
     return Actor(staff.staff_id, "cashier")
 
 
@@ -73,7 +73,7 @@ def cashier(service: LoyaltyService) -> Actor:
 def manager(service: LoyaltyService) -> Actor:
     from kiosk.core.store.staff import CLI
 
-    staff = service.staff.add(name="Manager", role="manager", pin="9876", actor=CLI)
+    staff = service.staff.add(name="Manager", role="manager", pin="9173", actor=CLI)
     return Actor(staff.staff_id, "manager")
 
 

@@ -255,6 +255,14 @@ def pin_hash_too_costly_to_check(
     return "staff", PROMOTED | {"pin_hash": "$".join(parts)}, {}
 
 
+def copy_of_another_accounts_pin_hash(
+    crm: CrmServer, shop: Shop
+) -> tuple[str, dict[str, Any], dict[str, object]]:
+    publish(crm, "staff", CASHIER)
+    shop.pull()
+    return "staff", CASHIER | {"staff_id": "s-crm-2", "name": "Nima", "cards": []}, {}
+
+
 def older_program(crm: CrmServer, shop: Shop) -> tuple[str, dict[str, Any], dict[str, object]]:
     publish(crm, "program", program(5, "tea"))
     shop.pull()
@@ -284,6 +292,10 @@ FORGERIES: dict[str, tuple[Callable[..., Any], str]] = {
     "e: PIN hash with r=1": (pin_hash_with_r_1, "pin_hash_too_weak"),
     "e: PIN hash with a 16-byte digest": (pin_hash_with_a_short_digest, "pin_hash_not_scrypt"),
     "e: PIN hash too costly to check": (pin_hash_too_costly_to_check, "pin_hash_too_costly"),
+    "e: a copy of another account's PIN hash": (
+        copy_of_another_accounts_pin_hash,
+        "pin_hash_reused",
+    ),
     "f: an older program version": (older_program, "not_newer"),
     "f: the same program version again": (same_program_version_again, "not_newer"),
 }
@@ -310,9 +322,10 @@ def test_a_forged_change_is_refused_with_nothing_changed_and_audited(
     assert f"refused a {kind} change from the CRM ({reason})" in caplog.text
     for personal in (data.get("name"), data.get("pin_hash"), "0BADCAFE"):
         assert not personal or personal not in caplog.text
-    for pin in ("0000", "8642"):  # the PINs the forged changes carry open no shift
-        with pytest.raises(WrongPin):
-            shop.service.staff.login_with_pin(pin)
+    for person in shop.service.staff.active():  # the forged changes' PINs open no shift
+        for pin in ("0000", "8642"):
+            with pytest.raises(WrongPin):
+                shop.service.staff.login_with_pin(pin, person.staff_id)
 
 
 def test_a_change_signed_by_the_owner_is_applied_and_audited(shop: Shop, crm: CrmServer):
@@ -322,7 +335,7 @@ def test_a_change_signed_by_the_owner_is_applied_and_audited(shop: Shop, crm: Cr
     result = shop.pull()
 
     assert result.applied == {"staff": 1, "program": 1}
-    assert shop.service.staff.login_with_pin("8642").role == "manager"
+    assert shop.service.staff.login_with_pin("8642", "s-crm-1").role == "manager"
     assert [r.id for r in shop.service.program.rewards] == ["tea"]
     assert from_crm(shop.service) == [
         ("staff.put", "s-crm-1", "ok", {"role": "cashier", "was": None, "disabled": False}),
@@ -426,7 +439,8 @@ def test_a_kiosk_moved_to_another_crm_reads_that_crms_feed_from_its_start(
     assert shop.worker.status().pull_cursor > 0
     shop.stop()
     with CrmServer(CrmStore()) as other:
-        publish(other, "staff", CASHIER | {"staff_id": "s-other-1", "name": "Nima"})
+        nima = {"staff_id": "s-other-1", "name": "Nima", "pin_hash": hash_pin("1357", n=1024)}
+        publish(other, "staff", CASHIER | nima)
 
         moved = Shop(other, shop.data)
         result = moved.pull()

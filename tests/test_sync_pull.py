@@ -242,7 +242,7 @@ def test_staff_pins_from_the_crm_work_here(branches, crm):
 
     b.sync()
 
-    assert b.service.staff.login_with_pin("4321").actor_id == "s-crm-1"
+    assert b.service.staff.login_with_pin("4321", "s-crm-1").actor_id == "s-crm-1"
     assert b.service.staff.login_with_card("5A5A5A5A").actor_id == "s-crm-1"
 
 

@@ -70,6 +70,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.set_defaults(handler=staff_list)
     p = sub.add_parser(
+        "set-pin",
+        parents=[common],
+        help="give a staff account a new PIN (asked at a prompt)",
+        description="The PIN is typed at a prompt (twice). A trivial PIN (1111, 1234, 4321) "
+        "or one another active account has is refused. Example: kiosk staff set-pin s-1a2b3c",
+    )
+    p.add_argument("staff_id", metavar="STAFF_ID")
+    p.set_defaults(handler=staff_set_pin)
+    p = sub.add_parser(
         "disable",
         parents=[common],
         help="disable a staff account",
@@ -187,6 +196,15 @@ def staff_list(ctx: Context, args: argparse.Namespace) -> int:
     for s in people:
         state = "disabled" if s.disabled else "active"
         print(f"{s.staff_id}  {s.role:<10}  {state:<8}  {s.name}")
+    return 0
+
+
+def staff_set_pin(ctx: Context, args: argparse.Namespace) -> int:
+    """kiosk staff set-pin."""
+    service = ctx.service(create=False)
+    pin = read_pin(f"New PIN for {args.staff_id}: ", confirm=True)
+    service.staff.set_pin(args.staff_id, pin, actor=CLI)
+    emit(ctx, {"staff_id": args.staff_id, "pin_set": True}, f"new PIN set for {args.staff_id}")
     return 0
 
 

@@ -42,6 +42,8 @@ DYNAMIC_KEYS = (
     N_("error.limit.too_soon"),
     N_("error.limit.offline"),
     N_("error.manager_approval_required"),
+    N_("error.self_approval"),
+    N_("error.void_needs_manager"),
     N_("error.not_allowed"),
     N_("error.unknown_entry"),
     N_("error.not_reversible"),
@@ -51,6 +53,8 @@ DYNAMIC_KEYS = (
     N_("error.wrong_pin"),
     N_("error.locked_out"),
     N_("error.invalid_pin"),
+    N_("error.weak_pin"),
+    N_("error.duplicate_pin"),
     N_("error.storage"),
     # Units, roles, languages, reader states.
     N_("unit.rial"),

@@ -29,7 +29,7 @@ TECHNICIAN_PIN = "9753"
 def seed(app: KioskApp) -> str:
     """Staff, one member with some history; returns the member's id."""
     service = app.service
-    service.staff.add(name="Sara", role="cashier", pin=CASHIER_PIN, actor=CLI)
+    sara = service.staff.add(name="Sara", role="cashier", pin=CASHIER_PIN, actor=CLI)
     service.staff.add(name="Tara", role="technician", pin=TECHNICIAN_PIN, actor=CLI)
     name = "سارا کریمی" if app.counter.language == "fa" else "Sara Karimi"
     enrolled = service.enroll(
@@ -40,10 +40,15 @@ def seed(app: KioskApp) -> str:
         consent_marketing=True,
         consent_version=consent_version(),
     )
-    cashier = service.staff.login_with_pin(CASHIER_PIN)
+    cashier = service.staff.login_with_pin(CASHIER_PIN, sara.staff_id)
     service.earn(enrolled.member_id, 2_450_000, cashier=cashier, client_txn_id="tour-earn")
     service.adjust(enrolled.member_id, 120, reason="welcome", actor=CLI, client_txn_id="tour-adj")
     return enrolled.member_id
+
+
+def _staff_id(app: KioskApp, role: str) -> str:
+    """The seeded account of `role` (sign-in names the person before the PIN)."""
+    return next(s.staff_id for s in app.service.staff.active() if s.role == role)
 
 
 def _typed(app: KioskApp, keys: str) -> None:
@@ -83,6 +88,7 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
     def pin(app: KioskApp) -> None:
         _member(app, member_id)
         app.go(PinRequest(PinPurpose.SHIFT, then=lambda _actor: None, back="member"))
+        app.screen.pick(_staff_id(app, "cashier"))
         _typed(app, "13")
 
     def amount(app: KioskApp) -> None:
@@ -101,7 +107,9 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         screen.refresh()
 
     def cashier(app: KioskApp) -> None:
-        app.counter.open_shift(app.service.staff.login_with_pin(CASHIER_PIN))
+        app.counter.open_shift(
+            app.service.staff.login_with_pin(CASHIER_PIN, _staff_id(app, "cashier"))
+        )
         app.go("cashier")
 
     def void(app: KioskApp) -> None:
@@ -112,7 +120,11 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         app.screen.choose_reason("wrong_amount")
 
     def tech(app: KioskApp) -> None:
-        app.go(TechRequest(app.service.staff.login_with_pin(TECHNICIAN_PIN)))
+        app.go(
+            TechRequest(
+                app.service.staff.login_with_pin(TECHNICIAN_PIN, _staff_id(app, "technician"))
+            )
+        )
 
     def staff(app: KioskApp) -> None:
         app.go("staff")

@@ -105,7 +105,7 @@ def make_template(folder: Path) -> Template:
         for i in range(3):
             service.earn(first, 1_500_000 + i, cashier=CLI, client_txn_id=f"t-earn-{i}")
         service.earn(second, 900_000, cashier=CLI, client_txn_id="t-earn-b")
-        manager = service.staff.add(name="Manager", role="manager", pin="9876", actor=CLI)
+        manager = service.staff.add(name="Manager", role="manager", pin="9173", actor=CLI)
         entries = tuple(
             (int(row[0]), str(row[1]))
             for row in service.conn.execute("SELECT seq, entry_id FROM entries ORDER BY seq")

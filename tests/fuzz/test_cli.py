@@ -90,7 +90,7 @@ def cli_values(draw: st.DrawFn, template: Template) -> str:
                     "csv",
                     "jsonl",
                     "cashier",
-                    "9876",
+                    "9173",
                 ]
             ),
             st.text(max_size=15),

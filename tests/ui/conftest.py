@@ -154,6 +154,15 @@ class Kiosk:
         for key in _split_keys(sequence):
             self.touch(pad.button(key))
 
+    def sign_in(self, name: str, pin: str) -> None:
+        """On the sign-in screen: touch `name` on the list of staff, then type `pin` and OK."""
+        self.touch(self.app.screen.person_button(name))
+        self.keys(pin + "[ok]")
+
+    def staff_id(self, name: str) -> str:
+        """The staff id of the person called `name`."""
+        return next(s.staff_id for s in self.service.staff.list() if s.name == name)
+
     def tap_card(self, uid: str) -> None:
         """Tap a card on the simulated reader and wait until the UI has handled it."""
         handled = self.app.cards_handled

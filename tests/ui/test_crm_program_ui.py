@@ -49,7 +49,7 @@ def pulled_program(kiosk: Kiosk, program: dict[str, Any]) -> None:
 def test_a_member_in_a_tier_and_a_reward_only_the_crm_knows_are_shown(kiosk: Kiosk):
     pulled_program(kiosk, CRM_PROGRAM)
     member_id = kiosk.service.enroll("09121234567", client_txn_id="setup", card=CARD).member_id
-    cashier = kiosk.service.staff.login_with_pin(CASHIER_PIN)
+    cashier = kiosk.service.staff.login_with_pin(CASHIER_PIN, kiosk.staff_id("Sara"))
     kiosk.service.earn(member_id, 2_500_000, cashier=cashier, client_txn_id="setup-earn")  # 25
 
     kiosk.tap_card(CARD)

@@ -44,7 +44,7 @@ def at_the_amount_screen(kiosk: Kiosk) -> str:
     member_id = kiosk.service.enroll(PHONE, client_txn_id="setup-enroll", card=CARD).member_id
     kiosk.tap_card(CARD)
     kiosk.press("purchase")
-    kiosk.keys(CASHIER_PIN + "[ok]")
+    kiosk.sign_in("Sara", CASHIER_PIN)
     kiosk.keys("100000")
     assert kiosk.screen == "amount"
     return member_id
@@ -105,7 +105,7 @@ def test_a_full_database_at_confirm_shows_out_of_service_and_the_kiosk_comes_bac
     kiosk.tap_card(CARD)
     kiosk.press("purchase")
     if kiosk.screen == "pin":
-        kiosk.keys(CASHIER_PIN + "[ok]")
+        kiosk.sign_in("Sara", CASHIER_PIN)
     kiosk.keys("100000")
     kiosk.press("confirm")
     assert kiosk.screen == "result"

@@ -25,7 +25,7 @@ def buy(kiosk: Kiosk) -> None:
     kiosk.service.enroll("09121234567", client_txn_id="setup", card=CARD)
     kiosk.tap_card(CARD)
     kiosk.press("purchase")
-    kiosk.keys(CASHIER_PIN + "[ok]")
+    kiosk.sign_in("Sara", CASHIER_PIN)
     kiosk.keys("100000")
     kiosk.press("confirm")
     assert kiosk.screen == "result"
@@ -63,7 +63,7 @@ def test_the_technicians_sync_now_pushes(kiosk_factory, crm):
     kiosk.service.enroll("09121234567", client_txn_id="later")  # no poke: nobody knows
     for _ in range(5):
         kiosk.press("shop")
-    kiosk.keys("9753[ok]")
+    kiosk.sign_in("Tara", "9753")
 
     kiosk.press("sync")
 
@@ -83,7 +83,7 @@ def test_an_offline_kiosk_limits_redemptions_and_says_why(kiosk_factory):
     kiosk.tap_card(CARD)
     kiosk.touch(kiosk.app.screen.reward_button("coffee"))
     kiosk.press("approve")
-    kiosk.keys(CASHIER_PIN + "[ok]")
+    kiosk.sign_in("Sara", CASHIER_PIN)
 
     assert kiosk.screen == "redeem"
     assert kiosk.message() == kiosk.shows("error.limit.offline", allowance=300)

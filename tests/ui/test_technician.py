@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kiosk.core.store import audit
-from tests.ui.conftest import CASHIER_PIN, TECHNICIAN_PIN, Kiosk
+from kiosk.core.store.staff import CLI
+from tests.ui.conftest import TECHNICIAN_PIN, Kiosk
 
 
 def open_technician_screen(kiosk: Kiosk) -> None:
     for _ in range(5):
         kiosk.press("shop")
     assert kiosk.screen == "pin"
-    kiosk.keys(TECHNICIAN_PIN + "[ok]")
+    kiosk.sign_in("Tara", TECHNICIAN_PIN)
     assert kiosk.screen == "tech"
 
 
@@ -40,11 +43,14 @@ def test_slow_taps_do_not_open_it(kiosk: Kiosk):
     assert kiosk.screen == "attract"
 
 
-def test_a_cashier_pin_does_not_open_the_technician_screen(kiosk: Kiosk):
+def test_a_cashier_cannot_open_the_technician_screen(kiosk: Kiosk):
+    kiosk.service.link_staff_card(kiosk.staff_id("Sara"), "5A5A0001", actor=CLI)
     for _ in range(5):
         kiosk.press("shop")
-    kiosk.keys(CASHIER_PIN + "[ok]")
 
+    with pytest.raises(KeyError):  # only technicians are offered
+        kiosk.app.screen.person_button("Sara")
+    kiosk.tap_card("5A5A0001")  # nor does her staff card open it
     assert kiosk.screen == "pin"
     assert kiosk.message() == kiosk.shows("error.not_allowed")
 
@@ -89,7 +95,21 @@ def test_a_technician_adds_a_cashier_whose_pin_then_works(kiosk: Kiosk):
     kiosk.keys("24680[ok]24680[ok]")
 
     assert kiosk.screen == "staff"
-    assert kiosk.service.staff.login_with_pin("24680").role == "cashier"
+    added = next(s for s in kiosk.service.staff.list() if s.role == "cashier" and s.name != "Sara")
+    assert kiosk.service.staff.login_with_pin("24680", added.staff_id).role == "cashier"
+
+
+def test_a_pin_another_person_has_or_a_trivial_one_is_refused_on_screen(kiosk: Kiosk):
+    open_technician_screen(kiosk)
+    kiosk.press("staff")
+    kiosk.press("add")
+    kiosk.keys("1234[ok]")  # a run: refused before it is typed twice
+    assert kiosk.message() == kiosk.shows("error.weak_pin")
+    kiosk.keys(TECHNICIAN_PIN + "[ok]" + TECHNICIAN_PIN + "[ok]")  # Tara's own PIN
+
+    assert kiosk.screen == "staff"
+    assert kiosk.message() == kiosk.shows("error.duplicate_pin")
+    assert sorted(s.name for s in kiosk.service.staff.list()) == ["Reza", "Sara", "Tara"]
 
 
 def test_a_technician_disables_a_cashier(kiosk: Kiosk):

@@ -1,4 +1,9 @@
-"""Staff: who may do what, PIN and staff-card logins with lockout, every attempt audited."""
+"""Staff: who may do what, sign-in that names one person, lockouts, every attempt audited.
+
+A PIN is checked only against the person who was picked (by name or staff card): two staff
+with one PIN would otherwise be told apart by table order. Wrong PINs lock out that account
+alone; unknown cards tapped at the sign-in lock out that reader.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,20 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from kiosk.core.clock import from_iso, to_iso
-from kiosk.core.pin import check_pin, hash_pin
+from kiosk.core.pin import check_pin, hash_pin, is_trivial, needs_rehash
 from kiosk.core.store import audit
 from kiosk.core.store.db import write_transaction
 from kiosk.errors import (
+    DuplicatePin,
     InvalidPin,
     LockedOut,
     NotAllowed,
     StaffDisabled,
     UnknownStaff,
+    WeakPin,
     WrongPin,
 )
 from kiosk.text.digits import to_ascii_digits
@@ -82,7 +89,13 @@ class StaffMember:
     disabled: bool
 
 
-_ANY = "*"
+# What a refused attempt is called in the audit log, by how it was made.
+_REFUSED = {"pin": "wrong_pin", "card": "not_a_staff_card"}
+
+
+def card_subject(reader: str) -> str:
+    """The lockout subject of staff-card sign-in at one reader."""
+    return f"card@{reader or 'kiosk'}"
 
 
 class StaffAccounts:
@@ -95,6 +108,14 @@ class StaffAccounts:
         """The account's role here, or None when there is no such account."""
         row = self.conn.execute("SELECT role FROM staff WHERE staff_id = ?", (staff_id,)).fetchone()
         return str(row[0]) if row else None
+
+    def hash_in_use(self, pin_hash: str, *, other_than: str) -> bool:
+        """Whether another active account stores this very hash (a copied PIN hash)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM staff WHERE pin_hash = ? AND staff_id <> ? AND disabled_at IS NULL",
+            (pin_hash, other_than),
+        ).fetchone()
+        return row is not None
 
     def put_pulled(
         self, staff_id: str, *, name: str, role: str, pin_hash: str, now: str, disabled: bool
@@ -124,20 +145,32 @@ class StaffStore:
         self.clock = clock
 
     def validate_pin(self, pin: str) -> None:
-        """Raise InvalidPin unless the PIN is digits of an allowed length."""
+        """Raise InvalidPin unless the PIN is digits of an allowed length, WeakPin if trivial."""
         lo, hi = self.security.pin_min_length, self.security.pin_max_length
         if not re.fullmatch(r"[0-9]+", pin) or not lo <= len(pin) <= hi:
             raise InvalidPin(min_length=lo, max_length=hi)
+        if is_trivial(pin):
+            raise WeakPin()
+
+    def _new_hash(self, pin: str, *, other_than: str | None) -> str:
+        """The hash of a valid, non-trivial PIN no other active account has."""
+        pin = to_ascii_digits(pin)
+        self.validate_pin(pin)
+        # Salted hashes cannot be compared: each other account's is checked with this PIN.
+        rows = self.conn.execute(
+            "SELECT staff_id, pin_hash FROM staff WHERE disabled_at IS NULL"
+        ).fetchall()
+        if any(r["staff_id"] != other_than and check_pin(pin, r["pin_hash"]) for r in rows):
+            raise DuplicatePin()
+        return hash_pin(pin, n=self.security.pin_scrypt_n)
 
     def add(self, *, name: str, role: str, pin: str, actor: Actor) -> StaffMember:
         """Create a staff account; the PIN is stored only as a slow salted hash."""
         actor.require("staff")
         if role not in ROLES:
             raise NotAllowed(role=role, action="be a staff role (cashier, manager, technician)")
-        pin = to_ascii_digits(pin)
-        self.validate_pin(pin)
+        pin_hash = self._new_hash(pin, other_than=None)
         staff_id = f"s-{secrets.token_hex(3)}"
-        pin_hash = hash_pin(pin, n=self.security.pin_scrypt_n)
         now = to_iso(self.clock())
         with write_transaction(self.conn):
             self.conn.execute(
@@ -154,6 +187,27 @@ class StaffStore:
                 details={"role": role},
             )
         return StaffMember(staff_id, name, role, now, False)
+
+    def set_pin(self, staff_id: str, pin: str, *, actor: Actor) -> None:
+        """Give an account a new PIN (the same rules as a new account's); its lockout ends."""
+        actor.require("staff")
+        if self.name_of(staff_id) is None:
+            raise UnknownStaff(staff=staff_id)
+        pin_hash = self._new_hash(pin, other_than=staff_id)
+        now = to_iso(self.clock())
+        with write_transaction(self.conn):
+            self.conn.execute(
+                "UPDATE staff SET pin_hash = ? WHERE staff_id = ?", (pin_hash, staff_id)
+            )
+            self.conn.execute("DELETE FROM pin_guard WHERE subject = ?", (staff_id,))
+            audit.record(
+                self.conn, at=now, actor=actor.actor_id, action="staff.set_pin", target=staff_id
+            )
+
+    def name_of(self, staff_id: str) -> str | None:
+        """The account's name, or None when there is no such account."""
+        row = self.conn.execute("SELECT name FROM staff WHERE staff_id = ?", (staff_id,)).fetchone()
+        return str(row[0]) if row else None
 
     def list(self) -> list[StaffMember]:
         """Every staff account, oldest first."""
@@ -177,77 +231,90 @@ class StaffStore:
                 self.conn, at=now, actor=actor.actor_id, action="staff.disable", target=staff_id
             )
 
-    def login_with_pin(self, pin: str, staff_id: str | None = None) -> Actor:
-        """The staff member whose PIN this is (of `staff_id`, or of anyone if None).
+    def active(self) -> tuple[StaffMember, ...]:
+        """The accounts that may sign in here, by name (the sign-in screen's list)."""
+        return tuple(sorted((s for s in self.list() if not s.disabled), key=lambda s: s.name))
 
-        Wrong PINs are counted per staff member (or for the device when no id is given);
-        after `pin_max_attempts` in a row the subject is locked out for a delay that
-        doubles with each lockout. Every attempt is audited.
+    def login_with_pin(self, pin: str, staff_id: str) -> Actor:
+        """The staff member `staff_id` (picked by name or card) when `pin` is theirs.
+
+        Wrong PINs are counted for that account alone; after `pin_max_attempts` in a row it
+        is locked out for a delay that doubles with each lockout, and only its owner's right
+        PIN (after the delay) clears the count. A hash cheaper than `security.pin_scrypt_n`
+        is replaced at this sign-in. Every attempt is audited.
         """
         pin = to_ascii_digits(pin)
-        subject = staff_id or _ANY
         now = self.clock()
-        self._raise_if_locked(subject, now)
-        if staff_id is not None:
-            row = self.conn.execute(
-                "SELECT staff_id, role, pin_hash, disabled_at FROM staff WHERE staff_id = ?",
-                (staff_id,),
-            ).fetchone()
-            candidates = [row] if row else []
-        else:
-            candidates = self.conn.execute(
-                "SELECT staff_id, role, pin_hash, disabled_at FROM staff "
-                "WHERE disabled_at IS NULL ORDER BY created_at"
-            ).fetchall()
-        for row in candidates:
-            if check_pin(pin, row["pin_hash"]):
-                if row["disabled_at"] is not None:
-                    self._audit_login(now, row["staff_id"], "pin", "disabled")
-                    raise StaffDisabled()
-                self._record_success(subject, now, row["staff_id"], "pin")
-                return Actor(row["staff_id"], row["role"])
-        self._record_failure(subject, now)
-        raise AssertionError("unreachable: _record_failure raises")
-
-    def login_with_card(self, uid: str) -> Actor:
-        """The staff member whose card this is; a member's or unknown card is refused."""
-        now = self.clock()
+        self._raise_if_locked(staff_id, now, "pin")
         row = self.conn.execute(
-            "SELECT s.staff_id, s.role, s.disabled_at, c.status FROM cards c "
-            "JOIN staff s ON s.staff_id = c.staff_id WHERE c.uid = ?",
-            (uid,),
+            "SELECT staff_id, role, pin_hash, disabled_at FROM staff WHERE staff_id = ?",
+            (staff_id,),
         ).fetchone()
         if row is None:
-            self._audit_login(now, "unknown", "card", "not_a_staff_card")
-            raise UnknownStaff(staff="with this card")
-        if row["disabled_at"] is not None or row["status"] != "active":
-            self._audit_login(now, row["staff_id"], "card", "disabled")
+            self._audit_login(now, "unknown", "pin", "unknown_staff")
+            raise UnknownStaff(staff=staff_id)
+        if not check_pin(pin, row["pin_hash"]):
+            self._record_failure(staff_id, now, "pin")
+        if row["disabled_at"] is not None:
+            self._audit_login(now, staff_id, "pin", "disabled")
             raise StaffDisabled()
-        self._audit_login(now, row["staff_id"], "card", "ok")
-        return Actor(row["staff_id"], row["role"])
-
-    def _raise_if_locked(self, subject: str, now: datetime) -> None:
-        row = self.conn.execute(
-            "SELECT locked_until FROM pin_guard WHERE subject = ?", (subject,)
-        ).fetchone()
-        if row and row[0] and from_iso(row[0]) > now:
-            seconds = int((from_iso(row[0]) - now).total_seconds()) + 1
-            self._audit_login(now, subject, "pin", "locked_out")
-            raise LockedOut(seconds=seconds, until=row[0])
-
-    def _record_success(self, subject: str, now: datetime, staff_id: str, how: str) -> None:
+        rehash = needs_rehash(row["pin_hash"], n=self.security.pin_scrypt_n)
         with write_transaction(self.conn):
-            self.conn.execute("DELETE FROM pin_guard WHERE subject = ?", (subject,))
+            self.conn.execute("DELETE FROM pin_guard WHERE subject = ?", (staff_id,))
+            if rehash:
+                self.conn.execute(
+                    "UPDATE staff SET pin_hash = ? WHERE staff_id = ?",
+                    (hash_pin(pin, n=self.security.pin_scrypt_n), staff_id),
+                )
+            details: dict[str, object] = {"with": "pin"}
+            if rehash:
+                details["rehashed"] = True
             audit.record(
                 self.conn,
                 at=to_iso(now),
                 actor=staff_id,
                 action="login",
                 target=staff_id,
-                details={"with": how},
+                details=details,
             )
+        return Actor(staff_id, row["role"])
 
-    def _record_failure(self, subject: str, now: datetime) -> None:
+    def login_with_card(self, uid: str, reader: str = "") -> Actor:
+        """The staff member whose card this is; a member's or unknown card is refused.
+
+        Refused cards are counted per reader (`card_subject`) and lock that reader's staff
+        sign-in out like wrong PINs; a staff card's success does not clear the count, so
+        cards tried between a real one's taps still run into the back-off.
+        """
+        now = self.clock()
+        subject = card_subject(reader)
+        self._raise_if_locked(subject, now, "card")
+        row = self.conn.execute(
+            "SELECT s.staff_id, s.role, s.disabled_at, c.status FROM cards c "
+            "JOIN staff s ON s.staff_id = c.staff_id WHERE c.uid = ?",
+            (uid,),
+        ).fetchone()
+        if row is None:
+            try:
+                self._record_failure(subject, now, "card")
+            except WrongPin as error:
+                raise UnknownStaff(staff="with this card") from error
+        if row["disabled_at"] is not None or row["status"] != "active":
+            self._audit_login(now, row["staff_id"], "card", "disabled")
+            raise StaffDisabled()
+        self._audit_login(now, row["staff_id"], "card", "ok")
+        return Actor(row["staff_id"], row["role"])
+
+    def _raise_if_locked(self, subject: str, now: datetime, how: str) -> None:
+        row = self.conn.execute(
+            "SELECT locked_until FROM pin_guard WHERE subject = ?", (subject,)
+        ).fetchone()
+        if row and row[0] and from_iso(row[0]) > now:
+            seconds = int((from_iso(row[0]) - now).total_seconds()) + 1
+            self._audit_login(now, subject, how, "locked_out")
+            raise LockedOut(seconds=seconds, until=row[0])
+
+    def _record_failure(self, subject: str, now: datetime, how: str) -> NoReturn:
         sec = self.security
         with write_transaction(self.conn):
             self.conn.execute(
@@ -273,8 +340,8 @@ class StaffStore:
                 actor=subject,
                 action="login",
                 target=subject,
-                outcome="locked_out" if locked_for else "wrong_pin",
-                details={"with": "pin", "failed": failed},
+                outcome="locked_out" if locked_for else _REFUSED[how],
+                details={"with": how, "failed": failed},
             )
         if locked_for:
             raise LockedOut(seconds=locked_for, until=to_iso(now + timedelta(seconds=locked_for)))

@@ -11,7 +11,8 @@ from kivy.uix.widget import Widget
 from kiosk.core.cards import normalize_uid
 from kiosk.core.clock import from_iso
 from kiosk.core.program import find_reward
-from kiosk.core.store.staff import Actor
+from kiosk.core.service_base import check_approver
+from kiosk.core.store.staff import PERMISSIONS, Actor, StaffMember
 from kiosk.errors import (
     KioskError,
     LockedOut,
@@ -41,15 +42,21 @@ PURPOSES: dict[PinPurpose, str] = {
 }
 VOID_REASONS = ("wrong_amount", "wrong_member", "returned", "other")
 _VOID_LIST = 6
+_PEOPLE = 12  # names on the sign-in list (3 x 4); more staff sign in with their card
 
 
 class PinScreen(DigitEntry[PinRequest]):
-    """A PIN on the keypad or a staff card; wrong PINs lock out with a growing delay."""
+    """Who signs in (a name from the list, or a staff card), then that person's PIN.
+
+    The PIN is checked against the picked person alone, so two people can never be told
+    apart by their PIN; wrong PINs lock out that person's account with a growing delay.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.request = PinRequest(PinPurpose.SHIFT, then=lambda _actor: None)
-        self.locked_until: datetime | None = None
+        self.person: StaffMember | None = None
+        self.locked_until: dict[str, datetime] = {}  # by staff id
 
     @property
     def max_digits(self) -> int:  # type: ignore[override]
@@ -57,26 +64,73 @@ class PinScreen(DigitEntry[PinRequest]):
 
     def prepare(self, request: PinRequest) -> None:
         self.request = request
+        self.person = None
         self.digits = ""
 
     def refresh(self) -> None:
-        self.ids.title.text = self.app.t(f"pin.title.{self.request.purpose.value}")
-        self.ids.hint.text = self.app.t("pin.hint")
+        app = self.app
+        self.ids.title.text = app.t(f"pin.title.{self.request.purpose.value}")
+        pad = self.ids.pad
+        shown = self.ids.keypad if self.person else self.ids.people
+        if list(pad.children) != [shown]:
+            pad.clear_widgets()
+            pad.add_widget(shown)
+        if self.person is None:
+            self.ids.hint.text = app.t("pin.pick")
+            self._list_people()
+        else:
+            self.ids.hint.text = app.t("pin.for", name=self.person.name)
         super().refresh()
         self.tick()
+
+    def _list_people(self) -> None:
+        app = self.app
+        box = self.ids.people
+        box.clear_widgets()
+        permission = PURPOSES[self.request.purpose]
+        people = [s for s in app.service.staff.active() if s.role in PERMISSIONS[permission]][
+            :_PEOPLE
+        ]
+        if not people:
+            self.say("pin.no_staff")
+        for person in people:
+            button = KButton(key=person.staff_id, text=person.name, font_scale=0.04)
+            button.bind(on_release=lambda b: self.pick(b.key))
+            box.add_widget(button)
+
+    def person_button(self, name: str) -> KButton:
+        """The button of the person called `name` on the list (tests touch it)."""
+        staff_id = {s.name: s.staff_id for s in self.app.service.staff.active()}[name]
+        for child in self.ids.people.children:
+            if getattr(child, "key", None) == staff_id:
+                return child  # type: ignore[no-any-return]
+        raise KeyError(name)
+
+    def pick(self, staff_id: str) -> None:
+        """The person signing in tapped their name: their PIN comes next."""
+        self.person = next(
+            (s for s in self.app.service.staff.active() if s.staff_id == staff_id), None
+        )
+        self.digits = ""
+        self.say()
+        self.refresh()
 
     def show_digits(self) -> None:
         self.ids.display.text = self.app.show("\u25cf" * len(self.digits))
 
+    def key(self, key: str) -> None:
+        if self.person is not None:  # typing before a name is picked types nothing
+            super().key(key)
+
     def submit(self) -> None:
         pin, self.digits = self.digits, ""
         self.show_digits()
-        if not pin:
+        if not pin or self.person is None:
             return
         try:
-            actor = self.app.service.staff.login_with_pin(pin)
+            actor = self.app.service.staff.login_with_pin(pin, self.person.staff_id)
         except LockedOut as error:
-            self.locked_until = from_iso(str(error.params["until"]))
+            self.locked_until[self.person.staff_id] = from_iso(str(error.params["until"]))
             self.fail(error)
             self.tick()
             return
@@ -87,7 +141,7 @@ class PinScreen(DigitEntry[PinRequest]):
 
     def card(self, uid: str, reader: str) -> None:
         try:
-            actor = self.app.service.staff.login_with_card(normalize_uid(uid))
+            actor = self.app.service.staff.login_with_card(normalize_uid(uid), reader)
         except UnknownStaff:
             self.say("pin.not_staff_card")
             self.app.signal(ok=False)
@@ -105,16 +159,18 @@ class PinScreen(DigitEntry[PinRequest]):
             return
         self.app.signal(ok=True)
         self.say()
+        self.person = None
         self.request.then(actor)
 
     def tick(self) -> None:
         keypad = self.ids.keypad
-        if self.locked_until is None:
+        until = self.locked_until.get(self.person.staff_id) if self.person else None
+        if until is None:
             keypad.enabled = True
             return
-        left = math.ceil((self.locked_until - self.app.clock()).total_seconds())
+        left = math.ceil((until - self.app.clock()).total_seconds())
         if left <= 0:
-            self.locked_until = None
+            del self.locked_until[self.person.staff_id]  # type: ignore[union-attr]
             keypad.enabled = True
             self.say()
             return
@@ -122,6 +178,12 @@ class PinScreen(DigitEntry[PinRequest]):
         self.say("error.locked_out", seconds=left)
 
     def cancel(self) -> None:
+        if self.person is not None:  # back to the names: someone else signs in
+            self.person = None
+            self.digits = ""
+            self.say()
+            self.refresh()
+            return
         back = self.request.back
         if back:
             self.app.go(back)
@@ -281,6 +343,14 @@ class AmountScreen(DigitEntry[ResumePurchase | None]):
         self.app.go(ResumePurchase())
 
     def _approved(self, manager: Actor) -> None:
+        cashier = self.app.counter.cashier()
+        try:
+            acting = (cashier.actor_id if cashier else None,)
+            check_approver(manager, acting=acting, action="purchase")
+        except KioskError as error:
+            self.app.screen.refresh()  # the sign-in stays, for another person
+            self.app.screen.fail(error)
+            return
         self.approved_by = manager
         self.app.go(ResumePurchase())
         self.confirm()
@@ -379,12 +449,17 @@ class CashierScreen(KioskScreen[None]):
 
 
 class VoidScreen(KioskScreen[ResumeVoid | None]):
-    """The latest purchases and redemptions here; one is voided with a reason."""
+    """The latest purchases and redemptions here; one is voided with a reason.
+
+    A redemption's void also needs a manager's PIN or card, of someone other than the
+    cashier voiding and the one who redeemed (the coupon was handed out).
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.selected: str | None = None
         self.reason: str | None = None
+        self.approved_by: Actor | None = None
         self.txn = ""
 
     def prepare(self, request: ResumeVoid | None) -> None:
@@ -392,6 +467,7 @@ class VoidScreen(KioskScreen[ResumeVoid | None]):
             return
         self.selected = None
         self.reason = None
+        self.approved_by = None
         self.txn = new_txn_id("void")
 
     def refresh(self) -> None:
@@ -452,6 +528,7 @@ class VoidScreen(KioskScreen[ResumeVoid | None]):
 
     def select(self, entry_id: str) -> None:
         self.selected = entry_id
+        self.approved_by = None  # an approval is for the entry it was given for
         self.refresh()
 
     def choose_reason(self, reason: str) -> None:
@@ -467,9 +544,17 @@ class VoidScreen(KioskScreen[ResumeVoid | None]):
         if cashier is None:
             app.go(PinRequest(PinPurpose.SHIFT, then=self._shift_opened, back="attract"))
             return
+        target = app.service.ledger.get(self.selected)
+        if target is not None and target.kind == "redeem" and self.approved_by is None:
+            app.go(PinRequest(PinPurpose.MANAGER, then=self._approved, back="void"))
+            return
         try:
             result = app.service.void(
-                self.selected, reason=self.reason, cashier=cashier, client_txn_id=self.txn
+                self.selected,
+                reason=self.reason,
+                cashier=cashier,
+                client_txn_id=self.txn,
+                approved_by=self.approved_by,
             )
         except KioskError as error:
             self.fail(error)
@@ -482,6 +567,21 @@ class VoidScreen(KioskScreen[ResumeVoid | None]):
     def _shift_opened(self, actor: Actor) -> None:
         self.app.counter.open_shift(actor)
         self.app.go(ResumeVoid())
+        self.confirm()
+
+    def _approved(self, manager: Actor) -> None:
+        app = self.app
+        cashier = app.counter.cashier()
+        target = app.service.ledger.get(self.selected or "")
+        try:
+            acting = (cashier.actor_id if cashier else None, target.cashier_id if target else None)
+            check_approver(manager, acting=acting, action="redemption's void")
+        except KioskError as error:
+            app.screen.refresh()  # the sign-in stays, for another person
+            app.screen.fail(error)
+            return
+        self.approved_by = manager
+        app.go(ResumeVoid())
         self.confirm()
 
 

@@ -13,7 +13,7 @@ from kiosk.appliance.diagnostics import collect
 from kiosk.core.cards import mask_uid
 from kiosk.core.clock import from_iso
 from kiosk.core.store.staff import Actor
-from kiosk.errors import InvalidPin, KioskError
+from kiosk.errors import KioskError
 from kiosk.text.i18n import Language
 from kiosk.text.rtl import ltr
 from kiosk.ui.requests import NewPinRequest, StaffRequest, TechRequest
@@ -265,7 +265,7 @@ class NewPinScreen(DigitEntry[NewPinRequest]):
         if self.first is None:
             try:
                 self.app.service.staff.validate_pin(pin)
-            except InvalidPin as error:
+            except KioskError as error:  # too short or long, or trivial (1111, 1234)
                 self.fail(error)
                 self.show_digits()
                 return
