@@ -15,10 +15,10 @@ import os
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kiosk.appliance import private_file as private_file_module
 from kiosk.cli import main
 
 PHONE = "09121234567"
@@ -47,7 +47,7 @@ def kiosk(tmp_path, capsys, monkeypatch):
     return run
 
 
-def audit_of(kiosk, action: str) -> list[dict[str, object]]:
+def audit_of(kiosk, action: str) -> list[dict[str, Any]]:
     _, records, _ = kiosk("audit", "--limit", "100")
     return [r for r in records if r["action"] == action]
 
@@ -89,7 +89,7 @@ def test_the_file_is_private_from_its_first_byte(kiosk, tmp_path: Path, monkeypa
             made.append(stat.S_IMODE(os.fstat(descriptor).st_mode))
         return descriptor
 
-    monkeypatch.setattr(private_file_module.os, "open", watching_open)
+    monkeypatch.setattr(os, "open", watching_open)
 
     assert kiosk("member", "export", "--output", str(tmp_path / "m.csv"))[0] == 0
 
