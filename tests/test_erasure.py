@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from kiosk.cli import main
 from kiosk.core.pulled import Here, apply_page
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.db import connect
@@ -184,3 +185,31 @@ def test_an_upgraded_kiosk_answers_a_repeated_transaction_id_as_before(tmp_path:
         assert traces(database_bytes(service)) == []
     finally:
         service.close()
+
+
+def test_a_backup_taken_before_an_erasure_no_longer_holds_the_person(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """`kiosk member erase` erases the person in the backups already taken, too."""
+    data = tmp_path / "data"
+
+    def kiosk(*args: str) -> int:
+        return main([*args, "--data-dir", str(data)])
+
+    kiosk("member", "enroll", "--phone", PHONE, "--name", NAME, "--card", CARD)
+    kiosk("member", "enroll", "--phone", "09127654321", "--name", "Reza Karimi")
+    assert kiosk("backup") == 0 and kiosk("backup", "--to", str(tmp_path / "usb")) == 0
+    taken = [*(data / "backups").iterdir(), *(tmp_path / "usb").iterdir()]
+    assert all("phone as stored" in traces(path.read_bytes()) for path in taken)
+
+    assert kiosk("member", "erase", "--phone", PHONE, "--yes") == 0
+    assert "and in 1 backups" in capsys.readouterr().out
+    kiosk("backup", "--to", str(tmp_path / "usb"))  # elsewhere: at its next backup
+
+    for path in taken:
+        assert traces(path.read_bytes()) == [], path.name
+        copy = sqlite3.connect(path)
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # The rest of the backup is as it was: the other member, the ledger.
+        assert copy.execute("SELECT name FROM people").fetchall() == [("Reza Karimi",)]
+        copy.close()

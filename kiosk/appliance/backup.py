@@ -4,6 +4,13 @@ The backup is taken from a live database (the touch app and the sync worker may 
 writing): SQLite copies a consistent snapshot. It is written to a temporary name,
 checked (`PRAGMA quick_check`), synced and renamed, so a power cut leaves either the
 whole backup or none. The newest `keep` backups are kept.
+
+A backup must not keep a person the kiosk has erased since (issue 16). Until backups are
+encrypted, each erasure is carried into the older backups: `erase_from_backups` erases, in
+every backup of a folder, the members erased in the live database, overwriting their rows
+(secure_delete) and compacting the file (VACUUM). `kiosk member erase` runs it at once;
+`backup` runs it on its folder before each new backup, so an erasure that came from the
+CRM reaches the backups by the next night at the latest.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.core.store.db import copy_database, database_path
+from kiosk.core.store.db import copy_database, database_path, open_existing
+from kiosk.core.store.erasure import erase_in_copy, erased_members
 from kiosk.errors import InvalidInput, StorageUnavailable
 
 PREFIX = "kiosk-"
@@ -41,6 +49,7 @@ def backup(
     if not source.exists():
         raise StorageUnavailable(reason=f"there is no kiosk database in {data_dir}")
     folder = target or data_dir / "backups"
+    erase_from_backups(data_dir, folder)
     moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     final = folder / f"{PREFIX}{moment}{SUFFIX}"
     partial = final.with_name(final.name + ".partial")
@@ -67,3 +76,40 @@ def backup(
     for old in removed:
         old.unlink(missing_ok=True)
     return BackupResult(str(final), final.stat().st_size, [str(p) for p in removed])
+
+
+def erase_from_backups(data_dir: Path, folder: Path | None = None) -> list[str]:
+    """Erase, in every backup in `folder` (default data_dir/backups), the members erased in
+    the live database; the backups that were rewritten."""
+    folder = folder or data_dir / "backups"
+    backups = sorted(folder.glob(f"{PREFIX}*{SUFFIX}")) if folder.is_dir() else []
+    if not backups:
+        return []
+    try:
+        live = open_existing(database_path(data_dir))
+        try:
+            erased = erased_members(live)
+        finally:
+            live.close()
+        return [str(path) for path in backups if erased and _erase_in(path, erased)]
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageUnavailable(reason=f"the backups could not be rewritten: {exc}") from exc
+
+
+def _erase_in(path: Path, erased: dict[str, str]) -> bool:
+    """Erase the members in one backup file; whether any was still there."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA secure_delete=ON")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            count = erase_in_copy(conn, erased)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if count:
+            conn.execute("VACUUM")  # rewrites every page: nothing of them in free space
+        return count > 0
+    finally:
+        conn.close()

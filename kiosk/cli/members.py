@@ -174,8 +174,16 @@ def erase(ctx: Context, args: argparse.Namespace) -> int:
         if answer.strip().lower() not in {"y", "yes"}:
             print("nothing erased")
             return EXIT_FAILED
+    from kiosk.appliance.backup import erase_from_backups
+
     ctx.service().erase(member.member_id, actor=CLI)
-    emit(ctx, {"member_id": member.member_id, "erased": True}, f"erased {member.member_id}")
+    # Backups taken before keep the person: they are erased there too (docs/security.md).
+    rewritten = erase_from_backups(ctx.data_dir)
+    emit(
+        ctx,
+        {"member_id": member.member_id, "erased": True, "backups_rewritten": len(rewritten)},
+        f"erased {member.member_id} (and in {len(rewritten)} backups)",
+    )
     return 0
 
 
