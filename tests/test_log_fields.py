@@ -147,3 +147,20 @@ def test_words_that_only_share_a_field_name_are_kept(journal: io.StringIO):
 
     written = journal.getvalue()
     assert "reader nfc failed" in written and "OSError: reader nfc went away" in written
+
+
+def test_the_cause_of_an_error_is_masked_too(journal: io.StringIO):
+    def look_up(card: str) -> None:
+        raise LookupError(f"no member with card {card}")
+
+    try:
+        try:
+            look_up("0102030405")
+        except LookupError as exc:
+            raise RuntimeError("the tap was lost") from exc
+    except RuntimeError:
+        logging.getLogger("kiosk.ui").exception("a tap failed")
+
+    written = journal.getvalue()
+    assert "LookupError: no member with card [card]" in written
+    assert "0102030405" not in written

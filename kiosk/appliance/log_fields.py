@@ -8,8 +8,9 @@ too), the values held under a personal field name by
 - the record's arguments and its `personal` extra (`extra={"personal": event}`), when they
   are dataclasses or mappings (a `CardPresented`, a `Member` and its `Person`, a change's
   data), a level or two deep;
-- the exception being logged: its arguments, and the variables of every frame of its
-  traceback (the `uid` of the handler that failed, the `member` being enrolled).
+- the exception being logged, its cause and its context: their arguments and fields, and
+  the variables of every frame of their tracebacks (the `uid` of the handler that failed,
+  the `member` being enrolled).
 """
 
 from __future__ import annotations
@@ -53,10 +54,11 @@ def personal_values(record: logging.LogRecord) -> dict[str, str]:
         _collect(value, found, _DEPTH)
     _collect(getattr(record, "personal", None), found, _DEPTH)
     exc = record.exc_info[1] if record.exc_info else None
-    if exc is not None:
-        for arg in exc.args:
+    for link in _chain(exc):  # the traceback shows the cause and the context too
+        for arg in link.args:
             _collect(arg, found, _DEPTH)
-        for frame_locals in _frames(exc.__traceback__):
+        _collect(getattr(link, "__dict__", None), found, _DEPTH)  # an error's own fields
+        for frame_locals in _frames(link.__traceback__):
             _collect_locals(frame_locals, found)
     return found
 
@@ -66,6 +68,14 @@ def mask(text: str, values: Mapping[str, str]) -> str:
     for value in sorted(values, key=len, reverse=True):  # "Sara Ahmadi" before "Sara"
         text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", values[value], text)
     return text
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen and len(seen) < 8:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
 
 
 def _frames(tb: TracebackType | None) -> Iterator[Mapping[str, Any]]:

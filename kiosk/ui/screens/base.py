@@ -85,7 +85,7 @@ class KioskScreen(Screen, Generic[RequestT]):
             uid = normalize_uid(uid)
             known = app.service.members.card(uid)
             if known is not None and known.staff_id is not None:
-                self.staff_card(uid)
+                self.staff_card(uid, reader)
                 return
             member = app.service.identify_card(uid)
         except UnknownCard:
@@ -106,11 +106,15 @@ class KioskScreen(Screen, Generic[RequestT]):
         app.counter.member_id = member.member_id
         app.go("member")
 
-    def staff_card(self, uid: str) -> None:
-        """A staff card outside a PIN prompt: open (or take over) the cashier's shift."""
+    def staff_card(self, uid: str, reader: str = "") -> None:
+        """A staff card outside a PIN prompt: open (or take over) the cashier's shift.
+
+        The shift serves the shopper now at the counter only; on the attract screen (no
+        shopper) the card opens the cashier's menu, as the cashier's button does.
+        """
         app = self.app
         try:
-            actor = app.service.staff.login_with_card(uid)
+            actor = app.service.staff.login_with_card(uid, reader)  # its lockout too
         except (StaffDisabled, WrongPin, LockedOut, KioskError) as error:
             self.fail(error)
             return
@@ -118,5 +122,7 @@ class KioskScreen(Screen, Generic[RequestT]):
         app.counter.open_shift(actor)
         if self.name == "member":
             app.go("amount")
+        elif self.name == "attract":
+            app.go("cashier")
         else:
             self.say("cashier.shift_opened")
