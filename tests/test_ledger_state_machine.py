@@ -99,7 +99,13 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(entry=consumes(entries))
     def void(self, entry: str) -> None:
         try:
-            self.service.void(entry, reason="test", cashier=CASHIER, client_txn_id=self.next_txn())
+            self.service.void(
+                entry,
+                reason="test",
+                cashier=CASHIER,
+                client_txn_id=self.next_txn(),
+                approved_by=MANAGER,  # a redemption's void needs one
+            )
         except NotReversible:
             assert entry in self.voided
             return
@@ -110,7 +116,13 @@ class LedgerMachine(RuleBasedStateMachine):
     def void_again_is_refused(self, entry: str) -> None:
         if entry in self.voided:
             try:
-                self.service.void(entry, reason="x", cashier=CASHIER, client_txn_id=self.next_txn())
+                self.service.void(
+                    entry,
+                    reason="x",
+                    cashier=CASHIER,
+                    client_txn_id=self.next_txn(),
+                    approved_by=MANAGER,
+                )
             except NotReversible:
                 return
             raise AssertionError("an entry was voided twice")

@@ -140,12 +140,16 @@ def test_void_restores_balance_and_cannot_repeat(service, member_id, cashier, tx
     assert verify_ledger(service.conn).ok
 
 
-def test_void_of_a_redemption_gives_the_points_back(service, member_id, cashier, txn):
+def test_void_of_a_redemption_gives_the_points_back(service, member_id, cashier, manager, txn):
     service.earn(member_id, 20_000_000, cashier=cashier, client_txn_id=txn())
     redeemed = service.redeem(member_id, "coffee", cashier=cashier, client_txn_id=txn())
 
     voided = service.void(
-        redeemed.entry_id, reason="changed mind", cashier=cashier, client_txn_id=txn()
+        redeemed.entry_id,
+        reason="changed mind",
+        cashier=cashier,
+        client_txn_id=txn(),
+        approved_by=manager,
     )
 
     assert voided.balance == 250

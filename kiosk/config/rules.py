@@ -28,6 +28,10 @@ def _one_of(b: _Builder, key: str, value: str, allowed: tuple[str, ...]) -> None
         b.problem(key, f"must be one of {choices}, not {value!r}" + suggest(value, allowed))
 
 
+# The longest a cashier's shift may stay open without use (security.shift_timeout_minutes).
+SHIFT_TIMEOUT_MAX_MINUTES = 30
+
+
 def _at_least(b: _Builder, key: str, value: int, low: int) -> None:
     if value < low:
         b.problem(key, f"must be at least {low}, not {value}")
@@ -117,7 +121,12 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
     n = s.pin_scrypt_n
     if n < 1024 or n & (n - 1):
         b.problem("security.pin_scrypt_n", f"must be a power of two of at least 1024, not {n}")
-    _at_least(b, "security.shift_timeout_minutes", s.shift_timeout_minutes, 1)
+    # A shift left open is a till anyone at the counter can credit: minutes, never hours.
+    if not 1 <= s.shift_timeout_minutes <= SHIFT_TIMEOUT_MAX_MINUTES:
+        b.problem(
+            "security.shift_timeout_minutes",
+            f"must be 1 to {SHIFT_TIMEOUT_MAX_MINUTES} minutes, not {s.shift_timeout_minutes}",
+        )
 
     if c.crm.url and (problem := crm_url_problem(c.crm.url)):
         b.problem("crm.url", problem)

@@ -17,6 +17,7 @@ from kiosk.core.program import find_reward, reward_is_active
 from kiosk.core.results import RedeemResult
 from kiosk.core.service_base import staff_id
 from kiosk.core.store import audit
+from kiosk.core.store.coupons import Coupon, Coupons
 from kiosk.core.store.outbox import Outbox
 from kiosk.core.store.staff import Actor
 from kiosk.errors import InsufficientPoints, LimitReached, RewardInactive, UnknownReward
@@ -96,6 +97,10 @@ class RedemptionService(EnrollmentService):
             if isinstance(online, Held) and self.authorizer is not None:
                 self.authorizer.release(client_txn_id)  # best effort: it lapses anyway
             raise
+
+    def coupon(self, code: str) -> Coupon | None:
+        """The coupon with this code, saying whether it is void (its redemption voided)."""
+        return Coupons(self.conn).find(code)
 
     def _authorize(
         self, member_id: str, reward_id: str, client_txn_id: str

@@ -28,7 +28,7 @@ from kiosk.core.results import (
     RedeemResult,
     VoidResult,
 )
-from kiosk.core.service_base import staff_id
+from kiosk.core.service_base import check_approver, staff_id
 from kiosk.core.store import audit
 from kiosk.core.store.db import write_transaction
 from kiosk.core.store.ledger import REVERSIBLE_KINDS, EarnHistory, Entry
@@ -42,6 +42,7 @@ from kiosk.errors import (
     ManagerApprovalRequired,
     NotReversible,
     UnknownEntry,
+    VoidNeedsManager,
 )
 
 if TYPE_CHECKING:
@@ -138,12 +139,10 @@ class LoyaltyService(RedemptionService):
             quote = self._quote(member, amount, now, history)
             if quote.refusal:
                 raise LimitReached(quote.refusal, quote.refusal_message or "")
-            if quote.needs_manager:
-                if approved_by is None:
-                    raise ManagerApprovalRequired(
-                        threshold=self.program.limits.manager_approval_above
-                    )
-                approved_by.require("approve")
+            if quote.needs_manager and approved_by is None:
+                raise ManagerApprovalRequired(threshold=self.program.limits.manager_approval_above)
+            if approved_by is not None:
+                check_approver(approved_by, acting=(cashier.actor_id,), action="purchase")
             stamp = to_iso(now)
             entry = self.ledger.append(
                 kind="earn",
@@ -183,8 +182,20 @@ class LoyaltyService(RedemptionService):
 
         return self._once(client_txn_id, "earn", request, write, EarnResult)
 
-    def void(self, entry_id: str, *, reason: str, cashier: Actor, client_txn_id: str) -> VoidResult:
-        """Reverse one earn or redemption, once; the balance may go negative."""
+    def void(
+        self,
+        entry_id: str,
+        *,
+        reason: str,
+        cashier: Actor,
+        client_txn_id: str,
+        approved_by: Actor | None = None,
+    ) -> VoidResult:
+        """Reverse one earn or redemption, once; the balance may go negative.
+
+        A redemption's void needs `approved_by`, a manager who is neither the person voiding
+        nor the cashier of the redemption: its coupon was handed out (and is void after).
+        """
         cashier.require("void")
         reason = (reason or "").strip()
         if not reason:
@@ -201,6 +212,11 @@ class LoyaltyService(RedemptionService):
                 )
             if self.history.is_reversed(entry_id):
                 raise NotReversible(entry_id=entry_id, reason="it was already voided")
+            if target.kind == "redeem":
+                if approved_by is None:
+                    raise VoidNeedsManager()
+                acting = (cashier.actor_id, target.cashier_id)
+                check_approver(approved_by, acting=acting, action="redemption's void")
             now = self.clock()
             stamp = to_iso(now)
             entry = self.ledger.append(
@@ -223,7 +239,11 @@ class LoyaltyService(RedemptionService):
                 actor=cashier.actor_id,
                 action="void",
                 target=entry.entry_id,
-                details={"reverses": entry_id, "reason": reason},
+                details={
+                    "reverses": entry_id,
+                    "reason": reason,
+                    "approved_by": approved_by.actor_id if approved_by else None,
+                },
             )
             return VoidResult(
                 entry_id=entry.entry_id,

@@ -18,10 +18,11 @@ from kiosk.text.i18n import Language
 
 @dataclass
 class Shift:
-    """A cashier (or manager) logged in at this kiosk until logout or a timeout."""
+    """A cashier (or manager) signed in for one shopper's session (or none: the menu)."""
 
     actor: Actor
     last_used: datetime
+    member_id: str | None  # the shopper served; the shift serves no one else
 
 
 class Counter:
@@ -56,24 +57,34 @@ class Counter:
         return self.clock() - self.last_activity >= self.idle_timeout
 
     def forget_shopper(self) -> None:
-        """Privacy: drop everything about the shopper and go back to the shop's language."""
+        """Privacy: drop everything about the shopper and go back to the shop's language.
+
+        The shift ends too: a cashier who walked away without logging out must not leave
+        the next shopper a till that credits purchases without a PIN.
+        """
+        self.shift = None
         self.member_id = None
         self.pending_card = None
         self.phone = None
         self.language = self.default_language
 
     def cashier(self) -> Actor | None:
-        """The staff member of the open shift, or None when it is closed or timed out."""
-        if self.shift is None:
+        """The staff member of the open shift, or None when it is closed, timed out, or was
+        opened for another shopper than the one now served."""
+        shift = self.shift
+        if shift is None:
             return None
-        if self.clock() - self.shift.last_used >= self.shift_timeout:
+        if (
+            self.clock() - shift.last_used >= self.shift_timeout
+            or shift.member_id != self.member_id
+        ):
             self.shift = None
             return None
-        return self.shift.actor
+        return shift.actor
 
     def open_shift(self, actor: Actor) -> None:
-        """Start (or take over) the shift."""
-        self.shift = Shift(actor, self.clock())
+        """Start (or take over) the shift, for the shopper now served (if any)."""
+        self.shift = Shift(actor, self.clock(), self.member_id)
 
     def shift_used(self) -> None:
         """The cashier did something: the shift's timeout starts again."""

@@ -56,6 +56,7 @@ OVERRIDES = (
     "program.limits.max_earns_per_day=0",
 )
 CASHIER = Actor("s-torture", "cashier")
+MANAGER = Actor("s-torture-manager", "manager")  # approves the void of a redemption
 # Refusals a scripted step may meet: they write nothing, and the script goes on.
 REFUSALS = (InsufficientPoints, LimitReached, NotReversible)
 REASKED = 5  # acknowledged steps asked again at every start
@@ -173,7 +174,11 @@ class StoreDay:
             if step.target not in self.written:  # the step to void was refused
                 return Outcome("skip")
             voided = service.void(
-                self.written[step.target], reason="torture", cashier=CASHIER, client_txn_id=txn
+                self.written[step.target],
+                reason="torture",
+                cashier=CASHIER,
+                client_txn_id=txn,
+                approved_by=MANAGER,
             )
             return Outcome("ack", voided.member_id, [voided.entry_id], voided.replayed)
         card = card_of(self.seed, step.member)

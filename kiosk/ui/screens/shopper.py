@@ -105,12 +105,11 @@ class AttractScreen(KioskScreen[AttractRequest | None]):
         return bool(super().on_touch_down(touch))
 
     def cashier(self) -> None:
-        """The cashier's button: their menu, behind a PIN or staff card."""
-        app = self.app
-        if app.counter.cashier() is not None:
-            app.go("cashier")
-            return
-        app.go(PinRequest(PinPurpose.SHIFT, then=self._opened))
+        """The cashier's button: their menu, always behind a PIN or staff card.
+
+        Never an open shift's: whoever stands at the screen now may not be its cashier.
+        """
+        self.app.go(PinRequest(PinPurpose.SHIFT, then=self._opened))
 
     def _opened(self, actor: Actor) -> None:
         self.app.counter.open_shift(actor)
@@ -286,7 +285,7 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
         self.app.go(RedeemRequest(reward_id))
 
     def purchase(self) -> None:
-        """The cashier's button: amount keypad, behind an open shift."""
+        """The cashier's button: amount keypad, behind a shift opened for this shopper."""
         app = self.app
         if app.counter.cashier() is not None:
             app.go("amount")
