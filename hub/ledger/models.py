@@ -104,3 +104,23 @@ class Hold(models.Model):
             models.UniqueConstraint(fields=("device", "client_txn_id"), name="hub_hold_once"),
         )
         indexes = (models.Index(fields=("member", "state"), name="hub_hold_by_member"),)
+
+
+class ChainHead(models.Model):
+    """The last head of a device's ledger or audit chain that a push named (`chain_head`).
+
+    Kept to compare the next one with (hub/ledger/chain.py): `at` is the entry's seq or
+    the audit record's id, `hash` its link, as the kiosk computes it (docs/sync-protocol.md).
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="+")
+    chain = models.TextField(choices=(("ledger", "ledger"), ("audit", "audit")))
+    at = models.BigIntegerField()
+    hash = models.TextField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "hub_chain_head"
+        constraints = (
+            models.UniqueConstraint(fields=("device", "chain"), name="hub_chain_head_once"),
+        )

@@ -24,7 +24,7 @@ from hub.devices.models import Device
 from hub.feed import feed
 from hub.flags.flags import Raised, raise_flags
 from hub.formats import is_text, parse_timestamp
-from hub.ledger import holds, rules
+from hub.ledger import chain, holds, rules
 from hub.ledger.checks import entry_key, entry_problem
 from hub.ledger.models import Balance, Entry, HighWater
 from hub.members import branches, records
@@ -79,8 +79,17 @@ class _Held:
     seqs: set[int]
 
 
-def push(device: Device, members: list[dict[str, Any]], entries: list[Any]) -> PushResult:
-    """Store a checked batch (member records already checked); the answer."""
+def push(
+    device: Device,
+    members: list[dict[str, Any]],
+    entries: list[Any],
+    chain_head: object = None,
+) -> PushResult:
+    """Store a checked batch (member records already checked); the answer.
+
+    `chain_head` (optional) is compared with the last kept (hub/ledger/chain.py): a
+    history rewritten after a push raises `chain_broken`, and the push is taken as ever.
+    """
     with transaction.atomic():
         _lock_mark(device)
         changes = records.accept(device, members)
@@ -108,6 +117,7 @@ def push(device: Device, members: list[dict[str, Any]], entries: list[Any]) -> P
         _insert(rows)
         raise_flags(device, raised)  # nothing the hub refuses goes unseen by the owner
         result.high_water = _advance(device)
+        raise_flags(device, chain.check(device, chain_head, result.high_water))
         for kind, data in changes:  # a merge: the survivor's balance, now with the alias's
             if kind == "merge":
                 points[data["into"]] += 0

@@ -78,7 +78,7 @@ def push(request: HttpRequest, raw: bytes, device: Device | None) -> HttpRespons
         problem = member_problem(record)
         if problem is not None:
             raise BadRequest(f"a member record: {problem}")
-    result = store_push(device, members, entries)
+    result = store_push(device, members, entries, body.get("chain_head"))
     signatures.seen(device)
     return answer(200, result.answer())
 
