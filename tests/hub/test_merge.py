@@ -131,6 +131,11 @@ def test_an_erasure_pushed_for_the_merged_id_erases_the_survivor_too(hub: Hub, s
     assert chain[first]["status"] == chain[second]["status"] == "erased"
     assert "phone" not in chain[first] and chain[first]["balance"] == 45  # the ledger stays
     assert ("erasure", {"member_id": first}) in feed
+    # Neither branch reading its feed from the start gets the person (issue 16).
+    for wire in (north, south):
+        everything = str(wire.changes(0)["changes"])
+        assert PHONE not in everything and "0A0A0A0A" not in everything
+        assert "0B0B0B0B" not in everything
 
 
 def test_a_hold_by_the_merged_id_spends_the_survivors_points_once(hub: Hub, server: Server):
