@@ -9,6 +9,7 @@ The screens' side of these is in tests/ui/test_step_up_ui.py.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -219,3 +220,48 @@ def test_an_unused_shift_ends_after_its_minutes():
     clock.advance(seconds=1)
 
     assert counter.cashier() is None
+
+
+def test_the_command_line_voids_a_redemption_only_with_a_manager_and_shows_the_coupon_void(
+    tmp_path, capsys, monkeypatch
+):
+    import io
+    import json
+    import sys
+
+    from kiosk.cli import main
+
+    monkeypatch.setenv("KIOSK_CONFIG", str(tmp_path / "kiosk.toml"))
+    (tmp_path / "kiosk.toml").write_text(
+        '[device]\nid = "kiosk-cli"\n[security]\npin_scrypt_n = 1024\n'
+    )
+
+    def kiosk(*args: str, stdin: str = "") -> tuple[int, dict[str, Any]]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        status = main([*args, "--data-dir", str(tmp_path / "data"), "--json"])
+        out = capsys.readouterr().out
+        return status, json.loads(out) if out.strip() else {}
+
+    _, manager = kiosk("staff", "add", "--name", "M", "--role", "manager", stdin="5274\n5274\n")
+    kiosk("member", "enroll", "--phone", PHONE)
+    kiosk("adjust", "--phone", PHONE, "--points", "200", "--reason", "setup")
+    _, redeemed = kiosk("redeem", "--phone", PHONE, "--reward", "coffee")
+    status, shown = kiosk("coupon", redeemed["coupon_code"])
+    assert status == 0 and shown["void"] is False and shown["reward_id"] == "coffee"
+
+    status, _ = kiosk("void", redeemed["entry_id"], "--reason", "returned")  # no manager
+    assert status != 0
+    assert kiosk("coupon", redeemed["coupon_code"]) == (0, shown)
+    status, _ = kiosk(
+        "void",
+        redeemed["entry_id"],
+        "--reason",
+        "returned",
+        "--approved-by",
+        manager["staff_id"],
+        stdin="5274\n",
+    )
+
+    assert status == 0
+    status, shown = kiosk("coupon", redeemed["coupon_code"].lower())
+    assert status == 1 and shown["void"] is True and shown["voided_at"]

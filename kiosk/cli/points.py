@@ -1,4 +1,4 @@
-"""`kiosk quote|earn|redeem|void|adjust`: changes of points from the command line."""
+"""`kiosk quote|earn|redeem|void|adjust|coupon`: changes of points from the command line."""
 
 from __future__ import annotations
 
@@ -63,12 +63,26 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "void",
         parents=[common],
         help="reverse one purchase or redemption, once",
-        description="Example: kiosk void 6f1c... --reason 'typed the wrong amount'",
+        description="A redemption's void needs --approved-by MANAGER_ID (the manager's PIN "
+        "is asked at a prompt; not the manager who redeemed) and makes its coupon void. "
+        "Example: kiosk void 6f1c... --reason 'typed the wrong amount'",
     )
     p.add_argument("entry_id", metavar="ENTRY_ID")
     p.add_argument("--reason", required=True)
     p.add_argument("--txn", help="client transaction id (a retry with the same id is a no-op)")
+    p.add_argument(
+        "--approved-by", metavar="MANAGER_ID", help="manager approving a redemption's void"
+    )
     p.set_defaults(handler=void)
+
+    p = commands.add_parser(
+        "coupon",
+        parents=[common],
+        help="a coupon by its code: its reward, when it was issued, whether it is void",
+        description="Exit 1 for a void or unknown coupon. Example: kiosk coupon 7KQ2M9XA",
+    )
+    p.add_argument("code", metavar="CODE")
+    p.set_defaults(handler=coupon)
 
     p = commands.add_parser(
         "adjust",
@@ -138,8 +152,18 @@ def redeem(ctx: Context, args: argparse.Namespace) -> int:
 
 def void(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk void."""
-    result = ctx.service(create=False).void(
-        args.entry_id, reason=args.reason, cashier=CLI, client_txn_id=new_txn_id(args.txn)
+    service = ctx.service(create=False)
+    approver: Actor | None = None
+    if args.approved_by:
+        approver = service.staff.login_with_pin(
+            read_pin(f"PIN of {args.approved_by}: "), args.approved_by
+        )
+    result = service.void(
+        args.entry_id,
+        reason=args.reason,
+        cashier=CLI,
+        client_txn_id=new_txn_id(args.txn),
+        approved_by=approver,
     )
     emit(
         ctx,
@@ -147,6 +171,18 @@ def void(ctx: Context, args: argparse.Namespace) -> int:
         f"voided {result.reversed_entry_id}: {result.points:+d}, balance {result.balance}",
     )
     return 0
+
+
+def coupon(ctx: Context, args: argparse.Namespace) -> int:
+    """kiosk coupon."""
+    found = ctx.service(create=False).coupon(args.code)
+    if found is None:
+        emit(ctx, {"code": args.code, "found": False}, "no coupon has this code")
+        return 1
+    state = f"VOID since {found.voided_at}" if found.void else "valid"
+    text = f"coupon {found.code}: {found.reward_id}, issued {found.issued_at}, {state}"
+    emit(ctx, found, text)
+    return 1 if found.void else 0
 
 
 def adjust(ctx: Context, args: argparse.Namespace) -> int:
