@@ -11,7 +11,7 @@ from typing import Any
 from hub.errors import HubError
 from hub.formats import to_timestamp
 from hub.program import publish
-from hub.program.pins import hash_pin
+from hub.program.pins import PIN
 
 
 def register(commands: Any) -> None:
@@ -79,18 +79,14 @@ def program_publish(args: argparse.Namespace) -> int:
 
 def staff_put(args: argparse.Namespace) -> int:
     """Publish a staff member; the PIN comes from stdin, never from the command line."""
-    pin_hash = None
-    if args.pin_stdin:
-        pin = sys.stdin.readline().strip()
-        try:
-            pin_hash = hash_pin(pin)
-        except ValueError:
-            raise HubError("the PIN on stdin must be 4 to 8 digits") from None
+    pin = sys.stdin.readline().strip() if args.pin_stdin else None
+    if pin is not None and not PIN.fullmatch(pin):
+        raise HubError("the PIN on stdin must be 4 to 8 digits")
     data = publish.put_staff(
         staff_id=args.staff_id,
         name=args.name,
         role=args.role,
-        pin_hash=pin_hash,
+        pin=pin,
         cards=args.card,
         disabled=args.disabled,
     )

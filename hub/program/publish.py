@@ -17,6 +17,7 @@ from hub.errors import HubError
 from hub.feed import feed
 from hub.program import owner
 from hub.program.models import Program, Staff
+from hub.program.pins import PIN, check_pin, hash_pin, is_trivial
 from hub.program.rules import Limits, program_problem
 
 # A program superseded less than this long ago still decides entries: kiosks that have not
@@ -84,14 +85,16 @@ def put_staff(
     staff_id: str,
     name: str,
     role: str,
-    pin_hash: str | None,
+    pin: str | None,
     cards: list[str],
     disabled: bool,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Publish a staff member (new, or changed); HubError (nothing written) if it is bad.
 
-    Without a new PIN hash, a known staff member keeps the one last published.
+    Without a new PIN, a known staff member keeps the hash last published. A new PIN that
+    is trivial, or that another active staff member has, is refused: kiosks see only
+    salted hashes and cannot tell two people's equal PINs apart, so it is done here.
     """
     if not _STAFF_ID.fullmatch(staff_id):
         raise HubError("--staff-id must be 1 to 64 letters, digits, '.', '_' or '-'")
@@ -107,12 +110,24 @@ def put_staff(
         raise HubError(f"--card {bad[0]!r} is not a card uid (4 to 32 hex digits)")
     moment = now or timezone.now()
     signer = owner.signer()
+    if pin is not None:
+        if not PIN.fullmatch(pin):
+            raise HubError("the PIN must be 4 to 8 digits")
+        if is_trivial(pin):
+            raise HubError("the PIN is too easy to guess (like 1111 or 1234): choose another")
     with transaction.atomic():
-        known = Staff.objects.select_for_update().filter(staff_id=staff_id).first()
-        if pin_hash is None:
+        # Every staff row locked: two puts of one PIN at once cannot both pass the check.
+        everyone = list(Staff.objects.select_for_update().all())
+        known = next((s for s in everyone if s.staff_id == staff_id), None)
+        if pin is None:
             if known is None:
                 raise HubError(f"{staff_id} is new: give a PIN (--pin-stdin)")
             pin_hash = str(known.data["pin_hash"])
+        else:
+            others = [s for s in everyone if s.staff_id != staff_id and not s.data.get("disabled")]
+            if any(check_pin(pin, str(s.data.get("pin_hash", ""))) for s in others):
+                raise HubError("the PIN is taken by another active staff member: choose another")
+            pin_hash = hash_pin(pin)
         data = {
             "staff_id": staff_id,
             "name": name.strip(),

@@ -177,17 +177,52 @@ def test_a_staff_member_published_at_the_hub_logs_in_at_the_kiosk(hub: Hub, kios
         "--pin-stdin",
         "--card",
         "5a5a5a5a",
-        stdin="4321\n",
+        stdin="4826\n",
     )
     _, pulled, _ = kiosk.sync()
 
-    assert "4321" not in put.stdout + put.stderr
+    assert "4826" not in put.stdout + put.stderr
     assert pulled.applied.get("staff") == 1
     ((data, signature),) = feed(hub, "staff")
     assert data["role"] == "cashier" and data["cards"] == ["5A5A5A5A"]
-    assert check_pin("4321", data["pin_hash"]) and not check_pin("4322", data["pin_hash"])
+    assert check_pin("4826", data["pin_hash"]) and not check_pin("4827", data["pin_hash"])
     assert owner_of(hub).verify("staff", data, signature)
-    assert kiosk.service.staff.login_with_pin("4321", "s-hub-1").actor_id == "s-hub-1"
+    assert kiosk.service.staff.login_with_pin("4826", "s-hub-1").actor_id == "s-hub-1"
+
+
+def put_staff(hub: Hub, staff_id: str, pin: str) -> Any:
+    return hub.run(
+        "staff",
+        "put",
+        "--staff-id",
+        staff_id,
+        "--name",
+        staff_id,
+        "--role",
+        "cashier",
+        "--pin-stdin",
+        stdin=f"{pin}\n",
+        check=False,
+    )
+
+
+def test_a_pin_another_active_staff_member_has_is_refused_by_the_hub(hub: Hub):
+    assert put_staff(hub, "s-sara", "4826").returncode == 0
+
+    taken = put_staff(hub, "s-nima", "4826")  # the kiosks could not tell these two apart
+
+    assert taken.returncode == 1 and "taken by another active staff member" in taken.stderr
+    assert "4826" not in taken.stdout + taken.stderr
+    assert [data["staff_id"] for data, _ in feed(hub, "staff")] == ["s-sara"]
+    assert put_staff(hub, "s-sara", "4826").returncode == 0  # one's own PIN again is fine
+
+
+@pytest.mark.parametrize("pin", ["1111", "1234", "4321", "7890"])
+def test_a_trivial_pin_is_refused_by_the_hub(hub: Hub, pin: str):
+    refused = put_staff(hub, "s-sara", pin)
+
+    assert refused.returncode == 1 and "too easy to guess" in refused.stderr
+    assert feed(hub, "staff") == []
 
 
 def test_a_technician_with_pin_0000_is_refused_by_the_hub_and_by_the_kiosk(hub: Hub, kiosk: Kiosk):
