@@ -13,6 +13,7 @@ import io
 import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -130,3 +131,31 @@ def test_a_member_not_found_is_not_a_read(kiosk):
     status, _, _ = kiosk("member", "show", "--phone", "09129999999", raw=True)
 
     assert status != 0 and audit_of(kiosk, "member.read") == []
+
+
+@pytest.mark.parametrize(("mode", "refused"), [(0o644, True), (0o640, True), (0o600, False)])
+def test_an_export_redirected_into_a_file_others_can_read_is_refused(
+    kiosk, tmp_path: Path, mode: int, refused: bool
+):
+    """`kiosk member export > members.csv`: the shell made the file with the umask's mode."""
+    out = tmp_path / "members.csv"
+    out.touch(mode=mode)
+    out.chmod(mode)
+    data = str(tmp_path / "data")
+    with out.open("w") as stdout:
+        run = subprocess.run(
+            [sys.executable, "-m", "kiosk.cli", "member", "export", "--data-dir", data],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "KIOSK_CONFIG": str(tmp_path / "kiosk.toml")},
+            timeout=60,
+            check=False,
+        )
+
+    if refused:
+        assert run.returncode == 1 and "--output FILE" in run.stderr
+        assert out.read_text() == "" and audit_of(kiosk, "member.export") == []
+    else:
+        assert run.returncode == 0 and "Sara Ahmadi" in out.read_text(encoding="utf-8")
+        assert len(audit_of(kiosk, "member.export")) == 1

@@ -5,13 +5,18 @@ members is readable by every user of the Pi; and opening an existing file keeps 
 mode (0644 stays 0644). So the data goes into a new file created with mode 0600 beside the
 target (same directory, same file system), which replaces the target only once complete:
 a failed export leaves the old file as it was, and never a half-written one.
+
+The shell makes the file of `kiosk member export > members.csv` before the kiosk runs,
+with the umask's mode (0644 as a rule): `readable_by_others` tells a caller so, to refuse.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -34,3 +39,12 @@ def private_file(path: Path) -> Iterator[TextIO]:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
         raise
+
+
+def readable_by_others(stream: TextIO) -> bool:
+    """Whether `stream` is a file (not a terminal or a pipe) others may read."""
+    try:
+        status = os.fstat(stream.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # no descriptor: not a file
+        return False
+    return stat.S_ISREG(status.st_mode) and bool(status.st_mode & 0o077)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kiosk.appliance.private_file import private_file
+from kiosk.appliance.private_file import private_file, readable_by_others
 from kiosk.cli.common import (
     EXIT_FAILED,
     Context,
@@ -213,6 +213,11 @@ def export_cmd(ctx: Context, args: argparse.Namespace) -> int:
     only = None
     if args.phone or args.card or args.member_id:
         only = ctx.find_member(args).member_id
+    if args.output is None and readable_by_others(sys.stdout):
+        raise InvalidInput(
+            "The standard output is a file other users can read: use --output FILE "
+            "(created readable by you only), or chmod 600 the file first."
+        )
     service = ctx.service(create=False)
     if args.output is None:
         export_members(
