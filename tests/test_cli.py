@@ -156,6 +156,24 @@ def test_staff_pin_is_read_at_a_prompt_never_an_argument(kiosk):
     assert status != 0 and "differ" in err
 
 
+def test_a_taken_or_trivial_pin_is_refused_by_staff_add_and_set_pin(kiosk):
+    kiosk("staff", "add", "--name", "Sara", "--role", "cashier", stdin="2468\n2468\n")
+    _, reza, _ = kiosk("staff", "add", "--name", "Reza", "--role", "manager", stdin="1357\n1357\n")
+
+    taken = kiosk(
+        "staff", "add", "--name", "Ali", "--role", "cashier", stdin="2468\n2468\n", raw=True
+    )
+    trivial = kiosk("staff", "set-pin", reza["staff_id"], stdin="1234\n1234\n", raw=True)
+    set_taken = kiosk("staff", "set-pin", reza["staff_id"], stdin="2468\n2468\n", raw=True)
+
+    assert taken[0] != 0 and "taken" in taken[2]
+    assert trivial[0] != 0 and "too easy" in trivial[2]
+    assert set_taken[0] != 0 and "taken" in set_taken[2]
+    _, listed, _ = kiosk("staff", "list")
+    assert sorted(s["name"] for s in listed) == ["Reza", "Sara"]
+    assert kiosk("staff", "set-pin", reza["staff_id"], stdin="9173\n9173\n")[0] == 0
+
+
 def test_large_purchase_with_a_manager_approval_at_the_prompt(kiosk):
     _, manager, _ = kiosk("staff", "add", "--name", "M", "--role", "manager", stdin="2468\n2468\n")
     kiosk("member", "enroll", "--phone", PHONE)
