@@ -17,6 +17,8 @@ Which module owns what (import the names from `kiosk.config`):
   why it is not a typed-settings library.
 - `rules.py`: the cross-field rules (`_validate`), run once every value has its type.
 - `problems.py`: `Problem`, `ConfigError` and the "did you mean" hint.
+- `crm_url.py`: the one rule for the CRM's address (https, or plain http on loopback),
+  asked by `rules.py`, `kiosk sync enroll` (through the config) and provisioning.
 """
 
 from __future__ import annotations
