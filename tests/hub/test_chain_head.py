@@ -74,4 +74,3 @@ def test_the_hub_flags_a_ledger_rewritten_after_a_push_and_keeps_the_sales(
     }
     stored = [e for e in hub.json("export")["entries"] if e["status"] == "stored"]
     assert len(stored) == kiosk.service.history.size()  # never refused for it
-
