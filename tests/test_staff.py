@@ -55,6 +55,12 @@ def test_a_cashier_with_the_technicians_pin_gets_cashier_rights_and_is_the_one_a
     assert service.staff.login_with_pin("9753", technician.staff_id).role == "technician"
 
 
+def test_no_sign_in_takes_a_pin_alone(service, cashier):
+    # PIN-only sign-in took the first hash that matched and shared one lockout counter.
+    with pytest.raises(TypeError):
+        service.staff.login_with_pin("2580")
+
+
 def test_a_pin_another_active_person_has_is_refused_when_set(service, cashier, manager):
     with pytest.raises(DuplicatePin):
         service.staff.add(name="Nima", role="cashier", pin="2580", actor=CLI)
