@@ -54,6 +54,7 @@ PARTS["privacy"] = lambda scale, work: _pytest_part(
     work,
     [
         "tests/test_privacy.py",
+        "tests/test_erasure.py",
         "tests/test_members.py",
         "tests/test_sync_pull.py",
         "tests/ui/test_privacy_ui.py",
