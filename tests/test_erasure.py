@@ -172,6 +172,19 @@ def test_an_upgraded_kiosk_answers_a_repeated_transaction_id_as_before(tmp_path:
         "VALUES ('enroll-sara', 'enroll', ?, ?, '2026-11-01T09:00:00.000000Z')",
         (old_fingerprint("enroll", ENROLL_REQUEST), json.dumps(answer)),
     )
+    # Someone erased before the upgrade: their enrollment's fingerprint must go too.
+    gone = {"phone": "+989351112233", "name": "Gone", "birthday": None, "card": None}
+    gone |= {"consent": False, "consent_version": None}
+    old.execute(
+        "INSERT INTO members (member_id, created_at, enrolled_on_device, status, tier, "
+        "erased_at) VALUES ('m-2', '2026-11-01T09:00:00Z', 'kiosk-test', 'erased', 'bronze', "
+        "'2026-11-02T09:00:00Z')"
+    )
+    old.execute(
+        "INSERT INTO client_txns (txn_id, operation, fingerprint, result, created_at) "
+        "VALUES ('enroll-gone', 'enroll', ?, ?, '2026-11-01T09:00:00.000000Z')",
+        (old_fingerprint("enroll", gone), json.dumps(answer | {"member_id": "m-2"})),
+    )
     old.close()
 
     service = LoyaltyService(connect(path), make_config())
@@ -183,6 +196,9 @@ def test_an_upgraded_kiosk_answers_a_repeated_transaction_id_as_before(tmp_path:
         with pytest.raises(IdempotencyConflict):
             service.enroll(PHONE, name="Someone Else", client_txn_id="enroll-sara")
         assert traces(database_bytes(service)) == []
+        assert old_fingerprint("enroll", gone).encode() not in database_bytes(service)
+        with pytest.raises(MemberErased):
+            service.enroll("09351112233", name="Gone", client_txn_id="enroll-gone")
     finally:
         service.close()
 

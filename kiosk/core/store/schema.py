@@ -9,7 +9,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from kiosk.core.store.chain import chain_existing
-from kiosk.core.store.txns import KEY_NAME, keyed
+from kiosk.core.store.txns import ERASED, KEY_NAME, keyed
 
 MIGRATIONS = Migrations("loyalty-kiosk")
 
@@ -380,6 +380,14 @@ def m008_keyed_fingerprints(db: Database) -> None:
     db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [KEY_NAME, key.hex()])
     db.conn.create_function("keyed_fingerprint", 1, lambda digest: keyed(key, digest))
     db.execute("UPDATE client_txns SET fingerprint = keyed_fingerprint(fingerprint)")
+    # People erased before this: the key is in this file too, so their enrollments'
+    # fingerprints go as an erasure now takes them (ClientTxns.forget_member).
+    db.execute(
+        "UPDATE client_txns SET fingerprint = ? WHERE operation = 'enroll' "
+        "AND json_extract(result, '$.member_id') IN "
+        "(SELECT member_id FROM members WHERE status = 'erased')",
+        [ERASED],
+    )
 
 
 @MIGRATIONS()
