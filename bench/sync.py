@@ -236,8 +236,14 @@ class SampledClient(CrmClient):
         super().__init__(*args, **kwargs)
         self.after_push = after_push
 
-    def push(self, members: list[dict[str, Any]], entries: list[dict[str, Any]]) -> PushAnswer:
-        answer = super().push(members, entries)
+    def push(
+        self,
+        members: list[dict[str, Any]],
+        entries: list[dict[str, Any]],
+        *,
+        chain_head: dict[str, Any] | None = None,
+    ) -> PushAnswer:
+        answer = super().push(members, entries, chain_head=chain_head)
         self.after_push(len(entries))
         return answer
 
