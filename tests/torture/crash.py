@@ -102,9 +102,13 @@ class WatchedStore(CrmStore):
         self.watch = watch
 
     def push(
-        self, device_id: str, members: list[dict[str, Any]], entries: list[dict[str, Any]]
+        self,
+        device_id: str,
+        members: list[dict[str, Any]],
+        entries: list[dict[str, Any]],
+        chain_head: object = None,
     ) -> PushResult:
-        result = super().push(device_id, members, entries)
+        result = super().push(device_id, members, entries, chain_head)
         self.watch.bump("duplicates_answered", result.duplicates)
         self.watch.bump("push_stored")
         return result
