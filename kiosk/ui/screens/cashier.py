@@ -57,6 +57,9 @@ class PinScreen(DigitEntry[PinRequest]):
         self.request = PinRequest(PinPurpose.SHIFT, then=lambda _actor: None)
         self.person: StaffMember | None = None
         self.locked_until: dict[str, datetime] = {}  # by staff id
+        # The keypad and the names, held here: kv's ids are weak, and the one not shown is
+        # out of the widget tree (else it would be collected and its id would fail).
+        self.pads: tuple[Widget, Widget] | None = None
 
     @property
     def max_digits(self) -> int:  # type: ignore[override]
@@ -71,7 +74,9 @@ class PinScreen(DigitEntry[PinRequest]):
         app = self.app
         self.ids.title.text = app.t(f"pin.title.{self.request.purpose.value}")
         pad = self.ids.pad
-        shown = self.ids.keypad if self.person else self.ids.people
+        if self.pads is None:
+            self.pads = (self.ids.keypad.__self__, self.ids.people.__self__)
+        shown = self.pads[0] if self.person else self.pads[1]
         if list(pad.children) != [shown]:
             pad.clear_widgets()
             pad.add_widget(shown)
@@ -152,14 +157,15 @@ class PinScreen(DigitEntry[PinRequest]):
         self._accept(actor)
 
     def _accept(self, actor: Actor) -> None:
+        self.person = None  # whatever comes next, the names are shown again
         try:
             actor.require(PURPOSES[self.request.purpose])
         except KioskError as error:
+            self.refresh()
             self.fail(error)
             return
         self.app.signal(ok=True)
         self.say()
-        self.person = None
         self.request.then(actor)
 
     def tick(self) -> None:
