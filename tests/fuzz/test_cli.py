@@ -185,7 +185,10 @@ def cli_template(tmp_path_factory: pytest.TempPathFactory, template: Template) -
 
 
 @FUZZ
-@given(data=st.data(), stdin=st.sampled_from(["", "9876\n", "1234\n1234\n", "\n", "y\n"]))
+@given(
+    data=st.data(),
+    stdin=st.sampled_from(["", "9173\n", "2580\n2580\n", "1234\n1234\n", "\n", "y\n"]),
+)
 def test_the_command_line_exits_with_a_status_and_a_refusal_writes_nothing(
     cli_template: Path,
     template: Template,
