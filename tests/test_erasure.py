@@ -39,7 +39,7 @@ def old_fingerprint(operation: str, request: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps([operation, request], sort_keys=True).encode()).hexdigest()
 
 
-ENROLL_REQUEST = {
+ENROLL_REQUEST: dict[str, object] = {
     "phone": STORED_PHONE,
     "name": NAME,
     "birthday": BIRTHDAY.isoformat(),
@@ -173,8 +173,8 @@ def test_an_upgraded_kiosk_answers_a_repeated_transaction_id_as_before(tmp_path:
         (old_fingerprint("enroll", ENROLL_REQUEST), json.dumps(answer)),
     )
     # Someone erased before the upgrade: their enrollment's fingerprint must go too.
-    gone = {"phone": "+989351112233", "name": "Gone", "birthday": None, "card": None}
-    gone |= {"consent": False, "consent_version": None}
+    gone: dict[str, object] = {"phone": "+989351112233", "name": "Gone", "birthday": None}
+    gone |= {"card": None, "consent": False, "consent_version": None}
     old.execute(
         "INSERT INTO members (member_id, created_at, enrolled_on_device, status, tier, "
         "erased_at) VALUES ('m-2', '2026-11-01T09:00:00Z', 'kiosk-test', 'erased', 'bronze', "
