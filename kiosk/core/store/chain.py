@@ -6,8 +6,8 @@ Each ledger entry's `hash` is SHA-256 (lowercase hex) of
 
 where PREV is the `hash` of the same device's entry with the previous `seq` (64 zeros for
 seq 1, in ASCII) and ENTRY the entry's 16 protocol fields (`LEDGER_FIELDS`, as pushed to
-the CRM, so that the CRM can recompute the chain from what it holds). Each audit record's
-`hash` is SHA-256 of
+the CRM, so that the CRM can recompute the chain from what it holds; a field added to
+the protocol later is not in v1's bytes). Each audit record's `hash` is SHA-256 of
 
     b"loyalty-kiosk audit v1\\n" + PREV + b"\\n" + canonical_json(RECORD)
 
