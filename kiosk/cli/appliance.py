@@ -71,7 +71,7 @@ def provision_run(ctx: Context, args: argparse.Namespace) -> int:
             f"{security.pin_max_length} digits): ",
             confirm=True,
         )
-        staff.validate_pin(pin)  # before the code is spent
+        staff.check_new_pin(pin)  # before the code is spent (a trivial or taken PIN too)
     done = ctx.appliance.provision(
         service,
         crm_url=args.crm,

@@ -152,8 +152,9 @@ class StaffStore:
         if is_trivial(pin):
             raise WeakPin()
 
-    def _new_hash(self, pin: str, *, other_than: str | None) -> str:
-        """The hash of a valid, non-trivial PIN no other active account has."""
+    def check_new_pin(self, pin: str, *, other_than: str | None = None) -> str:
+        """The PIN in ASCII digits when it may be set: valid, not trivial, and no other
+        active account's (InvalidPin, WeakPin, DuplicatePin otherwise)."""
         pin = to_ascii_digits(pin)
         self.validate_pin(pin)
         # Salted hashes cannot be compared: each other account's is checked with this PIN.
@@ -162,7 +163,12 @@ class StaffStore:
         ).fetchall()
         if any(r["staff_id"] != other_than and check_pin(pin, r["pin_hash"]) for r in rows):
             raise DuplicatePin()
-        return hash_pin(pin, n=self.security.pin_scrypt_n)
+        return pin
+
+    def _new_hash(self, pin: str, *, other_than: str | None) -> str:
+        return hash_pin(
+            self.check_new_pin(pin, other_than=other_than), n=self.security.pin_scrypt_n
+        )
 
     def add(self, *, name: str, role: str, pin: str, actor: Actor) -> StaffMember:
         """Create a staff account; the PIN is stored only as a slow salted hash."""
