@@ -179,3 +179,28 @@ def test_voiding_a_purchase_on_screen_needs_the_cashier_only(kiosk: Kiosk):
 
     assert kiosk.screen == "result"
     assert kiosk.service.member(member_id).balance == 50
+
+
+def test_a_staff_card_opens_a_shift_for_the_shopper_at_the_counter_only(kiosk: Kiosk):
+    enrolled(kiosk, FIRST_PHONE, FIRST_CARD)
+    enrolled(kiosk, NEXT_PHONE, NEXT_CARD)
+    kiosk.service.link_staff_card(staff(kiosk, "cashier").actor_id, "5A5A5A5A", actor=CLI)
+    kiosk.tap_card(FIRST_CARD)
+    kiosk.tap_card("5A5A5A5A")
+    assert kiosk.screen == "amount"
+
+    kiosk.tap_card(NEXT_CARD)  # the cashier turned away; the next shopper taps in
+    kiosk.press("purchase")
+
+    assert kiosk.screen == "pin"
+
+
+def test_a_staff_card_on_the_attract_screen_opens_the_cashiers_menu(kiosk: Kiosk):
+    kiosk.service.link_staff_card(staff(kiosk, "cashier").actor_id, "5A5A5A5A", actor=CLI)
+
+    kiosk.tap_card("5A5A5A5A")
+
+    assert kiosk.screen == "cashier"
+    kiosk.press("back")
+    assert kiosk.screen == "attract"
+    assert kiosk.app.counter.cashier() is None
