@@ -194,8 +194,23 @@ class Appliance:
         service = self.open_service()
         try:
             yield self.sync_worker(service)
+            self._erase_pulled_from_backups(service)
         finally:
             service.close()
+
+    def _erase_pulled_from_backups(self, service: LoyaltyService) -> None:
+        """Carry erasures the session pulled from the CRM into the backups at once."""
+        from kiosk.appliance.backup import erase_from_backups
+        from kiosk.core.pulled import BACKUPS_OWE_ERASURES
+
+        if not service.sync_state.get(BACKUPS_OWE_ERASURES):
+            return
+        try:
+            erase_from_backups(self.data_dir)
+        except StorageUnavailable as exc:  # the flag stays: the next session tries again
+            log.warning("erased members could not be erased in the backups yet: %s", exc)
+            return
+        service.sync_state.set(**{BACKUPS_OWE_ERASURES: False})
 
     def forget_client(self) -> None:
         """Drop the CRM client (credentials changed); the next cycle builds a new one."""

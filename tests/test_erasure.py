@@ -18,13 +18,18 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from kiosk.appliance.backup import backup
+from kiosk.bootstrap import Appliance
 from kiosk.cli import main
+from kiosk.core.clock import ManualClock
 from kiosk.core.pulled import Here, apply_page
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.db import connect
 from kiosk.core.store.schema import MIGRATIONS
 from kiosk.core.store.staff import CLI
 from kiosk.errors import IdempotencyConflict, MemberErased
+from sim.crm import CrmServer
+from sim.crm_store import CrmStore
 from tests.conftest import make_config
 
 PHONE = "09121234567"
@@ -229,3 +234,30 @@ def test_a_backup_taken_before_an_erasure_no_longer_holds_the_person(
         # The rest of the backup is as it was: the other member, the ledger.
         assert copy.execute("SELECT name FROM people").fetchall() == [("Reza Karimi",)]
         copy.close()
+
+
+def test_an_erasure_pulled_from_the_crm_reaches_the_backups_with_that_sync(
+    tmp_path: Path, clock: ManualClock
+):
+    with CrmServer(CrmStore()) as crm:
+        config = make_config(f'crm.url="{crm.url}"', 'device.id="kiosk-erasure"')
+        appliance = Appliance(config, tmp_path / "data", clock=clock)
+        service = appliance.open_service()
+        try:
+            appliance.provision(service, crm_url=crm.url, code=crm.store.new_code())
+            member = service.enroll(PHONE, name=NAME, card=CARD, client_txn_id="e-1").member_id
+            with appliance.sync_session() as worker:
+                worker.drain(ignore_backoff=True)
+            taken = Path(backup(tmp_path / "data").path)
+            assert "phone as stored" in traces(taken.read_bytes())
+
+            crm.store.publish("erasure", {"member_id": member})  # asked at another branch
+            with appliance.sync_session() as worker:
+                assert worker.pull().stopped == "done"
+
+            assert service.member(member).status == "erased"
+            assert traces(taken.read_bytes()) == []
+            assert traces(database_bytes(service)) == []
+        finally:
+            appliance.forget_client()
+            service.close()

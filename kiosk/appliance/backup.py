@@ -8,9 +8,9 @@ whole backup or none. The newest `keep` backups are kept.
 A backup must not keep a person the kiosk has erased since (issue 16). Until backups are
 encrypted, each erasure is carried into the older backups: `erase_from_backups` erases, in
 every backup of a folder, the members erased in the live database, overwriting their rows
-(secure_delete) and compacting the file (VACUUM). `kiosk member erase` runs it at once;
-`backup` runs it on its folder before each new backup, so an erasure that came from the
-CRM reaches the backups by the next night at the latest.
+(secure_delete) and compacting the file (VACUUM). `kiosk member erase` runs it at once,
+the composition root after a sync session that pulled an erasure (kiosk/bootstrap.py), and
+`backup` on its folder before each new backup (a `--to` folder is reached only then).
 """
 
 from __future__ import annotations
