@@ -88,8 +88,6 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
     def pin(app: KioskApp) -> None:
         _member(app, member_id)
         app.go(PinRequest(PinPurpose.SHIFT, then=lambda _actor: None, back="member"))
-        app.screen.pick(_staff_id(app, "cashier"))
-        _typed(app, "13")
 
     def amount(app: KioskApp) -> None:
         _member(app, member_id)
