@@ -146,7 +146,13 @@ class ServiceBase:
                 return _load(result_type, json.loads(seen.result))
             result = write()
             self.txns.record(
-                txn_id, operation, fingerprint, json.dumps(_plain(result)), to_iso(self.clock())
+                txn_id,
+                operation,
+                fingerprint,
+                json.dumps(_plain(result)),
+                to_iso(self.clock()),
+                # Whose enrollment this was: an erasure finds it by this (txns.py).
+                enrolled=getattr(result, "member_id", None) if operation == "enroll" else None,
             )
             return result
 

@@ -400,3 +400,23 @@ def m009_hash_chains(db: Database) -> None:
     db.execute("ALTER TABLE entries ADD COLUMN hash TEXT")
     db.execute("ALTER TABLE audit ADD COLUMN hash TEXT")
     chain_existing(db.conn)
+
+
+@MIGRATIONS()
+def m010_enrolled_member(db: Database) -> None:
+    """Name the member an enrollment's client transaction made, by an index.
+
+    An erasure replaces the fingerprint of the person's enrollment (txns.py
+    `forget_member`); found by reading every answer's JSON, that was a scan of a row per
+    purchase ever made inside the erasure's transaction (and once per erasure of a pulled
+    page). Only enrollments name one, so the index holds only them.
+    """
+    _run_script(
+        db,
+        """
+        ALTER TABLE client_txns ADD COLUMN enrolled TEXT;
+        UPDATE client_txns SET enrolled = json_extract(result, '$.member_id')
+            WHERE operation = 'enroll';
+        CREATE INDEX client_txns_by_enrolled ON client_txns(enrolled) WHERE enrolled IS NOT NULL;
+        """,
+    )

@@ -60,23 +60,31 @@ class ClientTxns:
         ).fetchone()
         return Answered(str(row[0]), str(row[1])) if row is not None else None
 
-    def record(self, txn_id: str, operation: str, fingerprint: str, result: str, at: str) -> None:
-        """Remember the answer to `txn_id`."""
+    def record(
+        self,
+        txn_id: str,
+        operation: str,
+        fingerprint: str,
+        result: str,
+        at: str,
+        *,
+        enrolled: str | None = None,
+    ) -> None:
+        """Remember the answer to `txn_id` (`enrolled`: the member an enrollment made)."""
         self.conn.execute(
-            "INSERT INTO client_txns (txn_id, operation, fingerprint, result, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (txn_id, operation, fingerprint, result, at),
+            "INSERT INTO client_txns (txn_id, operation, fingerprint, result, created_at, "
+            "enrolled) VALUES (?, ?, ?, ?, ?, ?)",
+            (txn_id, operation, fingerprint, result, at, enrolled),
         )
 
     def forget_member(self, member_id: str) -> int:
         """Replace the fingerprints of the member's enrollments (their phone, name, card and
         birthday went into them) with ERASED; how many. In the erasure's transaction.
 
-        Only an enrollment's request holds personal data; its answer names the member id.
-        A scan of the enrollments: erasure is rare, and an index would cost every earn.
+        Only an enrollment's request holds personal data; `enrolled` names its member
+        (an index of enrollments only: a purchase adds nothing to it).
         """
         return self.conn.execute(
-            "UPDATE client_txns SET fingerprint = ? WHERE operation = 'enroll' "
-            "AND json_extract(result, '$.member_id') = ? AND fingerprint <> ?",
+            "UPDATE client_txns SET fingerprint = ? WHERE enrolled = ? AND fingerprint <> ?",
             (ERASED, member_id, ERASED),
         ).rowcount
