@@ -8,6 +8,7 @@ a file; now the first broken link is named.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -308,3 +309,24 @@ def test_rows_written_before_the_upgrade_are_chained_by_it(tmp_path: Path) -> No
     assert not verify_ledger(conn).checks[LEDGER_CHAIN]
     assert not verify_ledger(conn).checks[AUDIT_CHAIN]
     conn.close()
+
+
+def test_the_hashed_bytes_are_those_docs_sync_protocol_md_gives() -> None:
+    # Another implementation (the hub's) must be able to recompute a kiosk's chain.
+    entry = {name: None for name in chain.LEDGER_FIELDS} | {
+        "entry_id": "e-1",
+        "device_id": "kiosk-1",
+        "seq": 1,
+        "kind": "adjust",
+        "points": 5,
+        "reason": "پاداش",
+    }
+    body = (
+        '{"amount":null,"cashier_id":null,"client_txn_id":null,"coupon_code":null,'
+        '"created_at":null,"currency":null,"device_id":"kiosk-1","entry_id":"e-1",'
+        '"expires_at":null,"kind":"adjust","member_id":null,"points":5,'
+        '"reason":"\\u067e\\u0627\\u062f\\u0627\\u0634","reverses":null,"reward_id":null,"seq":1}'
+    )
+    expected = b"loyalty-kiosk ledger v1\n" + b"0" * 64 + b"\n" + body.encode()
+
+    assert chain.ledger_hash(chain.GENESIS, entry) == hashlib.sha256(expected).hexdigest()
