@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from kiosk.appliance.backup import backup
+from kiosk.appliance.backup import backup, erase_from_backups
 from kiosk.bootstrap import Appliance
 from kiosk.cli import main
 from kiosk.core.clock import ManualClock
@@ -261,3 +261,37 @@ def test_an_erasure_pulled_from_the_crm_reaches_the_backups_with_that_sync(
         finally:
             appliance.forget_client()
             service.close()
+
+
+def test_a_backup_taken_by_an_older_version_is_brought_up_to_date_and_erased(
+    service: LoyaltyService,
+):
+    member = service.enroll(PHONE, name=NAME, card=CARD, client_txn_id="e-1").member_id
+    data = Path(service.conn.execute("PRAGMA database_list").fetchone()[2]).parent
+    taken = Path(backup(data).path)
+    older = sqlite3.connect(taken, isolation_level=None)  # as m010's predecessors left it
+    older.execute("DROP INDEX client_txns_by_enrolled")
+    older.execute("ALTER TABLE client_txns DROP COLUMN enrolled")
+    older.execute("DELETE FROM _sqlite_migrations WHERE name = 'm010_enrolled_member'")
+    older.close()
+
+    service.erase(member, actor=CLI)
+
+    assert erase_from_backups(data) == [str(taken)]
+    assert traces(taken.read_bytes()) == []
+
+
+def test_a_backup_that_cannot_be_rewritten_is_said_and_the_erasure_stands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    data = tmp_path / "data"
+    main(["member", "enroll", "--phone", PHONE, "--name", NAME, "--data-dir", str(data)])
+    (data / "backups").mkdir()
+    (data / "backups" / "kiosk-20261101T033000Z.db").write_bytes(b"not a database")
+    capsys.readouterr()
+
+    status = main(["member", "erase", "--phone", PHONE, "--yes", "--data-dir", str(data)])
+
+    said = capsys.readouterr().err
+    assert status == 1 and "not yet in the backups" in said and PHONE not in said
+    assert main(["member", "show", "--phone", PHONE, "--data-dir", str(data)]) != 0  # erased

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.core.store.db import copy_database, database_path, open_existing
-from kiosk.core.store.erasure import erase_in_copy, erased_members
+from kiosk.core.store.erasure import erase_in_copy, erased_members, migrate_copy
 from kiosk.errors import InvalidInput, StorageUnavailable
 
 PREFIX = "kiosk-"
@@ -101,6 +101,7 @@ def _erase_in(path: Path, erased: dict[str, str]) -> bool:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA secure_delete=ON")
+        migrate_copy(conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
             count = erase_in_copy(conn, erased)

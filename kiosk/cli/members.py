@@ -19,7 +19,7 @@ from kiosk.cli.common import (
 from kiosk.core.member_io import export_members, import_members, member_read, read_member_csv
 from kiosk.core.store.staff import CLI
 from kiosk.core.summary import member_summary
-from kiosk.errors import InvalidInput
+from kiosk.errors import InvalidInput, StorageUnavailable
 from kiosk.text.dates import parse_date_input
 
 
@@ -178,7 +178,16 @@ def erase(ctx: Context, args: argparse.Namespace) -> int:
 
     ctx.service().erase(member.member_id, actor=CLI)
     # Backups taken before keep the person: they are erased there too (docs/security.md).
-    rewritten = erase_from_backups(ctx.data_dir)
+    try:
+        rewritten = erase_from_backups(ctx.data_dir)
+    except StorageUnavailable as exc:
+        # The erasure itself is recorded; say so, and what is still to do.
+        print(
+            f"kiosk: erased {member.member_id} here, but not yet in the backups "
+            f"({exc.params.get('reason')}); the next `kiosk backup` erases them there",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     emit(
         ctx,
         {"member_id": member.member_id, "erased": True, "backups_rewritten": len(rewritten)},

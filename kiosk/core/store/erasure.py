@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from sqlite_utils import Database
+
 from kiosk.core.store.members import MemberStore
+from kiosk.core.store.schema import MIGRATIONS
 from kiosk.core.store.txns import ClientTxns
 
 
@@ -20,6 +23,12 @@ def erased_members(conn: sqlite3.Connection) -> dict[str, str]:
         str(row[0]): str(row[1] or "")
         for row in conn.execute("SELECT member_id, erased_at FROM members WHERE status = 'erased'")
     }
+
+
+def migrate_copy(conn: sqlite3.Connection) -> None:
+    """Bring a copy taken by an older version to this schema (as a restore would), so the
+    erasure finds what it looks for; its fingerprints are keyed on the way (m008)."""
+    MIGRATIONS.apply(Database(conn))
 
 
 def erase_in_copy(conn: sqlite3.Connection, erased: dict[str, str]) -> int:
