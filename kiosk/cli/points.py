@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from kiosk.cli.common import (
     Context,
@@ -178,11 +179,19 @@ def coupon(ctx: Context, args: argparse.Namespace) -> int:
     found = ctx.service(create=False).coupon(args.code)
     if found is None:
         emit(ctx, {"code": args.code, "found": False}, "no coupon has this code")
+        # Exit 1 is "do not honour it": said on stderr too, where a script's log looks.
+        print("kiosk: no coupon has this code: do not honour it", file=sys.stderr)
         return 1
     state = f"VOID since {found.voided_at}" if found.void else "valid"
     text = f"coupon {found.code}: {found.reward_id}, issued {found.issued_at}, {state}"
     emit(ctx, found, text)
-    return 1 if found.void else 0
+    if found.void:
+        print(
+            "kiosk: this coupon is void (its redemption was voided): do not honour it",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def adjust(ctx: Context, args: argparse.Namespace) -> int:
