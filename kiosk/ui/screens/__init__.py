@@ -6,15 +6,10 @@ from typing import Any
 
 from kiosk.ui.requests import ScreenName
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.screens.cashier import (
-    AmountScreen,
-    CashierScreen,
-    PinScreen,
-    RedeemScreen,
-    VoidScreen,
-)
+from kiosk.ui.screens.cashier import AmountScreen, CashierScreen, RedeemScreen
 from kiosk.ui.screens.enrollment import BirthdayScreen, EnrollScreen, NameScreen
 from kiosk.ui.screens.shopper import AttractScreen, MemberScreen, PhoneScreen, ResultScreen
+from kiosk.ui.screens.sign_in import PinScreen
 from kiosk.ui.screens.technician import (
     NewPinScreen,
     OutOfServiceScreen,
@@ -22,6 +17,7 @@ from kiosk.ui.screens.technician import (
     StaffScreen,
     TechScreen,
 )
+from kiosk.ui.screens.void import VoidScreen
 
 SCREENS: dict[ScreenName, type[KioskScreen[Any]]] = {
     "attract": AttractScreen,
