@@ -85,8 +85,8 @@ def test_enroll_earn_redeem_show_in_json(kiosk):
 
 def test_a_retried_earn_with_the_same_txn_awards_once(kiosk):
     kiosk("member", "enroll", "--phone", PHONE)
-    _, first, _ = kiosk("earn", "--phone", PHONE, "--amount", "2500000", "--txn", "t1")
-    _, again, _ = kiosk("earn", "--phone", PHONE, "--amount", "2500000", "--txn", "t1")
+    _, first, _ = kiosk("earn", "--phone", PHONE, "--amount", "250000", "--txn", "t1")
+    _, again, _ = kiosk("earn", "--phone", PHONE, "--amount", "250000", "--txn", "t1")
 
     assert again["entry_id"] == first["entry_id"]
     assert again["balance"] == 75
@@ -133,7 +133,7 @@ def test_a_read_command_on_a_missing_data_dir_creates_nothing(kiosk):
 
 def test_void_by_entry_id(kiosk):
     kiosk("member", "enroll", "--phone", PHONE)
-    _, earned, _ = kiosk("earn", "--phone", PHONE, "--amount", "2500000")
+    _, earned, _ = kiosk("earn", "--phone", PHONE, "--amount", "250000")
 
     status, voided, _ = kiosk("void", earned["entry_id"], "--reason", "typo")
 
@@ -177,7 +177,7 @@ def test_a_taken_or_trivial_pin_is_refused_by_staff_add_and_set_pin(kiosk):
 def test_large_purchase_with_a_manager_approval_at_the_prompt(kiosk):
     _, manager, _ = kiosk("staff", "add", "--name", "M", "--role", "manager", stdin="2468\n2468\n")
     kiosk("member", "enroll", "--phone", PHONE)
-    status, _, err = kiosk("earn", "--phone", PHONE, "--amount", "60000000", raw=True)
+    status, _, err = kiosk("earn", "--phone", PHONE, "--amount", "6000000", raw=True)
     assert status != 0 and "manager" in err
 
     status, earned, _ = kiosk(
@@ -185,7 +185,7 @@ def test_large_purchase_with_a_manager_approval_at_the_prompt(kiosk):
         "--phone",
         PHONE,
         "--amount",
-        "60000000",
+        "6000000",
         "--approved-by",
         manager["staff_id"],
         stdin="2468\n",
@@ -222,7 +222,7 @@ def test_import_reports_every_bad_row_and_writes_nothing(kiosk, tmp_path):
 
 def test_export_members_and_ledger(kiosk, tmp_path):
     kiosk("member", "enroll", "--phone", PHONE, "--name", "Sara")
-    kiosk("earn", "--phone", PHONE, "--amount", "2500000")
+    kiosk("earn", "--phone", PHONE, "--amount", "250000")
 
     status, out, _ = kiosk("member", "export", raw=True)
     assert status == 0
@@ -281,3 +281,20 @@ def test_the_installed_console_script_runs():
 
     assert result.returncode == 0
     assert "member" in result.stdout and "ledger" in result.stdout
+
+
+def test_an_amount_is_in_the_counters_unit_and_said_back_as_typed_and_in_rial(kiosk):
+    # money.entry_unit is toman, as cashiers type it at the counter: a 10x slip is visible.
+    kiosk("member", "enroll", "--phone", PHONE)
+
+    status, out, _ = kiosk("earn", "--phone", PHONE, "--amount", "250000", raw=True)
+    _, quoted, _ = kiosk(
+        "quote", "--phone", PHONE, "--amount", "2500000", "--unit", "rial", raw=True
+    )
+    _, _, err = kiosk("earn", "--phone", PHONE, "--amount", "6000000", raw=True)
+
+    assert status == 0
+    assert "purchase of 250,000 toman (2,500,000 rial): +25 points" in out
+    assert "25 points for 2,500,000 rial" in quoted
+    assert "above 5,000,000 toman (50,000,000 rial) needs a manager's approval" in err
+    assert "--approved-by" in err

@@ -50,7 +50,7 @@ def test_one_members_data_is_exported_on_request_and_no_one_elses(kiosk):
         version,
     )
     kiosk("member", "enroll", "--phone", OTHER, "--name", "Reza")
-    kiosk("earn", "--phone", ASKING, "--amount", "2500000")
+    kiosk("earn", "--phone", ASKING, "--amount", "250000")
 
     status, out = kiosk("member", "export", "--phone", ASKING, "--format", "jsonl")
 
@@ -64,7 +64,7 @@ def test_one_members_data_is_exported_on_request_and_no_one_elses(kiosk):
 
 def test_an_erased_member_is_gone_from_the_export_and_the_ledger_stays(kiosk):
     kiosk("member", "enroll", "--phone", ASKING, "--name", "Sara")
-    kiosk("earn", "--phone", ASKING, "--amount", "2500000")
+    kiosk("earn", "--phone", ASKING, "--amount", "250000")
 
     assert kiosk("member", "erase", "--phone", ASKING, "--yes")[0] == 0
 

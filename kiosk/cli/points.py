@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from kiosk.cli.common import (
     Context,
     add_member_selector,
     common_options,
     emit,
+    fail,
     new_txn_id,
     read_pin,
 )
 from kiosk.core.store.staff import CLI, Actor
-from kiosk.text.money import parse_amount
+from kiosk.errors import ManagerApprovalRequired
+from kiosk.text.money import Unit, parse_amount, to_unit
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,8 +23,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     common = common_options()
 
     def amount_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--amount", required=True, help="purchase amount (rial unless --unit toman)")
-        p.add_argument("--unit", choices=("rial", "toman"), default="rial")
+        p.add_argument(
+            "--amount",
+            required=True,
+            help="purchase amount, in the unit the cashiers type (money.entry_unit) unless --unit",
+        )
+        p.add_argument(
+            "--unit",
+            choices=("rial", "toman"),
+            default=None,
+            help="the amount's unit (default: money.entry_unit, as at the counter)",
+        )
 
     p = commands.add_parser(
         "quote",
@@ -98,12 +108,27 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(handler=adjust)
 
 
+def _amount(ctx: Context, args: argparse.Namespace) -> tuple[int, Unit]:
+    """The amount in rial, and the unit it was typed in: the counter's unless --unit says."""
+    unit: Unit = args.unit or ctx.config.money.entry_unit
+    return parse_amount(args.amount, unit), unit
+
+
+def _money(rial: int, unit: Unit) -> str:
+    """An amount as typed and as stored, so that a slip of ten is seen: 250,000 toman
+    (2,500,000 rial)."""
+    value = to_unit(rial, unit)
+    shown = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,}"
+    typed = f"{shown} {unit}"
+    return typed if unit == "rial" else f"{typed} ({rial:,} rial)"
+
+
 def quote(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk quote."""
-    amount = parse_amount(args.amount, args.unit)
+    amount, unit = _amount(ctx, args)
     member = ctx.find_member(args)
     result = ctx.service().quote(member.member_id, amount)
-    lines = [f"{result.points} points for {amount} rial (tier {result.tier})"]
+    lines = [f"{result.points} points for {_money(amount, unit)} (tier {result.tier})"]
     lines += [f"  {line.code}: {line.points:+d}" for line in result.lines]
     if result.needs_manager:
         lines.append("  needs a manager's approval")
@@ -115,7 +140,7 @@ def quote(ctx: Context, args: argparse.Namespace) -> int:
 
 def earn(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk earn."""
-    amount = parse_amount(args.amount, args.unit)
+    amount, unit = _amount(ctx, args)
     member = ctx.find_member(args)
     service = ctx.service()
     approver: Actor | None = None
@@ -123,14 +148,26 @@ def earn(ctx: Context, args: argparse.Namespace) -> int:
         approver = service.staff.login_with_pin(
             read_pin(f"PIN of {args.approved_by}: "), args.approved_by
         )
-    result = service.earn(
-        member.member_id,
-        amount,
-        cashier=CLI,
-        client_txn_id=new_txn_id(args.txn),
-        approved_by=approver,
+    try:
+        result = service.earn(
+            member.member_id,
+            amount,
+            cashier=CLI,
+            client_txn_id=new_txn_id(args.txn),
+            approved_by=approver,
+        )
+    except ManagerApprovalRequired as needed:
+        # Said in the unit the amount was typed in: "above 5,000,000 toman", not the rial.
+        rial = int(needed.params.get("threshold", 0))
+        raise ManagerApprovalRequired(
+            f"A purchase above {_money(rial, unit)} needs a manager's approval: "
+            "add --approved-by MANAGER_ID.",
+            threshold=rial,
+        ) from None
+    text = (
+        f"purchase of {_money(amount, unit)}: +{result.points} points, "
+        f"balance {result.balance} (entry {result.entry_id})"
     )
-    text = f"+{result.points} points, balance {result.balance} (entry {result.entry_id})"
     for bonus in result.bonuses:
         text += f"\n+{bonus.points} {bonus.reason} bonus"
     emit(ctx, result, text)
@@ -180,17 +217,13 @@ def coupon(ctx: Context, args: argparse.Namespace) -> int:
     if found is None:
         emit(ctx, {"code": args.code, "found": False}, "no coupon has this code")
         # Exit 1 is "do not honour it": said on stderr too, where a script's log looks.
-        print("kiosk: no coupon has this code: do not honour it", file=sys.stderr)
-        return 1
+        return fail(ctx, "coupon.unknown", "no coupon has this code: do not honour it")
     state = f"VOID since {found.voided_at}" if found.void else "valid"
     text = f"coupon {found.code}: {found.reward_id}, issued {found.issued_at}, {state}"
     emit(ctx, found, text)
     if found.void:
-        print(
-            "kiosk: this coupon is void (its redemption was voided): do not honour it",
-            file=sys.stderr,
-        )
-        return 1
+        message = "this coupon is void (its redemption was voided): do not honour it"
+        return fail(ctx, "coupon.void", message)
     return 0
 
 
