@@ -9,7 +9,10 @@ reach the hub, so of the audit head it can only tell one that went back or chang
 same id. Never a reason to refuse the push: the kiosk must not lose sales.
 
 The canonical bytes are the kiosk's (kiosk/core/store/chain.py), written again here: the
-hub shares no code with the kiosk but the protocol's signing.
+hub builds in of the kiosk's code only what lives in `sync/` (the request signing and the
+owner's key), and the kiosk's core may not import `sync/`. The two copies cannot drift
+unseen: tests/hub/test_chain_head.py has a real kiosk push to a real hub, and an honest
+kiosk flagged `chain_broken` fails it.
 """
 
 from __future__ import annotations
