@@ -24,6 +24,7 @@ from kiosk.config import KioskConfig, load_config, resolve_data_dir
 from kiosk.core.clock import Clock, system_clock
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.db import database_path
+from kiosk.core.store.vault import KeySource
 from kiosk.errors import SecretExposed, StorageUnavailable
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class Appliance:
     clock: Clock = system_clock
     notifier: Notifier = field(default_factory=lambda: Notifier(environ={}))
     _client: CrmClient | None = field(default=None, repr=False)
+    _keys: KeySource | None = field(default=None, repr=False)
 
     @classmethod
     def load(
@@ -98,7 +100,9 @@ class Appliance:
             raise StorageUnavailable(
                 reason=f"there is no kiosk database in {self.data_dir} (check --data-dir)"
             )
-        service = LoyaltyService.open(self.data_dir, self.config, clock=self.clock)
+        service = LoyaltyService.open(
+            self.data_dir, self.config, clock=self.clock, keys=self.key_source()
+        )
         if self.config.crm.url:
             from sync.holds import CrmAuthorizer
 
@@ -113,6 +117,19 @@ class Appliance:
                 service.sync_state, lambda: self._current_client(device_id), self.config.crm
             )
         return service
+
+    def key_source(self) -> KeySource:
+        """Where the key that wraps the data key comes from (`security.key_source`)."""
+        if self._keys is None:
+            from kiosk.appliance.keys import resolve
+
+            found = resolve(self.config.security.key_source, self.data_dir)
+            if isinstance(found, str):  # "hub": it needs the CRM client, built here
+                from sync.storage_key import HubKey
+
+                found = HubKey(self.config, self.data_dir, self.crm_client)
+            self._keys = found
+        return self._keys
 
     def _current_client(self, device_id: str) -> CrmClient | None:
         """The CRM client for a hold, or None when the secret cannot be read now."""
@@ -157,7 +174,7 @@ class Appliance:
 
         if not self.config.crm.url:
             return None
-        secret = load_secret(self.config.crm, self.data_dir)
+        secret = load_secret(self.config.crm, self.data_dir, self.key_source())
         if self._client is not None and self._client.secret != secret:
             log.info("the device secret changed: signing with the new one")
             self.forget_client()
@@ -172,7 +189,9 @@ class Appliance:
         if self._client is None:
             return False  # the next cycle builds a client with whatever is there
         try:
-            return load_secret(self.config.crm, self.data_dir) != self._client.secret
+            return load_secret(self.config.crm, self.data_dir, self.key_source()) != (
+                self._client.secret
+            )
         except (SecretExposed, ValueError, OSError):
             return False  # the next cycle says what is wrong with the secret
 
@@ -206,7 +225,7 @@ class Appliance:
         if not service.sync_state.get(BACKUPS_OWE_ERASURES):
             return
         try:
-            erase_from_backups(self.data_dir)
+            erase_from_backups(self.data_dir, keys=self.key_source())
         except StorageUnavailable as exc:  # the flag stays: the next session tries again
             log.warning("erased members could not be erased in the backups yet: %s", exc)
             return
@@ -288,13 +307,13 @@ class Appliance:
         service = configured.open_service()
         try:
             known = server.store.secret_of(service.device_id) is not None
-            if load_secret(crm, self.data_dir) is None or not known:
+            if load_secret(crm, self.data_dir, configured.key_source()) is None or not known:
                 client = configured.enrollment_client(server.url, service.device_id, None)
                 try:
                     secret = client.enroll(server.store.new_code())
                 finally:
                     client.close()
-                save_secret(crm, self.data_dir, secret)
+                save_secret(crm, self.data_dir, secret, configured.key_source())
         finally:
             service.close()
         return configured, server

@@ -251,6 +251,16 @@ class StorageUnavailable(KioskError):
     default_message = "The kiosk cannot save right now ({reason}). Nothing was recorded."
 
 
+class DataKeyUnavailable(StorageUnavailable):
+    """The key that opens the personal data cannot be had (docs/security.md, "At rest")."""
+
+    key = "error.data_key"
+    default_message = (
+        "The kiosk cannot open its members' data ({reason}). Nothing was recorded; "
+        "call the technician."
+    )
+
+
 class StorageUncertain(StorageUnavailable):
     """Saving failed at the very end (the commit): after a power cut it may be there."""
 

@@ -29,6 +29,7 @@ from kiosk.config.crm_url import crm_url_problem
 from kiosk.core import pulled
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.outbox import Outbox
+from kiosk.core.store.vault import source_of
 from kiosk.errors import ProvisioningFailed
 from sync.client import CrmClient, CrmError
 from sync.provisioned import layer_path, read_layer, set_owner_key, write_layer
@@ -106,7 +107,7 @@ def provision(
         raise _refusal(error, url, code) from error
     finally:
         client.close()
-    written = save_secret(service.config.crm, data_dir, secret)
+    written = save_secret(service.config.crm, data_dir, secret, source_of(service.conn))
     credentials_renewed(service)  # a refusal was of the old secret: the queue goes on now
     if not renewed:
         # Another CRM's feed: the cursor of the one before means nothing there.

@@ -151,7 +151,7 @@ def test_a_revoked_kiosk_given_new_credentials_pushes_its_waiting_entries(data, 
 def test_a_kiosk_refused_again_with_its_old_secret_is_not_stuck_after_a_restart(data, crm, capsys):
     provisioned_with_a_sale(data, crm)
     appliance = Appliance.load(data_dir=str(data))
-    old = load_secret(appliance.config.crm, data)
+    old = load_secret(appliance.config.crm, data, appliance.key_source())
     refused(data, crm, capsys)
     assert kiosk(data, "sync", "enroll", crm.store.new_code()) == 0
     # A `kiosk sync` started before the enrollment signs once more with the old secret:
@@ -296,7 +296,8 @@ def test_kiosk_sync_enroll_keeps_an_unpadded_secret(data, enroll_answering, caps
     enrolled = kiosk(data, "sync", "enroll", "K7Q2-M9XA", "-o", f'crm.url="{url}"')
 
     assert enrolled == 0, capsys.readouterr().err
-    assert load_secret(Appliance.load(data_dir=str(data)).config.crm, data) == RAW
+    appliance = Appliance.load(data_dir=str(data))
+    assert load_secret(appliance.config.crm, data, appliance.key_source()) == RAW
 
 
 @pytest.mark.parametrize("where", ["secret file", "crm.device_secret"])
@@ -304,7 +305,10 @@ def test_a_secret_written_down_without_padding_signs_what_the_crm_checks(data, c
     # The HMAC key is the 32 bytes, not their text: the CRM checks with the bytes it made.
     provisioned_with_a_sale(data, crm)
     secret_file = data / "crm-secret"
-    unpadded = secret_file.read_text().strip().rstrip("=")
+    assert secret_file.read_text().startswith("sealed:")  # not in clear on the card
+    secret = crm.store.secret_of(DEVICE)
+    assert secret is not None
+    unpadded = base64.urlsafe_b64encode(secret).decode().rstrip("=")
     options: list[str] = []
     if where == "secret file":
         secret_file.write_text(unpadded)  # copied by hand from the CRM's screen

@@ -25,8 +25,10 @@ from kiosk.core.clock import ManualClock
 from kiosk.core.pulled import Here, apply_page
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.db import connect
+from kiosk.core.store.members import PERSON
 from kiosk.core.store.schema import MIGRATIONS
 from kiosk.core.store.staff import CLI
+from kiosk.core.store.vault import default_key_source, install
 from kiosk.errors import IdempotencyConflict, MemberErased
 from sim.crm import CrmServer
 from sim.crm_store import CrmStore
@@ -71,6 +73,19 @@ def traces(data: bytes) -> list[str]:
     return [what for what, form in forms.items() if form in data]
 
 
+def names_in(backup_file: Path, data_dir: Path) -> list[str]:
+    """The names a backup holds, opened with the kiosk's key (they are sealed at rest)."""
+    copy = sqlite3.connect(backup_file)
+    install(copy, default_key_source(data_dir))
+    try:
+        return [
+            json.loads(row[0])["name"]
+            for row in copy.execute(f"SELECT {PERSON} FROM people p ORDER BY rowid")
+        ]
+    finally:
+        copy.close()
+
+
 def database_bytes(service: LoyaltyService) -> bytes:
     """The database file and its WAL as they are on the card now."""
     path = Path(service.conn.execute("PRAGMA database_list").fetchone()[2])
@@ -96,11 +111,18 @@ def test_after_erasure_the_database_file_and_its_wal_hold_nothing_of_the_person(
 ):
     member = enroll_among_others(service)
     service.identify_phone(PHONE)  # read, as the counter does
-    assert "phone as stored" in traces(database_bytes(service))  # there before erasure
+    # Sealed at rest (tests/test_at_rest.py), but the row is there before erasure.
+    index, sealed = service.conn.execute(
+        "SELECT phone_index, sealed FROM people WHERE member_id = ?", (member,)
+    ).fetchone()
+    assert index.encode() in database_bytes(service)
+    assert sealed in database_bytes(service)
 
     service.erase(member, actor=CLI)
 
     assert traces(database_bytes(service)) == []
+    assert index.encode() not in database_bytes(service)
+    assert sealed not in database_bytes(service)
     # What erasure keeps: the anonymous member and its ledger.
     assert service.member(member).status == "erased"
     assert [e.kind for e in service.ledger.entries() if e.member_id == member] == [
@@ -221,7 +243,8 @@ def test_a_backup_taken_before_an_erasure_no_longer_holds_the_person(
     kiosk("member", "enroll", "--phone", "09127654321", "--name", "Reza Karimi")
     assert kiosk("backup") == 0 and kiosk("backup", "--to", str(tmp_path / "usb")) == 0
     taken = [*(data / "backups").iterdir(), *(tmp_path / "usb").iterdir()]
-    assert all("phone as stored" in traces(path.read_bytes()) for path in taken)
+    assert all(NAME in names_in(path, data) for path in taken)  # sealed, but there
+    assert all(traces(path.read_bytes()) == [] for path in taken)
 
     assert kiosk("member", "erase", "--phone", PHONE, "--yes") == 0
     assert "and in 1 backups" in capsys.readouterr().out
@@ -231,9 +254,9 @@ def test_a_backup_taken_before_an_erasure_no_longer_holds_the_person(
         assert traces(path.read_bytes()) == [], path.name
         copy = sqlite3.connect(path)
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        # The rest of the backup is as it was: the other member, the ledger.
-        assert copy.execute("SELECT name FROM people").fetchall() == [("Reza Karimi",)]
         copy.close()
+        # The rest of the backup is as it was: the other member, the ledger.
+        assert names_in(path, data) == ["Reza Karimi"]
 
 
 def test_an_erasure_pulled_from_the_crm_reaches_the_backups_with_that_sync(
@@ -249,13 +272,14 @@ def test_an_erasure_pulled_from_the_crm_reaches_the_backups_with_that_sync(
             with appliance.sync_session() as worker:
                 worker.drain(ignore_backoff=True)
             taken = Path(backup(tmp_path / "data").path)
-            assert "phone as stored" in traces(taken.read_bytes())
+            assert names_in(taken, tmp_path / "data") == [NAME]
 
             crm.store.publish("erasure", {"member_id": member})  # asked at another branch
             with appliance.sync_session() as worker:
                 assert worker.pull().stopped == "done"
 
             assert service.member(member).status == "erased"
+            assert names_in(taken, tmp_path / "data") == []
             assert traces(taken.read_bytes()) == []
             assert traces(database_bytes(service)) == []
         finally:

@@ -12,6 +12,7 @@ from kiosk.bootstrap import Appliance
 from kiosk.cli import main
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store import audit
+from kiosk.core.store.members import PERSON
 from kiosk.core.store.staff import CLI
 from kiosk.core.store.verify import verify_ledger
 from kiosk.errors import (
@@ -96,7 +97,7 @@ def test_injection_strings_are_stored_literally_in_every_text_field(
     staff = service.staff.add(name=text, role="cashier", pin="4826", actor=CLI)
 
     person = service.conn.execute(
-        "SELECT name FROM people WHERE member_id = ?", (member,)
+        f"SELECT json_extract({PERSON}, '$.name') FROM people p WHERE member_id = ?", (member,)
     ).fetchone()
     reasons = [
         row[0]

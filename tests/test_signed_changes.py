@@ -27,7 +27,8 @@ from kiosk.config import KioskConfig, load_config
 from kiosk.core.pin import hash_pin
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store import audit
-from kiosk.core.store.staff import CLI
+from kiosk.core.store.members import CARD_UID
+from kiosk.core.store.staff import CLI, STAFF_NAME
 from kiosk.errors import WrongPin
 from sim.crm import CrmServer
 from sim.crm_store import CrmStore
@@ -144,8 +145,10 @@ def signed_by(key: Ed25519PrivateKey, kind: str, chain_id: str, data: dict[str, 
 def kiosk_state(service: LoyaltyService) -> dict[str, list[tuple[object, ...]]]:
     """What a staff or program change may change: accounts, staff cards, the program."""
     queries = {
-        "staff": "SELECT staff_id, name, role, pin_hash, disabled_at FROM staff ORDER BY 1",
-        "staff_cards": "SELECT uid, staff_id, status FROM cards WHERE staff_id IS NOT NULL",
+        "staff": f"SELECT staff_id, {STAFF_NAME}, role, pin_hash, disabled_at FROM staff "
+        "ORDER BY 1",
+        "staff_cards": f"SELECT {CARD_UID}, staff_id, status FROM cards c "
+        "WHERE staff_id IS NOT NULL",
         "program": "SELECT value FROM sync_state WHERE key = 'program'",
     }
     state = {name: [tuple(r) for r in service.conn.execute(q)] for name, q in queries.items()}

@@ -5,8 +5,10 @@ writing): SQLite copies a consistent snapshot. It is written to a temporary name
 checked (`PRAGMA quick_check`), synced and renamed, so a power cut leaves either the
 whole backup or none. The newest `keep` backups are kept.
 
-A backup must not keep a person the kiosk has erased since (issue 16). Until backups are
-encrypted, each erasure is carried into the older backups: `erase_from_backups` erases, in
+A backup is sealed as the database is (kiosk/core/store/vault.py): its personal data opens
+only with the data key, which opens only with the appliance's key source. A backup must
+still not keep a person the kiosk has erased since (the key that opens it is alive), so
+each erasure is carried into the older backups: `erase_from_backups` erases, in
 every backup of a folder, the members erased in the live database, overwriting their rows
 (secure_delete) and compacting the file (VACUUM). `kiosk member erase` runs it at once,
 the composition root after a sync session that pulled an erasure (kiosk/bootstrap.py), and
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from kiosk.core.store.db import copy_database, database_path, open_existing
 from kiosk.core.store.erasure import erase_in_copy, erased_members, migrate_copy
+from kiosk.core.store.vault import KeySource, default_key_source, install
 from kiosk.errors import InvalidInput, StorageUnavailable
 
 PREFIX = "kiosk-"
@@ -40,16 +43,25 @@ class BackupResult:
 
 
 def backup(
-    data_dir: Path, target: Path | None = None, *, keep: int = 14, now: datetime | None = None
+    data_dir: Path,
+    target: Path | None = None,
+    *,
+    keep: int = 14,
+    now: datetime | None = None,
+    keys: KeySource | None = None,
 ) -> BackupResult:
-    """Copy the database into `target` (default: data_dir/backups) and rotate."""
+    """Copy the database into `target` (default: data_dir/backups) and rotate.
+
+    The copy is sealed as the database is (its personal data opens only with the data key,
+    itself wrapped by `keys`: the appliance's key source, default the local key file).
+    """
     if keep < 1:
         raise InvalidInput("Keep at least one backup (--keep 1 or more).")
     source = database_path(data_dir)
     if not source.exists():
         raise StorageUnavailable(reason=f"there is no kiosk database in {data_dir}")
     folder = target or data_dir / "backups"
-    erase_from_backups(data_dir, folder)
+    erase_from_backups(data_dir, folder, keys=keys)
     moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     final = folder / f"{PREFIX}{moment}{SUFFIX}"
     partial = final.with_name(final.name + ".partial")
@@ -78,7 +90,9 @@ def backup(
     return BackupResult(str(final), final.stat().st_size, [str(p) for p in removed])
 
 
-def erase_from_backups(data_dir: Path, folder: Path | None = None) -> list[str]:
+def erase_from_backups(
+    data_dir: Path, folder: Path | None = None, *, keys: KeySource | None = None
+) -> list[str]:
     """Erase, in every backup in `folder` (default data_dir/backups), the members erased in
     the live database; the backups that were rewritten."""
     folder = folder or data_dir / "backups"
@@ -91,14 +105,16 @@ def erase_from_backups(data_dir: Path, folder: Path | None = None) -> list[str]:
             erased = erased_members(live)
         finally:
             live.close()
-        return [str(path) for path in backups if erased and _erase_in(path, erased)]
+        source = keys or default_key_source(data_dir)
+        return [str(path) for path in backups if erased and _erase_in(path, erased, source)]
     except (OSError, sqlite3.Error) as exc:
         raise StorageUnavailable(reason=f"the backups could not be rewritten: {exc}") from exc
 
 
-def _erase_in(path: Path, erased: dict[str, str]) -> bool:
+def _erase_in(path: Path, erased: dict[str, str], keys: KeySource) -> bool:
     """Erase the members in one backup file; whether any was still there."""
     conn = sqlite3.connect(path, isolation_level=None)
+    install(conn, keys)  # an older copy's migration seals what it holds in clear (m011)
     try:
         conn.execute("PRAGMA secure_delete=ON")
         migrate_copy(conn)

@@ -106,7 +106,12 @@ def backup_run(ctx: Context, args: argparse.Namespace) -> int:
     """kiosk backup."""
     from kiosk.appliance.backup import backup
 
-    result = backup(ctx.data_dir, Path(args.to) if args.to else None, keep=args.keep)
+    result = backup(
+        ctx.data_dir,
+        Path(args.to) if args.to else None,
+        keep=args.keep,
+        keys=ctx.appliance.key_source(),
+    )
     emit(
         ctx,
         result,

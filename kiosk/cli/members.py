@@ -179,7 +179,7 @@ def erase(ctx: Context, args: argparse.Namespace) -> int:
     ctx.service().erase(member.member_id, actor=CLI)
     # Backups taken before keep the person: they are erased there too (docs/security.md).
     try:
-        rewritten = erase_from_backups(ctx.data_dir)
+        rewritten = erase_from_backups(ctx.data_dir, keys=ctx.appliance.key_source())
     except StorageUnavailable as exc:
         # The erasure itself is recorded; say so, and what is still to do.
         print(

@@ -124,7 +124,8 @@ def _wait_until_provisioned(ctx: Context, notifier: Notifier, stopping: threadin
         ctx.reload()
         config = ctx.config
         try:
-            if config.crm.url and load_secret(config.crm, ctx.data_dir) is not None:
+            keys = ctx.appliance.key_source()
+            if config.crm.url and load_secret(config.crm, ctx.data_dir, keys) is not None:
                 return True
         except SecretExposed as exposed:
             if not said:
@@ -163,7 +164,7 @@ def sync_enroll(ctx: Context, args: argparse.Namespace) -> int:
         secret = worker.client.enroll(args.code)
     except CrmError as error:
         return fail(ctx, error.code, f"the CRM refused the code: {error}")
-    path = save_secret(ctx.config.crm, ctx.data_dir, secret)
+    path = save_secret(ctx.config.crm, ctx.data_dir, secret, ctx.appliance.key_source())
     worker.reset_credentials()
     emit(
         ctx,

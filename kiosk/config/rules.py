@@ -122,12 +122,15 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
     if n < 1024 or n & (n - 1):
         b.problem("security.pin_scrypt_n", f"must be a power of two of at least 1024, not {n}")
     # A shift left open is a till anyone at the counter can credit: minutes, never hours.
+    _one_of(b, "security.key_source", s.key_source, ("auto", "otp", "hub", "file"))
     if not 1 <= s.shift_timeout_minutes <= SHIFT_TIMEOUT_MAX_MINUTES:
         b.problem(
             "security.shift_timeout_minutes",
             f"must be 1 to {SHIFT_TIMEOUT_MAX_MINUTES} minutes, not {s.shift_timeout_minutes}",
         )
 
+    if s.key_source == "hub" and not c.crm.url:
+        b.problem("security.key_source", "'hub' needs crm.url (the club server keeps the key)")
     if c.crm.url and (problem := crm_url_problem(c.crm.url)):
         b.problem("crm.url", problem)
     _owner_key(c, b)

@@ -131,6 +131,11 @@ class SecurityConfig:
     pin_lockout_max_seconds: int
     pin_scrypt_n: int
     shift_timeout_minutes: int
+    # Where the key that wraps the data key comes from: auto, otp, hub or file
+    # (kiosk/appliance/keys.py).
+    key_source: str
+    # Where a key from the hub is cached: memory-backed, so a power cut forgets it.
+    key_cache_dir: str
 
 
 @dataclass(frozen=True)

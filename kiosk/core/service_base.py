@@ -36,6 +36,7 @@ from kiosk.core.store.outbox import RemoteBalances, SyncState
 from kiosk.core.store.settings import DeviceIdentity, SettingsStore
 from kiosk.core.store.staff import Actor, StaffStore
 from kiosk.core.store.txns import ERASED, ClientTxns
+from kiosk.core.store.vault import KeySource
 from kiosk.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -76,9 +77,17 @@ class ServiceBase:
         self.remote_balances = RemoteBalances(conn)
 
     @classmethod
-    def open(cls, data_dir: Path, config: KioskConfig, *, clock: Clock = system_clock) -> Self:
-        """Open (creating and migrating if needed) the database in `data_dir`."""
-        return cls(connect(database_path(data_dir)), config, clock=clock)
+    def open(
+        cls,
+        data_dir: Path,
+        config: KioskConfig,
+        *,
+        clock: Clock = system_clock,
+        keys: KeySource | None = None,
+    ) -> Self:
+        """Open (creating and migrating if needed) the database in `data_dir`, its personal
+        data sealed with a data key wrapped by `keys` (default: the local key file)."""
+        return cls(connect(database_path(data_dir), keys=keys), config, clock=clock)
 
     def close(self) -> None:
         """Close the database connection."""

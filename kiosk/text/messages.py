@@ -126,6 +126,7 @@ DYNAMIC_KEYS = (
     N_("error.provision.not_provisioned"),
     N_("error.provision.config"),
     N_("member.offers_stopped"),
+    N_("error.data_key"),
     N_("error.secret_exposed"),
     N_("error.storage.uncertain"),
     N_("out_of_service.uncertain"),

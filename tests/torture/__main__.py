@@ -11,6 +11,7 @@ show them) and for anything shaped like one. The figures go to docs/reliability.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import platform
 import re
@@ -24,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.appliance.logs import redact
+from kiosk.core.store.members import CARD_UID, PERSON
+from kiosk.core.store.vault import default_key_source, install
 from tests.torture import crash, network, storage
 from tests.torture.common import Report, Scale
 
@@ -215,12 +218,14 @@ def personal_data(work: Path) -> tuple[set[str], set[str]]:
     for db in work.rglob("kiosk.db"):
         try:
             conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+            install(conn, default_key_source(db.parent))  # sealed at rest: opened here
             try:
-                for (phone,) in conn.execute("SELECT phone FROM people WHERE phone IS NOT NULL"):
+                for (person,) in conn.execute(f"SELECT {PERSON} FROM people p"):
+                    phone = json.loads(person)["phone"]
                     digits = str(phone).lstrip("+")
                     local = "0" + digits[2:] if digits.startswith("98") else digits
                     phones |= {str(phone), digits, local, local[1:]}
-                for (uid,) in conn.execute("SELECT uid FROM cards"):
+                for (uid,) in conn.execute(f"SELECT {CARD_UID} FROM cards c"):
                     uids.add(str(uid))
             finally:
                 conn.close()

@@ -63,6 +63,7 @@ from kiosk.core.service import LoyaltyService
 from kiosk.core.store.db import database_path
 from kiosk.core.store.settings import storage_writable
 from kiosk.core.store.staff import CLI, Actor
+from kiosk.core.store.vault import KEY_FILENAME
 from kiosk.core.store.verify import verify_ledger
 from kiosk.errors import KioskError, StorageUnavailable
 from tests.conftest import START, make_config
@@ -733,6 +734,9 @@ def crash_image(data_dir: Path, into: Path) -> Path:
         part = Path(f"{source}{suffix}")
         if part.exists():
             shutil.copyfile(part, f"{target}{suffix}")
+    key = data_dir / KEY_FILENAME  # the key that opens it outlives the power cut
+    if key.exists() and into.resolve() != data_dir.resolve():
+        shutil.copy2(key, into / KEY_FILENAME)
     return target
 
 

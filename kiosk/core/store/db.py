@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from kiosk.core.store.schema import MIGRATIONS
-from kiosk.errors import StorageUnavailable, StorageUncertain
+from kiosk.core.store.vault import KeySource, VaultConnection, default_key_source, install
+from kiosk.errors import DataKeyUnavailable, StorageUnavailable, StorageUncertain
 
 DB_FILENAME = "kiosk.db"
 
@@ -36,17 +37,25 @@ def database_path(data_dir: Path) -> Path:
     return data_dir / DB_FILENAME
 
 
-def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
-    """Open (creating if needed) the database at `path` with the durable pragmas, migrated."""
+def connect(
+    path: Path, *, migrate: bool = True, keys: KeySource | None = None
+) -> sqlite3.Connection:
+    """Open (creating if needed) the database at `path` with the durable pragmas, migrated.
+
+    Personal data is sealed with the database's data key, wrapped by `keys` (default: the
+    local key file beside the data folder, kiosk/core/store/vault.py); the key is made
+    here on a new database, in a transaction of its own.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not path.exists():
             # Personal data lives here: readable by the service user only. SQLite gives
             # the -wal and -shm files the same mode as the database file.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=5.0, factory=VaultConnection)
     except (OSError, sqlite3.Error) as exc:
         raise StorageUnavailable(reason=_describe(exc)) from exc
+    holder = install(conn, keys or default_key_source(path.parent))
     try:
         for pragma in _PRAGMAS:
             conn.execute(pragma)
@@ -54,8 +63,22 @@ def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
             with _migration_lock(path):
                 database = Database(conn)
                 migrated = bool(MIGRATIONS.pending(database))
-                MIGRATIONS.apply(database)
-            if migrated:  # the WAL may hold what a migration replaced (unkeyed fingerprints)
+                try:
+                    MIGRATIONS.apply(database)
+                except sqlite3.Error:
+                    if holder.error is not None:  # raised inside seal() by a migration
+                        raise holder.error from None
+                    raise
+                conn.execute("BEGIN IMMEDIATE")  # the data key: made once, committed
+                try:
+                    holder()
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            if migrated:  # the WAL may hold what a migration replaced (people in clear)
+                checkpoint(conn)
+                conn.execute("VACUUM")  # and free pages may too
                 checkpoint(conn)
         # Where the file cannot be opened for writing (a read-only medium after a crash),
         # SQLite falls back to read-only without a word, and that connection would stay
@@ -65,9 +88,15 @@ def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
             conn.execute("INSERT INTO write_probe (data) VALUES (NULL)")
         finally:
             conn.execute("ROLLBACK")
+    except DataKeyUnavailable:
+        conn.close()
+        raise
     except (sqlite3.Error, OSError) as exc:
         conn.close()
         raise StorageUnavailable(reason=_describe(exc)) from exc
+    except BaseException:
+        conn.close()
+        raise
     conn.row_factory = sqlite3.Row
     return conn
 

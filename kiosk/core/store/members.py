@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
@@ -47,10 +48,13 @@ class Card:
     status: str
 
 
+# Phone, name and birthday are one sealed JSON (kiosk/core/store/vault.py); a phone and a
+# card id are found by their blind index, a card's id read from its sealed copy.
+PERSON = "unseal(p.sealed, 'person:' || p.member_id)"
+CARD_UID = "unseal(c.sealed, 'card:' || c.uid_index)"
 _MEMBER_COLUMNS = (
     "m.member_id, m.created_at, m.status, m.balance, m.tier, m.tier_since, m.tier_until, "
-    "p.phone, p.name, p.birthday, p.language, p.consent_marketing, p.consent_version, "
-    "p.consent_at"
+    f"{PERSON}, p.language, p.consent_marketing, p.consent_version, p.consent_at"
 )
 _FROM_MEMBERS = "FROM members m LEFT JOIN people p ON p.member_id = m.member_id"
 # Whether the member has a lot past its expiry with points left (the first parameter: now).
@@ -58,12 +62,26 @@ _DUE = (
     "EXISTS (SELECT 1 FROM lots l WHERE l.member_id = m.member_id AND l.remaining > 0 "
     "AND l.expires_at <= ?)"
 )
-_DUE_AT = 14  # the column of _DUE after _MEMBER_COLUMNS
+_DUE_AT = 12  # the column of _DUE after _MEMBER_COLUMNS
+
+
+def person_json(phone: str, name: str | None, birthday: str | None) -> str:
+    """The plaintext of a person's sealed column."""
+    return json.dumps({"phone": phone, "name": name, "birthday": birthday}, ensure_ascii=False)
+
+
+def person_fields(sealed: str | None) -> tuple[str | None, str | None, str | None]:
+    """Phone, name and birthday from a person's opened sealed column (Nones when absent)."""
+    if sealed is None:
+        return None, None, None
+    data = json.loads(sealed)
+    return data["phone"], data.get("name"), data.get("birthday")
 
 
 def _member(row: sqlite3.Row, at: int) -> Member:
     (member_id, created_at, status, balance, tier, tier_since, tier_until) = row[at : at + 7]
-    phone, name, birthday, language, consent, version, consent_at = row[at + 7 : at + 14]
+    sealed, language, consent, version, consent_at = row[at + 7 : at + 12]
+    phone, name, birthday = person_fields(sealed)
     person = None
     if phone is not None:
         person = Person(
@@ -87,9 +105,10 @@ def _member(row: sqlite3.Row, at: int) -> Member:
     )
 
 
-_EXPORT_SQL = """
-    SELECT m.member_id, p.phone, p.name, p.birthday,
-           (SELECT group_concat(uid, ' ') FROM cards c WHERE c.member_id = m.member_id) AS cards,
+_EXPORT_SQL = f"""
+    SELECT m.member_id, {PERSON},
+           (SELECT group_concat({CARD_UID}, ' ') FROM cards c
+            WHERE c.member_id = m.member_id) AS cards,
            m.balance, m.tier, p.consent_marketing, p.consent_version, p.consent_at,
            m.created_at, m.status
     FROM members m LEFT JOIN people p ON p.member_id = m.member_id
@@ -131,11 +150,13 @@ class MemberStore:
         else:
             cursor = self.conn.execute(_EXPORT_SQL + " WHERE m.member_id = ?", (member_id,))
         for row in cursor:
-            yield tuple(row)
+            yield (row[0], *person_fields(row[1]), *tuple(row)[2:])
 
     def id_by_phone(self, phone: str) -> str | None:
         """The id of the member with this (normalised) phone number, or None."""
-        row = self.conn.execute("SELECT member_id FROM people WHERE phone = ?", (phone,)).fetchone()
+        row = self.conn.execute(
+            "SELECT member_id FROM people WHERE phone_index = blind('phone', ?)", (phone,)
+        ).fetchone()
         return str(row[0]) if row else None
 
     def by_phone(self, phone: str, now: str) -> tuple[Member, bool] | None:
@@ -145,7 +166,7 @@ class MemberStore:
         """
         row = self.conn.execute(
             f"SELECT {_MEMBER_COLUMNS}, {_DUE} FROM people p "
-            "JOIN members m ON m.member_id = p.member_id WHERE p.phone = ?",
+            "JOIN members m ON m.member_id = p.member_id WHERE p.phone_index = blind('phone', ?)",
             (now, phone),
         ).fetchone()
         return (_member(row, 0), bool(row[_DUE_AT])) if row else None
@@ -153,9 +174,10 @@ class MemberStore:
     def by_card(self, uid: str, now: str) -> tuple[Card, Member | None, bool] | None:
         """The card, its member (None for a staff card) and whether lots are due, or None."""
         row = self.conn.execute(
-            f"SELECT {_MEMBER_COLUMNS}, {_DUE}, c.uid, c.member_id, c.staff_id, c.status "
+            f"SELECT {_MEMBER_COLUMNS}, {_DUE}, {CARD_UID}, c.member_id, c.staff_id, c.status "
             "FROM cards c LEFT JOIN members m ON m.member_id = c.member_id "
-            "LEFT JOIN people p ON p.member_id = m.member_id WHERE c.uid = ?",
+            "LEFT JOIN people p ON p.member_id = m.member_id "
+            "WHERE c.uid_index = blind('card', ?)",
             (now, uid),
         ).fetchone()
         if row is None:
@@ -168,14 +190,16 @@ class MemberStore:
     def card(self, uid: str) -> Card | None:
         """The card with this (normalised) id, or None."""
         row = self.conn.execute(
-            "SELECT uid, member_id, staff_id, status FROM cards WHERE uid = ?", (uid,)
+            f"SELECT {CARD_UID}, member_id, staff_id, status FROM cards c "
+            "WHERE uid_index = blind('card', ?)",
+            (uid,),
         ).fetchone()
         return Card(row[0], row[1], row[2], row[3]) if row else None
 
     def cards_of(self, member_id: str) -> list[Card]:
         """The member's cards, active and blocked."""
         rows = self.conn.execute(
-            "SELECT uid, member_id, staff_id, status FROM cards WHERE member_id = ? "
+            f"SELECT {CARD_UID}, member_id, staff_id, status FROM cards c WHERE member_id = ? "
             "ORDER BY linked_at",
             (member_id,),
         ).fetchall()
@@ -201,9 +225,15 @@ class MemberStore:
             (member_id, now, device_id, tier),
         )
         self.conn.execute(
-            "INSERT INTO people (member_id, phone, name, birthday, language) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (member_id, phone, name, birthday.isoformat() if birthday else None, language),
+            "INSERT INTO people (member_id, phone_index, sealed, language) "
+            "VALUES (?, blind('phone', ?), seal(?, 'person:' || ?), ?)",
+            (
+                member_id,
+                phone,
+                person_json(phone, name, birthday.isoformat() if birthday else None),
+                member_id,
+                language,
+            ),
         )
         return member_id
 
@@ -218,17 +248,24 @@ class MemberStore:
     def put_person(self, member_id: str, person: Mapping[str, Any]) -> None:
         """Insert or replace the member's personal data as the CRM sent it."""
         self.conn.execute(
-            "INSERT INTO people (member_id, phone, name, birthday, language, consent_marketing, "
-            "consent_version, consent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(member_id) DO UPDATE SET phone = excluded.phone, "
-            "name = excluded.name, birthday = excluded.birthday, "
+            "INSERT INTO people (member_id, phone_index, sealed, language, consent_marketing, "
+            "consent_version, consent_at) "
+            "VALUES (?1, blind('phone', ?2), seal(?3, 'person:' || ?1), ?4, ?5, ?6, ?7) "
+            "ON CONFLICT(member_id) DO UPDATE SET phone_index = excluded.phone_index, "
+            "sealed = excluded.sealed, "
             "language = excluded.language, consent_marketing = excluded.consent_marketing, "
-            "consent_version = excluded.consent_version, consent_at = excluded.consent_at",
+            "consent_version = excluded.consent_version, consent_at = excluded.consent_at "
+            # The same record again (a page applied twice) writes nothing: each sealing is
+            # new bytes, so the plaintext is what is compared.
+            "WHERE unseal(people.sealed, 'person:' || people.member_id) IS NOT ?3 "
+            "OR people.language IS NOT excluded.language "
+            "OR people.consent_marketing IS NOT excluded.consent_marketing "
+            "OR people.consent_version IS NOT excluded.consent_version "
+            "OR people.consent_at IS NOT excluded.consent_at",
             (
                 member_id,
                 str(person["phone"]),
-                person.get("name"),
-                person.get("birthday"),
+                person_json(str(person["phone"]), person.get("name"), person.get("birthday")),
                 person.get("language"),
                 1 if person.get("consent_marketing") else 0,
                 person.get("consent_version"),
@@ -262,23 +299,27 @@ class MemberStore:
     ) -> None:
         """Link a card to a member or a staff member."""
         self.conn.execute(
-            "INSERT INTO cards (uid, member_id, staff_id, linked_at, status) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (uid, member_id, staff_id, now, status),
+            "INSERT INTO cards (uid_index, sealed, member_id, staff_id, linked_at, status) "
+            "VALUES (blind('card', ?), seal(?, 'card:' || blind('card', ?)), ?, ?, ?, ?)",
+            (uid, uid, uid, member_id, staff_id, now, status),
         )
 
     def set_card_status(self, uid: str, status: str) -> None:
         """Set a card's status as the CRM sent it (active or blocked)."""
-        self.conn.execute("UPDATE cards SET status = ? WHERE uid = ?", (status, uid))
+        self.conn.execute(
+            "UPDATE cards SET status = ? WHERE uid_index = blind('card', ?)", (status, uid)
+        )
 
     def unlink_card(self, uid: str) -> None:
         """Forget a card (it may then be linked again)."""
-        self.conn.execute("DELETE FROM cards WHERE uid = ?", (uid,))
+        self.conn.execute("DELETE FROM cards WHERE uid_index = blind('card', ?)", (uid,))
 
     def block_card(self, uid: str, now: str) -> None:
         """Mark a lost card blocked; it stays linked so a tap says it is blocked."""
         self.conn.execute(
-            "UPDATE cards SET status = 'blocked', blocked_at = ? WHERE uid = ?", (now, uid)
+            "UPDATE cards SET status = 'blocked', blocked_at = ? "
+            "WHERE uid_index = blind('card', ?)",
+            (now, uid),
         )
 
     def set_tier(self, member_id: str, tier: str, since: str | None, until: str | None) -> None:

@@ -42,8 +42,12 @@ class MergedMembers:
         ).fetchone()
         if has_person is None:
             # The consent log stays under the alias: it is what was given, and when.
+            # Sealed to its row (kiosk/core/store/vault.py): sealed again for the survivor.
             self.conn.execute(
-                "UPDATE people SET member_id = ? WHERE member_id = ?", (survivor, alias)
+                "UPDATE people SET member_id = ?1, "
+                "sealed = seal(unseal(sealed, 'person:' || member_id), 'person:' || ?1) "
+                "WHERE member_id = ?2",
+                (survivor, alias),
             )
         else:  # the survivor's own record came first: it holds the phone
             self.conn.execute("DELETE FROM people WHERE member_id = ?", (alias,))

@@ -17,6 +17,7 @@ from typing import Any
 from kiosk.core.store import chain
 from kiosk.core.store.db import redoable_transaction, write_transaction
 from kiosk.core.store.ledger import Entry
+from kiosk.core.store.members import CARD_UID, PERSON, person_fields
 
 _ENTRY_COLUMNS = tuple(Entry.__dataclass_fields__)  # the protocol's Entry, in order
 MAX_ENTRIES = 1000  # the protocol's limit on entries in one push
@@ -179,7 +180,7 @@ class Outbox:
     def member_record(self, member_id: str, updated_at: str) -> dict[str, Any]:
         """The protocol's MemberRecord of a member (only the id and status once erased)."""
         row = self.conn.execute(
-            "SELECT m.member_id, m.status, m.created_at, p.phone, p.name, p.birthday, "
+            f"SELECT m.member_id, m.status, m.created_at, {PERSON} AS person, "
             "p.language, p.consent_marketing, p.consent_version, p.consent_at "
             "FROM members m LEFT JOIN people p ON p.member_id = m.member_id "
             "WHERE m.member_id = ?",
@@ -191,16 +192,20 @@ class Outbox:
             "created_at": row["created_at"],
             "updated_at": _microseconds(updated_at),
         }
-        if row["status"] == "erased" or row["phone"] is None:
+        if row["status"] == "erased" or row["person"] is None:
             record["status"] = "erased"
             return record
-        cards = self.conn.execute(
-            "SELECT uid, status FROM cards WHERE member_id = ? ORDER BY uid", (member_id,)
-        ).fetchall()
+        cards = sorted(
+            self.conn.execute(
+                f"SELECT {CARD_UID} AS uid, status FROM cards c WHERE member_id = ?", (member_id,)
+            ).fetchall(),
+            key=lambda card: str(card["uid"]),
+        )
+        phone, name, birthday = person_fields(row["person"])
         record.update(
-            phone=row["phone"],
-            name=row["name"],
-            birthday=row["birthday"],
+            phone=phone,
+            name=name,
+            birthday=birthday,
             language=row["language"],
             consent_marketing=bool(row["consent_marketing"]),
             consent_version=row["consent_version"],

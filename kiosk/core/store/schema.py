@@ -420,3 +420,54 @@ def m010_enrolled_member(db: Database) -> None:
         CREATE INDEX client_txns_by_enrolled ON client_txns(enrolled) WHERE enrolled IS NOT NULL;
         """,
     )
+
+
+@MIGRATIONS()
+def m011_sealed_personal_data(db: Database) -> None:
+    """Seal personal data at rest (kiosk/core/store/vault.py): a stolen SD card shows no
+    phone, name, birthday, card id or staff name, nor the fingerprint key.
+
+    `people` keeps a blind index of the phone (`phone_index`, still UNIQUE) and one sealed
+    JSON of phone, name and birthday; `cards` a blind index of the card id (`uid_index`,
+    still the key) and the sealed id. The triggers that queue a member's push are lifted
+    while the rows are rewritten: sealing changes nothing the CRM knows.
+    """
+    _run_script(
+        db,
+        """
+        DROP TRIGGER member_outbox_on_person;
+        DROP TRIGGER member_outbox_on_card_change;
+
+        ALTER TABLE people ADD COLUMN sealed BLOB;
+        UPDATE people SET
+            sealed = seal(json_object('phone', phone, 'name', name, 'birthday', birthday),
+                          'person:' || member_id),
+            phone = blind('phone', phone);
+        ALTER TABLE people DROP COLUMN name;
+        ALTER TABLE people DROP COLUMN birthday;
+        ALTER TABLE people RENAME COLUMN phone TO phone_index;
+
+        ALTER TABLE cards ADD COLUMN sealed BLOB;
+        UPDATE cards SET sealed = seal(uid, 'card:' || blind('card', uid)),
+            uid = blind('card', uid);
+        ALTER TABLE cards RENAME COLUMN uid TO uid_index;
+
+        UPDATE staff SET name = seal(name, 'staff:' || staff_id);
+        UPDATE meta SET value = seal(value, 'meta:txn_key') WHERE key = 'txn_key';
+
+        CREATE TRIGGER member_outbox_on_person AFTER UPDATE ON people BEGIN
+            INSERT INTO member_outbox (member_id, version, changed_at)
+            VALUES (new.member_id, 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+            ON CONFLICT(member_id) DO UPDATE SET version = version + 1,
+                changed_at = excluded.changed_at;
+        END;
+
+        CREATE TRIGGER member_outbox_on_card_change AFTER UPDATE ON cards
+        WHEN old.member_id IS NOT NULL BEGIN
+            INSERT INTO member_outbox (member_id, version, changed_at)
+            VALUES (old.member_id, 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+            ON CONFLICT(member_id) DO UPDATE SET version = version + 1,
+                changed_at = excluded.changed_at;
+        END;
+        """,
+    )

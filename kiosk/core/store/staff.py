@@ -91,6 +91,8 @@ class StaffMember:
 
 # What a refused attempt is called in the audit log, by how it was made.
 _REFUSED = {"pin": "wrong_pin", "card": "not_a_staff_card"}
+# A staff member's name is sealed to their row (kiosk/core/store/vault.py).
+STAFF_NAME = "unseal(name, 'staff:' || staff_id)"
 
 
 def card_subject(reader: str) -> str:
@@ -126,7 +128,8 @@ class StaffAccounts:
         """
         self.conn.execute(
             "INSERT INTO staff (staff_id, name, role, pin_hash, created_at, disabled_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(staff_id) DO UPDATE SET name = excluded.name, "
+            "VALUES (?1, seal(?2, 'staff:' || ?1), ?3, ?4, ?5, ?6) "
+            "ON CONFLICT(staff_id) DO UPDATE SET name = excluded.name, "
             "role = excluded.role, pin_hash = excluded.pin_hash, "
             "disabled_at = CASE WHEN excluded.disabled_at IS NULL THEN NULL "
             "ELSE COALESCE(staff.disabled_at, excluded.disabled_at) END",
@@ -181,7 +184,7 @@ class StaffStore:
         with write_transaction(self.conn):
             self.conn.execute(
                 "INSERT INTO staff (staff_id, name, role, pin_hash, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?1, seal(?2, 'staff:' || ?1), ?3, ?4, ?5)",
                 (staff_id, name, role, pin_hash, now),
             )
             audit.record(
@@ -212,13 +215,16 @@ class StaffStore:
 
     def name_of(self, staff_id: str) -> str | None:
         """The account's name, or None when there is no such account."""
-        row = self.conn.execute("SELECT name FROM staff WHERE staff_id = ?", (staff_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {STAFF_NAME} FROM staff WHERE staff_id = ?", (staff_id,)
+        ).fetchone()
         return str(row[0]) if row else None
 
     def list(self) -> list[StaffMember]:
         """Every staff account, oldest first."""
         rows = self.conn.execute(
-            "SELECT staff_id, name, role, created_at, disabled_at FROM staff ORDER BY created_at"
+            f"SELECT staff_id, {STAFF_NAME}, role, created_at, disabled_at FROM staff "
+            "ORDER BY created_at"
         ).fetchall()
         return [StaffMember(r[0], r[1], r[2], r[3], r[4] is not None) for r in rows]
 
@@ -297,7 +303,7 @@ class StaffStore:
         self._raise_if_locked(subject, now, "card")
         row = self.conn.execute(
             "SELECT s.staff_id, s.role, s.disabled_at, c.status FROM cards c "
-            "JOIN staff s ON s.staff_id = c.staff_id WHERE c.uid = ?",
+            "JOIN staff s ON s.staff_id = c.staff_id WHERE c.uid_index = blind('card', ?)",
             (uid,),
         ).fetchone()
         if row is None:

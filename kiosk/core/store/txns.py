@@ -5,11 +5,10 @@ reuses the id. The fingerprint is an HMAC-SHA256, keyed with a random key of thi
 database (`meta.txn_key`, made by migration m008), of the SHA-256 of the request: an
 enrollment's request holds the phone number and name, and an unkeyed hash of it could be
 brute-forced back to the phone at tens of thousands of guesses a second by anyone with a
-copy of the file, or matched between kiosks. The key is in the same file (the core needs it
-inside the request's own transaction, and the device secret beside it is on the same SD
-card): it stops precomputed tables and linking between devices, not a thief who has the
-whole file. For that, erasure replaces the fingerprints of the erased person's requests
-(`forget_member`), and encryption at rest covers the living (docs/security.md).
+copy of the file, or matched between kiosks. The key is kept in the same file sealed with
+the data key (m011, kiosk/core/store/vault.py), so a thief with the file alone cannot test
+guesses; erasure also replaces the fingerprints of the erased person's requests
+(`forget_member`), so the living key opens nothing of them (docs/security.md).
 """
 
 from __future__ import annotations
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 # The fingerprint of a request whose person was erased: it matches no request again.
 ERASED = "erased"
 KEY_NAME = "txn_key"
+# Sealed with the data key since m011 (kiosk/core/store/vault.py): hex text once opened.
+SEALED_KEY = "unseal(value, 'meta:txn_key')"
 
 
 def keyed(key: bytes, digest: str) -> str:
@@ -47,7 +48,9 @@ class ClientTxns:
     def fingerprint(self, digest: str) -> str:
         """The keyed fingerprint of a request whose SHA-256 (hex) is `digest`."""
         if self._key is None:
-            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (KEY_NAME,)).fetchone()
+            row = self.conn.execute(
+                f"SELECT {SEALED_KEY} FROM meta WHERE key = ?", (KEY_NAME,)
+            ).fetchone()
             if row is None:  # a database opened without migrating: it takes no writes anyway
                 raise sqlite3.OperationalError("the database has no fingerprint key (migrate it)")
             self._key = bytes.fromhex(str(row[0]))
