@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from drivers.factory import ReaderSet, build_reader
 from drivers.feedback import Feedback, build_feedback
+from kiosk.appliance.erasure_journal import FileErasureJournal
 from kiosk.appliance.watchdog import Notifier
 from kiosk.config import KioskConfig, load_config, resolve_data_dir
 from kiosk.core.clock import Clock, system_clock
@@ -103,6 +104,8 @@ class Appliance:
         service = LoyaltyService.open(
             self.data_dir, self.config, clock=self.clock, keys=self.key_source()
         )
+        # Every erasure is journaled beside the database, for `kiosk restore` to redo.
+        service.erasure_journal = FileErasureJournal(self.data_dir)
         if self.config.crm.url:
             from sync.holds import CrmAuthorizer
 

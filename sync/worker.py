@@ -186,6 +186,7 @@ class SyncWorker:
             replay_until=pulled.read_again_for(
                 self.service.conn, f"{owner.chain_id}:{owner.text}" if owner else ""
             ),
+            journal=self.service.erasure_journal,
         )
         applied: Counter[str] = Counter()
         pages = 0

@@ -298,6 +298,8 @@ class EnrollmentService(ServiceBase):
             audit.record(
                 self.conn, at=now, actor=actor.actor_id, action="member.erase", target=member_id
             )
+            if self.erasure_journal is not None:  # before the commit: never lost after it
+                self.erasure_journal.record(member_id, now)
         if not checkpoint(self.conn):
             # A reader held an older snapshot past the busy timeout: the WAL keeps the
             # person until the next checkpoint that empties it (the next erasure or start

@@ -31,6 +31,7 @@ from kiosk.core.signed import (
 )
 from kiosk.core.store import audit
 from kiosk.core.store.db import checkpoint, database_now, savepoint, write_transaction
+from kiosk.core.store.erasure import ErasureJournal
 from kiosk.core.store.members import MemberStore
 from kiosk.core.store.merged import MergedMembers
 from kiosk.core.store.outbox import Outbox, RemoteBalances, SyncState
@@ -61,6 +62,8 @@ class Here:
     # The feed is being read again up to this cursor (`read_again_for`): only its staff and
     # program changes are applied there; everything else was applied the first time.
     replay_until: int = 0
+    # Where erasures are journaled outside the database (kiosk/core/store/erasure.py).
+    journal: ErasureJournal | None = None
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,8 @@ def _erasure(stores: Stores, here: Here, data: dict[str, Any]) -> None:
     # the sync session (kiosk/bootstrap.py); kept here, so a crash before that retries.
     stores.state.write({BACKUPS_OWE_ERASURES: True})
     audit.record(stores.conn, at=now, actor="crm", action="member.erase", target=member_id)
+    if here.journal is not None:  # before the page's commit, as every erasure is
+        here.journal.record(member_id, now)
 
 
 def _program(stores: Stores, here: Here, data: dict[str, Any]) -> None:

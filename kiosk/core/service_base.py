@@ -29,6 +29,7 @@ from kiosk.core.results import (
 )
 from kiosk.core.store import audit
 from kiosk.core.store.db import connect, database_path, write_transaction
+from kiosk.core.store.erasure import ErasureJournal
 from kiosk.core.store.ledger import Entry, Ledger, LedgerHistory
 from kiosk.core.store.members import Member, MemberStore
 from kiosk.core.store.merged import MergedMembers
@@ -75,6 +76,8 @@ class ServiceBase:
         self.txns = ClientTxns(conn)
         self.sync_state = SyncState(conn)
         self.remote_balances = RemoteBalances(conn)
+        # Every erasure is also journaled outside the database (the composition root sets it).
+        self.erasure_journal: ErasureJournal | None = None
 
     @classmethod
     def open(

@@ -3,18 +3,36 @@
 A backup taken before an erasure still holds the person. Without encryption the only way
 to make them unreadable there is to erase them in the copy too (kiosk/appliance/backup.py
 `erase_from_backups`, at every erasure from the CLI and before every backup).
+
+Erasures are also written to a journal beside the database (`ErasureJournal`, a port the
+composition root fills with kiosk/appliance/erasure_journal.py), so that a restore from a
+backup can erase again everyone erased since, even when the live database is lost.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Protocol
 
 from sqlite_utils import Database
 
 from kiosk.core.store.members import MemberStore
 from kiosk.core.store.schema import MIGRATIONS
 from kiosk.core.store.txns import ClientTxns
+
+
+class ErasureJournal(Protocol):
+    """Where each erasure is also written, outside the database (member id and time only).
+
+    Called inside the erasure's transaction, before its commit: a journal line whose
+    transaction then fails names an erasure that was asked for and is redone (a restore
+    erases that member, as the retried erasure would). It raises StorageUnavailable when
+    the line cannot be made durable, so the erasure is not committed without it.
+    """
+
+    def record(self, member_id: str, erased_at: str) -> None:
+        """Append one erasure, durably."""
 
 
 def erased_members(conn: sqlite3.Connection) -> dict[str, str]:
