@@ -10,7 +10,8 @@
   the hub once before it can open members' data.
 - `file`: a key file in the data folder: development, tests, and a standalone board
   without OTP. It protects nothing against a thief with the card; the doctor says so.
-- `auto` (the default): `otp` when the board has a key programmed, else `file`.
+- `auto` (the default): what the database is sealed with already; for a new one, `otp`
+  when the board has a key programmed, else `file`.
 
 Whatever the source, the data key itself is stored only wrapped (kiosk/core/store/vault.py).
 """
@@ -21,10 +22,12 @@ import functools
 import hashlib
 import hmac
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
-from kiosk.core.store.vault import KeySource, LocalKeyFile, default_key_source
+from kiosk.core.store.db import database_path
+from kiosk.core.store.vault import KeySource, LocalKeyFile, default_key_source, stored_key
 from kiosk.errors import DataKeyUnavailable
 
 OTP_COMMAND = "rpi-otp-private-key"
@@ -91,8 +94,29 @@ def resolve(setting: str, data_dir: Path) -> KeySource | str:
     if setting == "hub":
         return "hub"
     if setting == "auto":
+        # What the database is sealed with already decides: the touch app, `kiosk sync`
+        # and the backup must agree, and an OTP that cannot be read at one start (a unit
+        # without /dev/vcio) must be said, not silently replaced by a new key file.
+        sealed_with = _sealed_with(database_path(data_dir))
+        if sealed_with is not None and sealed_with != "auto":
+            return resolve(sealed_with, data_dir)
         return OtpKey() if otp_available() else default_key_source(data_dir)
     raise DataKeyUnavailable(reason=f"security.key_source '{setting}' is none of {SOURCES}")
+
+
+def _sealed_with(path: Path) -> str | None:
+    """The key source a database's data key is wrapped by, or None (new, or unreadable)."""
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            found = stored_key(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None  # opening it for real says what is wrong
+    return found["source"] if found else None
 
 
 def protects_against_theft(source: KeySource) -> bool:
