@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from hub.protocol import holds, views
+from hub.protocol import holds, storage_key, views
 
 urlpatterns = [
     path("v2/enroll", views.enroll),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("v2/members", views.members),
     path("v2/holds", holds.hold),
     path("v2/holds/<str:client_txn_id>", holds.release),
+    path("v2/storage-key", storage_key.storage_key),
 ]
 handler404 = "hub.protocol.wire.not_found"
 handler500 = "hub.protocol.wire.server_error"

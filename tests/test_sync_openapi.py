@@ -62,6 +62,7 @@ OPERATIONS = {
     ("POST", "/v2/holds"),
     ("DELETE", "/v2/holds/{client_txn_id}"),
     ("GET", "/v2/members"),
+    ("GET", "/v2/storage-key"),
 }
 ERROR_CODES = {
     "bad_request",
@@ -832,6 +833,7 @@ def test_the_openapi_file_is_a_valid_openapi_3_1_document():
             "503",
         },
         ("GET", "/v2/members"): {"200", "400", "401", "403", "404", "429", "503"},
+        ("GET", "/v2/storage-key"): {"200", "400", "401", "403", "404", "503"},
     }
     assert spec.at(spec.operation("POST", "/v2/enroll"))["security"] == []
     changes = spec.operation("GET", "/v2/changes")

@@ -102,3 +102,23 @@ class EnrollmentFailure(models.Model):
             models.Index(fields=("source", "failed_at"), name="hub_enroll_failure_by_source"),
             models.Index(fields=("failed_at",), name="hub_enroll_failure_by_age"),
         )
+
+
+class StorageKey(models.Model):
+    """The key that wraps a kiosk's data key (its `hub` key source), kept here for it alone.
+
+    Made at the device's first request for it and never changed: a kiosk whose cache was
+    lost (a power cut empties /run) can open its members' data only with this row, so the
+    hub's database backups must keep it (docs/hub.md, "The storage key"). It stays with the
+    record through a revocation and a reinstatement: the same kiosk, enrolled again, opens
+    the data it has.
+    """
+
+    device = models.OneToOneField(
+        Device, on_delete=models.CASCADE, primary_key=True, related_name="storage_key"
+    )
+    key = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "hub_storage_key"
