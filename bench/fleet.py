@@ -54,6 +54,7 @@ from kiosk.bootstrap import Appliance
 from kiosk.config import KioskConfig
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.db import write_transaction
+from kiosk.core.store.vault import KEY_FILENAME
 from kiosk.core.sync_status import StopReason
 from sim.crm import CrmServer
 from sync.client import CrmClient
@@ -151,24 +152,27 @@ def open_kiosk(
     jitter: Callable[[], float],
     rng: random.Random,
 ) -> Kiosk:
-    """A kiosk database (a copy of the migrated template), its members and queued entries."""
+    """A kiosk data dir (a copy of the migrated template's), its members and queued entries."""
     data = folder / f"kiosk-{number:03d}"
     data.mkdir()
-    shutil.copyfile(template, data / "kiosk.db")
+    shutil.copyfile(template / "kiosk.db", data / "kiosk.db")
+    # The data key in the database is wrapped by the template's key file: it goes along.
+    shutil.copy2(template / KEY_FILENAME, data / KEY_FILENAME)
     device = f"fleet-{number:03d}"
     config = replace(config, device=replace(config.device, id=device))
     service = Appliance(config, data).open_service(create=False)
     members = [f"{number:08x}-0000-4000-8000-{j:012x}" for j in range(1, MEMBERS + 1)]
     with write_transaction(service.conn):
         for j, member_id in enumerate(members, start=1):
-            service.conn.execute(  # fires the member_outbox trigger
-                "INSERT INTO members (member_id, created_at, enrolled_on_device, tier) "
-                "VALUES (?, ?, ?, ?)",
-                (member_id, _iso(START - 86400), device, config.program.tiers[0].id),
-            )
-            service.conn.execute(
-                "INSERT INTO people (member_id, phone, language) VALUES (?, ?, 'fa')",
-                (member_id, f"+98935{number:04d}{j:03d}"),
+            service.members.create(  # sealed as the kiosk seals; fires member_outbox's trigger
+                phone=f"+98935{number:04d}{j:03d}",
+                name=None,
+                birthday=None,
+                language="fa",
+                tier=config.program.tiers[0].id,
+                device_id=device,
+                now=_iso(START - 86400),
+                member_id=member_id,
             )
     client = CrmClient(crm.url, device)
     client.enroll(crm.store.new_code())
@@ -232,7 +236,7 @@ def scenario(size: Size, jitter: Callable[[], float], what: str) -> Outcome:
         try:
             progress(f"fleet ({what}): {size.kiosks} kiosks, enrolling")
             fleet = [
-                open_kiosk(n, template / "kiosk.db", folder, config, crm, clock, jitter, rng)
+                open_kiosk(n, template, folder, config, crm, clock, jitter, rng)
                 for n in range(1, size.kiosks + 1)
             ]
             progress(f"fleet ({what}): the CRM is down for {OUTAGE_SECONDS} simulated s")

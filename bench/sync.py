@@ -68,6 +68,7 @@ from urllib3 import HTTPResponse
 from bench.common import CACHE, Scale, progress, report
 from kiosk.bootstrap import Appliance
 from kiosk.config import KioskConfig, load_config
+from kiosk.core.store import vault
 from kiosk.core.sync_status import StopReason
 from sim.crm import CrmServer
 from sim.crm_faults import Faults
@@ -157,8 +158,12 @@ def generate(entries: int, target: Path) -> None:
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     config = make_config()
-    Appliance(config, partial).open_service().close()  # the schema and the device id
+    appliance = Appliance(config, partial)
+    appliance.open_service().close()  # the schema, the device id and the data key
     conn = sqlite3.connect(partial / "kiosk.db", isolation_level=None)
+    # Phones are sealed as the kiosk seals them (its key source: the data dir's `data-key`
+    # file here, copied with the database), so the drain opens them as on a device.
+    vault.install(conn, appliance.key_source())
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-1000000")
     counter = "WITH RECURSIVE n(m) AS (SELECT 1 UNION ALL SELECT m + 1 FROM n WHERE m < :count)"
@@ -170,11 +175,14 @@ def generate(entries: int, target: Path) -> None:
         {"count": MEMBERS, "dev": DEVICE, "tier": config.program.tiers[0].id},
     )
     conn.execute(
-        f"{counter} INSERT INTO people (member_id, phone, language, consent_marketing, "
+        f"{counter}, p(id, m, phone) AS (SELECT {_MEMBER_ID_SQL}, m, printf('+98912%07d', m) "
+        "FROM n) "
+        "INSERT INTO people (member_id, phone_index, sealed, language, consent_marketing, "
         "consent_version, consent_at) "
-        f"SELECT {_MEMBER_ID_SQL}, printf('+98912%07d', m), 'fa', m % 2, "
-        "CASE WHEN m % 2 THEN 'v1' END, "
-        "CASE WHEN m % 2 THEN '2025-12-01T08:00:00.000000Z' END FROM n",
+        "SELECT id, blind('phone', phone), "
+        "seal(json_object('phone', phone, 'name', NULL, 'birthday', NULL), 'person:' || id), "
+        "'fa', m % 2, CASE WHEN m % 2 THEN 'v1' END, "
+        "CASE WHEN m % 2 THEN '2025-12-01T08:00:00.000000Z' END FROM p",
         {"count": MEMBERS},
     )
     # Entry i: a purchase of member 1 + (i - 1) * MEMBERS // count (runs of seq, see the
@@ -258,7 +266,7 @@ def measure_drain(data: Path, url: str, code: str) -> dict[str, Any]:
     appliance = Appliance(make_config(f'crm.url="{url}"'), data)
     service = appliance.open_service(create=False)
     enrolling = appliance.enrollment_client(url, service.device_id, None)
-    save_secret(appliance.config.crm, data, enrolling.enroll(code))
+    save_secret(appliance.config.crm, data, enrolling.enroll(code), appliance.key_source())
     enrolling.close()
     worker = appliance.sync_worker(service)
     pending, _ = worker.outbox.depth()
