@@ -7,11 +7,18 @@ process, timing the kiosk's own code (`LoyaltyService`, opened as the compositio
 opens it, and `member_summary`) and its reference alternately, call by call, so that the
 machine's moods (other processes, the disk's fsync times) fall on both alike.
 
-The reference is the same work written directly against `sqlite3` with the same pragmas:
-one joined query for a card or phone lookup (the phone's reference first parses the typed
-number and checks it is a valid mobile with the same `phonenumbers` calls; neither checks
-for expired lots, which the service does), and for the earn the same rows (entry, balance,
-lot, outbox, client transaction, audit row) in one `BEGIN IMMEDIATE` transaction.
+The kiosk's personal data is sealed (kiosk/core/store/vault.py: always on); the data set
+also holds a clear copy of people and cards (`clear_people`, `clear_cards`, as the schema
+was before sealing) in the same file. The reference is the same work written directly
+against `sqlite3` with the same pragmas and no encryption: one joined query on the clear
+copy for a card or phone lookup (the phone's reference first parses the typed number and
+checks it is a valid mobile with the same `phonenumbers` calls; neither checks for expired
+lots, which the service does), and for the earn the same rows (entry, balance, lot,
+outbox, client transaction, audit row) in one `BEGIN IMMEDIATE` transaction.
+
+What encryption costs on its own (`encryption_lookup_by_*`): the reference's raw lookup on
+the sealed tables (blind index, `unseal`, the person's JSON parsed) against the same raw
+lookup on the clear copy, alternately.
 
 The summary's reference is the same summary on a ledger of 10,000 entries: the aim is that
 the size of the ledger does not show in the time. Peak memory is the measuring child's
@@ -36,12 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CACHE, Scale, peak_rss_mb, percentile, progress, report, timings
+from kiosk.core.store import vault
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 DEVICE = "bench-kiosk"
 # A bijection on 32 bits (odd multiplier): distinct members get distinct card UIDs.
 MIX = 2654435761
-GENERATOR_VERSION = 2  # bump when the generated data or the schema changes
+GENERATOR_VERSION = 3  # bump when the generated data or the schema changes
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,31 @@ def typed_phone(m: int) -> str:
 
 # --- generation (in a child process) ----------------------------------------------------
 
+# people and cards in clear, as before sealing (kiosk/core/store/schema.py m010): the raw
+# reference reads these, the kiosk the sealed tables with the same rows.
+CLEAR_TABLES = """
+    CREATE TABLE clear_people (
+        member_id TEXT PRIMARY KEY REFERENCES members(member_id),
+        phone TEXT NOT NULL UNIQUE,
+        name TEXT,
+        birthday TEXT,
+        language TEXT,
+        consent_marketing INTEGER NOT NULL DEFAULT 0,
+        consent_version TEXT,
+        consent_at TEXT
+    );
+    CREATE TABLE clear_cards (
+        uid TEXT PRIMARY KEY,
+        member_id TEXT REFERENCES members(member_id),
+        staff_id TEXT REFERENCES staff(staff_id),
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'blocked')),
+        linked_at TEXT NOT NULL,
+        blocked_at TEXT,
+        CHECK ((member_id IS NULL) <> (staff_id IS NULL))
+    );
+    CREATE INDEX clear_cards_by_member ON clear_cards(member_id) WHERE member_id IS NOT NULL;
+"""
+
 _MEMBER_ID_SQL = "printf('%08x-0000-4000-8000-%012x', (m * {mix}) % 4294967296, m)"
 
 
@@ -95,30 +128,48 @@ def generate(size: Size, target: Path) -> None:
         environ={},
         system_file=Path("/nonexistent"),
     )
-    Appliance(config, partial).open_service().close()  # schema and device id, as on a device
+    appliance = Appliance(config, partial)
+    appliance.open_service().close()  # schema, device id and data key, as on a device
     conn = sqlite3.connect(partial / "kiosk.db", isolation_level=None)
+    # The generator seals as the kiosk does: the data dir's key source (its `data-key` file
+    # here, copied along with the database) unwraps the data key stored by open_service.
+    vault.install(conn, appliance.key_source())
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-1000000")
     now_epoch = int(NOW.timestamp())
     member_sql = _MEMBER_ID_SQL.format(mix=MIX)
     counter = "WITH RECURSIVE n(m) AS (SELECT 1 UNION ALL SELECT m + 1 FROM n WHERE m < :count)"
+    # The reference's clear tables: people and cards as they were before sealing (schema
+    # m010), in the same file, so that both sides read the same members from the same cache.
+    conn.executescript(CLEAR_TABLES)
     conn.execute("BEGIN")
-    progress(f"generating {size.members:,} members")
+    progress(f"generating {size.members:,} members (sealed, and a clear copy for the reference)")
     conn.execute(
         f"{counter} INSERT INTO members (member_id, created_at, enrolled_on_device, tier) "
         f"SELECT {member_sql}, '2025-01-01T00:00:00.000000Z', :dev, 'bronze' FROM n",
         {"count": size.members, "dev": DEVICE},
     )
     conn.execute(
-        f"{counter} INSERT INTO people (member_id, phone, language) "
+        f"{counter} INSERT INTO clear_people (member_id, phone, language) "
         f"SELECT {member_sql}, printf('+98912%07d', m), 'fa' FROM n",
         {"count": size.members},
     )
     conn.execute(
-        f"{counter} INSERT INTO cards (uid, member_id, linked_at) "
+        f"{counter} INSERT INTO clear_cards (uid, member_id, linked_at) "
         f"SELECT printf('%08X', (m * {MIX}) % 4294967296), {member_sql}, "
         "'2025-01-01T00:00:00.000000Z' FROM n",
         {"count": size.members},
+    )
+    conn.execute(
+        "INSERT INTO people (member_id, phone_index, sealed, language) "
+        "SELECT member_id, blind('phone', phone), "
+        "seal(json_object('phone', phone, 'name', name, 'birthday', birthday), "
+        "'person:' || member_id), language FROM clear_people ORDER BY member_id"
+    )
+    conn.execute(
+        "INSERT INTO cards (uid_index, sealed, member_id, linked_at) "
+        "SELECT blind('card', uid), seal(uid, 'card:' || blind('card', uid)), member_id, "
+        "linked_at FROM clear_cards ORDER BY blind('card', uid)"
     )
     progress(f"generating {size.entries:,} entries")
     # Entry i belongs to member 1 while i <= heavy, then to members round-robin; its time
@@ -228,8 +279,10 @@ def measure_service(size: Size, data: Path, small: Path) -> dict[str, Any]:
 
     config = load_config(None, [], environ={}, system_file=Path("/nonexistent"))
     clock = ManualClock(NOW)
-    service = Appliance(config, data, clock=clock).open_service(create=False)
+    appliance = Appliance(config, data, clock=clock)
+    service = appliance.open_service(create=False)
     raw = RawKiosk(data / "kiosk.db", start=NOW + timedelta(days=2))
+    sealed = SealedLookups(data / "kiosk.db", appliance.key_source())
     cashier = Actor(actor_id="bench", role="cashier")
     out: dict[str, Any] = {}
 
@@ -248,6 +301,15 @@ def measure_service(size: Size, data: Path, small: Path) -> dict[str, Any]:
     out["phone"], out["raw_phone"] = paired(
         by_phone, raw.by_phone, _sample(size, n, 3), _sample(size, n, 13)
     )
+    # Encryption on its own: the same raw lookup on the sealed tables and on the clear ones.
+    timings(sealed.by_card, _sample(size, 1_000, 1))
+    out["sealed_card"], out["clear_card"] = paired(
+        sealed.by_card, raw.by_card, _sample(size, n, 22), _sample(size, n, 32)
+    )
+    out["sealed_phone"], out["clear_phone"] = paired(
+        sealed.by_phone, raw.by_phone, _sample(size, n, 23), _sample(size, n, 33)
+    )
+    sealed.close()
 
     def earn(m: int) -> None:
         clock.advance(seconds=1)
@@ -293,15 +355,31 @@ def _raw_connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-_COLUMNS = (
-    "m.member_id, m.created_at, m.status, m.balance, m.tier, m.tier_since, m.tier_until, "
-    "p.phone, p.name, p.birthday, p.language, p.consent_marketing, p.consent_version, "
-    "p.consent_at"
-)
+_MEMBER = "m.member_id, m.created_at, m.status, m.balance, m.tier, m.tier_since, m.tier_until"
+_CONSENT = "p.language, p.consent_marketing, p.consent_version, p.consent_at"
+_COLUMNS = f"{_MEMBER}, p.phone, p.name, p.birthday, {_CONSENT}"
+_SEALED_COLUMNS = f"{_MEMBER}, unseal(p.sealed, 'person:' || p.member_id), {_CONSENT}"
+
+
+def _e164(typed: str) -> str:
+    """The typed number parsed and checked to be a mobile, as the kiosk does."""
+    import phonenumbers
+
+    number = phonenumbers.parse(typed, "IR")
+    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise ValueError("not a mobile number")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 class RawKiosk:
-    """The reference: the same work written straight against sqlite3."""
+    """The reference: the same work written straight against sqlite3, on clear data.
+
+    Its lookups read `clear_people` and `clear_cards` (the same rows unsealed, as the
+    schema was before m011), so nothing on this side decrypts.
+    """
 
     def __init__(self, path: Path, *, start: datetime) -> None:
         self.conn = _raw_connect(path)
@@ -312,26 +390,17 @@ class RawKiosk:
 
     def by_card(self, m: int) -> None:
         self.conn.execute(
-            f"SELECT c.status, {_COLUMNS} FROM cards c "
+            f"SELECT c.uid, c.status, {_COLUMNS} FROM clear_cards c "
             "LEFT JOIN members m ON m.member_id = c.member_id "
-            "LEFT JOIN people p ON p.member_id = m.member_id WHERE c.uid = ?",
+            "LEFT JOIN clear_people p ON p.member_id = m.member_id WHERE c.uid = ?",
             (card_uid(m).upper(),),
         ).fetchone()
 
     def by_phone(self, m: int) -> None:
-        import phonenumbers
-
-        number = phonenumbers.parse(typed_phone(m), "IR")
-        if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in (
-            phonenumbers.PhoneNumberType.MOBILE,
-            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-        ):
-            raise ValueError("not a mobile number")
-        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         self.conn.execute(
-            f"SELECT {_COLUMNS} FROM people p JOIN members m ON m.member_id = p.member_id "
+            f"SELECT {_COLUMNS} FROM clear_people p JOIN members m ON m.member_id = p.member_id "
             "WHERE p.phone = ?",
-            (e164,),
+            (_e164(typed_phone(m)),),
         ).fetchone()
 
     def earn(self, m: int) -> None:
@@ -370,6 +439,40 @@ class RawKiosk:
             (at, entry, json.dumps({"member_id": mid, "points": 15})),
         )
         conn.execute("COMMIT")
+
+
+class SealedLookups:
+    """The reference's lookups on the sealed tables: what encryption costs on its own.
+
+    The same raw queries as RawKiosk's, on its own connection with the vault's SQL
+    functions: the key is its blind index (one HMAC), the person's phone, name and
+    birthday one sealed JSON opened (AES-GCM) and parsed, the card id opened.
+    """
+
+    def __init__(self, path: Path, keys: vault.KeySource) -> None:
+        self.conn = _raw_connect(path)
+        vault.install(self.conn, keys)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def by_card(self, m: int) -> None:
+        row = self.conn.execute(
+            f"SELECT unseal(c.sealed, 'card:' || c.uid_index), c.status, {_SEALED_COLUMNS} "
+            "FROM cards c LEFT JOIN members m ON m.member_id = c.member_id "
+            "LEFT JOIN people p ON p.member_id = m.member_id "
+            "WHERE c.uid_index = blind('card', ?)",
+            (card_uid(m).upper(),),
+        ).fetchone()
+        json.loads(row[9])
+
+    def by_phone(self, m: int) -> None:
+        row = self.conn.execute(
+            f"SELECT {_SEALED_COLUMNS} FROM people p JOIN members m ON m.member_id = p.member_id "
+            "WHERE p.phone_index = blind('phone', ?)",
+            (_e164(typed_phone(m)),),
+        ).fetchone()
+        json.loads(row[7])
 
 
 def measure_raw(size: Size, data: Path) -> dict[str, Any]:
@@ -430,6 +533,16 @@ def main(scale: Scale) -> int:
         for pct in ("p50", "p99"):
             report(
                 f"{label}_{pct}", svc[op][pct], "us", svc[f"raw_{op}"][pct], aim=aim, note=data_set
+            )
+    for op, label in (("card", "lookup_by_card"), ("phone", "lookup_by_phone")):
+        for pct in ("p50", "p99"):
+            report(
+                f"encryption_{label}_{pct}",
+                svc[f"sealed_{op}"][pct],
+                "us",
+                svc[f"clear_{op}"][pct],
+                note="encryption alone: the raw query on the sealed tables (blind index, "
+                "unseal, JSON) vs the same raw query on a clear copy; no aim",
             )
     for pct in ("p50", "p99"):
         report(
