@@ -349,6 +349,7 @@ def _raw_connect(path: Path) -> sqlite3.Connection:
         "PRAGMA synchronous=FULL",
         "PRAGMA foreign_keys=ON",
         "PRAGMA busy_timeout=5000",
+        "PRAGMA trusted_schema=OFF",
         "PRAGMA secure_delete=ON",  # as the kiosk's (erasure overwrites what it deletes)
     ):
         conn.execute(pragma)
