@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from kiosk.cli import admin, appliance, doctor, hardware, members, points, sync
+from kiosk.cli import admin, appliance, doctor, hardware, key, members, points, sync
 from kiosk.cli.common import EXIT_STORAGE, EXIT_USAGE, Context, fail
 from kiosk.config import ConfigError
 from kiosk.errors import KioskError, StorageUnavailable
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.register(commands)
     doctor.register(commands)
     appliance.register(commands)
+    key.register(commands)
     return parser
 
 
