@@ -50,11 +50,22 @@ from sim.crm import CrmServer
 from sim.crm_faults import Faults
 from sim.crm_store import CrmStore
 from tests.conftest import START, make_config
+from tests.test_key_rotation import on_otp_board
 
 PHONE = "09121234567"
 PHONE_E164 = "+989121234567"
 CARD = "04A23B4C"
-NAMES = ["readers", "nfc_driver", "database", "disk", "clock", "crm", "queue", "services"]
+NAMES = [
+    "readers",
+    "nfc_driver",
+    "database",
+    "disk",
+    "sealing",
+    "clock",
+    "crm",
+    "queue",
+    "services",
+]
 PLENTY = DiskUsage(total=32_000 * MB, used=2_000 * MB, free=30_000 * MB)
 
 
@@ -221,7 +232,10 @@ def closed_port() -> int:
     return port
 
 
-def test_a_healthy_kiosk_passes_every_check_and_exits_0(kiosk: Kiosk, crm: CrmServer) -> None:
+def test_a_healthy_kiosk_passes_every_check_and_exits_0(
+    kiosk: Kiosk, crm: CrmServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_otp_board(tmp_path, monkeypatch)  # a Raspberry Pi 4/5 with its OTP key programmed
     kiosk.configure(readers=["sim:"], crm=crm.url)
     assert kiosk("sync", "enroll", crm.store.new_code())[0] == 0
     assert kiosk("member", "enroll", "--phone", PHONE, "--card", CARD)[0] == 0

@@ -15,6 +15,7 @@ Which module owns what (import the names from `kiosk.appliance.doctor`):
   `run_command`, and the wording the checks share.
 - `readers.py`: the readers and the kernel's NFC driver.
 - `storage.py`: the database and the disk.
+- `sealing.py`: members' data sealed against a stolen SD card (the data key's source).
 - `sync.py`: the clock, the CRM and the queue.
 - `system.py`: the systemd services.
 - here: `CHECKS` (their order), `run_checks`, `all_ok` and `format_line`.
@@ -55,6 +56,7 @@ from kiosk.appliance.doctor.readers import (
     check_kernel_driver,
     check_readers,
 )
+from kiosk.appliance.doctor.sealing import HINT_FILE, check_sealing
 from kiosk.appliance.doctor.storage import (
     DISK_FAIL_BELOW,
     DISK_WARN_BELOW,
@@ -94,6 +96,7 @@ __all__ = [
     "HINT_BLACKLIST",
     "HINT_DIALOUT",
     "HINT_ENROLL",
+    "HINT_FILE",
     "HINT_INPUT",
     "HINT_RESTORE",
     "HINT_SYNC",
@@ -128,6 +131,7 @@ __all__ = [
     "check_kernel_driver",
     "check_queue",
     "check_readers",
+    "check_sealing",
     "check_services",
     "format_line",
     "run_checks",
@@ -142,6 +146,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("nfc_driver", check_kernel_driver),
     ("database", check_database),
     ("disk", check_disk),
+    ("sealing", check_sealing),
     ("clock", check_clock),
     ("crm", check_crm),
     ("queue", check_queue),
