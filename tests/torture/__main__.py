@@ -199,6 +199,9 @@ def scan_logs(work: Path, logs: list[Path]) -> Report:
                 shaped += 1
                 if shaped <= 3:
                     report.fail(f"{path.name}: something shaped like one: {redact(line)[:120]}")
+    in_clear = databases_in_clear(work, needles)
+    for name in in_clear[:3]:
+        report.fail(f"{name}: a phone number or card UID in clear (sealed at rest: issue 16)")
     report.figures.update(
         {
             "log files": seen_files,
@@ -206,9 +209,27 @@ def scan_logs(work: Path, logs: list[Path]) -> Report:
             "phone numbers and card UIDs looked for": len(needles),
             "lines with personal data": hits,
             "lines with something shaped like it": shaped,
+            "database files scanned (with WAL and backups)": len(database_files(work)),
+            "database files with personal data in clear": len(in_clear),
         }
     )
     return report
+
+
+def database_files(work: Path) -> list[Path]:
+    """Every kiosk database of the campaign, its WAL and its backups (not the CRMs')."""
+    found = [*work.rglob("kiosk.db"), *work.rglob("kiosk.db-wal"), *work.rglob("kiosk-*.db")]
+    return sorted(p for p in found if p.is_file())
+
+
+def databases_in_clear(work: Path, needles: list[str]) -> list[str]:
+    """The kiosk database files (as `strings` would read them) holding a phone or card id."""
+    forms = [n.encode() for n in needles] + [n.lower().encode() for n in needles]
+    return [
+        str(path.relative_to(work))
+        for path in database_files(work)
+        if any(form in path.read_bytes() for form in forms)
+    ]
 
 
 def personal_data(work: Path) -> tuple[set[str], set[str]]:
