@@ -176,7 +176,12 @@ def read_cache(path: Path) -> bytes | None:
     except OSError as exc:
         raise DataKeyUnavailable(reason=f"the key cache {path} cannot be read ({exc})") from exc
     mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077 or info.st_uid != os.geteuid():
+    if info.st_uid != os.geteuid():
+        raise DataKeyUnavailable(
+            reason=f"the cached storage key {path} belongs to another user: delete it; "
+            "the kiosk asks the hub again"
+        )
+    if mode & 0o077:
         raise DataKeyUnavailable(
             reason=f"the cached storage key {path} can be read by others (mode {mode:o}): "
             "delete it; the kiosk asks the hub again"
