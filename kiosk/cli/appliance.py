@@ -1,18 +1,26 @@
-"""`kiosk provision`, `kiosk deprovision`, `kiosk backup`: setting up and keeping a device."""
+"""`kiosk provision`, `kiosk deprovision`, `kiosk backup`, `kiosk restore`: setting up and
+keeping a device."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.cli.common import Context, common_options, emit, read_pin
 from kiosk.core.store.staff import CLI
+from kiosk.errors import InvalidInput, KioskError
+
+if TYPE_CHECKING:
+    from kiosk.appliance.restore import RestorePlan
 
 CLI_TECHNICIAN = "Technician"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the provision, deprovision and backup commands."""
+    """Add the provision, deprovision, backup and restore commands."""
     common = common_options()
     p = commands.add_parser(
         "provision",
@@ -54,6 +62,28 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--keep", type=int, default=14, metavar="N", help="backups to keep (14)")
     p.add_argument("--to", metavar="DIR", help="where to write (default DATA_DIR/backups)")
     p.set_defaults(handler=backup_run)
+
+    p = commands.add_parser(
+        "restore",
+        parents=[common],
+        help="put a backup in place of the live database, erasing again the erased",
+        description="Replaces the live database by a backup of this kiosk (it must open "
+        "with this kiosk's key), after erasing in it everyone erased since it was taken (the "
+        "erasure journal DATA_DIR/erasures.log and the live database). Stop the kiosk first "
+        "(sudo systemctl stop loyalty-kiosk loyalty-kiosk-sync): it is refused while the "
+        "database is in use. Refused when the live database holds newer ledger entries, "
+        "unless --discard-newer, and always when the CRM already holds entries after the "
+        "backup's. The old database is kept as kiosk.db.before-restore-TIME. "
+        "Example: kiosk restore /var/lib/loyalty-kiosk/backups/kiosk-20261201T033000Z.db",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="the backup (a kiosk-*.db file)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--discard-newer",
+        action="store_true",
+        help="restore even though the live database holds newer ledger entries (they are lost)",
+    )
+    p.set_defaults(handler=restore_run)
 
 
 def provision_run(ctx: Context, args: argparse.Namespace) -> int:
@@ -118,3 +148,62 @@ def backup_run(ctx: Context, args: argparse.Namespace) -> int:
         f"backup {result.path} ({result.bytes:,} bytes); removed {len(result.removed)} old",
     )
     return 0
+
+
+def restore_run(ctx: Context, args: argparse.Namespace) -> int:
+    """kiosk restore."""
+    from kiosk.appliance.restore import restore
+
+    if not args.yes and not sys.stdin.isatty():
+        raise InvalidInput("Restoring needs --yes when not run at a terminal.")
+    plan = restore(
+        ctx.data_dir,
+        args.file,
+        keys=ctx.appliance.key_source(),
+        discard_newer=args.discard_newer,
+        confirm=None if args.yes else _ask_restore,
+        crm_high_water=_crm_high_water(ctx) if ctx.config.crm.url else None,
+        actor=CLI.actor_id,
+    )
+    kept = (
+        f"; the old database is kept as {plan.kept} (remove it once checked)" if plan.kept else ""
+    )
+    emit(
+        ctx,
+        plan,
+        f"restored {plan.backup} (ledger to seq {plan.backup_seq}); erased again "
+        f"{plan.erasures_reapplied} of {plan.erasures_known} erased members"
+        + (f"; discarded {plan.newer_entries} newer entries" if plan.newer_entries else "")
+        + ("" if plan.live_read else "; the live database could not be read")
+        + kept,
+    )
+    return 0
+
+
+def _ask_restore(plan: RestorePlan) -> bool:
+    lost = (
+        f" {plan.newer_entries} newer ledger entries are lost "
+        f"({plan.newer_unacknowledged} never acknowledged by the CRM)."
+        if plan.newer_entries
+        else ""
+    )
+    answer = input(
+        f"Replace {plan.database} by {plan.backup} (ledger to seq {plan.backup_seq}, "
+        f"{plan.erasures_reapplied} members erased again)?{lost} [y/N] "
+    )
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def _crm_high_water(ctx: Context) -> Callable[[str], int | None]:
+    """Ask the CRM up to which seq it holds this device's ledger (an empty push)."""
+
+    from sync.client import CrmError
+
+    def ask(device_id: str) -> int | None:
+        try:
+            client = ctx.appliance.crm_client(device_id)
+            return None if client is None else client.push([], []).high_water
+        except (CrmError, KioskError, OSError, ValueError):  # not reachable: cannot tell
+            return None
+
+    return ask
