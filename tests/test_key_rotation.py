@@ -587,3 +587,18 @@ def test_the_doctor_passes_the_hub_source_and_warns_a_kiosk_not_started_on_the_f
     assert hub.status == "pass" and "hub" in hub.summary
     file = check_sealing(DoctorContext(make_config('security.key_source="file"'), tmp_path))
     assert file.status == "warn"
+
+
+def test_key_status_changes_nothing_even_when_the_key_file_is_gone(kiosk: Kiosk):
+    kiosk.configure("file")
+    a_day_at_the_counter(kiosk)
+    (kiosk.data / KEY_FILENAME).unlink()  # a technician's mistake, or a copied card
+    files = {p: p.read_bytes() for p in kiosk.data.rglob("*") if p.is_file()}
+
+    status, shown, _ = kiosk("key", "status")
+
+    assert status == 0
+    assert shown["opens"] is False and "is gone" in shown["reason"]
+    assert shown["backups"] == {p.name: "wrapped by 'file'" for p in kiosk.data.glob("backups/*")}
+    assert not (kiosk.data / KEY_FILENAME).exists()  # no new key made in its place
+    assert {p: p.read_bytes() for p in kiosk.data.rglob("*") if p.is_file()} == files

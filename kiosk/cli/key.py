@@ -287,7 +287,11 @@ def _read_secret(ctx: Context, tried: list[KeySource]) -> tuple[bytes | None, st
 
 def _sealers(ctx: Context, tried: list[KeySource]) -> list[KeySource]:
     """The sources that may have sealed the secret (never `hub`), each once."""
-    candidates = [s for s in tried if s.name != "hub"]
+    candidates = [  # a key file that is not there would be made: it sealed nothing
+        s
+        for s in tried
+        if s.name != "hub" and not (isinstance(s, LocalKeyFile) and not s.path.exists())
+    ]
     if otp_available():
         candidates.append(_source_named(ctx, "otp"))
     if (ctx.data_dir / KEY_FILENAME).exists():
