@@ -218,9 +218,7 @@ def test_a_database_from_before_is_sealed_when_the_new_version_opens_it(tmp_path
         "VALUES ('m-1', '+989121234567', ?, ?, 'fa')",
         (NAME, BIRTHDAY.isoformat()),
     )
-    old.execute(
-        "INSERT INTO cards (uid, member_id, linked_at) VALUES (?, 'm-1', ?)", (CARD, now)
-    )
+    old.execute("INSERT INTO cards (uid, member_id, linked_at) VALUES (?, 'm-1', ?)", (CARD, now))
     old.execute(
         "INSERT INTO staff (staff_id, name, role, pin_hash, created_at) "
         "VALUES ('s-1', ?, 'cashier', 'x', ?)",

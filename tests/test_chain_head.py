@@ -142,9 +142,10 @@ def test_a_ledger_rewritten_after_a_push_is_flagged_and_the_next_sales_still_tak
     pushed = kiosk.conn.execute("SELECT MAX(seq) FROM entries").fetchone()[0]
 
     rewrite(shop.path, "entries", f"seq = {pushed - 1}", "points = points + 5000", "seq")
-    assert verify_ledger(kiosk.conn).ok  # recomputed: the kiosk alone cannot tell
+    assert not verify_ledger(kiosk.conn).ok  # recomputed, but not sealed (test_tamper_evidence)
     shop.sell(2)
     shop.push()
+    assert not verify_ledger(kiosk.conn).ok  # the next sales do not seal the rewrite over
 
     [flag] = crm.store.chain_flags(kiosk.device_id)
     assert flag == {
@@ -169,7 +170,7 @@ def test_an_audit_log_rewritten_between_two_parts_of_a_push_is_flagged(
     audited = kiosk.conn.execute("SELECT MAX(id) FROM audit").fetchone()[0]
 
     rewrite(shop.path, "audit", "id = 1", "actor = 'nobody'", "id")
-    assert verify_ledger(kiosk.conn).ok  # recomputed: the kiosk alone cannot tell
+    assert not verify_ledger(kiosk.conn).ok  # recomputed, but not sealed (test_tamper_evidence)
     shop.push()
 
     assert crm.store.chain_flags(kiosk.device_id) == [

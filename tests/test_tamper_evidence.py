@@ -330,3 +330,59 @@ def test_the_hashed_bytes_are_those_docs_sync_protocol_md_gives() -> None:
     expected = b"loyalty-kiosk ledger v1\n" + b"0" * 64 + b"\n" + body.encode()
 
     assert chain.ledger_hash(chain.GENESIS, entry) == hashlib.sha256(expected).hexdigest()
+
+
+def recomputed(path: Path) -> None:
+    """The third sale worth 1,000 points more, and every hash after it recomputed, as the
+    attacker can with the file and this module: the chain itself verifies again."""
+    changed_points(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    rows = conn.execute(
+        f"SELECT {', '.join(chain.LEDGER_FIELDS)} FROM entries ORDER BY seq"
+    ).fetchall()
+    statements, prev = [], chain.GENESIS
+    for row in rows:
+        entry = dict(zip(chain.LEDGER_FIELDS, row, strict=True))
+        prev = chain.ledger_hash(prev, entry)
+        statements.append(("UPDATE entries SET hash = ? WHERE seq = ?", (prev, entry["seq"])))
+    conn.close()
+    attack(path, *statements)
+
+
+def test_a_history_recomputed_to_its_end_is_seen_by_the_kiosk_itself(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the seals only the CRM could tell, after a push; the seal of the last link
+    needs the data key (kiosk/core/store/chain.py `seal`), which the file alone lacks."""
+    recomputed(shop)
+    raw = sqlite3.connect(shop)
+    assert verify_ledger(raw).ok  # the chain and every total agree: the rewrite is thorough
+    raw.close()
+
+    status = main(["ledger", "verify", "--data-dir", str(shop.parent)])
+    out = capsys.readouterr().out
+    assert status != 0
+    assert "sealed" in out and "recomputed" in out
+
+    result = check_database(DoctorContext(make_config(*OVERRIDES), shop.parent))
+    assert result.status == "fail"
+    assert "sealed" in result.summary
+
+
+def test_a_seal_copied_from_another_kiosk_or_made_up_is_refused(shop: Path) -> None:
+    recomputed(shop)
+    conn = sqlite3.connect(shop, isolation_level=None)
+    head = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    made_up = hashlib.sha256(b"a guess").hexdigest()
+    conn.execute(
+        "UPDATE chain_seals SET at = ?, hash = ?, mac = ? WHERE chain LIKE 'ledger:%'",
+        (head[0], head[1], made_up),
+    )
+    conn.close()
+
+    service = connect(shop)
+    try:
+        report = verify_ledger(service)
+    finally:
+        service.close()
+    assert any("not made by this kiosk" in p for p in report.problems)

@@ -18,11 +18,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol
 
+from kiosk.appliance.keys import resolve
 from kiosk.appliance.logs import redact
 from kiosk.config import KioskConfig
 from kiosk.core.clock import system_clock
 from kiosk.core.store.db import database_path, open_existing
 from kiosk.core.store.settings import DeviceIdentity
+from kiosk.core.store.vault import KeySource
+from kiosk.errors import KioskError
 
 Status = Literal["pass", "warn", "fail"]
 _RANK: dict[Status, int] = {"pass": 0, "warn": 1, "fail": 2}
@@ -140,11 +143,20 @@ class DoctorContext:
         if not path.exists():
             return None
         try:
-            conn = open_existing(path)
+            conn = open_existing(path, keys=self.key_source())
         except sqlite3.Error as exc:
             raise DatabaseUnreadable(_describe(exc)) from exc
         self._conn = conn
         return conn
+
+    def key_source(self) -> KeySource | None:
+        """The key source that opens the data (the chains' seals need it); None for the hub,
+        which the doctor does not ask (the seals are then not checked)."""
+        try:
+            found = resolve(self.config.security.key_source, self.data_dir)
+        except KioskError:
+            return None
+        return None if isinstance(found, str) else found
 
     def device_id(self) -> str | None:
         """The configured device id, else the one the database keeps."""

@@ -49,11 +49,13 @@ def record(
             "outcome": outcome,
             "details": json.dumps(details, sort_keys=True, default=str) if details else None,
         }
+        link = chain.audit_hash(head.hash, row)
         conn.execute(
             "INSERT INTO audit (id, at, actor, action, target, outcome, details, hash) "
             "VALUES (:id, :at, :actor, :action, :target, :outcome, :details, :hash)",
-            {**row, "hash": chain.audit_hash(head.hash, row)},
+            {**row, "hash": link},
         )
+        chain.seal(conn, chain.AUDIT_CHAIN, head.at + 1, link, head)
     except BaseException:
         if own and conn.in_transaction:
             conn.execute("ROLLBACK")

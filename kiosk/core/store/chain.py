@@ -104,6 +104,47 @@ def audit_head(conn: sqlite3.Connection) -> Head:
     return Head(int(row[0]), str(row[1])) if row else Head(0, GENESIS)
 
 
+def seal(conn: sqlite3.Connection, name: str, at: int, link: str, prev: Head) -> None:
+    """Seal a chain's new head with the data key (inside the transaction that wrote it).
+
+    The hashes alone can be recomputed by anyone with the file; the seal cannot without
+    the key (kiosk/core/store/vault.py), so a history rewritten and recomputed to its end
+    no longer ends where the kiosk sealed it (`kiosk ledger verify`). The seal moves on
+    only from a genuine seal of the link before (`prev`): a history rewritten under it, or
+    a seal deleted or made up, leaves it where it was, and the next sale does not hide it.
+    """
+    if prev.at == 0:  # the chain's first link
+        conn.execute(
+            "INSERT INTO chain_seals (chain, at, hash, mac) "
+            "VALUES (?1, ?2, ?3, chain_mac(?1, ?2, ?3)) ON CONFLICT(chain) DO NOTHING",
+            (name, at, link),
+        )
+        return
+    conn.execute(
+        "UPDATE chain_seals SET at = ?2, hash = ?3, mac = chain_mac(?1, ?2, ?3) "
+        "WHERE chain = ?1 AND at = ?4 AND hash = ?5 AND mac = chain_mac(?1, ?4, ?5)",
+        (name, at, link, prev.at, prev.hash),
+    )
+
+
+def ledger_chain(device_id: str) -> str:
+    """The name of a device's ledger chain among the seals."""
+    return f"ledger:{device_id}"
+
+
+AUDIT_CHAIN = "audit"
+
+
+def seal_heads(conn: sqlite3.Connection) -> None:
+    """Seal the heads of every chain as they are (the migration that adds the seals)."""
+    devices = [str(r[0]) for r in conn.execute("SELECT DISTINCT device_id FROM entries")]
+    heads = [(ledger_chain(device), ledger_head(conn, device)) for device in devices]
+    if (audit := audit_head(conn)).at:
+        heads.append((AUDIT_CHAIN, audit))
+    for name, head in heads:
+        seal(conn, name, head.at, head.hash, Head(0, GENESIS))
+
+
 def chain_existing(conn: sqlite3.Connection) -> None:
     """Hash every row already written, in order (the migration that adds the chains).
 

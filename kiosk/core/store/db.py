@@ -190,12 +190,19 @@ def checkpoint(conn: sqlite3.Connection) -> bool:
     return not busy
 
 
-def open_existing(path: Path) -> sqlite3.Connection:
+def open_existing(path: Path, *, keys: KeySource | None = None) -> sqlite3.Connection:
     """Open a database that must already exist, read-write, without creating or migrating it
-    (the doctor looks at the file as it is); sqlite3.Error when it cannot be read."""
+    (the doctor looks at the file as it is); sqlite3.Error when it cannot be read. With
+    `keys`, its vault is installed (unlocked when first used)."""
     conn = sqlite3.connect(
-        f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None, timeout=5.0
+        f"{path.resolve().as_uri()}?mode=rw",
+        uri=True,
+        isolation_level=None,
+        timeout=5.0,
+        factory=VaultConnection,
     )
+    if keys is not None:
+        install(conn, keys)
     try:
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     except sqlite3.Error:

@@ -123,6 +123,9 @@ class Ledger:
         values = _ENTRY_VALUES(entry)
         link = chain.ledger_hash(prev, dict(zip(_ENTRY_COLUMNS, values, strict=True)))
         self.conn.execute(_INSERT_ENTRY, (*values, link))
+        chain.seal(
+            self.conn, chain.ledger_chain(self.device_id), seq, link, chain.Head(seq - 1, prev)
+        )
         self.conn.execute(
             "UPDATE members SET balance = balance + ? WHERE member_id = ?", (points, member_id)
         )

@@ -8,7 +8,7 @@ import sqlite3
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from kiosk.core.store.chain import chain_existing
+from kiosk.core.store.chain import chain_existing, seal_heads
 from kiosk.core.store.txns import ERASED, KEY_NAME, keyed
 
 MIGRATIONS = Migrations("loyalty-kiosk")
@@ -471,3 +471,18 @@ def m011_sealed_personal_data(db: Database) -> None:
         END;
         """,
     )
+
+
+@MIGRATIONS()
+def m012_chain_seals(db: Database) -> None:
+    """Seal the head of each hash chain with the data key (kiosk/core/store/chain.py `seal`).
+
+    A thief with the file could rewrite the ledger and recompute every hash to the end;
+    the seal of the last link needs the data key, so that rewrite is now seen by the kiosk
+    itself (`kiosk ledger verify`, the doctor), not only by the CRM after a push.
+    """
+    db.execute(
+        "CREATE TABLE chain_seals (chain TEXT PRIMARY KEY, at INTEGER NOT NULL, "
+        "hash TEXT NOT NULL, mac TEXT NOT NULL) WITHOUT ROWID"
+    )
+    seal_heads(db.conn)

@@ -18,7 +18,8 @@ device secret); the ledger itself is anonymous (member ids, points, amounts).
   standalone kiosk without OTP: the doctor says it protects nothing against a thief).
   The data key never touches the disk in clear.
 
-The SQL functions `seal(text, aad)`, `unseal(blob, aad)` and `blind(kind, value)` are
+The SQL functions `seal(text, aad)`, `unseal(blob, aad)`, `blind(kind, value)` and
+`chain_mac(chain, at, hash)` (the seal of a hash chain's head, kiosk/core/store/chain.py) are
 installed on each connection (`install`), so stores, triggers and migrations use them in
 plain SQL; the vault is unlocked on first use.
 """
@@ -121,6 +122,7 @@ class Vault:
     def __init__(self, data_key: bytes) -> None:
         self._aead = AESGCM(_derive(data_key, b"seal v1"))
         self._index_key = _derive(data_key, b"blind index v1")
+        self._seal_key = _derive(data_key, b"chain seal v1")
 
     def seal(self, value: str | bytes, aad: str) -> bytes:
         """The value encrypted, bound to `aad` (its row)."""
@@ -140,6 +142,11 @@ class Vault:
     def open(self, blob: bytes, aad: str) -> str:
         """The sealed text."""
         return self.open_bytes(blob, aad).decode()
+
+    def chain_mac(self, chain: str, at: int, link: str) -> str:
+        """The seal of a chain's head: only the data key makes it (kiosk/core/store/chain.py)."""
+        message = f"{chain}\0{int(at)}\0{link}".encode()
+        return hmac.new(self._seal_key, message, hashlib.sha256).hexdigest()
 
     def blind(self, kind: str, value: str) -> str:
         """The blind index of a phone or card id: equal values, equal indexes; nothing else."""
@@ -242,6 +249,12 @@ def install(conn: sqlite3.Connection, source: KeySource) -> VaultHolder:
     )
     conn.create_function(
         "blind", 2, _nullable(lambda kind, v: holder().blind(kind, str(v))), deterministic=True
+    )
+    conn.create_function(
+        "chain_mac",
+        3,
+        lambda chain, at, link: holder().chain_mac(str(chain), int(at), str(link)),
+        deterministic=True,
     )
     if isinstance(conn, VaultConnection):
         conn.vault_holder = holder

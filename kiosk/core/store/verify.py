@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from kiosk.core.store import chain
+from kiosk.core.store.vault import holder_of
 
 # Each check: a name, and a query returning one row per violation (first column: what).
 _CHECKS: tuple[tuple[str, str], ...] = (
@@ -127,11 +128,54 @@ def verify_ledger(conn: sqlite3.Connection, *, limit: int = 20) -> VerifyReport:
     ]
     report.checks[LEDGER_CHAIN] = list(_ledger_breaks(conn))[:limit]
     report.checks[AUDIT_CHAIN] = list(_audit_breaks(conn))[:limit]
+    if holder_of(conn) is not None:  # the seals need the data key (the doctor has it too)
+        report.checks[SEALED_HEADS] = list(_unsealed_heads(conn))[:limit]
     return report
 
 
 LEDGER_CHAIN = "each entry is chained to the one before it (history not rewritten)"
 AUDIT_CHAIN = "each audit record is chained to the one before it (history not rewritten)"
+
+
+SEALED_HEADS = (
+    "the ledger and the audit log end where this kiosk sealed them (history not recomputed)"
+)
+
+
+def _unsealed_heads(conn: sqlite3.Connection) -> Iterator[str]:
+    """Each chain whose last link is not the one sealed with the data key, or whose seal
+    was not made with it: a history rewritten and recomputed to its end, or cut short."""
+    heads = {
+        chain.ledger_chain(str(device)): chain.ledger_head(conn, str(device))
+        for (device,) in conn.execute("SELECT DISTINCT device_id FROM entries")
+    }
+    audit = chain.audit_head(conn)
+    if audit.at:
+        heads[chain.AUDIT_CHAIN] = audit
+    seals = {
+        str(row[0]): (int(row[1]), str(row[2]), str(row[3]))
+        for row in conn.execute("SELECT chain, at, hash, mac FROM chain_seals")
+    }
+    for name in sorted(heads.keys() | seals.keys()):
+        head, sealed = heads.get(name), seals.get(name)
+        what = "the audit log" if name == chain.AUDIT_CHAIN else name.replace(":", " of ", 1)
+        if sealed is None:
+            yield f"{what} has no seal: its history was rewritten with the file"
+            continue
+        at, link, mac = sealed
+        try:
+            genuine = conn.execute("SELECT chain_mac(?, ?, ?)", (name, at, link)).fetchone()[0]
+        except sqlite3.Error:
+            yield f"{what}: the seal cannot be checked (the data key does not open)"
+            continue
+        if genuine != mac:
+            yield f"{what}: its seal was not made by this kiosk (forged or copied)"
+        elif head is None or (head.at, head.hash) != (at, link):
+            end = f"#{head.at}" if head else "nothing"
+            yield (
+                f"{what} ends at {end}, but this kiosk sealed #{at}: rewritten and "
+                "recomputed, or cut short, with the file"
+            )
 
 
 def _ledger_breaks(conn: sqlite3.Connection) -> Iterator[str]:
