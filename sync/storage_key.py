@@ -64,6 +64,13 @@ class HubKey:
                 self._key = key
             return self._key
 
+    def forget(self) -> None:
+        """Drop the cached key (it did not open the data key): the next `key()` asks the hub."""
+        with self._lock:
+            self._key = None
+            with contextlib.suppress(DataKeyUnavailable, OSError):
+                self.cache_path(self.device_id()).unlink(missing_ok=True)
+
     def device_id(self) -> str:
         """This kiosk's id: `device.id`, else the one its database keeps (read without keys)."""
         found = self.config.device.id or stored_device_id(database_path(self.data_dir))
@@ -139,7 +146,10 @@ def _refusal(exc: CrmError) -> str:
     if exc.code == "device_revoked":
         return "the hub refused the storage key: this device was revoked there"
     if exc.code == "not_enrolled":
-        return "the kiosk is not enrolled at the hub: provision it to get the storage key"
+        return (
+            "the kiosk is not enrolled at the hub: provision it first (with "
+            "security.key_source 'auto'), then move its key with `kiosk key rotate --to hub`"
+        )
     if exc.credentials:
         return f"the hub refused this device's credentials ({exc.code}): provision it again"
     if exc.status == 404:

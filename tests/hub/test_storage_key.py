@@ -284,3 +284,16 @@ def test_a_cache_others_can_read_is_refused(kiosk: Kiosk):
         kiosk.open()
 
     assert "can be read by others (mode 644)" in str(refused.value)
+
+
+def test_a_stale_key_in_the_cache_is_dropped_and_the_hubs_taken_again(kiosk: Kiosk):
+    """A cache that holds a key which does not open the data (the hub's database restored
+    from an older dump, then put right) is not kept until the next power cut."""
+    member_id = kiosk.serve()
+    [cached] = list(kiosk.cache.iterdir())
+    cached.write_text(base64.urlsafe_b64encode(b"\x01" * 32).decode())  # mode stays 0600
+
+    service = kiosk.open()
+
+    assert name_of(service, member_id) == NAME
+    assert cached.read_text() != base64.urlsafe_b64encode(b"\x01" * 32).decode()

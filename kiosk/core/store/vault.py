@@ -214,7 +214,14 @@ def unlock(conn: sqlite3.Connection, source: KeySource) -> Vault:
             reason=f"the data key is sealed by '{found['source']}', the kiosk is set to "
             f"'{source.name}' (security.key_source; `kiosk key rotate` moves it)"
         )
-    return Vault(unwrap(source.key(), found["wrapped"], source.name))
+    try:
+        return Vault(unwrap(source.key(), found["wrapped"], source.name))
+    except DataKeyUnavailable:
+        forget = getattr(source, "forget", None)
+        if forget is None:
+            raise
+        forget()  # a cached key that does not open it (the hub's, stale): ask once more
+        return Vault(unwrap(source.key(), found["wrapped"], source.name))
 
 
 class VaultHolder:
