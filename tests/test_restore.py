@@ -333,3 +333,21 @@ def test_a_power_cut_before_the_rename_leaves_the_old_database_usable(
     assert status == 0, out
     assert not list(data.glob("kiosk.db.restoring*"))
     assert people(data) == [OTHER_NAME] and ledger_size(data) == entries - 1
+
+
+def test_an_erasure_that_cannot_be_journaled_is_not_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    data = tmp_path / "data"
+    member = enroll(data, PHONE, NAME, capsys)
+    journal_path(data).mkdir()  # where the journal should go, something it cannot write
+
+    status, out = kiosk(["member", "erase", "--id", member, "--yes"], data, capsys)
+
+    assert status == 3 and "erasure journal" in out
+    assert people(data) == [NAME]  # not erased without its line: a restore would miss it
+    journal_path(data).rmdir()
+    assert kiosk(["member", "erase", "--id", member, "--yes"], data, capsys)[0] == 0
+    assert [
+        json.loads(line)["member_id"] for line in journal_path(data).read_text().splitlines()
+    ] == [member]
