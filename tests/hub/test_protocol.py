@@ -98,6 +98,17 @@ def test_high_water_stays_below_a_gap_until_it_is_filled(server: Server):
     assert filled == {"high_water": 4, "stored": 1, "duplicates": 0, "rejected": []}
 
 
+def test_an_empty_push_answers_the_high_water_mark_and_stores_nothing(server: Server):
+    # `kiosk restore` asks it when the live database is lost (kiosk/appliance/restore.py).
+    wire = Wire(server)
+    someone = new_id()
+    wire.push([wire.entry(1, someone), wire.entry(2, someone)], [member(someone)])
+
+    asked = outcome(wire.push([]))
+
+    assert asked == {"high_water": 2, "stored": 0, "duplicates": 0, "rejected": []}
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
