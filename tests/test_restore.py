@@ -208,6 +208,11 @@ def test_a_backup_of_another_kiosk_or_key_is_refused_and_nothing_changes(
     assert not list(data.glob("kiosk.db.restoring*"))
     assert not list(data.glob("kiosk.db.before-restore-*"))
     assert people(data) == [NAME]
+    # A new SD card without this kiosk's key file: refused, and no key file made for it.
+    status, out = kiosk(["restore", str(foreign), "--yes"], tmp_path / "new-card", capsys)
+    assert status == 1 and "no key file" in out
+    assert not (tmp_path / "new-card" / KEY_FILENAME).exists()
+    assert not database_path(tmp_path / "new-card").exists()
 
 
 def test_newer_entries_are_refused_unless_discarded_and_counted(

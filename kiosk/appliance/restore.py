@@ -63,7 +63,7 @@ from kiosk.core.store.db import (
     database_path,
 )
 from kiosk.core.store.erasure import erase_in_copy, erased_members, migrate_copy
-from kiosk.core.store.vault import KeySource, install, stored_key, unlock
+from kiosk.core.store.vault import KeySource, LocalKeyFile, install, stored_key, unlock
 from kiosk.errors import DataKeyUnavailable, InvalidInput, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -184,6 +184,13 @@ def _check_backup(path: Path, keys: KeySource) -> str | None:
         if not tables >= _KIOSK_TABLES:
             raise InvalidInput(f"{path.name} is not a kiosk backup. Nothing was changed.")
         if stored_key(conn) is not None:  # a backup from before m011 has none: sealed later
+            if isinstance(keys, LocalKeyFile) and not keys.path.exists():
+                # Asking it for its key would make a new one (it is made on first use).
+                raise InvalidInput(
+                    f"{path.name} is sealed, and this kiosk has no key file "
+                    f"({keys.path.name}) to open it: it was taken on another board or the "
+                    "key file is lost. Nothing was changed."
+                )
             try:
                 unlock(conn, keys)
             except DataKeyUnavailable as exc:
