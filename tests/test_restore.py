@@ -208,6 +208,14 @@ def test_a_backup_of_another_kiosk_or_key_is_refused_and_nothing_changes(
     assert not list(data.glob("kiosk.db.restoring*"))
     assert not list(data.glob("kiosk.db.before-restore-*"))
     assert people(data) == [NAME]
+    # The live database lost: the configured device id says which kiosk this is.
+    database_path(data).rename(tmp_path / "lost.db")
+    status, out = kiosk(
+        ["restore", str(twin), "--yes", "-o", 'device.id="kiosk-here"'], data, capsys
+    )
+    assert status == 1 and "another kiosk" in out
+    assert not database_path(data).exists()
+    (tmp_path / "lost.db").rename(database_path(data))
     # A new SD card without this kiosk's key file: refused, and no key file made for it.
     status, out = kiosk(["restore", str(foreign), "--yes"], tmp_path / "new-card", capsys)
     assert status == 1 and "no key file" in out

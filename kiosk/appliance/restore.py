@@ -10,8 +10,9 @@ In order, nothing of the live database being touched before step 6:
 
 1. The file must be a kiosk database (SQLite, with the kiosk's tables, `quick_check` ok)
    whose data key opens with this kiosk's key source (`Appliance.key_source()`): a backup
-   from another board, or sealed with another key, is refused. When the live database
-   can be read, the backup must also be of the same device id.
+   from another board, or sealed with another key, is refused. The backup must be of
+   this kiosk's device id (the live database's, or the configured `device.id` when the
+   live database cannot be read).
 2. The live database must not be open (the touch app and the sync worker stopped:
    `systemctl stop loyalty-kiosk loyalty-kiosk-sync`): it is locked exclusively for a
    moment to be sure, and refused when it is in use.
@@ -109,6 +110,7 @@ def restore(
     confirm: Callable[[RestorePlan], bool] | None = None,
     crm_high_water: Callable[[str], int | None] | None = None,
     actor: str = "cli",
+    configured_device: str = "",
     now: datetime | None = None,
 ) -> RestorePlan:
     """Put `backup_file` in place of the live database, erasing again whoever was erased
@@ -123,17 +125,14 @@ def restore(
     _remove(staging)  # a copy left by a restore a power cut stopped
     live = _read_live(live_path)
     try:
-        if (
-            live is not None
-            and live.device_id
-            and backup_device
-            and live.device_id != (backup_device)
-        ):
+        # This kiosk's device id: the live database's, else the configured one.
+        here = (live.device_id if live else None) or configured_device
+        if here and backup_device and here != backup_device:
             raise InvalidInput(
                 f"{backup_file.name} is a backup of another kiosk (device {backup_device}); "
-                f"this one is {live.device_id}. Nothing was changed."
+                f"this one is {here}. Nothing was changed."
             )
-        device_id = (live.device_id if live else None) or backup_device or ""
+        device_id = here or backup_device or ""
         erased = read_journal(data_dir)
         for member_id, at in (live.erased if live else {}).items():
             erased.setdefault(member_id, at)

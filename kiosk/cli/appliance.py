@@ -164,6 +164,7 @@ def restore_run(ctx: Context, args: argparse.Namespace) -> int:
         confirm=None if args.yes else _ask_restore,
         crm_high_water=_crm_high_water(ctx) if ctx.config.crm.url else None,
         actor=CLI.actor_id,
+        configured_device=ctx.config.device.id,
     )
     kept = (
         f"; the old database is kept as {plan.kept} (remove it once checked)" if plan.kept else ""
