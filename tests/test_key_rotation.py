@@ -34,7 +34,7 @@ from kiosk.cli import main
 from kiosk.core.clock import ManualClock
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.db import database_path
-from kiosk.core.store.rekey import SEALED
+from kiosk.core.store.rekey import KEYED_SQL, SEALED
 from kiosk.core.store.staff import CLI
 from kiosk.core.store.vault import KEY_FILENAME, stored_key
 from kiosk.errors import DataKeyUnavailable
@@ -245,6 +245,9 @@ def test_after_a_rotation_everyone_is_found_by_phone_and_card_and_shown_the_same
         ]
     finally:
         service.close()
+    assert rotated["chain_seals"] == 2  # the ledger's and the audit log's heads
+    status, _, err = kiosk("ledger", "verify")
+    assert status == 0, err  # the chain seals follow the new key
     status, shown, _ = kiosk("key", "status")
     assert status == 0
     assert (shown["source"], shown["opens"], shown["sealed"]) == ("file", True, 8)
@@ -441,7 +444,7 @@ def killed_at(kiosk: Kiosk, where: str, board: Path | None = None) -> int:
             os.kill(os.getpid(), signal.SIGKILL)
 
         if {where!r} == "commit":
-            rekey.audit.record = die  # the last write of the transaction
+            rekey.store_key = die  # the last write of the transaction
         else:
             secret.save_secret = die
         from kiosk.cli import main
@@ -549,6 +552,37 @@ def test_every_sealed_value_written_anywhere_is_rotated():
             written |= set(re.findall(r"\bseal\((?:[^()]|\([^()]*\))*?'([a-z_]+):", line))
     assert written, "the stores' SQL was not found"
     assert written <= known
+
+
+def test_a_forged_chain_seal_is_not_made_genuine_by_a_rotation(kiosk: Kiosk):
+    """Someone with the file rewrote the ledger and made up its seal: after a rotation
+    `kiosk ledger verify` still names it (the new key seals only what the old one made)."""
+    kiosk.configure("file")
+    a_day_at_the_counter(kiosk, with_backup=False)
+    conn = sqlite3.connect(database_path(kiosk.data))
+    try:
+        conn.execute("UPDATE chain_seals SET mac = ? WHERE chain LIKE 'ledger:%'", ("0" * 64,))
+        conn.commit()
+    finally:
+        conn.close()
+    assert kiosk("ledger", "verify")[0] != 0
+
+    status, rotated, err = kiosk("key", "rotate")
+
+    assert status == 0, err
+    assert rotated["chain_seals"] == 1  # the audit log's, not the forged one
+    status, verified, _ = kiosk("ledger", "verify")
+    assert status != 0
+    assert "not made by this kiosk" in json.dumps(verified)
+
+
+def test_every_keyed_sql_function_of_the_vault_is_redone_by_a_rotation():
+    """A new SQL function of the vault whose results are stored (as `chain_mac` was) would
+    be left keyed by the old data key, and broken after a rotation."""
+    source = (ROOT / "kiosk" / "core" / "store" / "vault.py").read_text(encoding="utf-8")
+    installed = set(re.findall(r'create_function\(\s*"(\w+)"', source))
+    assert installed, "vault.install's functions were not found"
+    assert installed <= set(KEYED_SQL)
 
 
 # -- the doctor ----------------------------------------------------------------------------------

@@ -153,6 +153,7 @@ class Rotation:
     source: str
     sealed: int
     sealed_by_kind: dict[str, int]
+    chain_seals: int
     compacted: bool
     secret: str
     backups: dict[str, str] = field(default_factory=dict)
@@ -207,6 +208,7 @@ def rotate_run(ctx: Context, args: argparse.Namespace) -> int:
             "staff": done.staff,
             "meta": done.meta,
         },
+        chain_seals=done.chain_seals,
         compacted=compacted,
         secret=_reseal_secret(ctx, secret, sealed_by, target),
     )
@@ -236,7 +238,7 @@ def _rotation_text(result: Rotation) -> str:
     lines = [
         f"data key rotated: {result.sealed} sealed values{_kinds(result.sealed_by_kind)} "
         f"re-sealed with a new data key, wrapped by '{result.source}' ({was}); phone and card "
-        "indexes recomputed",
+        f"indexes recomputed; {result.chain_seals} chain seals (ledger, audit) made again",
         "database: WAL truncated and file vacuumed (nothing sealed with the old key left in it)"
         if result.compacted
         else "database: vacuumed, but a reader kept part of the WAL: run it again when the "
