@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+import kiosk.cli.key as key_cli
 from kiosk.appliance import keys
 from kiosk.appliance.backup import backup
 from kiosk.appliance.doctor import DoctorContext, check_sealing
@@ -414,6 +415,31 @@ def test_a_rotation_the_configuration_would_not_open_is_refused_with_nothing_cha
     assert {p: p.read_bytes() for p in before} == before
 
 
+def test_a_rotation_while_the_kiosk_runs_is_refused_with_nothing_changed(
+    kiosk: Kiosk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The running touch app holds the old key in memory: what it sealed after the rotation
+    would open with nothing. systemd runs here (a /run of its own) and says the app is active."""
+    kiosk.configure("file")
+    a_day_at_the_counter(kiosk)
+    before = {p: p.read_bytes() for p in kiosk.data.rglob("*") if p.is_file()}
+    run = tmp_path / "run"
+    (run / "systemd" / "system").mkdir(parents=True)
+    monkeypatch.setattr(key_cli, "RUN_DIR", run)
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    systemctl = tools / "systemctl"
+    systemctl.write_text('#!/bin/sh\n[ "$1" = is-active ] && printf "active\\ninactive\\n"\n')
+    systemctl.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ.get('PATH', '')}")
+
+    status, _, err = kiosk("key", "rotate")
+
+    assert status != 0
+    assert "sudo systemctl stop loyalty-kiosk.service" in json.loads(err)["message"]
+    assert {p: p.read_bytes() for p in before} == before
+
+
 def test_rotating_to_an_otp_key_the_board_does_not_have_changes_nothing(kiosk: Kiosk):
     a_day_at_the_counter(kiosk)
     wrapped = sealed_now(kiosk.data)["wrapped"]
@@ -462,6 +488,7 @@ def killed_at(kiosk: Kiosk, where: str, board: Path | None = None) -> int:
         capture_output=True,
         timeout=120,
     )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
     return done.returncode
 
 

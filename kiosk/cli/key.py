@@ -37,6 +37,7 @@ from kiosk.errors import DataKeyUnavailable, InvalidInput, StorageUnavailable
 BACKUP_GLOB = "kiosk-*.db"
 _RUNNING = ("active", "activating", "reloading", "deactivating")
 _SERVICES = ("loyalty-kiosk.service", "loyalty-kiosk-sync.service")
+RUN_DIR = Path("/run")  # where systemd says it runs (sd_booted(3)); tests point it elsewhere
 _WHAT = {
     "otp": "the board's OTP key",
     "hub": "a key the hub keeps for this device",
@@ -446,7 +447,7 @@ def _services_running() -> list[str]:
     """The kiosk's services that run now (they hold the data key in memory)."""
     from kiosk.appliance.doctor.context import run_command
 
-    if not Path("/run/systemd/system").is_dir():  # sd_booted(3)
+    if not (RUN_DIR / "systemd" / "system").is_dir():  # sd_booted(3)
         return []
     answer = run_command(["systemctl", "is-active", *_SERVICES])
     if answer is None:
