@@ -271,3 +271,9 @@ def test_an_unknown_card_is_still_unknown(service: LoyaltyService):
     service.enroll(PHONE, name=NAME, card=CARD, client_txn_id="e-1")
     with pytest.raises(UnknownCard):
         service.identify_card("0A0B0C0D")
+
+
+def test_no_value_has_a_blind_index(service: LoyaltyService):
+    """An absent phone or card is not the index of the text 'None' (which one could match)."""
+    assert service.conn.execute("SELECT blind('card', NULL)").fetchone()[0] is None
+    assert service.conn.execute("SELECT blind('card', 'None')").fetchone()[0] is not None

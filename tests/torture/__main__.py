@@ -223,8 +223,12 @@ def database_files(work: Path) -> list[Path]:
 
 
 def databases_in_clear(work: Path, needles: list[str]) -> list[str]:
-    """The kiosk database files (as `strings` would read them) holding a phone or card id."""
-    forms = [n.encode() for n in needles] + [n.lower().encode() for n in needles]
+    """The kiosk database files (as `strings` would read them) holding a phone or card id.
+
+    As stored (card ids upper case): in lower case a 10-hex-digit id is found by chance in
+    the file's lower-case hashes and ids about once a campaign.
+    """
+    forms = [n.encode() for n in needles]
     return [
         str(path.relative_to(work))
         for path in database_files(work)

@@ -174,7 +174,8 @@ class MemberStore:
     def by_card(self, uid: str, now: str) -> tuple[Card, Member | None, bool] | None:
         """The card, its member (None for a staff card) and whether lots are due, or None."""
         row = self.conn.execute(
-            f"SELECT {_MEMBER_COLUMNS}, {_DUE}, {CARD_UID}, c.member_id, c.staff_id, c.status "
+            # The card's id is the one asked for (its blind index matched): not unsealed.
+            f"SELECT {_MEMBER_COLUMNS}, {_DUE}, NULL, c.member_id, c.staff_id, c.status "
             "FROM cards c LEFT JOIN members m ON m.member_id = c.member_id "
             "LEFT JOIN people p ON p.member_id = m.member_id "
             "WHERE c.uid_index = blind('card', ?)",
@@ -183,7 +184,7 @@ class MemberStore:
         if row is None:
             return None
         base = _DUE_AT + 1
-        card = Card(row[base], row[base + 1], row[base + 2], row[base + 3])
+        card = Card(uid, row[base + 1], row[base + 2], row[base + 3])
         member = _member(row, 0) if row[0] is not None else None
         return card, member, bool(row[_DUE_AT])
 

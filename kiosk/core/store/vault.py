@@ -261,7 +261,7 @@ def install(conn: sqlite3.Connection, source: KeySource) -> VaultHolder:
         return None if blob is None else holder().open(blob, aad)
 
     def blind(kind: Any, value: Any) -> str | None:
-        return None if kind is None else holder().blind(kind, str(value))
+        return None if value is None else holder().blind(kind, str(value))
 
     conn.create_function("seal", 2, seal)
     conn.create_function("unseal", 2, unseal, deterministic=True)
