@@ -32,6 +32,10 @@ _PRAGMAS = (
 )
 
 
+# Migrations that rewrote personal data in place, after which the file is vacuumed.
+_REWROTE_PEOPLE = {"m011_sealed_personal_data"}
+
+
 def database_path(data_dir: Path) -> Path:
     """Where the kiosk database lives inside a data directory."""
     return data_dir / DB_FILENAME
@@ -62,7 +66,7 @@ def connect(
         if migrate:
             with _migration_lock(path):
                 database = Database(conn)
-                migrated = bool(MIGRATIONS.pending(database))
+                pending = {m.name for m in MIGRATIONS.pending(database)}
                 try:
                     MIGRATIONS.apply(database)
                 except sqlite3.Error:
@@ -76,9 +80,12 @@ def connect(
                     conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
-            if migrated:  # the WAL may hold what a migration replaced (people in clear)
+            if pending:  # the WAL may hold what a migration replaced (unkeyed fingerprints)
                 checkpoint(conn)
-                conn.execute("VACUUM")  # and free pages may too
+            if pending & _REWROTE_PEOPLE and conn.execute("SELECT 1 FROM people").fetchone():
+                # Free pages may hold the people in clear: rewrite the file once (minutes
+                # on a big ledger, at the first start after that upgrade only).
+                conn.execute("VACUUM")
                 checkpoint(conn)
         # Where the file cannot be opened for writing (a read-only medium after a crash),
         # SQLite falls back to read-only without a word, and that connection would stay
