@@ -18,6 +18,7 @@ from bidi.algorithm import get_display
 
 # Letters of right-to-left scripts (Arabic, its supplements and presentation forms, Hebrew).
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+_UNDRAWN = str.maketrans("", "", "\u200e\u200f")
 _RESHAPER = arabic_reshaper.ArabicReshaper(
     configuration={"delete_harakat": False, "support_ligatures": True}
 )
@@ -36,7 +37,9 @@ def visual(text: str, rtl: bool) -> str:
     if not rtl and not _RTL.search(text):
         return text
     shaped = _RESHAPER.reshape(text)
-    return str(get_display(shaped, base_dir="R" if rtl else "L"))
+    drawn = str(get_display(shaped, base_dir="R" if rtl else "L"))
+    # The direction marks (LRM, RLM) have done their work in the algorithm; nothing draws them.
+    return drawn.translate(_UNDRAWN)
 
 
 def has_rtl(text: str) -> bool:

@@ -218,8 +218,10 @@ class KioskApp(App):
 
     @property
     def texts(self) -> Texts:
-        """Words, numbers, money and dates in the current language."""
-        language = self.counter.language
+        """Words, numbers, money and dates in the language the screen is drawn in."""
+        # The UI's language, not the counter's: a text must never come in another
+        # language than the buttons around it.
+        language: Language = "en" if self.lang == "en" else "fa"
         if language not in self._texts:
             self._texts[language] = Texts(
                 language,
@@ -276,6 +278,13 @@ class KioskApp(App):
                 screen.forget()
         self._set_language(self.counter.language)
         self.go("attract")
+
+    def next_shopper(self) -> None:
+        """Someone else is served now (a card tapped mid-session): forget the previous
+        shopper but keep the language on screen, which the person there chose."""
+        language = self.counter.language
+        self.counter.forget_shopper()
+        self.counter.language = language
 
     def toggle_language(self) -> None:
         """The shopper's language button: Persian <-> English until the next idle."""

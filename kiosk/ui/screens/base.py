@@ -89,7 +89,7 @@ class KioskScreen(Screen, Generic[RequestT]):
                 return
             member = app.service.identify_card(uid)
         except UnknownCard:
-            app.counter.forget_shopper()
+            app.next_shopper()
             app.counter.pending_card = uid
             app.signal(ok=True)
             app.go(PhoneRequest(note_key="phone.new_card"))
@@ -102,7 +102,7 @@ class KioskScreen(Screen, Generic[RequestT]):
             self.fail(error)
             return
         app.signal(ok=True)
-        app.counter.forget_shopper()
+        app.next_shopper()
         app.counter.member_id = member.member_id
         app.go("member")
 

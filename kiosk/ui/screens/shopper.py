@@ -16,7 +16,7 @@ from kiosk.errors import (
     UnknownMember,
 )
 from kiosk.text.i18n import Texts
-from kiosk.text.rtl import ltr
+from kiosk.text.rtl import has_rtl, ltr
 from kiosk.ui.requests import (
     AttractRequest,
     EnrollRequest,
@@ -189,20 +189,20 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
             self.fail(error)
             return
         texts = app.texts
-        name = _masked_name(summary.name)
+        name = own_direction(_masked_name(summary.name), rtl=texts.rtl)
         self.ids.greeting.text = (
             app.t("member.hello_name", name=name) if name else app.t("member.hello")
         )
         phone = mask_phone_display(summary.phone_masked, texts)
         self.ids.phone.text = app.show(phone)
         self.ids.balance.text = app.t("member.balance", points=summary.balance)
-        tier_name = summary.tier_name_fa if texts.language == "fa" else summary.tier_name_en
+        tier_name = local_name(summary.tier_name_fa, summary.tier_name_en, texts)
         self.ids.tier.text = app.t("member.tier", tier=tier_name)
         # The service's program: the CRM may have replaced the configured tiers and rewards.
         tiers = {t.id: t for t in app.service.program.tiers}
         if summary.next_tier is not None and summary.points_to_next_tier is not None:
             above = tiers[summary.next_tier]
-            above_name = above.name_fa if texts.language == "fa" else above.name_en
+            above_name = local_name(above.name_fa, above.name_en, texts)
             self.ids.tier_progress_text.text = app.t(
                 "member.to_next_tier", points=summary.points_to_next_tier, tier=above_name
             )
@@ -216,7 +216,7 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
             self.ids.reward_progress_text.text = app.t(
                 "member.to_next_reward",
                 points=summary.points_to_next_reward,
-                reward=reward.name_fa if texts.language == "fa" else reward.name_en,
+                reward=local_name(reward.name_fa, reward.name_en, texts),
             )
             self.ids.reward_progress.value = summary.balance / max(reward.cost, 1)
         else:
@@ -262,7 +262,7 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
         box = self.ids.rewards
         box.clear_widgets()
         for reward in summary.rewards[:4]:
-            name = reward.name_fa if app.texts.language == "fa" else reward.name_en
+            name = local_name(reward.name_fa, reward.name_en, app.texts)
             button = KButton(
                 key=reward.reward_id,
                 text=app.t("member.reward", reward=name, points=reward.cost),
@@ -306,6 +306,28 @@ def _masked_name(name: str | None) -> str:
     if len(parts) == 1:
         return parts[0]
     return f"{parts[0]} {parts[1][0]}."
+
+
+def local_name(name_fa: str, name_en: str, texts: Texts) -> str:
+    """A name the program gives in both languages, in this one (the other if it has none),
+    kept in its own script's direction inside the line."""
+    first, other = (name_fa, name_en) if texts.language == "fa" else (name_en, name_fa)
+    return own_direction(first or other, rtl=texts.rtl)
+
+
+def own_direction(text: str, *, rtl: bool) -> str:
+    """`text` (a name: data) in its own script's direction inside a line that reads `rtl`.
+
+    "سارا ک." in an English line keeps its full stop on its left, and "یک چای (۶۰)" does
+    not swallow the bracket after it; "Sara K." in a Persian line the same way round.
+    The pure-Python bidi algorithm takes no isolates (LRI, RLI), so the name is an
+    embedding (LRE or RLE ... PDF) between marks of the line's direction (LRM or RLM).
+    """
+    if not text:
+        return text
+    mark = "\u200f" if rtl else "\u200e"
+    embedded = "\u202b" + text + "\u202c" if has_rtl(text) else ltr(text)
+    return mark + embedded + mark
 
 
 def mask_phone_display(masked: str | None, texts: Texts) -> str:
