@@ -296,3 +296,31 @@ def test_every_staff_change_is_audited(service, member_id, cashier, txn):
 
     assert (cashier.actor_id, "earn") in actions
     assert (cashier.actor_id, "void") in actions
+
+
+def test_a_purchase_that_earns_nothing_does_not_start_the_wait_for_the_next(
+    service, member_id, cashier, txn, clock
+):
+    small = service.earn(member_id, 50_000, cashier=cashier, client_txn_id=txn())
+    clock.advance(seconds=10)
+
+    quote = service.quote(member_id, 1_000_000)
+    real = service.earn(member_id, 1_000_000, cashier=cashier, client_txn_id=txn())
+
+    assert small.points == 0
+    assert quote.refusal is None
+    assert real.points == 10
+
+
+def test_a_refused_purchase_says_how_long_to_wait(service, member_id, cashier, txn, clock):
+    service.earn(member_id, 1_000_000, cashier=cashier, client_txn_id=txn())
+    clock.advance(seconds=45)
+
+    quote = service.quote(member_id, 1_000_000)
+    with pytest.raises(LimitReached) as caught:
+        service.earn(member_id, 1_000_000, cashier=cashier, client_txn_id=txn())
+
+    assert quote.refusal == "too_soon"
+    assert quote.wait_seconds == 75
+    assert caught.value.params["seconds"] == 75
+    assert "75 seconds" in str(caught.value)

@@ -30,6 +30,8 @@ class Quote:
     needs_manager: bool
     refusal: str | None = None
     refusal_message: str | None = None
+    # For a "too_soon" refusal: seconds until the next purchase may be recorded.
+    wait_seconds: int = 0
 
 
 @dataclass(frozen=True)

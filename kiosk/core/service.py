@@ -7,6 +7,7 @@ adjust and expire.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -92,6 +93,7 @@ class LoyaltyService(RedemptionService):
         rule = points_for_purchase(self.program, amount, tier)
         limits = self.program.limits
         refusal = None
+        wait = 0
         count, recent = history.earns_today, history.earns_recent
         if limits.max_earns_per_day and count >= limits.max_earns_per_day:
             refusal = (
@@ -99,9 +101,13 @@ class LoyaltyService(RedemptionService):
                 f"This member has had {count} purchases today, the most allowed.",
             )
         elif limits.min_minutes_between_earns and recent:
+            wait = _seconds_left(
+                history.last_recent_at, timedelta(minutes=limits.min_minutes_between_earns), now
+            )
             refusal = (
                 "too_soon",
-                f"Wait {limits.min_minutes_between_earns} minutes between two purchases.",
+                f"Purchases are {limits.min_minutes_between_earns} minutes apart: "
+                f"the next one can be recorded in {wait} seconds.",
             )
         threshold = limits.manager_approval_above
         return Quote(
@@ -113,6 +119,7 @@ class LoyaltyService(RedemptionService):
             needs_manager=bool(threshold) and amount > threshold,
             refusal=refusal[0] if refusal else None,
             refusal_message=refusal[1] if refusal else None,
+            wait_seconds=wait,
         )
 
     def earn(
@@ -138,7 +145,8 @@ class LoyaltyService(RedemptionService):
             earned = history.earned_in_window
             quote = self._quote(member, amount, now, history)
             if quote.refusal:
-                raise LimitReached(quote.refusal, quote.refusal_message or "")
+                params = {"seconds": quote.wait_seconds} if quote.wait_seconds else {}
+                raise LimitReached(quote.refusal, quote.refusal_message or "", **params)
             if quote.needs_manager and approved_by is None:
                 raise ManagerApprovalRequired(threshold=self.program.limits.manager_approval_above)
             if approved_by is not None:
@@ -395,3 +403,11 @@ class LoyaltyService(RedemptionService):
             expires_at=self.expiry_for(now),
         )
         return [Bonus(entry.entry_id, points, "birthday")]
+
+
+def _seconds_left(last: str | None, spacing: timedelta, now: datetime) -> int:
+    """Whole seconds (rounded up, at least 1) until `spacing` has passed since `last`."""
+    if last is None:
+        return 1
+    left = (from_iso(last) + spacing - now).total_seconds()
+    return max(1, math.ceil(left))

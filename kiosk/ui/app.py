@@ -38,6 +38,7 @@ from kiosk.text.rtl import visual
 from kiosk.ui.counter import Counter
 from kiosk.ui.requests import AttractRequest, BareScreen, ScreenName, ScreenRequest
 from kiosk.ui.screens import SCREENS, KioskScreen
+from kiosk.ui.screens.shopper import ResultScreen
 from kiosk.ui.sounds import Sounds
 
 log = logging.getLogger(__name__)
@@ -276,6 +277,7 @@ class KioskApp(App):
         if self.manager is not None:
             for screen in self.manager.screens:
                 screen.forget()
+                screen.clear_message()
         self._set_language(self.counter.language)
         self.go("attract")
 
@@ -297,10 +299,18 @@ class KioskApp(App):
         return "en" if value == "en" else "fa"
 
     def _set_language(self, language: Language) -> None:
+        if self.manager is not None and language != self.lang:
+            self.clear_messages()  # said in the language before
         self.rtl = language == "fa"
         self.lang = language
         if self.manager is not None:
             self.screen.refresh()
+
+    def clear_messages(self) -> None:
+        """Clear every screen's message line (nobody reads what was said to another)."""
+        if self.manager is not None:
+            for screen in self.manager.screens:
+                screen.clear_message()
 
     # -- events ------------------------------------------------------------------------
 
@@ -432,9 +442,12 @@ class KioskApp(App):
                     self.next_probe = now + _PROBE_EVERY
             return
         if name == "result" and self.result_until is not None and now >= self.result_until:
-            self.go_home()
+            result: ResultScreen = self.manager.get_screen("result")
+            result.done()
             return
-        if self.counter.idle() and (
+        if self.screen.waiting():
+            self.counter.touched()  # the idle timeout starts when the wait ends
+        elif self.counter.idle() and (
             name != "attract" or self.counter.language != self.counter.default_language
         ):
             self.go_home()  # forgets the shopper, and their language

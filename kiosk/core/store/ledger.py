@@ -291,7 +291,10 @@ class EarnHistory:
 
     earned_in_window: int  # points from purchases (not voided) in the tier window
     earns_today: int  # purchases (not voided) since the start of the shop's day
-    earns_recent: int  # purchases (not voided) within the minimum spacing
+    # Purchases (not voided) that earned points within the minimum spacing, and the time of
+    # the last of them: a purchase below the minimum earned nothing, so it starts no wait.
+    earns_recent: int
+    last_recent_at: str | None = None
 
 
 class LedgerHistory:
@@ -354,9 +357,12 @@ class LedgerHistory:
             "                   AND NOT EXISTS "
             "                       (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)"
             "                ), 0), "
-            "  c.today, c.recent FROM ("
+            "  c.today, c.recent, c.last_recent FROM ("
             "    SELECT COUNT(*) FILTER (WHERE e.created_at >= :today) AS today, "
-            "           COUNT(*) FILTER (WHERE e.created_at >= :recent) AS recent "
+            "           COUNT(*) FILTER (WHERE e.created_at >= :recent AND e.points > 0) "
+            "             AS recent, "
+            "           MAX(e.created_at) FILTER (WHERE e.created_at >= :recent AND e.points > 0) "
+            "             AS last_recent "
             "    FROM entries e WHERE e.member_id = :member "
             "    AND e.created_at >= MIN(:today, :recent) AND e.kind = 'earn' "
             "    AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)) c",
@@ -369,7 +375,7 @@ class LedgerHistory:
                 "recent": recent_start,
             },
         ).fetchone()
-        return EarnHistory(int(row[0]), int(row[1]), int(row[2]))
+        return EarnHistory(int(row[0]), int(row[1]), int(row[2]), row[3])
 
     def expiring(self, member_id: str, until: str) -> tuple[int, str | None]:
         """Points that expire by `until`, and the first expiry date among them."""

@@ -18,6 +18,7 @@ from kiosk.errors import (
     UnknownMember,
     WrongPin,
 )
+from kiosk.text.messages import message_tone
 from kiosk.ui.requests import PhoneRequest
 
 if TYPE_CHECKING:
@@ -53,6 +54,11 @@ class KioskScreen(Screen, Generic[RequestT]):
     def forget(self) -> None:
         """Drop whatever this screen holds about the shopper (idle, done, privacy)."""
 
+    def waiting(self) -> bool:
+        """Whether the people in front of the screen are told to wait (the idle timeout
+        does not forget them meanwhile)."""
+        return False
+
     def status_changed(self) -> None:
         """A reader's status changed."""
 
@@ -62,9 +68,20 @@ class KioskScreen(Screen, Generic[RequestT]):
     # -- messages --------------------------------------------------------------------------
 
     def say(self, key: str = "", **params: Any) -> None:
-        """Show message `key` in the screen's message line ("" clears it)."""
+        """Show message `key` in the screen's message line, in the style of its kind
+        (error, success, note: `message_tone`); "" clears it."""
         if "message" in self.ids:
-            self.ids.message.text = self.app.t(key, **params) if key else ""
+            line = self.ids.message
+            line.text = self.app.t(key, **params) if key else ""
+            line.tone = message_tone(key) if key else "error"
+
+    def clear_message(self) -> None:
+        """Clear the message line: what was said there was for the person before (the
+        screen is left, the session ends, or the language changes)."""
+        self.say()
+
+    def on_pre_leave(self, *_: Any) -> None:
+        self.clear_message()
 
     def fail(self, error: KioskError) -> None:
         """Show an error the person can act on, beep, and make no other change."""
@@ -74,6 +91,7 @@ class KioskScreen(Screen, Generic[RequestT]):
         self.app.sounds.play("error")
         if "message" in self.ids:
             self.ids.message.text = self.app.error_text(error)
+            self.ids.message.tone = "error"
 
     # -- cards -----------------------------------------------------------------------------
 

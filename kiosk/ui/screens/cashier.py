@@ -5,6 +5,7 @@ Signing in is in `sign_in.py`, voiding in `void.py`.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.core.program import find_reward
@@ -37,6 +38,8 @@ class AmountScreen(DigitEntry[ResumePurchase | None]):
         self.txn = ""
         self.approved_by: Actor | None = None
         self.done = False
+        # While the purchase is refused as too soon after the last: when it may be recorded.
+        self.wait_until: datetime | None = None
 
     def prepare(self, request: ResumePurchase | None) -> None:
         if request is not None:  # back from the manager's PIN: the same purchase
@@ -80,6 +83,14 @@ class AmountScreen(DigitEntry[ResumePurchase | None]):
     def forget(self) -> None:
         self.text = ""
         self.done = True  # a new purchase starts with prepare()
+        self.wait_until = None
+
+    def waiting(self) -> bool:
+        return self.wait_until is not None
+
+    def tick(self) -> None:
+        if self.wait_until is not None:
+            self.update()  # the seconds left, and the points once the wait is over
 
     def key(self, key: str) -> None:
         if self.done:
@@ -109,6 +120,8 @@ class AmountScreen(DigitEntry[ResumePurchase | None]):
         texts = app.texts
         self.say()
         self.ids.quote.text = ""
+        self.ids.confirm.disabled = False
+        self.wait_until = None
         if not self.text:
             self.ids.display.text = app.t(f"unit.{texts.unit}.amount", amount=texts.digits("0"))
             return
@@ -125,10 +138,15 @@ class AmountScreen(DigitEntry[ResumePurchase | None]):
             if not app.failed(error):
                 self.ids.message.text = app.error_text(error)
             return
-        self.ids.quote.text = app.t("amount.will_earn", points=quote.points)
         if quote.refusal:
-            self.say(f"error.limit.{quote.refusal}")
-        elif quote.needs_manager and self.approved_by is None:
+            # No points shown that would not be given; the button waits with the cashier.
+            self.ids.confirm.disabled = True
+            if quote.wait_seconds:
+                self.wait_until = app.clock() + timedelta(seconds=quote.wait_seconds)
+            self.say(f"error.limit.{quote.refusal}", seconds=quote.wait_seconds)
+            return
+        self.ids.quote.text = app.t("amount.will_earn", points=quote.points)
+        if quote.needs_manager and self.approved_by is None:
             self.say("amount.needs_manager")
 
     def confirm(self) -> None:

@@ -360,6 +360,17 @@ class ResultScreen(KioskScreen[ResultRequest]):
         bonus = shown.bonus
         self.ids.extra.text = app.t("result.birthday", points=bonus) if bonus else ""
 
+    def done(self) -> None:
+        """The result was seen (its button, or its time is up): a new member goes on to
+        their own screen, for the purchase being made now; otherwise the next shopper."""
+        app = self.app
+        app.result_until = None
+        enrolled = self.request is not None and self.request.kind == "enroll"
+        if enrolled and app.counter.member_id is not None:
+            app.go("member")
+        else:
+            app.go_home()
+
     def on_enter(self, *_: Any) -> None:
         label = self.ids.points
         Animation.cancel_all(label)

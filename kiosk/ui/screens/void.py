@@ -25,6 +25,9 @@ from kiosk.ui.widgets import KButton, KLabel
 
 VOID_REASONS = ("wrong_amount", "wrong_member", "returned", "other")
 _VOID_LIST = 6
+# A row's height as a share of the window's: a finger's 48 px at 800x480 (the kv rule
+# leaves room for _VOID_LIST of them).
+_ROW = 0.1
 
 
 class VoidScreen(KioskScreen[ResumeVoid | None]):
@@ -77,7 +80,7 @@ class VoidScreen(KioskScreen[ResumeVoid | None]):
                 text=text,
                 font_scale=0.036,
                 size_hint_y=None,
-                height=app.u * 0.075,
+                height=app.u * _ROW,
             )
             if entry.entry_id == self.selected:
                 button.background_color = (0.85, 0.55, 0.1, 1)
@@ -87,7 +90,7 @@ class VoidScreen(KioskScreen[ResumeVoid | None]):
         reasons = self.ids.reasons
         reasons.clear_widgets()
         for reason in VOID_REASONS:
-            button = KButton(key=reason, text=app.t(f"void.reason.{reason}"), font_scale=0.036)
+            button = KButton(key=reason, text=app.t(f"void.reason.{reason}"), font_scale=0.04)
             if reason == self.reason:
                 button.background_color = (0.85, 0.55, 0.1, 1)
             button.bind(on_release=lambda b: self.choose_reason(b.key))
