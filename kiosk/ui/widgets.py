@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from kivy.core.text import Label as CoreLabel
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
@@ -20,10 +21,41 @@ from kivy.uix.widget import Widget
 
 
 class KLabel(Label):
-    """A single-line label in the kiosk font (shaped text only: see `KioskApp.t`)."""
+    """A single-line label in the kiosk font (shaped text only: see `KioskApp.t`).
+
+    A long line is shortened at its end; a label with `fit` set (an amount typed, which
+    the cashier must see whole) draws it smaller instead, never cut.
+    """
 
     # The font size as a share of the window's height (kv: font_size = app.u * font_scale).
     font_scale = NumericProperty(0.05)
+    fit = BooleanProperty(False)
+    # The share of the nominal font size that `fit` leaves (1 when the line fits).
+    fit_scale = NumericProperty(1.0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bind(
+            text=self._fit, width=self._fit, fit=self._fit, font_scale=self._fit, bold=self._fit
+        )
+
+    def _fit(self, *_: Any) -> None:
+        if not self.fit or not self.text or self.width <= 1:
+            self.fit_scale = 1.0
+            return
+        nominal = self.font_size / self.fit_scale
+        room = self.width - self.padding[0] - self.padding[2] - 4  # Kivy's own margin is 2
+        size = int(nominal)
+        width = self._line_width(size)
+        while size > 1 and width > room:  # glyphs' widths are not quite linear in the size
+            size = max(1, min(size - 1, int(size * room / width)))
+            width = self._line_width(size)
+        self.fit_scale = min(1.0, size / nominal)
+
+    def _line_width(self, font_size: int) -> float:
+        line = CoreLabel(font_size=font_size, font_name=self.font_name, bold=self.bold)
+        width: float = line.get_extents(self.text)[0]
+        return width
 
 
 class KButton(Button):

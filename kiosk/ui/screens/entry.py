@@ -7,6 +7,10 @@ from typing import Any
 from kiosk.text.digits import to_ascii_digits
 from kiosk.ui.screens.base import KioskScreen, RequestT
 
+# A PIN shows one dot a digit typed: U+2022 BULLET, which the kiosk font (Vazirmatn) has.
+# Its BLACK CIRCLE (U+25CF) it has not: those dots were drawn as nothing.
+HIDDEN_DIGIT = "\u2022"
+
 
 class DigitEntry(KioskScreen[RequestT]):
     """A screen whose keypad types digits into a display."""

@@ -24,7 +24,7 @@ from kiosk.ui.requests import (
     PinPurpose,
     PinRequest,
 )
-from kiosk.ui.screens.entry import DigitEntry
+from kiosk.ui.screens.entry import HIDDEN_DIGIT, DigitEntry
 from kiosk.ui.widgets import KButton
 
 # What each PIN prompt lets the person do: the permission their role must have.
@@ -113,7 +113,7 @@ class PinScreen(DigitEntry[PinRequest]):
         self.refresh()
 
     def show_digits(self) -> None:
-        self.ids.display.text = self.app.show("\u25cf" * len(self.digits))
+        self.ids.display.text = self.app.show(HIDDEN_DIGIT * len(self.digits))
 
     def key(self, key: str) -> None:
         if self.person is not None:  # typing before a name is picked types nothing

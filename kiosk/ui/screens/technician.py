@@ -18,7 +18,7 @@ from kiosk.text.i18n import Language
 from kiosk.text.rtl import ltr
 from kiosk.ui.requests import NewPinRequest, StaffRequest, TechRequest
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.screens.entry import DigitEntry
+from kiosk.ui.screens.entry import HIDDEN_DIGIT, DigitEntry
 from kiosk.ui.widgets import KButton, KLabel
 
 _MIB = 1024 * 1024
@@ -258,7 +258,7 @@ class NewPinScreen(DigitEntry[NewPinRequest]):
         super().refresh()
 
     def show_digits(self) -> None:
-        self.ids.display.text = self.app.show("\u25cf" * len(self.digits))
+        self.ids.display.text = self.app.show(HIDDEN_DIGIT * len(self.digits))
 
     def submit(self) -> None:
         pin, self.digits = self.digits, ""
