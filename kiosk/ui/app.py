@@ -64,6 +64,9 @@ KV_FILES = tuple(KV_DIR / f"{name}.kv" for name in ("widgets", "shopper", "cashi
 # tells the journal that a technician asked for it.
 RESTART_EXIT_CODE = 3
 _PROBE_EVERY = timedelta(seconds=5)
+# Kivy's key codes of the keys a USB keyboard drives the screens with (kivy.core.window
+# Keyboard.keycodes): Enter and the numeric keypad's Enter, Backspace, Escape.
+HARDWARE_KEYS = {13: "enter", 271: "enter", 8: "backspace", 27: "escape"}
 
 
 def load_resources() -> None:
@@ -169,7 +172,12 @@ class KioskApp(App):
         ui = self.config_.ui
         Window.show_cursor = ui.show_cursor
         self.u = Window.height
-        Window.bind(on_resize=self._resized, on_touch_down=self._touched, on_textinput=self._typed)
+        Window.bind(
+            on_resize=self._resized,
+            on_touch_down=self._touched,
+            on_textinput=self._typed,
+            on_key_down=self._key_down,
+        )
         self._handler = _KeepRunning(self)
         ExceptionManager.add_handler(self._handler)
         manager = ScreenManager(transition=NoTransition())
@@ -205,7 +213,10 @@ class KioskApp(App):
         Clock.unschedule(self.tick)
         Clock.unschedule(self._watchdog)
         Window.unbind(
-            on_resize=self._resized, on_touch_down=self._touched, on_textinput=self._typed
+            on_resize=self._resized,
+            on_touch_down=self._touched,
+            on_textinput=self._typed,
+            on_key_down=self._key_down,
         )
         if self._handler is not None:
             ExceptionManager.remove_handler(self._handler)
@@ -346,6 +357,19 @@ class KioskApp(App):
         # A USB keyboard or a keyboard-wedge reader typing into the focused screen.
         self.counter.touched()
         self.screen.typed(text)
+
+    def _key_down(
+        self, _window: Any, key: int, _scancode: int, _codepoint: str | None, _modifiers: Any
+    ) -> bool:
+        # Keys that type no text (SDL sends Enter and Backspace as keys only): the screen
+        # presses the button a finger would. Escape is always taken: Kivy would close the
+        # window on it (launch.py turns that off too).
+        name = HARDWARE_KEYS.get(key)
+        if name is None:
+            return False
+        self.counter.touched()
+        self.screen.hardware_key(name)
+        return True
 
     def _resized(self, _window: Any, _width: int, height: int) -> None:
         self.u = height

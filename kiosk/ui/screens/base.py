@@ -31,6 +31,10 @@ RequestT = TypeVar("RequestT")
 class KioskScreen(Screen, Generic[RequestT]):
     """A screen of the kiosk. Subclasses fill in `prepare`, `refresh` and the handlers."""
 
+    # The buttons (ids) that a physical keyboard's Enter and Escape press ("": none).
+    enter_button = ""
+    escape_button = ""
+
     @property
     def app(self) -> KioskApp:
         """The running kiosk app."""
@@ -64,6 +68,25 @@ class KioskScreen(Screen, Generic[RequestT]):
 
     def typed(self, text: str) -> None:
         """Text from a physical keyboard (digits go to the screen's keypad, if any)."""
+
+    def hardware_key(self, key: str) -> None:
+        """A physical keyboard's "enter", "backspace" or "escape": the screen's button for
+        it is pressed as a finger would press it (not when it is disabled or hidden)."""
+        name = {"enter": self.enter_button, "escape": self.escape_button}.get(key, "")
+        if name:
+            self.press_button(self.ids.get(name))
+
+    def press_button(self, button: Any) -> bool:
+        """Press `button` if a finger could (shown and enabled); whether it was pressed."""
+        if (
+            button is None
+            or button.disabled
+            or button.opacity == 0
+            or button.get_root_window() is None
+        ):
+            return False
+        button.trigger_action(duration=0)
+        return True
 
     # -- messages --------------------------------------------------------------------------
 

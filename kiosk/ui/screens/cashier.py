@@ -30,6 +30,9 @@ from kiosk.ui.screens.entry import DigitEntry
 class AmountScreen(DigitEntry[ResumePurchase | None]):
     """The purchase total in the shop's unit, grouped as typed, the points shown first."""
 
+    enter_button = "confirm"
+    escape_button = "cancel"
+
     max_digits = 16
 
     def __init__(self, **kwargs: Any) -> None:
@@ -219,6 +222,9 @@ class AmountScreen(DigitEntry[ResumePurchase | None]):
 class RedeemScreen(KioskScreen[RedeemRequest | None]):
     """The shopper picked a reward; a cashier approves; the coupon code is shown large."""
 
+    enter_button = "approve"
+    escape_button = "cancel"
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.reward_id = ""
@@ -257,6 +263,10 @@ class RedeemScreen(KioskScreen[RedeemRequest | None]):
         self.code = ""
         self.balance = 0
 
+    def hardware_key(self, key: str) -> None:
+        # With the coupon shown, Enter is its "done" (the approve button is gone).
+        super().hardware_key("escape" if key == "enter" and self.code else key)
+
     def approve(self) -> None:
         self.app.go(PinRequest(PinPurpose.APPROVE, then=self._approved, back="redeem"))
 
@@ -288,6 +298,9 @@ class RedeemScreen(KioskScreen[RedeemRequest | None]):
 
 class CashierScreen(KioskScreen[None]):
     """The cashier's menu: void a transaction, log out."""
+
+    enter_button = "void"
+    escape_button = "back"
 
     def refresh(self) -> None:
         app = self.app

@@ -16,6 +16,7 @@ from kiosk.ui.requests import EnrollRequest, ResultRequest
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.entry import DigitEntry
 
+ZWNJ = "\u200c"  # the half-space inside Persian words (a keyboard's Shift+Space)
 CONSENT_LINES = ("enroll.consent.1", "enroll.consent.2", "enroll.consent.3")
 
 
@@ -35,6 +36,9 @@ def consent_version() -> str:
 
 class EnrollScreen(KioskScreen[EnrollRequest | None]):
     """Consent (its version recorded), optional name and birthday, the tapped card linked."""
+
+    enter_button = "join"
+    escape_button = "cancel"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -114,6 +118,9 @@ LATIN_LETTERS = list("qwertyuiopasdfghjklzxcvbnm")
 class NameScreen(KioskScreen[None]):
     """An on-screen keyboard of the shopper's alphabet (TextInput cannot shape Persian)."""
 
+    enter_button = "done"
+    escape_button = "cancel"
+
     max_length = 40
 
     def __init__(self, **kwargs: Any) -> None:
@@ -151,6 +158,20 @@ class NameScreen(KioskScreen[None]):
             self.text += key
         self.ids.display.text = self.app.show(self.text) if self.text else ""
 
+    def typed(self, text: str) -> None:
+        # Letters from a physical keyboard, in whatever layout it types (as the keys do).
+        for char in text:
+            if char == " ":
+                self.key("space")
+            elif char.isalpha() or char == ZWNJ:
+                self.key(char)
+
+    def hardware_key(self, key: str) -> None:
+        if key == "backspace":
+            self.press_button(self.ids.keyboard.button("back"))
+        else:
+            super().hardware_key(key)
+
     def done(self) -> None:
         enroll = self.app.manager.get_screen("enroll") if self.app.manager else None
         if enroll is not None:
@@ -160,6 +181,9 @@ class NameScreen(KioskScreen[None]):
 
 class BirthdayScreen(DigitEntry[None]):
     """Birthday as year/month/day: Jalali in Persian, Gregorian in English."""
+
+    enter_button = "done"
+    escape_button = "cancel"
 
     max_digits = 8
 

@@ -48,11 +48,22 @@ class DigitEntry(KioskScreen[RequestT]):
         self.show_digits()
 
     def typed(self, text: str) -> None:
+        if not self.ids.keypad.enabled:
+            return  # locked out: what is typed now must not reach the next attempt
         for char in to_ascii_digits(text):
             if char.isdigit():
                 self.key(char)
             elif char in "\r\n":
                 self.submit()
+
+    def hardware_key(self, key: str) -> None:
+        # Enter and Backspace are the keypad's OK and back keys, where it has them.
+        keypad = self.ids.keypad
+        pad_key = {"enter": "ok", "backspace": "back"}.get(key, "")
+        if pad_key in keypad.keys:
+            self.press_button(keypad.button(pad_key))
+        else:
+            super().hardware_key(key)
 
     def show_digits(self) -> None:
         """Show what was typed (subclasses format it)."""

@@ -41,6 +41,8 @@ _PHONE_DIGITS = 14
 class AttractScreen(KioskScreen[AttractRequest | None]):
     """The program's promise, "tap your card or enter your phone", language, status."""
 
+    enter_button = "phone"
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.gesture_taps: list[Any] = []
@@ -119,6 +121,8 @@ class AttractScreen(KioskScreen[AttractRequest | None]):
 class PhoneScreen(DigitEntry[PhoneRequest | None]):
     """Phone keypad: Persian or Latin digits, formatted as typed; unknown numbers may enroll."""
 
+    escape_button = "back"
+
     max_digits = _PHONE_DIGITS
 
     def __init__(self, **kwargs: Any) -> None:
@@ -170,6 +174,9 @@ class PhoneScreen(DigitEntry[PhoneRequest | None]):
 
 class MemberScreen(KioskScreen[MemberRequest | None]):
     """Balance, tier and progress, points expiring soon, rewards (affordable ones lit)."""
+
+    enter_button = "purchase"
+    escape_button = "done"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -339,6 +346,9 @@ def mask_phone_display(masked: str | None, texts: Texts) -> str:
 
 class ResultScreen(KioskScreen[ResultRequest]):
     """ "+N points" with an animation and a sound, the new balance, automatic return."""
+
+    enter_button = "done"
+    escape_button = "done"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -44,6 +44,8 @@ class PinScreen(DigitEntry[PinRequest]):
     apart by their PIN; wrong PINs lock out that person's account with a growing delay.
     """
 
+    escape_button = "cancel"
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.request = PinRequest(PinPurpose.SHIFT, then=lambda _actor: None)

@@ -27,6 +27,8 @@ _MIB = 1024 * 1024
 class TechScreen(KioskScreen[TechRequest | None]):
     """Diagnostics (readers, sync, queue, disk, database, version) and actions."""
 
+    escape_button = "back"
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.actor: Actor | None = None
@@ -142,6 +144,8 @@ class TechScreen(KioskScreen[TechRequest | None]):
 class StaffScreen(KioskScreen[StaffRequest | None]):
     """Cashier PINs: add a cashier with a new PIN, disable an account."""
 
+    escape_button = "back"
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.selected: str | None = None
@@ -233,6 +237,8 @@ class StaffScreen(KioskScreen[StaffRequest | None]):
 class NewPinScreen(DigitEntry[NewPinRequest]):
     """A new PIN, typed twice."""
 
+    escape_button = "cancel"
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.first: str | None = None
@@ -312,6 +318,9 @@ class ProvisionScreen(KioskScreen[None]):
     that systemd starts it again with the CRM configured.
     """
 
+    enter_button = "go"
+    escape_button = "back"
+
     max_url = 120
     max_code = 12
 
@@ -368,6 +377,18 @@ class ProvisionScreen(KioskScreen[None]):
         elif key != "https://" and len(self.code) < self.max_code:
             self.code += key.upper()
         self.refresh()
+
+    def typed(self, text: str) -> None:
+        # A USB keyboard types the address and the code (Enter: the go button).
+        for char in text:
+            if char.isprintable() and not char.isspace():
+                self.key(char)
+
+    def hardware_key(self, key: str) -> None:
+        if key == "backspace":
+            self.press_button(self.ids.keyboard.button("back"))
+        else:
+            super().hardware_key(key)
 
     def provision(self) -> None:
         if self.busy:

@@ -37,6 +37,9 @@ class VoidScreen(KioskScreen[ResumeVoid | None]):
     cashier voiding and the one who redeemed (the coupon was handed out).
     """
 
+    enter_button = "confirm"
+    escape_button = "back"
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.selected: str | None = None
