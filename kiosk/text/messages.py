@@ -132,3 +132,35 @@ DYNAMIC_KEYS = (
     N_("out_of_service.uncertain"),
     N_("out_of_service.detail"),
 )
+
+# What kind of message a key the screens say is, for its style: a key under "error." is
+# an error, and so are these; a success is said in its own colour; the rest are notes.
+PROBLEM_KEYS = frozenset(
+    {
+        "pin.no_staff",
+        "pin.not_staff_card",
+        "staff.pins_differ",
+        "tech.provision.missing",
+        "tech.sync_not_set_up",
+    }
+)
+SUCCESS_KEYS = frozenset(
+    {
+        "cashier.shift_opened",
+        "member.card_linked",
+        "member.offers_stopped",
+        "staff.added",
+        "staff.disabled",
+        "tech.default_language_set",
+        "tech.provision.done",
+        "tech.reader_test_ok",
+        "tech.sync_started",
+    }
+)
+
+
+def message_tone(key: str) -> str:
+    """ "error", "success" or "note": what kind of message `key` is."""
+    if key.startswith("error.") or key in PROBLEM_KEYS:
+        return "error"
+    return "success" if key in SUCCESS_KEYS else "note"

@@ -11,6 +11,7 @@ from kivy.properties import (
     ColorProperty,
     ListProperty,
     NumericProperty,
+    OptionProperty,
     StringProperty,
 )
 from kivy.uix.boxlayout import BoxLayout
@@ -167,3 +168,19 @@ class StatusDot(Widget):
 
     def on_state(self, _widget: StatusDot, state: str) -> None:
         self.colour = list(self.COLOURS.get(state, self.COLOURS["off"]))
+
+
+class Message(KLabel):
+    """A screen's message line: an error, a success or a note, each in its own colour.
+
+    Screens fill it through `KioskScreen.say` and `fail`, which set its tone with its
+    text; cleared, it is back to "error", so an error written straight into it is red.
+    """
+
+    tone = OptionProperty("error", options=("error", "success", "note"))
+    # Each at least 4.5:1 against the screens' background (WCAG AA for text).
+    TONES: ClassVar[dict[str, Sequence[float]]] = {
+        "error": (0.72, 0.09, 0.09, 1),
+        "success": (0.05, 0.42, 0.18, 1),
+        "note": (0.13, 0.25, 0.45, 1),
+    }

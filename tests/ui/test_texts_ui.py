@@ -3,11 +3,15 @@ left over from the previous person, numbers written as the language writes them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from kiosk.core.cards import mask_uid
 from kiosk.text.rtl import visual
 from tests.ui.conftest import Kiosk
 from tests.ui.test_crm_program_ui import CRM_PROGRAM, pulled_program
+from tests.ui.test_technician import open_technician_screen
 
 PHONE = "09121234567"
 CARD = "A1B2C3D4"
@@ -78,3 +82,72 @@ def test_an_unknown_card_tapped_by_a_member_is_linked_with_the_number(kiosk: Kio
     assert kiosk.screen == "member"
     assert kiosk.message() == "Your card is now linked to your account"
     assert kiosk.service.identify_card(CARD).person is not None
+
+
+def colour(label: Any) -> tuple[float, ...]:
+    return tuple(round(float(part), 3) for part in label.color)
+
+
+def is_green(rgba: tuple[float, ...]) -> bool:
+    red, green, blue, _alpha = rgba
+    return green > red and green > blue
+
+
+def test_a_linked_card_is_said_as_a_success_not_in_the_error_colour(kiosk: Kiosk):
+    kiosk.service.enroll(PHONE, client_txn_id="setup")
+    kiosk.tap_card(CARD)
+    kiosk.keys("0912[ok]")
+    error = colour(kiosk.ids("message"))
+    kiosk.keys("[back][back][back][back]" + PHONE + "[ok]")
+
+    assert kiosk.screen == "member"
+    assert kiosk.message() == kiosk.shows("member.card_linked")
+    success = colour(kiosk.ids("message"))
+    assert success != error
+    assert is_green(success)
+    assert not is_green(error)
+
+
+def test_sync_started_and_the_reader_test_are_said_as_successes(kiosk: Kiosk):
+    open_technician_screen(kiosk)
+    kiosk.press("sync")  # no CRM set up: a problem
+    problem = colour(kiosk.ids("message"))
+    kiosk.app.sync_now = lambda: "tech.sync_started"
+
+    kiosk.press("sync")
+    assert kiosk.message() == kiosk.shows("tech.sync_started")
+    started = colour(kiosk.ids("message"))
+    kiosk.press("reader_test")
+    kiosk.tap_card(CARD)
+    assert kiosk.message() == kiosk.shows("tech.reader_test_ok", reader="sim", card=mask_uid(CARD))
+    read = colour(kiosk.ids("message"))
+
+    assert not is_green(problem)
+    assert started == read != problem
+    assert is_green(read)
+
+
+def test_a_number_too_short_is_gone_when_the_next_person_comes(kiosk: Kiosk):
+    kiosk.press("phone")
+    kiosk.keys("0912[ok]")
+    assert kiosk.message() == kiosk.shows("error.phone.too_short")
+    kiosk.press("back")  # the shopper gives up
+
+    kiosk.press("phone")  # the next one
+
+    assert kiosk.message() == ""
+
+
+def test_an_english_wrong_pin_is_gone_from_the_next_persian_prompt(kiosk: Kiosk):
+    kiosk.press("language")
+    kiosk.press("cashier")
+    kiosk.sign_in("Sara", "0000")
+    assert kiosk.message().startswith("Wrong PIN")
+    kiosk.tick(seconds=kiosk.app.config_.ui.idle_timeout_seconds + 1)
+    assert kiosk.screen == "attract"
+    assert kiosk.app.lang == "fa"
+
+    kiosk.press("cashier")  # the next person: the names to pick from
+
+    assert kiosk.screen == "pin"
+    assert kiosk.message() == ""

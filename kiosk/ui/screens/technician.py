@@ -95,6 +95,10 @@ class TechScreen(KioskScreen[TechRequest | None]):
     def status_changed(self) -> None:
         self.refresh()
 
+    def clear_message(self) -> None:
+        self.message_key, self.message_params = "", {}
+        super().clear_message()
+
     def _message(self, key: str, **params: Any) -> None:
         self.message_key = key
         self.message_params = params
@@ -182,6 +186,10 @@ class StaffScreen(KioskScreen[StaffRequest | None]):
             box.add_widget(button)
         box.add_widget(Widget())  # the rows stay at the top
         self.say(self.message_key, **self.message_params)
+
+    def clear_message(self) -> None:
+        self.message_key, self.message_params = "", {}
+        super().clear_message()
 
     def select(self, staff_id: str) -> None:
         self.selected = staff_id
