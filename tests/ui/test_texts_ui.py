@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from kiosk.core.cards import mask_uid
+from kiosk.core.store.staff import CLI
 from kiosk.text.rtl import visual
-from tests.ui.conftest import Kiosk
+from tests.ui.conftest import CASHIER_PIN, Kiosk
 from tests.ui.test_crm_program_ui import CRM_PROGRAM, pulled_program
 from tests.ui.test_technician import open_technician_screen
 
@@ -151,3 +152,55 @@ def test_an_english_wrong_pin_is_gone_from_the_next_persian_prompt(kiosk: Kiosk)
 
     assert kiosk.screen == "pin"
     assert kiosk.message() == ""
+
+
+@pytest.mark.parametrize(
+    ("language", "balance"),
+    [
+        ("fa", visual("این کد را به صندوق نشان دهید. موجودی: ۱۰۰ امتیاز", True)),
+        ("en", "Show this code at the till. Balance: 100 points"),
+    ],
+)
+def test_the_balance_beside_the_coupon_says_it_is_points(kiosk: Kiosk, language: str, balance: str):
+    member_id = kiosk.service.enroll(PHONE, client_txn_id="setup", card=CARD).member_id
+    kiosk.service.adjust(member_id, 250, reason="setup", actor=CLI, client_txn_id="adjust")
+    if language == "en":
+        kiosk.press("language")
+    kiosk.tap_card(CARD)
+    kiosk.touch(kiosk.app.screen.reward_button("coffee"))
+    kiosk.press("approve")
+
+    kiosk.sign_in("Sara", CASHIER_PIN)
+
+    assert kiosk.screen == "redeem"
+    assert kiosk.text("detail") == balance
+
+
+def test_the_language_button_stays_where_it_was_after_switching(kiosk: Kiosk):
+    button = kiosk.ids("language")
+    before = button.to_window(*button.center)
+
+    kiosk.press("language")
+    kiosk.pump(2)
+    after = button.to_window(*button.center)
+    kiosk.press("language")
+    kiosk.pump(2)
+
+    assert after == before
+    assert button.to_window(*button.center) == before
+
+
+def test_the_sms_offers_toggle_looks_on_when_on(kiosk: Kiosk):
+    kiosk.press("phone")
+    kiosk.keys(PHONE + "[ok]")
+    toggle = kiosk.ids("marketing")
+    off = tuple(toggle.background_color)
+
+    kiosk.press("marketing")
+    on = tuple(toggle.background_color)
+    assert toggle.text == kiosk.shows("enroll.marketing.yes")
+    kiosk.press("marketing")
+
+    assert on != off
+    assert is_green(on)
+    assert tuple(toggle.background_color) == off

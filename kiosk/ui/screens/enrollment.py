@@ -68,6 +68,8 @@ class EnrollScreen(KioskScreen[EnrollRequest | None]):
             self.ids[f"consent{index}"].text = app.t(key)
         marketing = "enroll.marketing.yes" if self.marketing else "enroll.marketing.no"
         self.ids.marketing.text = app.t(marketing)
+        # A switch looks on or off, not only says so.
+        self.ids.marketing.background_color = _SWITCH_ON if self.marketing else _SWITCH_OFF
         self.ids.name.text = (
             app.t("enroll.name_is", name=self.name_text) if self.name_text else app.t("enroll.name")
         )
@@ -110,6 +112,9 @@ class EnrollScreen(KioskScreen[EnrollRequest | None]):
         app.signal(ok=True)
         app.go(ResultRequest(kind="enroll", points=result.bonus_points, balance=result.balance))
 
+
+_SWITCH_ON = (0.05, 0.42, 0.18, 1)  # the success green
+_SWITCH_OFF = (0.55, 0.57, 0.6, 1)  # a secondary button's grey
 
 PERSIAN_LETTERS = [*"ضصثقفغعهخحجچشسیبلاتنمکگظطزرذدپو", "ژ", "آ", "ئ"]
 LATIN_LETTERS = list("qwertyuiopasdfghjklzxcvbnm")
