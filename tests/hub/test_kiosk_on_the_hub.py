@@ -52,7 +52,9 @@ class Kiosk:
         return member_id
 
     def secret(self) -> bytes:
-        secret = load_secret(self.service.config.crm, self.appliance.data_dir)
+        secret = load_secret(
+            self.service.config.crm, self.appliance.data_dir, self.appliance.key_source()
+        )
         assert secret is not None
         return secret
 

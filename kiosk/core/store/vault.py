@@ -215,8 +215,9 @@ def unlock(conn: sqlite3.Connection, source: KeySource) -> Vault:
             reason=f"the data key is sealed by '{found['source']}', the kiosk is set to "
             f"'{source.name}' (security.key_source; `kiosk key rotate` moves it)"
         )
+    kek = source.key()  # its own refusals (an exposed cache, no hub) stand as they are
     try:
-        return Vault(unwrap(source.key(), found["wrapped"], source.name))
+        return Vault(unwrap(kek, found["wrapped"], source.name))
     except DataKeyUnavailable:
         forget = getattr(source, "forget", None)
         if forget is None:
