@@ -18,7 +18,9 @@ from bidi.algorithm import get_display
 
 # Letters of right-to-left scripts (Arabic, its supplements and presentation forms, Hebrew).
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
-_UNDRAWN = str.maketrans("", "", "\u200e\u200f")
+# Direction marks and embeddings (LRM, RLM, LRE, RLE, PDF, LRO, RLO): they order the
+# line and are not drawn (the bidi algorithm drops the embeddings, not the marks).
+_UNDRAWN = str.maketrans("", "", "\u200e\u200f\u202a\u202b\u202c\u202d\u202e")
 _RESHAPER = arabic_reshaper.ArabicReshaper(
     configuration={"delete_harakat": False, "support_ligatures": True}
 )
@@ -35,10 +37,9 @@ def visual(text: str, rtl: bool) -> str:
     if "\n" in text:
         raise ValueError("shape one line at a time: the bidi algorithm works per paragraph")
     if not rtl and not _RTL.search(text):
-        return text
+        return text.translate(_UNDRAWN)
     shaped = _RESHAPER.reshape(text)
     drawn = str(get_display(shaped, base_dir="R" if rtl else "L"))
-    # The direction marks (LRM, RLM) have done their work in the algorithm; nothing draws them.
     return drawn.translate(_UNDRAWN)
 
 

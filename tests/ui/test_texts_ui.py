@@ -3,12 +3,15 @@ left over from the previous person, numbers written as the language writes them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
+from drivers.base import ReaderStatusChanged
 from kiosk.core.cards import mask_uid
 from kiosk.core.store.staff import CLI
+from kiosk.text.digits import to_ascii_digits
 from kiosk.text.rtl import visual
 from tests.ui.conftest import CASHIER_PIN, Kiosk
 from tests.ui.test_crm_program_ui import CRM_PROGRAM, pulled_program
@@ -204,3 +207,36 @@ def test_the_sms_offers_toggle_looks_on_when_on(kiosk: Kiosk):
     assert on != off
     assert is_green(on)
     assert tuple(toggle.background_color) == off
+
+
+def diagnostics(kiosk: Kiosk) -> list[str]:
+    return [label.text for label in reversed(kiosk.ids("diagnostics").children)]
+
+
+def test_a_reader_named_by_its_url_is_not_followed_by_a_second_colon(kiosk: Kiosk):
+    kiosk.press("language")
+    open_technician_screen(kiosk)
+
+    kiosk.app._reader_event(ReaderStatusChanged("sim:", "connected", "ready"))
+
+    assert "Reader sim: connected" in diagnostics(kiosk)
+    assert not [line for line in diagnostics(kiosk) if "::" in line]
+    kiosk.press("reader_test")
+    kiosk.app.card_presented(CARD, "sim:")
+    assert kiosk.message() == f"Read by sim: {mask_uid(CARD)}"
+
+
+def test_the_database_size_is_read_to_a_tenth_of_a_mib_in_both_languages(kiosk: Kiosk):
+    open_technician_screen(kiosk)
+    persian = next(line for line in diagnostics(kiosk) if visual("پایگاه داده", True) in line)
+    kiosk.app.toggle_language()
+    english = next(line for line in diagnostics(kiosk) if line.startswith("Database OK"))
+
+    # A new database is under 1 MiB: it was read as "0 MiB" (and a WAL file's growth
+    # turned it into "1 MiB" in the other language a moment later).
+    size = re.search(r"Database OK: ([0-9]+\.[0-9]) MiB", english)
+    assert size is not None
+    assert float(size.group(1)) > 0
+    persian_size = re.search(r" ([0-9]+\.[0-9]) ", to_ascii_digits(persian).replace("\u066b", "."))
+    assert persian_size is not None
+    assert float(persian_size.group(1)) > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from kivy.clock import Clock
@@ -22,6 +23,19 @@ from kiosk.ui.screens.entry import HIDDEN_DIGIT, DigitEntry
 from kiosk.ui.widgets import KButton, KLabel
 
 _MIB = 1024 * 1024
+
+
+def reader_name(url: str) -> str:
+    """A reader's name (its URL) inside a line: without a bare scheme's colon ("sim:"
+    would read "sim::" before the line's own), left to right in Persian too."""
+    return ltr(url.removesuffix(":"))
+
+
+def mebibytes(size: int) -> Decimal:
+    """`size` bytes in MiB to a tenth, never 0 for something there (a new database)."""
+    if size <= 0:
+        return Decimal(0)
+    return max(Decimal(size) / _MIB, Decimal("0.1")).quantize(Decimal("0.1"))
 
 
 class TechScreen(KioskScreen[TechRequest | None]):
@@ -53,7 +67,7 @@ class TechScreen(KioskScreen[TechRequest | None]):
             lines.append(
                 app.t(
                     "tech.diag.reader",
-                    reader=event.reader,
+                    reader=reader_name(event.reader),
                     state=app.texts.tr(f"reader.{event.state}"),
                 )
             )
@@ -75,7 +89,7 @@ class TechScreen(KioskScreen[TechRequest | None]):
         lines.append(
             app.t(
                 database,
-                size=info.database_bytes // _MIB,
+                size=mebibytes(info.database_bytes),
                 entries=info.entries,
             )
         )
@@ -119,7 +133,7 @@ class TechScreen(KioskScreen[TechRequest | None]):
         if self.testing_reader:
             self.testing_reader = False
             self.app.signal(ok=True)
-            self._message("tech.reader_test_ok", reader=reader, card=mask_uid(uid))
+            self._message("tech.reader_test_ok", reader=reader_name(reader), card=mask_uid(uid))
 
     def provisioning(self) -> None:
         self.app.go("provision")
