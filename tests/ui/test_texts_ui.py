@@ -240,3 +240,32 @@ def test_the_database_size_is_read_to_a_tenth_of_a_mib_in_both_languages(kiosk: 
     persian_size = re.search(r" ([0-9]+\.[0-9]) ", to_ascii_digits(persian).replace("\u066b", "."))
     assert persian_size is not None
     assert float(persian_size.group(1)) > 0
+
+
+def at_the_amount_keypad(kiosk: Kiosk) -> None:
+    kiosk.service.enroll(PHONE, client_txn_id="setup", card=CARD)
+    kiosk.tap_card(CARD)
+    kiosk.press("purchase")
+    kiosk.sign_in("Sara", CASHIER_PIN)
+    assert kiosk.screen == "amount"
+
+
+def test_the_toman_decimal_key_is_named_not_drawn_as_a_slash_like_mark(kiosk: Kiosk):
+    at_the_amount_keypad(kiosk)
+
+    # U+066B, the Persian decimal mark, looks like "/" on a key of its own.
+    assert kiosk.ids("keypad").button(".").text == visual("ممیز", True)
+    kiosk.keys("12[.]5")
+    assert kiosk.text("display") == kiosk.shows("unit.toman.amount", amount="۱۲٫۵")
+
+
+def test_a_whole_amount_is_cleared_with_one_key(kiosk: Kiosk):
+    at_the_amount_keypad(kiosk)
+    kiosk.keys("1250000")
+
+    kiosk.press("clear")
+
+    assert kiosk.text("display") == kiosk.shows("unit.toman.amount", amount="۰")
+    assert kiosk.text("quote") == ""
+    kiosk.keys("9")
+    assert kiosk.text("display") == kiosk.shows("unit.toman.amount", amount="۹")
