@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from drivers.base import ReaderStatusChanged
+from drivers.base import ReaderState, ReaderStatusChanged
 from kiosk.core.cards import mask_uid
 from kiosk.core.store.staff import CLI
 from kiosk.text.digits import to_ascii_digits
@@ -217,7 +217,7 @@ def test_a_reader_named_by_its_url_is_not_followed_by_a_second_colon(kiosk: Kios
     kiosk.press("language")
     open_technician_screen(kiosk)
 
-    kiosk.app._reader_event(ReaderStatusChanged("sim:", "connected", "ready"))
+    kiosk.app._reader_event(ReaderStatusChanged("sim:", ReaderState.CONNECTED, "ready"))
 
     assert "Reader sim: connected" in diagnostics(kiosk)
     assert not [line for line in diagnostics(kiosk) if "::" in line]
