@@ -88,6 +88,8 @@ DYNAMIC_KEYS = (
     N_("keypad.clear"),
     N_("keypad.decimal"),
     N_("keypad.space"),
+    N_("keypad.shift"),
+    N_("keypad.zwnj"),
     N_("pin.title.shift"),
     N_("pin.title.approve"),
     N_("pin.title.manager"),

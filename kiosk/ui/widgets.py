@@ -9,6 +9,7 @@ from kivy.core.text import Label as CoreLabel
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
+    DictProperty,
     ListProperty,
     NumericProperty,
     OptionProperty,
@@ -134,6 +135,54 @@ class Keypad(GridLayout):
 
     def on_key(self, key: str) -> None:
         """Default handler of the `on_key` event."""
+
+
+class LetterKeyboard(Keypad):
+    """A keypad whose keys are laid out in rows as a keyboard's, each row centred.
+
+    `row_lengths` says how many of `keys` (in order) each row holds, top to bottom, and
+    `widths` how many keys wide a key is (the space bar, delete); every other key is one
+    key wide, all rows sharing one key width (the widest row fills the width). Rows run
+    left to right in both languages, as printed on a keyboard; the keys stay the
+    keyboard's children, so `button` and the key events are those of any keypad.
+    """
+
+    row_lengths = ListProperty([])
+    widths = DictProperty({})
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bind(row_lengths=self._trigger_layout, widths=self._trigger_layout)
+
+    def set_rows(self, rows: Sequence[Sequence[str]]) -> None:
+        """Lay out `rows` of keys (each row left to right, the top row first)."""
+        self.row_lengths = [len(row) for row in rows]
+        self.keys = [key for row in rows for key in row]
+
+    def do_layout(self, *_: Any) -> None:
+        buttons = list(reversed(self.children))
+        if not buttons or sum(self.row_lengths) != len(buttons):
+            return
+        gap_x, gap_y = self.spacing
+        rows = []
+        for length in self.row_lengths:
+            rows.append(buttons[:length])
+            buttons = buttons[length:]
+        key_width = min(  # the widest row (in keys and gaps) fills the width
+            (self.width - gap_x * (len(row) - 1)) / sum(self.widths.get(b.key, 1) for b in row)
+            for row in rows
+        )
+        key_height = (self.height - gap_y * (len(rows) - 1)) / len(rows)
+        for index, row in enumerate(rows):
+            sizes = [self.widths.get(b.key, 1) * key_width for b in row]
+            used = sum(sizes) + gap_x * (len(row) - 1)
+            x = self.x + (self.width - used) / 2
+            y = self.top - (index + 1) * key_height - index * gap_y
+            for button, width in zip(row, sizes, strict=True):
+                button.size_hint = (None, None)
+                button.size = (width, key_height)
+                button.pos = (x, y)
+                x += width + gap_x
 
 
 class Meter(Widget):

@@ -116,12 +116,36 @@ class EnrollScreen(KioskScreen[EnrollRequest | None]):
 _SWITCH_ON = (0.05, 0.42, 0.18, 1)  # the success green
 _SWITCH_OFF = (0.55, 0.57, 0.6, 1)  # a secondary button's grey
 
-PERSIAN_LETTERS = [*"ضصثقفغعهخحجچشسیبلاتنمکگظطزرذدپو", "ژ", "آ", "ئ"]
-LATIN_LETTERS = list("qwertyuiopasdfghjklzxcvbnm")
+# The letter keyboards, row by row, left to right as printed. Persian: the standard layout
+# (ISIRI 9147, on Iranian keyboards), then ژ آ ئ (Shift on a keyboard) where its bottom row
+# has punctuation, which a name needs not; the half-space key is its Shift+Space. English:
+# QWERTY, with a shift key for the next letter's capital.
+PERSIAN_ROWS = (
+    tuple("ضصثقفغعهخحجچ"),
+    tuple("شسیبلاتنمکگ"),
+    (*"ظطزرذدپو", "ژ", "آ", "ئ"),
+    ("zwnj", "space", "back"),
+)
+LATIN_ROWS = (
+    tuple("qwertyuiop"),
+    tuple("asdfghjkl"),
+    ("shift", *"zxcvbnm"),
+    ("space", "back"),
+)
+# Keys wider than a letter, in letters.
+KEY_WIDTHS = {"zwnj": 3, "space": 5, "back": 3, "shift": 2}
+_WORD_KEYS = ("zwnj", "space", "back", "shift")  # keys labelled by a text, not a letter
+_SHIFT_ON = (0.1, 0.25, 0.45, 1)  # a key's pressed blue: shift is held for the next letter
+_SHIFT_OFF = (0.15, 0.35, 0.6, 1)
 
 
 class NameScreen(KioskScreen[None]):
-    """An on-screen keyboard of the shopper's alphabet (TextInput cannot shape Persian)."""
+    """An on-screen keyboard of the shopper's alphabet (TextInput cannot shape Persian).
+
+    Shift capitalises the next letter only (a one-shot shift, not a caps lock): a name
+    has a capital at the start of each word. The text is kept in logical order and shaped
+    only to be shown.
+    """
 
     enter_button = "done"
     escape_button = "cancel"
@@ -132,44 +156,71 @@ class NameScreen(KioskScreen[None]):
         super().__init__(**kwargs)
         self.text = ""
         self.layout = ""
+        self.shift = False
 
     def prepare(self, request: None) -> None:
         self.text = self.app.manager.get_screen("enroll").name_text if self.app.manager else ""
+        self.shift = False
 
     def refresh(self) -> None:
         app = self.app
         layout = app.counter.language
         keyboard = self.ids.keyboard
         if layout != self.layout:
-            letters = PERSIAN_LETTERS if layout == "fa" else LATIN_LETTERS
-            keyboard.keys = [*letters, "space", "back"]
+            keyboard.widths = KEY_WIDTHS
+            keyboard.set_rows(PERSIAN_ROWS if layout == "fa" else LATIN_ROWS)
             self.layout = layout
+        self.relabel()
+        self.ids.display.text = app.show(self.text) if self.text else ""
+
+    def relabel(self) -> None:
+        app = self.app
+        keyboard = self.ids.keyboard
         keyboard.labels = [
-            app.t(f"keypad.{key}") if key in ("space", "back") else app.show(key)
+            app.t(f"keypad.{key}")
+            if key in _WORD_KEYS
+            else app.show(key.upper() if self.shift else key)
             for key in keyboard.keys
         ]
-        self.ids.display.text = app.show(self.text) if self.text else ""
+        if "shift" in keyboard.keys:
+            keyboard.button("shift").background_color = _SHIFT_ON if self.shift else _SHIFT_OFF
 
     def forget(self) -> None:
         self.text = ""
+        self.shift = False
 
     def key(self, key: str) -> None:
-        if key == "back":
-            self.text = self.text[:-1]
-        elif key == "space":
-            if self.text and not self.text.endswith(" "):
-                self.text += " "
-        elif len(self.text) < self.max_length:
-            self.text += key
+        if key == "shift":
+            self.shift = not self.shift
+        else:
+            if key == "back":
+                self.text = self.text[:-1]
+            elif key == "space":
+                self.add(" ")
+            elif key == "zwnj":
+                self.add(ZWNJ)
+            else:
+                self.add(key.upper() if self.shift else key)
+            self.shift = False  # for the next key only
+        self.relabel()
         self.ids.display.text = self.app.show(self.text) if self.text else ""
 
+    def add(self, char: str) -> None:
+        """Add `char` to the name: a space or half-space only after a letter, never two."""
+        if char in (" ", ZWNJ):
+            if not self.text:
+                return
+            if self.text.endswith((" ", ZWNJ)):  # the gap pressed last is the one meant
+                self.text = self.text[:-1]
+        if len(self.text) < self.max_length:
+            self.text += char
+
     def typed(self, text: str) -> None:
-        # Letters from a physical keyboard, in whatever layout it types (as the keys do).
+        # Letters from a physical keyboard, in whatever layout and case it types.
         for char in text:
-            if char == " ":
-                self.key("space")
-            elif char.isalpha() or char == ZWNJ:
-                self.key(char)
+            if char in (" ", ZWNJ) or char.isalpha():
+                self.add(char)
+        self.ids.display.text = self.app.show(self.text) if self.text else ""
 
     def hardware_key(self, key: str) -> None:
         if key == "backspace":
@@ -180,7 +231,7 @@ class NameScreen(KioskScreen[None]):
     def done(self) -> None:
         enroll = self.app.manager.get_screen("enroll") if self.app.manager else None
         if enroll is not None:
-            enroll.name_text = self.text.strip()
+            enroll.name_text = self.text.strip(" " + ZWNJ)
         self.app.go("enroll")
 
 

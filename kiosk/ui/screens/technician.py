@@ -319,16 +319,16 @@ class OutOfServiceScreen(KioskScreen[None]):
         self.ids.detail.text = self.app.t(key)
 
 
-PROVISION_KEYS = [
-    *"1234567890",
-    *"abcdefghijklmnopqrstuvwxyz",
-    ".",
-    "-",
-    ":",
-    "/",
-    "https://",
-    "back",
-]
+# The provisioning keyboard, row by row: QWERTY under the digits, with what an address
+# has (https:// in one key), each beside where a keyboard prints it.
+PROVISION_ROWS = (
+    (*"1234567890", "-"),
+    (*"qwertyuiop", "https://"),
+    (*"asdfghjkl", ":"),
+    (*"zxcvbnm", ".", "/", "back"),
+)
+PROVISION_KEYS = [key for row in PROVISION_ROWS for key in row]
+PROVISION_WIDTHS = {"https://": 2, "back": 2}
 
 
 class ProvisionScreen(KioskScreen[None]):
@@ -368,7 +368,8 @@ class ProvisionScreen(KioskScreen[None]):
         app = self.app
         keyboard = self.ids.keyboard
         if keyboard.keys != PROVISION_KEYS:
-            keyboard.keys = PROVISION_KEYS
+            keyboard.widths = PROVISION_WIDTHS
+            keyboard.set_rows(PROVISION_ROWS)
         keyboard.labels = [
             app.t("keypad.back") if k == "back" else app.show(ltr(k)) for k in PROVISION_KEYS
         ]
