@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -47,6 +48,7 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
     if c.shop.phone_region not in phonenumbers.SUPPORTED_REGIONS:
         b.problem("shop.phone_region", f"unknown phone region {c.shop.phone_region!r} (e.g. IR)")
     _one_of(b, "shop.default_language", c.shop.default_language, ("fa", "en"))
+    _brand(c, b)
     _at_least(b, "money.max_amount", c.money.max_amount, 1)
     _at_least(b, "crm.batch_size", c.crm.batch_size, 1)
     if c.crm.batch_size > 1000:
@@ -142,6 +144,36 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
                 f"readers.urls[{i}]",
                 f"{url!r} must start with one of " + ", ".join(f"{s}:" for s in READER_SCHEMES),
             )
+
+
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _brand(c: KioskConfig, b: _Builder) -> None:
+    colour, logo = c.shop.brand_colour, c.shop.logo
+    if not _HEX_COLOUR.fullmatch(colour):
+        b.problem(
+            "shop.brand_colour",
+            f"must be a colour written as #rrggbb (e.g. #1f6feb), not {colour!r}",
+        )
+    if not logo:
+        return
+    path = Path(logo)
+    try:
+        with path.open("rb") as file:
+            start = file.read(len(_PNG_SIGNATURE))
+    except IsADirectoryError:
+        b.problem("shop.logo", f"{logo!r} is a folder: name the logo's PNG file")
+        return
+    except FileNotFoundError:
+        b.problem("shop.logo", f'{logo!r} does not exist: copy the PNG file there, or set ""')
+        return
+    except OSError as error:
+        b.problem("shop.logo", f"{logo!r} cannot be read ({error.strerror}): check its rights")
+        return
+    if start != _PNG_SIGNATURE:
+        b.problem("shop.logo", f"{logo!r} is not a PNG image: save the logo as PNG")
 
 
 # As sync/owner_key.py reads them (the config may not import sync).

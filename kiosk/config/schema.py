@@ -53,6 +53,8 @@ class ShopConfig:
     phone_region: str
     currency: str
     default_language: str
+    brand_colour: str
+    logo: str
 
 
 @dataclass(frozen=True)

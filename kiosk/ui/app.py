@@ -21,7 +21,7 @@ from kivy.clock import Clock
 from kivy.core.text import LabelBase
 from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from drivers.base import CardPresented, ReaderEvent, ReaderStatusChanged
@@ -40,6 +40,7 @@ from kiosk.ui.requests import AttractRequest, BareScreen, ScreenName, ScreenRequ
 from kiosk.ui.screens import SCREENS, KioskScreen
 from kiosk.ui.screens.shopper import ResultScreen
 from kiosk.ui.sounds import Sounds
+from kiosk.ui.theme import Theme, theme_for
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ class KioskApp(App):
     rtl = BooleanProperty(True)
     # The unit of every size in the kv rules: the window's height in pixels.
     u = NumericProperty(480)
+    # The palette, type scale and spacing the kv rules read (kiosk/ui/theme.py).
+    theme = ObjectProperty(Theme())
     # The CRM link: "off" (no CRM configured), "online" or "offline" (set by the sync worker).
     network_state = StringProperty("off")
 
@@ -127,6 +130,7 @@ class KioskApp(App):
         self.title = "Loyalty kiosk"
         self.service = service
         self.config_ = service.config
+        self.theme = theme_for(service.config.shop.brand_colour, service.config.shop.logo)
         self.data_dir = data_dir
         self.readers = readers
         self.feedback = feedback or NoFeedback()

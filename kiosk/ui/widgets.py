@@ -227,9 +227,5 @@ class Message(KLabel):
     """
 
     tone = OptionProperty("error", options=("error", "success", "note"))
-    # Each at least 4.5:1 against the screens' background (WCAG AA for text).
-    TONES: ClassVar[dict[str, Sequence[float]]] = {
-        "error": (0.72, 0.09, 0.09, 1),
-        "success": (0.05, 0.42, 0.18, 1),
-        "note": (0.13, 0.25, 0.45, 1),
-    }
+    # Its colour is the theme's for the tone (kv: app.theme.tone), each at least 4.5:1
+    # against the screens' background (kiosk/ui/theme.py PAIRS).

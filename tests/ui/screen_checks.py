@@ -169,3 +169,120 @@ def _starts_kept(text: str, shown: str, rtl: bool) -> bool:
         return bool(kept) and text.endswith(kept)
     kept = shown.partition(ELLIPSIS)[0]
     return bool(kept) and text.startswith(kept)
+
+
+# -- contrast ------------------------------------------------------------------------------
+
+Colour = tuple[float, float, float, float]
+
+
+class _Painter:
+    """Follows a canvas in drawing order as the GPU would: the colour set, the translation
+    (a RelativeLayout, such as a Screen, pushes one in canvas.before, pops it in
+    canvas.after), the fills drawn so far, and where each label's text is drawn.
+
+    A rectangle is a fill unless it draws a label's text (`texts`: its texture's id) or
+    is a stencil's mask (between StencilPush and StencilUse: it draws nothing).
+    """
+
+    def __init__(self, texts: set[int]) -> None:
+        self.colour: Colour = (1.0, 1.0, 1.0, 1.0)
+        self.shift = (0.0, 0.0)
+        self.stack: list[tuple[float, float]] = []
+        self.masking = False
+        self.fills: list[tuple[tuple[float, float, float, float], Colour]] = []
+        self.text_ids = texts
+        self.texts: dict[int, int] = {}  # id(texture) -> how many fills were drawn before it
+
+    def walk(self, canvas: Any) -> None:
+        """Follow the instructions of `canvas` and of the canvases inside it."""
+        from kivy.graphics import (
+            BorderImage,
+            Color,
+            PopMatrix,
+            PushMatrix,
+            Rectangle,
+            StencilPush,
+            StencilUse,
+            Translate,
+        )
+        from kivy.graphics.instructions import InstructionGroup
+
+        for item in canvas.children:
+            if isinstance(item, Color):
+                self.colour = tuple(item.rgba)
+            elif isinstance(item, PushMatrix):
+                self.stack.append(self.shift)
+            elif isinstance(item, PopMatrix):
+                self.shift = self.stack.pop() if self.stack else (0.0, 0.0)
+            elif isinstance(item, Translate):
+                self.shift = (self.shift[0] + item.x, self.shift[1] + item.y)
+            elif isinstance(item, StencilPush | StencilUse):
+                self.masking = isinstance(item, StencilPush)
+            elif isinstance(item, Rectangle | BorderImage) and not self.masking:
+                if item.texture is not None and id(item.texture) in self.text_ids:
+                    self.texts[id(item.texture)] = len(self.fills)
+                else:
+                    x, y = item.pos[0] + self.shift[0], item.pos[1] + self.shift[1]
+                    box = (x, y, x + item.size[0], y + item.size[1])
+                    self.fills.append((box, self.colour))
+            elif isinstance(item, InstructionGroup):
+                self.walk(item)
+
+    def behind(self, point: tuple[float, float], fills: int, base: Colour) -> Colour:
+        """The colour seen at `point` after the first `fills` fills, over `base`."""
+        from kiosk.ui.theme import over
+
+        seen = base
+        for (left, bottom, right, top), colour in self.fills[:fills]:
+            if left <= point[0] <= right and bottom <= point[1] <= top:
+                seen = over(colour, seen)
+        return seen
+
+
+def text_colour(label: Any) -> Colour:
+    """The colour `label` draws its text in (its disabled colour when disabled)."""
+    return tuple(label.disabled_color if label.disabled else label.color)
+
+
+def contrasts(widget: Any) -> list[tuple[Any, Colour, Colour, float]]:
+    """Each label (buttons too) drawn under `widget` with text: (label, its text colour,
+    the colour drawn behind it, their contrast ratio).
+
+    What is behind a label is found by following the window's canvas in drawing order up
+    to the label's text: every fill (a screen's background, a button's face) over the
+    label's centre, blended by its alpha, over the window's clear colour.
+    """
+    from kivy.core.window import Window
+    from kivy.uix.label import Label
+
+    from kiosk.ui.theme import contrast
+
+    drawn_labels = [w for root in Window.children for w in root.walk() if isinstance(w, Label)]
+    painter = _Painter({id(label.texture) for label in drawn_labels if label.texture})
+    painter.walk(Window.canvas)
+    base: Colour = tuple(Window.clearcolor)
+    found = []
+    for label in labels(widget):
+        drawn = painter.texts.get(id(label.texture)) if label.texture else None
+        if not label.text.strip() or drawn is None:
+            continue  # nothing drawn
+        back = painter.behind(label.to_window(*label.center), drawn, base)
+        text = text_colour(label)
+        found.append((label, text, back, contrast(text, back)))
+    return found
+
+
+def low_contrast(widget: Any) -> list[str]:
+    """Labels (buttons too) whose text colour against the colour drawn behind it is below
+    WCAG AA: 4.5:1, or 3:1 for large text (kiosk/ui/theme.py least_contrast)."""
+    from kiosk.ui.theme import hex_of, least_contrast
+
+    found = []
+    for label, text, back, ratio in contrasts(widget):
+        bar = least_contrast(label.font_size, label.bold)
+        if ratio < bar:
+            found.append(
+                f"{label.text!r}: {hex_of(text)} on {hex_of(back)} is {ratio:.2f}:1, below {bar}:1"
+            )
+    return found

@@ -18,7 +18,9 @@ from tests.ui.conftest import Kiosk
 from tests.ui.screen_checks import (
     alignments,
     changed_alignments,
+    contrasts,
     lost_starts,
+    low_contrast,
     missing_glyphs,
 )
 
@@ -98,6 +100,21 @@ def test_every_shortened_text_keeps_the_start_of_its_line(kiosk_factory, languag
     assert problems == {}
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_text_is_legible_on_the_colour_drawn_behind_it(kiosk_factory, language):
+    kiosk, member = fresh(kiosk_factory, language)
+    checked = 0
+
+    problems = {}
+    for name, screen in tour(kiosk, member):
+        checked += len(contrasts(screen))
+        if found := low_contrast(screen):
+            problems[name] = found
+
+    assert problems == {}
+    assert checked > 100  # the walk found the labels' texts and what is behind them
+
+
 # -- each check catches a screen broken on purpose -----------------------------------------
 
 
@@ -153,3 +170,16 @@ def test_the_shortening_check_catches_a_line_cut_at_its_start(kiosk_factory, lan
     found = lost_starts(kiosk.app.screen, language == "fa", lengthen=stretched)
 
     assert len(found) == 1 and found[0].startswith(repr(stretched(label)))
+
+
+def test_the_contrast_check_catches_pale_text_and_a_pale_button(kiosk: Kiosk):
+    promise, language = kiosk.ids("promise"), kiosk.ids("language")
+    assert low_contrast(kiosk.app.screen) == []
+
+    promise.color = (0.75, 0.75, 0.75, 1)  # light grey on the pale background
+    language.background_color = (0.8, 0.8, 0.8, 1)  # white text on a light grey face
+    kiosk.pump(1)
+
+    found = low_contrast(kiosk.app.screen)
+    assert f"{language.text!r}: #ffffff on #cccccc is 1.61:1, below 4.5:1" in found
+    assert f"{promise.text!r}: #bfbfbf on #f5f5f0 is 1.67:1, below 3.0:1" in found

@@ -69,7 +69,10 @@ class EnrollScreen(KioskScreen[EnrollRequest | None]):
         marketing = "enroll.marketing.yes" if self.marketing else "enroll.marketing.no"
         self.ids.marketing.text = app.t(marketing)
         # A switch looks on or off, not only says so.
-        self.ids.marketing.background_color = _SWITCH_ON if self.marketing else _SWITCH_OFF
+        colours = app.theme.colours
+        switch = self.ids.marketing
+        switch.background_color = colours.success if self.marketing else colours.secondary
+        switch.color = colours.on_success if self.marketing else colours.on_secondary
         self.ids.name.text = (
             app.t("enroll.name_is", name=self.name_text) if self.name_text else app.t("enroll.name")
         )
@@ -113,9 +116,6 @@ class EnrollScreen(KioskScreen[EnrollRequest | None]):
         app.go(ResultRequest(kind="enroll", points=result.bonus_points, balance=result.balance))
 
 
-_SWITCH_ON = (0.05, 0.42, 0.18, 1)  # the success green
-_SWITCH_OFF = (0.55, 0.57, 0.6, 1)  # a secondary button's grey
-
 # The letter keyboards, row by row, left to right as printed. Persian: the standard layout
 # (ISIRI 9147, on Iranian keyboards), then ژ آ ئ (Shift on a keyboard) where its bottom row
 # has punctuation, which a name needs not; the half-space key is its Shift+Space. English:
@@ -135,8 +135,6 @@ LATIN_ROWS = (
 # Keys wider than a letter, in letters.
 KEY_WIDTHS = {"zwnj": 3, "space": 5, "back": 3, "shift": 2}
 _WORD_KEYS = ("zwnj", "space", "back", "shift")  # keys labelled by a text, not a letter
-_SHIFT_ON = (0.1, 0.25, 0.45, 1)  # a key's pressed blue: shift is held for the next letter
-_SHIFT_OFF = (0.15, 0.35, 0.6, 1)
 
 
 class NameScreen(KioskScreen[None]):
@@ -183,7 +181,9 @@ class NameScreen(KioskScreen[None]):
             for key in keyboard.keys
         ]
         if "shift" in keyboard.keys:
-            keyboard.button("shift").background_color = _SHIFT_ON if self.shift else _SHIFT_OFF
+            colours = app.theme.colours  # held for the next letter: the pressed shade
+            shift = colours.primary_down if self.shift else colours.primary
+            keyboard.button("shift").background_color = shift
 
     def forget(self) -> None:
         self.text = ""

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from kivy.animation import Animation
+from kivy.uix.image import Image
 from phonenumbers import AsYouTypeFormatter
 
 from kiosk.core.clock import from_iso
@@ -47,6 +48,18 @@ class AttractScreen(KioskScreen[AttractRequest | None]):
         super().__init__(**kwargs)
         self.gesture_taps: list[Any] = []
         self.message_key = ""
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        """Put the shop's logo (shop.logo) before its name, when one is configured."""
+        logo = self.app.theme.logo
+        if logo:
+            row = self.ids.shop.parent  # the reading start: first in the mirrored row
+            image = Image(
+                source=logo, fit_mode="contain", size_hint_x=None, width=self.app.u * 0.12
+            )
+            self.app.bind(u=lambda _app, u: setattr(image, "width", u * 0.12))
+            self.ids["logo"] = image
+            row.add_widget(image, index=len(row.children))
 
     @property
     def shop_name(self) -> str:

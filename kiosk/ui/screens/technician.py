@@ -195,7 +195,8 @@ class StaffScreen(KioskScreen[StaffRequest | None]):
                 height=app.u * 0.075,
             )
             if person.staff_id == self.selected:
-                button.background_color = (0.85, 0.55, 0.1, 1)
+                button.background_color = app.theme.colours.accent
+                button.color = app.theme.colours.on_accent
             button.bind(on_release=lambda b: self.select(b.key))
             box.add_widget(button)
         box.add_widget(Widget())  # the rows stay at the top
@@ -377,8 +378,11 @@ class ProvisionScreen(KioskScreen[None]):
             keyboard.button(wide).font_scale = 0.03
         self.ids.url.text = app.t("tech.provision.url", url=ltr(self.url or "-"))
         self.ids.code.text = app.t("tech.provision.code", code=ltr(self.code or "-"))
-        for name in ("url", "code"):
-            self.ids[name].background_color = _SELECTED if self.field == name else _FIELD
+        colours = app.theme.colours
+        for name in ("url", "code"):  # the field the keyboard types into stands out
+            chosen = self.field == name
+            self.ids[name].background_color = colours.accent if chosen else colours.secondary
+            self.ids[name].color = colours.on_accent if chosen else colours.on_secondary
         self.ids.go.disabled = self.busy
 
     def choose(self, field: str) -> None:
@@ -459,5 +463,3 @@ class ProvisionScreen(KioskScreen[None]):
 
 
 RESTART_AFTER_SECONDS = 2.0  # long enough to read "provisioned"
-_SELECTED = (0.85, 0.55, 0.1, 1)  # the field the keyboard types into
-_FIELD = (0.3, 0.3, 0.34, 1)

@@ -86,7 +86,8 @@ class VoidScreen(KioskScreen[ResumeVoid | None]):
                 height=app.u * _ROW,
             )
             if entry.entry_id == self.selected:
-                button.background_color = (0.85, 0.55, 0.1, 1)
+                button.background_color = app.theme.colours.accent
+                button.color = app.theme.colours.on_accent
             button.bind(on_release=lambda b: self.select(b.key))
             box.add_widget(button)
         box.add_widget(Widget())  # the rows stay at the top
@@ -95,7 +96,8 @@ class VoidScreen(KioskScreen[ResumeVoid | None]):
         for reason in VOID_REASONS:
             button = KButton(key=reason, text=app.t(f"void.reason.{reason}"), font_scale=0.04)
             if reason == self.reason:
-                button.background_color = (0.85, 0.55, 0.1, 1)
+                button.background_color = app.theme.colours.accent
+                button.color = app.theme.colours.on_accent
             button.bind(on_release=lambda b: self.choose_reason(b.key))
             reasons.add_widget(button)
 
