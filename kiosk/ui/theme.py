@@ -111,6 +111,9 @@ class Colours:
     warning: Colour = (0.6, 0.3, 0.0, 1.0)  # points about to expire
     disabled: Colour = (0.82, 0.83, 0.85, 1.0)  # a button that cannot be pressed now
     on_disabled: Colour = (0.3, 0.31, 0.34, 1.0)  # still legible: a shopper reads why
+    alarm: Colour = (0.25, 0.1, 0.1, 1.0)  # the out-of-service screen's background
+    on_alarm: Colour = WHITE
+    on_alarm_muted: Colour = (1.0, 0.85, 0.85, 1.0)  # its technical detail
 
 
 # Each (text, background) pair the palette is meant for, by name: every one must reach
@@ -131,6 +134,8 @@ PAIRS: Final = (
     ("note", "background"),
     ("warning", "background"),
     ("on_disabled", "disabled"),
+    ("on_alarm", "alarm"),
+    ("on_alarm_muted", "alarm"),
 )
 
 
