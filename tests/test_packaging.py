@@ -66,6 +66,8 @@ def test_the_wheel_carries_the_fonts_sounds_catalogues_and_layouts(wheel: zipfil
         f"{data}/fonts/Vazirmatn-Regular.ttf",
         f"{data}/fonts/Vazirmatn-Bold.ttf",
         f"{data}/fonts/OFL.txt",
+        f"{data}/icons/MaterialIcons-Regular.ttf",
+        f"{data}/icons/LICENSE-Apache-2.0.txt",
         f"{data}/sounds/earn.wav",
         "kiosk/config/defaults.toml",
         "kiosk/ui/kv/widgets.kv",

@@ -41,6 +41,7 @@ from kiosk.ui.screens import SCREENS, KioskScreen
 from kiosk.ui.screens.shopper import ResultScreen
 from kiosk.ui.sounds import Sounds
 from kiosk.ui.theme import Theme, theme_for
+from kiosk.ui.widgets import ICON_FONT
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,10 @@ def load_resources() -> None:
             FONT,
             fn_regular=str(fonts / "Vazirmatn-Regular.ttf"),
             fn_bold=str(fonts / "Vazirmatn-Bold.ttf"),
+        )
+    if ICON_FONT not in LabelBase._fonts:
+        LabelBase.register(
+            ICON_FONT, fn_regular=str(ASSETS / "icons" / "MaterialIcons-Regular.ttf")
         )
     for kv_file in KV_FILES:
         if str(kv_file) not in Builder.files:

@@ -60,11 +60,97 @@ class KLabel(Label):
         return width
 
 
+ICON_FONT = "Icons"  # Material Icons (assets/icons/, Apache-2.0), registered in app.py
+# Each icon by name: its code point in the icon font, left to right and right to left. An
+# icon that points somewhere (back) is mirrored in Persian: back is to the reading start.
+ICONS: dict[str, tuple[str, str]] = {
+    "back": ("\ue5c4", "\ue5c8"),  # arrow_back; arrow_forward in Persian
+    "language": ("\ue894", "\ue894"),  # language (a globe)
+    "cashier": ("\uf17e", "\uf17e"),  # point_of_sale
+    "phone": ("\ue0bc", "\ue0bc"),  # dialpad
+    "join": ("\ue7fe", "\ue7fe"),  # person_add
+    "purchase": ("\ue8cb", "\ue8cb"),  # shopping_basket
+    "redeem": ("\ue8b1", "\ue8b1"),  # redeem (a gift)
+    "done": ("\ue5ca", "\ue5ca"),  # check
+    "cancel": ("\ue5cd", "\ue5cd"),  # close
+    "void": ("\ue166", "\ue166"),  # undo
+    "logout": ("\ue897", "\ue897"),  # lock
+    "sync": ("\ue627", "\ue627"),  # sync
+    "settings": ("\ue8b8", "\ue8b8"),  # settings
+    "restart": ("\uf053", "\uf053"),  # restart_alt
+    "staff": ("\uea67", "\uea67"),  # badge
+}
+
+
+def icon_glyph(name: str, rtl: bool) -> str:
+    """The icon font's character for the icon `name` in a language's direction."""
+    ltr, mirrored = ICONS[name]
+    return mirrored if rtl else ltr
+
+
+class ButtonIcon(Label):
+    """A button's icon, in the icon font, beside the text at the reading-start side."""
+
+
 class KButton(Button):
-    """A big flat button in the kiosk font."""
+    """A big flat button in the kiosk font, with an icon beside its text if it has one.
+
+    The icon (`icon`, a name in ICONS) goes on the side where the text starts to read:
+    left of the text in English, right of it in Persian; the text moves over by half the
+    icon's room so that the two stay centred together.
+    """
 
     key = StringProperty("")
     font_scale = NumericProperty(0.05)
+    icon = StringProperty("")
+    rtl = BooleanProperty(False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.icon_label: ButtonIcon | None = None
+        super().__init__(**kwargs)
+        self.bind(
+            icon=self._place_icon,
+            rtl=self._place_icon,
+            texture=self._place_icon,
+            pos=self._place_icon,
+            size=self._place_icon,
+            font_size=self._place_icon,
+            color=self._place_icon,
+        )
+        self._place_icon()
+
+    def _place_icon(self, *_: Any) -> None:
+        if not self.icon:
+            if self.icon_label is not None:
+                self.remove_widget(self.icon_label)
+                self.icon_label = None
+                self.padding = [0, 0, 0, 0]
+            return
+        if self.icon_label is None:
+            self.icon_label = ButtonIcon(font_name=ICON_FONT, halign="center", valign="middle")
+            self.add_widget(self.icon_label)
+        icon = self.icon_label
+        side = self.font_size * 1.15
+        gap = self.font_size * 0.3
+        room = side + gap
+        padding = [0, 0, room, 0] if self.rtl else [room, 0, 0, 0]
+        if list(self.padding) != padding:
+            self.padding = padding  # the texture is redrawn: this runs again
+            return
+        icon.text = icon_glyph(self.icon, self.rtl)
+        icon.font_size = side
+        icon.color = self.color
+        icon.disabled_color = self.disabled_color
+        icon.size = (side, self.height)
+        icon.text_size = icon.size
+        lines = getattr(self._label, "_cached_lines", None) or []
+        line = max((ln.w for ln in lines), default=0)
+        free = self.width - room
+        if self.rtl:  # the text's right-hand end, then the icon
+            icon.x = self.x + (free + line) / 2 + gap
+        else:
+            icon.x = self.x + room + (free - line) / 2 - gap - side
+        icon.y = self.y
 
 
 class MirrorBox(BoxLayout):

@@ -18,7 +18,11 @@ def labels(widget: Any) -> Iterator[Any]:
     """Every visible label (buttons are labels too) under `widget`."""
     from kivy.uix.label import Label
 
+    from kiosk.ui.widgets import ButtonIcon
+
     for child in widget.walk(restrict=True):
+        if isinstance(child, ButtonIcon):  # an icon beside a text: no words to translate
+            continue
         if isinstance(child, Label) and child.opacity > 0 and child.get_root_window():
             yield child
 

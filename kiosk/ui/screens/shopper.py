@@ -287,10 +287,19 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
                 key=reward.reward_id,
                 text=app.t("member.reward", reward=name, points=reward.cost),
                 font_scale=0.032,
+                icon="redeem",
                 disabled=not reward.affordable or not summary.can_redeem,
             )
             if reward.affordable:
                 button.background_color = (0.85, 0.55, 0.1, 1)
+            else:
+                # Not yet: readable (dark text on a muted surface, not greyed out), and
+                # how many more points it takes.
+                more = max(reward.cost - summary.balance, 0)
+                button.text = app.t("member.reward_needs", reward=name, points=more)
+                button.font_scale = 0.028  # the longer line still fits, icon and all
+                button.background_color = UNAFFORDABLE_SURFACE
+                button.disabled_color = UNAFFORDABLE_TEXT
             button.bind(on_release=lambda b: self.pick(b.key))
             box.add_widget(button)
 
@@ -316,6 +325,11 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
             app.go("amount")
 
         app.go(PinRequest(PinPurpose.SHIFT, then=opened, back="member"))
+
+
+# A reward the member cannot afford yet: text at full contrast on a muted surface.
+UNAFFORDABLE_SURFACE = (0.86, 0.87, 0.89, 1)
+UNAFFORDABLE_TEXT = (0.16, 0.17, 0.2, 1)
 
 
 def _masked_name(name: str | None) -> str:
