@@ -97,14 +97,14 @@ def resolve(setting: str, data_dir: Path) -> KeySource | str:
         # What the database is sealed with already decides: the touch app, `kiosk sync`
         # and the backup must agree, and an OTP that cannot be read at one start (a unit
         # without /dev/vcio) must be said, not silently replaced by a new key file.
-        sealed_with = _sealed_with(database_path(data_dir))
-        if sealed_with is not None and sealed_with != "auto":
-            return resolve(sealed_with, data_dir)
+        found = sealed_with(database_path(data_dir))
+        if found is not None and found != "auto":
+            return resolve(found, data_dir)
         return OtpKey() if otp_available() else default_key_source(data_dir)
     raise DataKeyUnavailable(reason=f"security.key_source '{setting}' is none of {SOURCES}")
 
 
-def _sealed_with(path: Path) -> str | None:
+def sealed_with(path: Path) -> str | None:
     """The key source a database's data key is wrapped by, or None (new, or unreadable)."""
     if not path.exists():
         return None

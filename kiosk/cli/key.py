@@ -26,7 +26,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.appliance.keys import SOURCES, otp_available, protects_against_theft, resolve
+from kiosk.appliance.keys import (
+    SOURCES,
+    otp_available,
+    protects_against_theft,
+    resolve,
+    sealed_with,
+)
 from kiosk.cli.common import EXIT_FAILED, Context, common_options, emit, fail
 from kiosk.core.store.db import checkpoint, connect, database_path, open_existing
 from kiosk.core.store.rekey import opens, rewrap_copy, rotate, sealed_counts
@@ -173,7 +179,7 @@ def rotate_run(ctx: Context, args: argparse.Namespace) -> int:
         )
     setting = ctx.config.security.key_source
     wanted = args.to or setting
-    previous = _stored_name(path)
+    previous = sealed_with(path)
     target = _target(ctx, wanted, previous)
     if setting not in ("auto", target.name):
         raise InvalidInput(
@@ -421,17 +427,6 @@ def _source_named(ctx: Context, name: str) -> KeySource:
         assert not isinstance(found, str)
         return found
     raise DataKeyUnavailable(reason=f"the data key names an unknown key source '{name}'")
-
-
-def _stored_name(path: Path) -> str | None:
-    conn = open_existing(path)
-    try:
-        stored = stored_key(conn)
-    except sqlite3.Error:  # before the first key (a database from before sealing)
-        return None
-    finally:
-        conn.close()
-    return stored["source"] if stored else None
 
 
 def _database(ctx: Context) -> Path:

@@ -432,12 +432,18 @@ def m011_sealed_personal_data(db: Database) -> None:
     still the key) and the sealed id. The triggers that queue a member's push are lifted
     while the rows are rewritten: sealing changes nothing the CRM knows.
     """
+    lifted = [
+        str(sql)
+        for (sql,) in db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
+            "('member_outbox_on_person', 'member_outbox_on_card_change')"
+        ).fetchall()
+    ]
+    db.execute("DROP TRIGGER member_outbox_on_person")
+    db.execute("DROP TRIGGER member_outbox_on_card_change")
     _run_script(
         db,
         """
-        DROP TRIGGER member_outbox_on_person;
-        DROP TRIGGER member_outbox_on_card_change;
-
         ALTER TABLE people ADD COLUMN sealed BLOB;
         UPDATE people SET
             sealed = seal(json_object('phone', phone, 'name', name, 'birthday', birthday),
@@ -454,23 +460,10 @@ def m011_sealed_personal_data(db: Database) -> None:
 
         UPDATE staff SET name = seal(name, 'staff:' || staff_id);
         UPDATE meta SET value = seal(value, 'meta:txn_key') WHERE key = 'txn_key';
-
-        CREATE TRIGGER member_outbox_on_person AFTER UPDATE ON people BEGIN
-            INSERT INTO member_outbox (member_id, version, changed_at)
-            VALUES (new.member_id, 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-            ON CONFLICT(member_id) DO UPDATE SET version = version + 1,
-                changed_at = excluded.changed_at;
-        END;
-
-        CREATE TRIGGER member_outbox_on_card_change AFTER UPDATE ON cards
-        WHEN old.member_id IS NOT NULL BEGIN
-            INSERT INTO member_outbox (member_id, version, changed_at)
-            VALUES (old.member_id, 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-            ON CONFLICT(member_id) DO UPDATE SET version = version + 1,
-                changed_at = excluded.changed_at;
-        END;
         """,
     )
+    for sql in lifted:  # as m004 made them
+        db.execute(sql)
 
 
 @MIGRATIONS()
