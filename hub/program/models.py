@@ -35,6 +35,8 @@ class Program(models.Model):
     signature = models.TextField()
     published_at = models.DateTimeField(default=timezone.now)
     superseded_at = models.DateTimeField(null=True)
+    # Who published it: a panel user's username, or "" (the `hub` command, the set-up).
+    published_by = models.TextField(db_default="", blank=True)
 
     class Meta:
         db_table = "hub_program"
@@ -47,6 +49,12 @@ class Staff(models.Model):
     staff_id = models.TextField(primary_key=True)
     data = models.JSONField()  # name, role, PIN hash, cards, disabled: as signed
     published_at = models.DateTimeField(default=timezone.now)
+    # The branch they work at, for the panel (a manager sees their branch's staff). Not in
+    # the signed data: every kiosk of the chain gets every staff change (hub/feed/feed.py).
+    branch = models.ForeignKey(
+        "devices.Branch", null=True, on_delete=models.PROTECT, related_name="staff"
+    )
+    published_by = models.TextField(db_default="", blank=True)
 
     class Meta:
         db_table = "hub_staff"

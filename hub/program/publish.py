@@ -39,8 +39,11 @@ class Published:
     published_at: datetime
 
 
-def publish_program(data: dict[str, Any], now: datetime | None = None) -> Published:
-    """Check, number, sign and publish a program; HubError (nothing written) if it is bad."""
+def publish_program(data: dict[str, Any], now: datetime | None = None, by: str = "") -> Published:
+    """Check, number, sign and publish a program; HubError (nothing written) if it is bad.
+
+    `by`: who publishes it (a panel user's username; "" from the `hub` command).
+    """
     body = {k: v for k, v in data.items() if k != "version"} if isinstance(data, dict) else data
     problem = program_problem(body)
     if problem is not None:
@@ -59,7 +62,7 @@ def publish_program(data: dict[str, Any], now: datetime | None = None) -> Publis
         if latest is not None:
             Program.objects.filter(superseded_at__isnull=True).update(superseded_at=moment)
         Program.objects.create(
-            version=version, data=signed, signature=signature, published_at=moment
+            version=version, data=signed, signature=signature, published_at=moment, published_by=by
         )
         feed.append_signed("program", signed, signature)
     return Published(version, signed, moment)
@@ -89,12 +92,15 @@ def put_staff(
     cards: list[str],
     disabled: bool,
     now: datetime | None = None,
+    branch_id: int | None = None,
+    by: str = "",
 ) -> dict[str, Any]:
     """Publish a staff member (new, or changed); HubError (nothing written) if it is bad.
 
     Without a new PIN, a known staff member keeps the hash last published. A new PIN that
     is trivial, or that another active staff member has, is refused: kiosks see only
     salted hashes and cannot tell two people's equal PINs apart, so it is done here.
+    `branch_id` (the panel's; not signed) and `by` are kept beside the signed data.
     """
     if not _STAFF_ID.fullmatch(staff_id):
         raise HubError("--staff-id must be 1 to 64 letters, digits, '.', '_' or '-'")
@@ -137,8 +143,9 @@ def put_staff(
             "disabled": disabled,
         }
         signature = signer.sign("staff", data)
-        Staff.objects.update_or_create(
-            staff_id=staff_id, defaults={"data": data, "published_at": moment}
-        )
+        kept: dict[str, Any] = {"data": data, "published_at": moment, "published_by": by}
+        if branch_id is not None:
+            kept["branch_id"] = branch_id
+        Staff.objects.update_or_create(staff_id=staff_id, defaults=kept)
         feed.append_signed("staff", data, signature)
     return data

@@ -260,5 +260,16 @@ class Limits:
         """
         if self.mode == "stamps":
             return self.max_points_per_purchase or _LARGEST
-        base = (amount // self.per_amount) * self.points
-        return int((Decimal(base) * self.top_multiplier).to_integral_value(ROUND_FLOOR)) + 1
+        return tier_points(amount, self.points, self.per_amount, self.top_multiplier) + 1
+
+
+def tier_points(amount: int, points: int, per_amount: int, multiplier: Decimal) -> int:
+    """The points a purchase of `amount` rial earns at a tier's multiplier, before the cap.
+
+    The kiosk's rule (kiosk/core/program.py `points_for_purchase`): `points` for each whole
+    `per_amount`, times the multiplier, rounded down. The hub judges entries with it and the
+    panel previews a draft program with it; tests/hub/test_program_versions.py checks that
+    it quotes as the kiosk does.
+    """
+    base = (amount // per_amount) * points
+    return int((Decimal(base) * multiplier).to_integral_value(ROUND_FLOOR))

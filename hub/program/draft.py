@@ -1,0 +1,290 @@
+"""The program's edit form as a model: typed values in, a publishable program (or reasons) out.
+
+The panel's form posts flat fields (`points`, `tier-0-threshold`, `reward-1-name_fa`...);
+`read_draft` checks each one and says what is wrong with it in Persian and English, then
+builds the program's data, which `hub.program.rules.program_problem` (the check every
+publication passes) must accept too. Money is typed in the chain's display unit (Toman or
+Rial) and kept in Rial. Plain code rather than Django formsets: a program is one signed
+JSON document with nested lists whose rules (ascending thresholds, one id each) span rows,
+and the same model serves the preview and the tests without a request or a database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from itertools import pairwise
+from typing import Any
+
+from hub.program.preview import RIAL_PER_UNIT
+from hub.program.rules import MODES, REWARD_KINDS, program_problem
+from hub.program.wording import Text, ascii_digits, persian_digits
+
+# Rows read of each list (the form shows those there are and one empty row to add one).
+MAX_TIERS = 10
+MAX_REWARDS = 40
+# The top-level numbers, in the form's order; those in MONEY are typed in the display unit.
+NUMBERS = (
+    "points",
+    "per_amount",
+    "enrollment_bonus",
+    "birthday_bonus",
+    "max_points_per_purchase",
+    "max_amount",
+    "max_adjust_points",
+    "max_opening_balance",
+    "offline_redemption_allowance",
+)
+MONEY = frozenset({"per_amount", "max_amount"})
+LEAST = {"points": 1, "per_amount": 1, "max_amount": 1}  # the rest may be 0
+LARGEST = 2**53 - 1
+TIER_FIELDS = ("id", "name_fa", "name_en", "threshold", "multiplier")
+REWARD_FIELDS = ("id", "name_fa", "name_en", "cost", "kind", "value", "active_from", "active_until")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_MULTIPLIER = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?")
+
+
+@dataclass
+class Draft:
+    """A form as typed: its values, what is wrong with them (by field), the program if none."""
+
+    values: dict[str, str]
+    errors: dict[str, Text] = field(default_factory=dict)
+    data: dict[str, Any] | None = None
+
+    @property
+    def valid(self) -> bool:
+        """Whether the draft is a program that can be previewed and published."""
+        return self.data is not None and not self.errors
+
+
+def values_of(data: Mapping[str, Any], unit: str) -> dict[str, str]:
+    """A program's data as the form's values (money in `unit`), to start editing from."""
+    values = {"mode": str(data["mode"])}
+    for name in NUMBERS:
+        if name in data:
+            number = int(data[name])
+            values[name] = _money_text(number, unit) if name in MONEY else str(number)
+    for i, tier in enumerate(data.get("tiers") or []):
+        for name in TIER_FIELDS:
+            values[f"tier-{i}-{name}"] = str(tier.get(name, ""))
+    for i, reward in enumerate(data.get("rewards") or []):
+        for name in REWARD_FIELDS:
+            value = reward.get(name)
+            text = "" if value is None else str(value)
+            if name == "value" and reward.get("kind") == "fixed_discount":
+                text = _money_text(int(value or 0), unit)
+            values[f"reward-{i}-{name}"] = text
+    return values
+
+
+def read_draft(posted: Mapping[str, str], unit: str) -> Draft:
+    """Check a posted form; the program's data when every field is right."""
+    values = {k: str(v) for k, v in posted.items() if isinstance(k, str)}
+    draft = Draft(values)
+    errors = draft.errors
+    data: dict[str, Any] = {}
+    mode = values.get("mode", "")
+    if mode not in MODES:
+        errors["mode"] = Text("نوع باشگاه را انتخاب کنید.", "Choose the kind of club.")
+    data["mode"] = mode
+    for name in NUMBERS:
+        if name in MONEY:
+            number = _money(values, name, unit, LEAST.get(name, 0), errors)
+        else:
+            number = _whole(values, name, LEAST.get(name, 0), errors)
+        data[name] = number
+    data["tiers"] = _tiers(values, errors)
+    data["rewards"] = _rewards(values, unit, errors)
+    if errors:
+        return draft
+    problem = program_problem(data)
+    if problem is not None:  # a rule this form does not check itself: said as the hub says it
+        errors[""] = Text(f"برنامه پذیرفته نیست: {problem}", f"Not a program: {problem}")
+        return draft
+    draft.data = data
+    return draft
+
+
+# -- one field -------------------------------------------------------------------------
+
+
+def _whole(values: Mapping[str, str], key: str, least: int, errors: dict[str, Text]) -> int | None:
+    text = ascii_digits(values.get(key, ""))
+    if not text:
+        errors[key] = Text("این را پر کنید.", "Fill this in.")
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text) > LARGEST:
+        errors[key] = Text("یک عدد درست بنویسید، مانند ۱۰۰.", "Type a whole number, like 100.")
+        return None
+    if int(text) < least:
+        errors[key] = Text(
+            f"کمتر از {persian_digits(least)} نمی‌شود.", f"It must be at least {least}."
+        )
+        return None
+    return int(text)
+
+
+def _money(
+    values: Mapping[str, str], key: str, unit: str, least: int, errors: dict[str, Text]
+) -> int | None:
+    """An amount typed in `unit`, in Rial; a Toman amount may have one decimal (a Rial)."""
+    text = ascii_digits(values.get(key, "")).replace("٫", ".")
+    if not text:
+        errors[key] = Text("این را پر کنید.", "Fill this in.")
+        return None
+    whole, _, tenth = text.partition(".")
+    scale = RIAL_PER_UNIT[unit]
+    ok = whole.isascii() and whole.isdigit() and len(whole) <= 16
+    ok = ok and (not tenth or (scale == 10 and len(tenth) == 1 and tenth.isdigit()))
+    if not ok:
+        errors[key] = Text(
+            "مبلغ را به عدد بنویسید، مانند ۱۰۰٬۰۰۰.", "Type the amount as a number, like 100,000."
+        )
+        return None
+    rial = int(whole) * scale + (int(tenth) if tenth else 0)
+    if not least <= rial <= LARGEST:
+        errors[key] = Text("این مبلغ پذیرفته نیست.", "This amount is out of range.")
+        return None
+    return rial
+
+
+def _money_text(rial: int, unit: str) -> str:
+    scale = RIAL_PER_UNIT[unit]
+    return str(rial // scale) if rial % scale == 0 else f"{rial // scale}.{rial % scale}"
+
+
+def _day(values: Mapping[str, str], key: str, errors: dict[str, Text]) -> str:
+    text = ascii_digits(values.get(key, ""))
+    if not text:
+        return ""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is None or len(text) != 10:
+        errors[key] = Text(
+            "تاریخ را از تقویم انتخاب کنید (سال-ماه-روز).", "Pick a date (year-month-day)."
+        )
+        return ""
+    return text
+
+
+# -- the lists ---------------------------------------------------------------------------
+
+
+def _rows(values: Mapping[str, str], prefix: str, names: tuple[str, ...], most: int) -> list[int]:
+    """The indexes of the rows filled in and not marked to remove, in the form's order."""
+    found = []
+    for i in range(most):
+        if values.get(f"{prefix}-{i}-remove"):
+            continue
+        if any(values.get(f"{prefix}-{i}-{n}", "").strip() for n in names if n != "kind"):
+            found.append(i)
+    return found
+
+
+def _ident(values: Mapping[str, str], key: str, seen: set[str], errors: dict[str, Text]) -> str:
+    text = values.get(key, "").strip()
+    if not _ID.fullmatch(text):
+        errors[key] = Text(
+            "شناسه: حروف و رقم‌های انگلیسی، بدون فاصله (مانند gold).",
+            "Id: English letters and digits, no spaces (like gold).",
+        )
+    elif text in seen:
+        errors[key] = Text("این شناسه دو بار آمده است.", "This id is used twice.")
+    seen.add(text)
+    return text
+
+
+def _names(values: Mapping[str, str], prefix: str, errors: dict[str, Text]) -> dict[str, str]:
+    names = {}
+    for language in ("fa", "en"):
+        key = f"{prefix}-name_{language}"
+        text = values.get(key, "").strip()
+        if not text or len(text) > 80 or "\x00" in text:
+            errors[key] = Text(
+                "نام را به هر دو زبان بنویسید (تا ۸۰ نویسه).",
+                "Give the name in both languages (up to 80 characters).",
+            )
+        names[f"name_{language}"] = text
+    return names
+
+
+def _tiers(values: Mapping[str, str], errors: dict[str, Text]) -> list[dict[str, Any]]:
+    tiers: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    rows = _rows(values, "tier", TIER_FIELDS, MAX_TIERS)
+    if not rows:
+        errors["tiers"] = Text("دست‌کم یک سطح لازم است.", "A program needs at least one tier.")
+        return tiers
+    for i in rows:
+        prefix = f"tier-{i}"
+        tier: dict[str, Any] = {"id": _ident(values, f"{prefix}-id", seen, errors)}
+        tier |= _names(values, prefix, errors)
+        tier["threshold"] = _whole(values, f"{prefix}-threshold", 0, errors)
+        multiplier = ascii_digits(values.get(f"{prefix}-multiplier", "")).replace("٫", ".")
+        try:
+            good = bool(_MULTIPLIER.fullmatch(multiplier)) and Decimal(multiplier) > 0
+        except InvalidOperation:
+            good = False
+        if not good:
+            errors[f"{prefix}-multiplier"] = Text(
+                "ضریب عددی بزرگ‌تر از صفر است، مانند 1.25.",
+                "The multiplier is a number above 0, like 1.25.",
+            )
+        tier["multiplier"] = multiplier
+        tiers.append(tier)
+    thresholds = [t["threshold"] for t in tiers]
+    if None not in thresholds:
+        if thresholds[0] != 0:
+            errors[f"tier-{rows[0]}-threshold"] = Text(
+                "آستانهٔ نخستین سطح صفر است: هر عضو در سطحی است.",
+                "The first tier's threshold is 0: every member is in a tier.",
+            )
+        for i, (low, high) in zip(rows[1:], pairwise(thresholds), strict=True):
+            if high <= low:
+                errors[f"tier-{i}-threshold"] = Text(
+                    "آستانهٔ هر سطح از سطح پیش از آن بیشتر است.",
+                    "Each tier's threshold is above the one before it.",
+                )
+    return tiers
+
+
+def _rewards(values: Mapping[str, str], unit: str, errors: dict[str, Text]) -> list[dict[str, Any]]:
+    rewards: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i in _rows(values, "reward", REWARD_FIELDS, MAX_REWARDS):
+        prefix = f"reward-{i}"
+        reward: dict[str, Any] = {"id": _ident(values, f"{prefix}-id", seen, errors)}
+        reward |= _names(values, prefix, errors)
+        reward["cost"] = _whole(values, f"{prefix}-cost", 1, errors)
+        kind = values.get(f"{prefix}-kind", "")
+        if kind not in REWARD_KINDS:
+            errors[f"{prefix}-kind"] = Text(
+                "نوع جایزه را انتخاب کنید.", "Choose the reward's kind."
+            )
+        reward["kind"] = kind
+        if kind == "fixed_discount":
+            reward["value"] = _money(values, f"{prefix}-value", unit, 1, errors)
+        elif kind == "percent_discount":
+            value = _whole(values, f"{prefix}-value", 1, errors)
+            if value is not None and value > 100:
+                errors[f"{prefix}-value"] = Text(
+                    "درصد تخفیف از ۱ تا ۱۰۰ است.", "A percentage is from 1 to 100."
+                )
+            reward["value"] = value
+        else:
+            reward["value"] = 0
+        start = _day(values, f"{prefix}-active_from", errors)
+        until = _day(values, f"{prefix}-active_until", errors)
+        if start and until and until < start:
+            errors[f"{prefix}-active_until"] = Text(
+                "پایان پیش از آغاز است.", "The end comes before the start."
+            )
+        reward["active_from"], reward["active_until"] = start, until
+        rewards.append(reward)
+    return rewards
