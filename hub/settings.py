@@ -7,6 +7,8 @@ protocol's views never need it (they are signed with each device's own secret), 
 
 from __future__ import annotations
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
 
 from hub.environment import EnvironmentProblem, HubEnvironment, database_settings, read_secret_key
@@ -29,20 +31,43 @@ INSTALLED_APPS = [
     # password hashing, from the framework rather than rewritten.
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    # TOTP two-factor for the panel: django-otp and its TOTP plugin, a well-kept Django
+    # package (login integration, per-device throttling, replay refusal) rather than
+    # hand-written RFC 6238.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "hub.devices",
     "hub.members",
     "hub.ledger",
     "hub.feed",
     "hub.flags",
     "hub.program",
+    "hub.audit",
+    "hub.panel",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The CSP and no-store for the panel's pages (hub/panel/middleware.py).
+    "hub.panel.middleware.SecurityHeaders",
+    # The panel's static files (its style sheet, the Vazirmatn font) served by the hub
+    # itself, cached and compressed: whitenoise, so that no web server or CDN is needed
+    # (many shops' networks are closed); read from the installed package's folders
+    # (WHITENOISE_USE_FINDERS), so there is no collectstatic step on a server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # The protocol lets a kiosk ask for gzip (Accept-Encoding); a page of changes shrinks
     # about tenfold.
     "django.middleware.gzip.GZipMiddleware",
-    # On for the panel to come; the protocol's views are exempt (each request is signed).
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    # The panel's language (the person's choice, else Persian) and time zone.
+    "hub.panel.middleware.PanelLanguage",
+    # On for the panel; the protocol's views are exempt (each request is signed).
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "hub.panel.middleware.SessionLimit",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 ROOT_URLCONF = "hub.urls"
 WSGI_APPLICATION = "hub.wsgi.application"
@@ -68,3 +93,77 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# -- the owner's panel (docs/panel.md) ------------------------------------------------------
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+            ],
+        },
+    }
+]
+STATIC_URL = "/panel/static/"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+LOGIN_URL = "/panel/sign-in"
+
+# Strong passwords: Django's validators, 12 characters at least.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+OTP_TOTP_ISSUER = "Loyalty hub"
+
+# Sessions in the database; idle for 30 minutes ends one (each request renews it), and
+# 12 hours end it however busy (hub/panel/middleware.py, SessionLimit). Closing the
+# browser ends it too.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_NAME = "hub_session"
+SESSION_COOKIE_SAMESITE = "Lax"
+PANEL_SESSION_MAX_SECONDS = 12 * 60 * 60
+CSRF_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_NAME = "hub_language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LOCALE_PATHS: list[str] = []  # each app's own locale/ folder (hub/panel/locale)
+
+# The sign-in's rate limit (hub/panel/signin.py): per account name, and per address (an
+# office's staff often share one address behind their router).
+PANEL_SIGN_IN_WINDOW_SECONDS = 15 * 60
+PANEL_SIGN_IN_ACCOUNT_LIMIT = 5
+PANEL_SIGN_IN_ADDRESS_LIMIT = 30
+
+# The panel's dates and money: the time zone its days are counted in, the unit amounts
+# are shown in (the ledger keeps Rial; 1 Toman = 10 Rial).
+PANEL_TIME_ZONE = os.environ.get("HUB_TIME_ZONE") or "Asia/Tehran"
+PANEL_MONEY_UNIT = os.environ.get("HUB_MONEY_UNIT") or "toman"
+if PANEL_MONEY_UNIT not in ("toman", "rial"):
+    raise ImproperlyConfigured(f"HUB_MONEY_UNIT must be toman or rial, not {PANEL_MONEY_UNIT!r}")
+
+# Behind TLS (HUB_HTTPS=1, the proxy in front sets X-Forwarded-Proto): secure cookies and
+# HSTS. Plain HTTP stays possible on loopback for `make hub` and the tests.
+HUB_HTTPS = os.environ.get("HUB_HTTPS") == "1"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if HUB_TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if HUB_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60

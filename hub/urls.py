@@ -1,9 +1,11 @@
-"""The hub's URLs: the protocol under /v2/; every other path is a JSON 404."""
+"""The hub's URLs: the protocol under /v2/, the owner's panel under /panel/ (hub/panel/urls.py);
+every other path is a JSON 404."""
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
+from hub.panel.urls import language_urls
 from hub.protocol import holds, storage_key, views
 
 urlpatterns = [
@@ -15,6 +17,8 @@ urlpatterns = [
     path("v2/holds", holds.hold),
     path("v2/holds/<str:client_txn_id>", holds.release),
     path("v2/storage-key", storage_key.storage_key),
+    path("panel/", include("hub.panel.urls")),
+    *language_urls,
 ]
 handler404 = "hub.protocol.wire.not_found"
 handler500 = "hub.protocol.wire.server_error"

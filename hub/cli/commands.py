@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from django.db import DatabaseError, OperationalError
 
-from hub.cli import chain, database, flags, program, serve
+from hub.cli import chain, database, flags, program, serve, users
 from hub.errors import HubError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     chain.register(commands)
     flags.register(commands)
     program.register(commands)
+    users.register(commands)
     return parser
 
 

@@ -1,0 +1,98 @@
+"""The audit log's page (owners only): filtered by actor, action and dates, a page at a time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import jdatetime
+from django import forms
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from hub.audit.models import AuditEvent
+from hub.panel.access import PanelRequest, Role, panel_page
+
+PER_PAGE = 50
+_ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+
+
+def parse_day(text: str) -> date:
+    """A day typed as `1405/09/15` (Jalali: a year before 1700) or `2026-12-06` (Gregorian),
+    in Persian or ASCII digits."""
+    cleaned = text.translate(_ASCII).strip().replace("-", "/")
+    parts = cleaned.split("/")
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+        raise ValueError(text)
+    year, month, day = (int(p) for p in parts)
+    if year < 1700:
+        gregorian: date = jdatetime.date(year, month, day).togregorian()
+        return gregorian
+    return date(year, month, day)
+
+
+class DayField(forms.CharField):
+    """A day in the Jalali or the Gregorian calendar (see parse_day)."""
+
+    def to_python(self, value: object) -> date | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return parse_day(text)
+        except ValueError:
+            raise forms.ValidationError(_("Write a day as 1405/09/15 or 2026-12-06.")) from None
+
+
+class AuditFilter(forms.Form):
+    """The audit page's filters (a GET form: a filtered page can be bookmarked)."""
+
+    actor = forms.CharField(label=_("Who"), required=False, max_length=150)
+    action = forms.CharField(label=_("Action"), required=False, max_length=100)
+    since = DayField(label=_("From"), required=False, max_length=20)
+    until = DayField(label=_("To"), required=False, max_length=20)
+
+
+def filtered(events: QuerySet[AuditEvent], form: AuditFilter) -> QuerySet[AuditEvent]:
+    """The events the valid filters of `form` allow (the days in the panel's time zone)."""
+    if not form.is_valid():
+        return events.none()
+    data = form.cleaned_data
+    if data["actor"]:
+        events = events.filter(actor_name=data["actor"])
+    if data["action"]:
+        events = events.filter(action=data["action"])
+    zone = timezone.get_current_timezone()
+    if data["since"]:
+        events = events.filter(at__gte=datetime.combine(data["since"], time.min, zone))
+    if data["until"]:
+        end = datetime.combine(data["until"] + timedelta(days=1), time.min, zone)
+        events = events.filter(at__lt=end)
+    return events
+
+
+@panel_page(Role.OWNER)
+def audit_page(request: PanelRequest) -> HttpResponse:
+    """Every change and view of personal data, newest first, 50 a page."""
+    form = AuditFilter(request.GET)
+    events = filtered(AuditEvent.objects.select_related("branch"), form)
+    page = Paginator(events, PER_PAGE).get_page(request.GET.get("page"))
+    kept = request.GET.copy()
+    kept.pop("page", None)
+    choices = {
+        "actors": AuditEvent.objects.exclude(actor_name="")
+        .values_list("actor_name", flat=True)
+        .distinct()
+        .order_by("actor_name"),
+        "actions": AuditEvent.objects.values_list("action", flat=True)
+        .distinct()
+        .order_by("action"),
+    }
+    return TemplateResponse(
+        request,
+        "panel/audit.html",
+        {"form": form, "page": page, "query": kept.urlencode(), **choices},
+    )

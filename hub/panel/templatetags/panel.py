@@ -1,0 +1,76 @@
+"""`{% load panel %}`: dates, money, digits and phone numbers as the reader's language shows
+them (Persian: Jalali dates, Persian digits; English: Gregorian, ASCII digits)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import jdatetime
+from django import template
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
+register = template.Library()
+
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+_RIAL_PER_TOMAN = 10
+
+
+def _persian() -> bool:
+    return (translation.get_language() or settings.LANGUAGE_CODE).startswith("fa")
+
+
+@register.filter
+def digits(value: object) -> str:
+    """The value as text, with Persian digits when the page is in Persian."""
+    text = "" if value is None else str(value)
+    return text.translate(_PERSIAN_DIGITS) if _persian() else text
+
+
+@register.filter
+def jalali(value: date | datetime | None) -> str:
+    """A date (`1405/09/15`) or a time (`1405/09/15 14:30`, the panel's time zone) in the
+    Jalali calendar in Persian, the Gregorian in English."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        moment = timezone.localtime(value) if timezone.is_aware(value) else value
+        if not _persian():
+            return moment.strftime("%Y-%m-%d %H:%M")
+        shown = jdatetime.datetime.fromgregorian(datetime=moment).strftime("%Y/%m/%d %H:%M")
+        return digits(shown)
+    if not _persian():
+        return value.isoformat()
+    return digits(jdatetime.date.fromgregorian(date=value).strftime("%Y/%m/%d"))
+
+
+@register.filter
+def money(rial: int | str | None) -> str:
+    """An amount of Rial in the chain's display unit (HUB_MONEY_UNIT: toman or rial),
+    grouped by thousands, with the unit's name: `۱۲۵٬۰۰۰ تومان`, `125,000 Toman`."""
+    if rial is None or rial == "":
+        return ""
+    amount = Decimal(int(rial))
+    toman = settings.PANEL_MONEY_UNIT == "toman"
+    if toman:
+        amount = amount / _RIAL_PER_TOMAN
+    text = f"{amount:,.1f}" if amount != amount.to_integral_value() else f"{amount:,.0f}"
+    unit = gettext("Toman") if toman else gettext("Rial")
+    if _persian():
+        # The Arabic thousands separator and decimal point, as Persian text writes them.
+        text = text.replace(",", "\u066c").replace(".", "\u066b")
+    return f"{digits(text)} {unit}"
+
+
+@register.filter
+def mask_phone(phone: str | None) -> str:
+    """A phone number with its middle hidden (`+98912***4567`): enough to tell two members
+    apart on a list, not enough to call them."""
+    if not phone:
+        return ""
+    text = str(phone)
+    if len(text) <= 6:
+        return "*" * len(text)
+    return f"{text[: max(len(text) - 7, 1)]}***{text[-4:]}"
