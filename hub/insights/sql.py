@@ -1,0 +1,63 @@
+"""The SQL that every figure shares: what an entry counts as, and whose it is.
+
+Raw SQL (through Django's connection) rather than the ORM's aggregates: the figures are
+FILTERed sums over one scan of the entries, AT TIME ZONE days and grouping sets, which
+the ORM would only spell with several `RawSQL`s. The branch filter takes NULL for every
+branch; parameters are bound on the client (Django's psycopg default), so PostgreSQL
+plans each query with the literal scope and drops the filter it does not need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
+
+# The device of an entry, if a device made it: the hub's own entries (an owner's adjustment
+# made in the panel) have none, and so no branch: they count for the whole chain only.
+JOIN_DEVICE = "LEFT JOIN hub_device d ON d.id = e.device_id"
+# A stored entry of a device of the scope's branches (aliases: e `hub_entry`, d `hub_device`).
+ENTRY_SCOPE = (
+    "e.status = 'stored' AND (%(branches)s::bigint[] IS NULL OR d.branch_id = ANY(%(branches)s))"
+)
+# The member an entry counts for: the survivor of a merged id (alias a: merged ids only).
+SURVIVOR = "COALESCE(a.merged_into, e.member_id)"
+JOIN_ALIAS = "LEFT JOIN hub_member a ON a.member_id = e.member_id AND a.merged_into IS NOT NULL"
+LOCAL_DAY = "(e.created_at AT TIME ZONE %(tz)s)::date"
+
+PURCHASES = (
+    "count(*) FILTER (WHERE e.kind = 'earn')"
+    " - count(*) FILTER (WHERE e.kind = 'reversal' AND e.amount IS NOT NULL)"
+)
+PURCHASE_TOTAL = (
+    "COALESCE(sum(e.amount) FILTER (WHERE e.kind = 'earn'), 0)"
+    " - COALESCE(sum(e.amount) FILTER (WHERE e.kind = 'reversal'), 0)"
+)
+# A reversal of an earn takes points back (negative), of a redeem gives them back.
+POINTS_ISSUED = (
+    "COALESCE(sum(e.points) FILTER (WHERE e.kind IN ('earn', 'bonus', 'adjust')"
+    " OR (e.kind = 'reversal' AND e.points < 0)), 0)"
+)
+POINTS_REDEEMED = (
+    "-COALESCE(sum(e.points) FILTER (WHERE e.kind = 'redeem'"
+    " OR (e.kind = 'reversal' AND e.points > 0)), 0)"
+)
+VISITS = f"count(DISTINCT ({SURVIVOR}, {LOCAL_DAY})) FILTER (WHERE e.kind IN ('earn', 'redeem'))"
+# A member of the scope: one who uses one of its branches (every member for no scope).
+MEMBER_IN_SCOPE = (
+    "(%(branches)s::bigint[] IS NULL OR EXISTS (SELECT 1 FROM hub_branch_member bm"
+    " WHERE bm.member_id = m.member_id AND bm.branch_id = ANY(%(branches)s)))"
+)
+
+
+def rows(sql: str, params: dict[str, Any] | Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Every row of one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def whole(value: object) -> int:
+    """A sum or count from PostgreSQL (int, Decimal or NULL) as an int."""
+    return int(value) if value is not None else 0  # type: ignore[call-overload]
