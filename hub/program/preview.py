@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from hub.program.rules import tier_points
-from hub.program.wording import Text, ascii_digits
+from hub.program.wording import Problem, Text, ascii_digits
 
 # The units an amount is typed and shown in; the ledger keeps Rial (a Toman is 10 Rial).
 RIAL_PER_UNIT = {"rial": 1, "toman": 10}
@@ -87,12 +87,8 @@ def preview(data: dict[str, Any], amount: int) -> Preview:
     )
 
 
-class AmountProblem(ValueError):
+class AmountProblem(Problem):
     """An amount that is not one: its message in both languages."""
-
-    def __init__(self, said: Text) -> None:
-        super().__init__(said.en)
-        self.said = said
 
 
 def parse_amount(text: str, unit: str) -> int:

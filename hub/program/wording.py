@@ -41,3 +41,11 @@ def grouped(number: int, language: str) -> str:
     """A whole number with thousands grouped: 1,250,000 or ۱٬۲۵۰٬۰۰۰."""
     text = f"{number:,}"
     return persian_digits(text.replace(",", "٬")) if language.startswith("fa") else text
+
+
+class Problem(Exception):
+    """Why an owner's operation was refused, said in both languages (nothing was changed)."""
+
+    def __init__(self, said: Text) -> None:
+        super().__init__(said.en)
+        self.said = said
