@@ -8,6 +8,7 @@ protocol's views never need it (they are signed with each device's own secret), 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -95,6 +96,7 @@ LOGGING = {
 }
 
 # -- the owner's panel (docs/panel.md) ------------------------------------------------------
+PANEL_PARTS = ("members", "insights", "program")  # hub/panel/<part>/, each with its own URLs
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -138,7 +140,9 @@ PANEL_SESSION_MAX_SECONDS = 12 * 60 * 60
 CSRF_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_NAME = "hub_language"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
-LOCALE_PATHS: list[str] = []  # each app's own locale/ folder (hub/panel/locale)
+# Persian (and English) catalogues: hub/panel/locale (found as the app's own), and one of
+# each part of the panel, kept by whoever writes that part (docs/panel.md, "Translations").
+LOCALE_PATHS = [str(Path(__file__).parent / "panel" / part / "locale") for part in PANEL_PARTS]
 
 # The sign-in's rate limit (hub/panel/signin.py): per account name, and per address (an
 # office's staff often share one address behind their router).
