@@ -99,6 +99,10 @@ def _render(out: Path, width: int, height: int) -> int:
             arrive(app)
             for _ in range(4):
                 EventLoop.idle()
+            settle = getattr(app.screen, "settle", None)
+            if settle is not None:  # an entrance shown at rest, not half-way
+                settle()
+                EventLoop.idle()
             suffix = "" if (width, height) == SIZES[0] else f"-{width}x{height}"
             target = out / f"{language}-{name}{suffix}.png"
             # Kivy adds a counter to the name it is given; the file is renamed.

@@ -110,7 +110,12 @@ class Colours:
     note: Colour = (0.13, 0.25, 0.45, 1.0)
     warning: Colour = (0.6, 0.3, 0.0, 1.0)  # points about to expire
     disabled: Colour = (0.82, 0.83, 0.85, 1.0)  # a button that cannot be pressed now
+    out_of_reach: Colour = (0.86, 0.87, 0.89, 1.0)  # a reward that needs more points
+    on_out_of_reach: Colour = (0.16, 0.17, 0.2, 1.0)  # ... and how many: read, not greyed
     on_disabled: Colour = (0.3, 0.31, 0.34, 1.0)  # still legible: a shopper reads why
+    meter_track: Colour = (0.85, 0.85, 0.85, 1.0)  # a progress bar's empty part
+    meter_tier: Colour = (0.2, 0.65, 0.35, 1.0)  # ... filled: towards the next tier
+    meter_reward: Colour = (0.85, 0.55, 0.1, 1.0)  # ... filled: towards the next reward
     alarm: Colour = (0.25, 0.1, 0.1, 1.0)  # the out-of-service screen's background
     on_alarm: Colour = WHITE
     on_alarm_muted: Colour = (1.0, 0.85, 0.85, 1.0)  # its technical detail
@@ -134,6 +139,7 @@ PAIRS: Final = (
     ("note", "background"),
     ("warning", "background"),
     ("on_disabled", "disabled"),
+    ("on_out_of_reach", "out_of_reach"),
     ("on_alarm", "alarm"),
     ("on_alarm_muted", "alarm"),
 )
@@ -143,6 +149,8 @@ PAIRS: Final = (
 class TypeScale:
     """Font sizes as shares of the window's height (kv: `app.u * app.theme.type.body`)."""
 
+    hero: float = 0.15  # "+N points", a one-time code: read from a step back
+    figure: float = 0.085  # what is being typed: an amount, a phone number, a PIN
     display: float = 0.08  # the attract screen's promise, a balance
     title: float = 0.075  # a screen's title
     large: float = 0.07  # the attract screen's main button
@@ -151,6 +159,7 @@ class TypeScale:
     label: float = 0.045
     small: float = 0.04
     caption: float = 0.035  # status lines
+    fine: float = 0.028  # a list's long lines: rewards, diagnostics
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from kiosk.ui.widgets import ICON_FONT, ICONS, ButtonIcon, KButton, icon_glyph
-from tests.ui.conftest import Kiosk
+from tests.ui.conftest import CASHIER_PIN, Kiosk
 from tests.ui.screen_checks import (
     font_characters,
     font_file,
@@ -194,3 +194,58 @@ def test_a_reward_out_of_reach_says_how_many_more_points_readably_and_cannot_be_
     within_reach = kiosk.app.screen.reward_button("coffee")
     assert not within_reach.disabled
     assert more not in within_reach.text  # no "more points" on a reward within reach
+
+
+# -- the calm "+N points" --------------------------------------------------------------------
+
+
+def test_plus_points_arrives_calmly_fading_in_and_rising_into_place_at_one_size(kiosk: Kiosk):
+    """Frame by frame, as the window draws it: the line fades in and rises into its place,
+    slowing to a stop; it never passes its place (no bounce) and never changes size."""
+    enrolled(kiosk)
+    kiosk.tap_card(CARD)
+    kiosk.press("purchase")
+    kiosk.sign_in("Sara", CASHIER_PIN)
+    kiosk.keys("100000")
+    confirm = kiosk.ids("confirm")
+    frames: list[tuple[float, float, float]] = []
+    done: list[bool] = []
+
+    def watch() -> bool:  # once on the result screen, each frame's look of the line
+        label = kiosk.app.screen.ids.points
+        frames.append((label.opacity, label.rise, label.font_size))
+        return bool(done)
+
+    confirm.dispatch("on_release")
+    assert kiosk.screen == "result"
+    screen = kiosk.app.screen
+    kiosk.until(lambda: screen.entrance is not None, "the entrance to start")
+    screen.entrance.bind(on_complete=lambda *_: done.append(True))
+    watch()
+    kiosk.until(watch, "the entrance to end")
+    watch()
+
+    assert kiosk.text("points") == kiosk.shows("result.earn", points=10)
+    opacity = [f[0] for f in frames]
+    rise = [f[1] for f in frames]
+    assert opacity[0] < 0.5 and rise[0] < 0  # it starts faint, below its place
+    assert len(frames) >= 4  # seen on its way, not only at both ends
+    assert opacity == sorted(opacity) and opacity[-1] == 1.0
+    assert rise == sorted(rise) and rise[-1] == 0.0  # never above its place
+    sizes = {round(f[2], 3) for f in frames}
+    assert sizes == {round(kiosk.app.u * kiosk.app.theme.type.hero, 3)}
+
+
+def test_a_screenshot_shows_plus_points_at_rest(kiosk: Kiosk):
+    enrolled(kiosk)
+    kiosk.tap_card(CARD)
+    kiosk.press("purchase")
+    kiosk.sign_in("Sara", CASHIER_PIN)
+    kiosk.keys("100000")
+    kiosk.press("confirm")
+    label = kiosk.ids("points")
+    assert label.opacity < 1
+
+    kiosk.app.screen.settle()
+
+    assert (label.opacity, label.rise) == (1.0, 0.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -204,3 +205,44 @@ def test_without_a_logo_the_attract_screen_draws_no_image(kiosk: Kiosk):
     assert images(screen) == []
     assert "logo" not in screen.ids
     assert overlaps(screen) == []
+
+
+# -- no literal look: every colour and font size is the theme's ------------------------------
+
+UI = Path(__file__).resolve().parents[2] / "kiosk" / "ui"
+_NUMBER = r"\(?\[?\s*[0-9.]"
+_KV_LITERAL = re.compile(
+    rf"^\s*(font_scale|font_size|color|rgba|fill|track|background_color|disabled_color)"
+    rf":\s*{_NUMBER}",
+    re.M,
+)
+_PY_LITERAL = re.compile(
+    rf"\b(font_scale|color|background_color|disabled_color|fill)\s*=\s*{_NUMBER}",
+)
+
+
+def literal_looks(text: str, kv: bool) -> list[int]:
+    """The lines of `text` that set a colour or a font size to a number, not a theme name."""
+    pattern = _KV_LITERAL if kv else _PY_LITERAL
+    return [text[: m.start()].count("\n") + 1 for m in pattern.finditer(text)]
+
+
+def test_the_literal_look_check_catches_a_number_where_a_theme_name_belongs():
+    kv = "<X>:\n    font_scale: 0.04\n    color: 1, 0, 0, 1\n    fill: app.theme.colours.x\n"
+    py = "button = KButton(font_scale=0.032)\nbutton.background_color = (0.85, 0.55, 0.1, 1)\n"
+
+    assert literal_looks(kv, kv=True) == [2, 3]
+    assert literal_looks(py, kv=False) == [1, 2]
+    assert literal_looks("    font_scale: app.theme.type.small\n", kv=True) == []
+    assert literal_looks("font_scale=app.theme.type.fine", kv=False) == []
+
+
+def test_no_screen_sets_a_colour_or_a_font_size_the_theme_does_not_name():
+    found = {
+        f"{path.relative_to(UI)}:{line}"
+        for pattern, kv in (("kv/*.kv", True), ("screens/*.py", False))
+        for path in sorted(UI.glob(pattern))
+        for line in literal_looks(path.read_text(encoding="utf-8"), kv)
+    }
+
+    assert found == set()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 from kivy.animation import Animation
 from kivy.uix.image import Image
@@ -286,20 +286,21 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
             button = KButton(
                 key=reward.reward_id,
                 text=app.t("member.reward", reward=name, points=reward.cost),
-                font_scale=0.032,
+                font_scale=app.theme.type.fine,
                 icon="redeem",
                 disabled=not reward.affordable or not summary.can_redeem,
             )
+            colours = app.theme.colours
             if reward.affordable:
-                button.background_color = (0.85, 0.55, 0.1, 1)
+                button.background_color = colours.accent
+                button.color = colours.on_accent
             else:
                 # Not yet: readable (dark text on a muted surface, not greyed out), and
                 # how many more points it takes.
                 more = max(reward.cost - summary.balance, 0)
                 button.text = app.t("member.reward_needs", reward=name, points=more)
-                button.font_scale = 0.028  # the longer line still fits, icon and all
-                button.background_color = UNAFFORDABLE_SURFACE
-                button.disabled_color = UNAFFORDABLE_TEXT
+                button.background_color = colours.out_of_reach
+                button.disabled_color = colours.on_out_of_reach
             button.bind(on_release=lambda b: self.pick(b.key))
             box.add_widget(button)
 
@@ -325,11 +326,6 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
             app.go("amount")
 
         app.go(PinRequest(PinPurpose.SHIFT, then=opened, back="member"))
-
-
-# A reward the member cannot afford yet: text at full contrast on a muted surface.
-UNAFFORDABLE_SURFACE = (0.86, 0.87, 0.89, 1)
-UNAFFORDABLE_TEXT = (0.16, 0.17, 0.2, 1)
 
 
 def _masked_name(name: str | None) -> str:
@@ -380,12 +376,14 @@ class ResultScreen(KioskScreen[ResultRequest]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.request: ResultRequest | None = None
+        self.entrance: Animation | None = None
 
     def prepare(self, request: ResultRequest) -> None:
         self.request = request
         app = self.app
         app.result_until = app.clock() + timedelta(seconds=app.config_.ui.result_seconds)
         app.sounds.play("earn")
+        self.ids.points.opacity = 0.0  # not drawn at rest for a frame before its entrance
 
     def refresh(self) -> None:
         app = self.app
@@ -411,5 +409,25 @@ class ResultScreen(KioskScreen[ResultRequest]):
     def on_enter(self, *_: Any) -> None:
         label = self.ids.points
         Animation.cancel_all(label)
-        label.font_scale = 0.09
-        Animation(font_scale=0.15, duration=0.35, t="out_back").start(label)
+        self.entrance = points_entrance(label, self.app.u)
+        self.entrance.start(label)
+
+    def settle(self) -> None:
+        """The "+N points" line at rest now (a screenshot does not wait for its entrance)."""
+        label = self.ids.points
+        Animation.cancel_all(label)
+        label.opacity, label.rise = 1.0, 0.0
+
+
+# "+N points" arrives calmly: it fades in while rising a little into its place, slowing to
+# a stop. No bounce past its place and no change of size: a size change lays the line out
+# again on every frame and pulls the eye twice.
+ENTRANCE_SECONDS: Final = 0.6
+ENTRANCE_RISE: Final = 0.05  # how far below its place it starts, a share of the height
+
+
+def points_entrance(label: Any, u: float) -> Animation:
+    """The label set at the entrance's start, and the animation that brings it to rest."""
+    label.opacity = 0.0
+    label.rise = -u * ENTRANCE_RISE
+    return Animation(opacity=1.0, rise=0.0, duration=ENTRANCE_SECONDS, t="out_cubic")

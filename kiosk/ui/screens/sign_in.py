@@ -93,7 +93,9 @@ class PinScreen(DigitEntry[PinRequest]):
         if not people:
             self.say("pin.no_staff")
         for person in people:
-            button = KButton(key=person.staff_id, text=app.show(person.name), font_scale=0.04)
+            button = KButton(
+                key=person.staff_id, text=app.show(person.name), font_scale=app.theme.type.small
+            )
             button.bind(on_release=lambda b: self.pick(b.key))
             box.add_widget(button)
 

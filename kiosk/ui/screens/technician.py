@@ -96,7 +96,7 @@ class TechScreen(KioskScreen[TechRequest | None]):
         box = self.ids.diagnostics
         box.clear_widgets()
         for line in lines:
-            box.add_widget(KLabel(text=line, font_scale=0.032))
+            box.add_widget(KLabel(text=line, font_scale=app.theme.type.fine))
         language = app.counter.default_language
         self.ids.language.text = app.t(
             "tech.default_language", language=app.texts.tr(f"language.{language}")
@@ -190,7 +190,7 @@ class StaffScreen(KioskScreen[StaffRequest | None]):
                     role=app.texts.tr(f"role.{person.role}"),
                     state=app.texts.tr(state),
                 ),
-                font_scale=0.036,
+                font_scale=app.theme.type.caption,
                 size_hint_y=None,
                 height=app.u * 0.075,
             )
@@ -375,7 +375,7 @@ class ProvisionScreen(KioskScreen[None]):
             app.t("keypad.back") if k == "back" else app.show(ltr(k)) for k in PROVISION_KEYS
         ]
         for wide in ("https://", "back"):
-            keyboard.button(wide).font_scale = 0.03
+            keyboard.button(wide).font_scale = app.theme.type.fine
         self.ids.url.text = app.t("tech.provision.url", url=ltr(self.url or "-"))
         self.ids.code.text = app.t("tech.provision.code", code=ltr(self.code or "-"))
         colours = app.theme.colours

@@ -81,7 +81,7 @@ class VoidScreen(KioskScreen[ResumeVoid | None]):
             button = KButton(
                 key=entry.entry_id,
                 text=text,
-                font_scale=0.036,
+                font_scale=app.theme.type.caption,
                 size_hint_y=None,
                 height=app.u * _ROW,
             )
@@ -94,7 +94,9 @@ class VoidScreen(KioskScreen[ResumeVoid | None]):
         reasons = self.ids.reasons
         reasons.clear_widgets()
         for reason in VOID_REASONS:
-            button = KButton(key=reason, text=app.t(f"void.reason.{reason}"), font_scale=0.04)
+            button = KButton(
+                key=reason, text=app.t(f"void.reason.{reason}"), font_scale=app.theme.type.small
+            )
             if reason == self.reason:
                 button.background_color = app.theme.colours.accent
                 button.color = app.theme.colours.on_accent
