@@ -1,0 +1,117 @@
+"""The panel's filters and catalogues: Jalali dates, money in the chain's unit, Persian
+digits, masked phones; every catalogue compiled as its .po says."""
+
+from __future__ import annotations
+
+import gettext
+import os
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def django_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # Django's settings in this process (no database is touched by these tests).
+    import django
+    from django.apps import apps
+
+    if not apps.ready:
+        os.environ["DJANGO_SETTINGS_MODULE"] = "hub.settings"
+        os.environ.setdefault("HUB_DATA_DIR", str(tmp_path_factory.mktemp("hub-data")))
+        os.environ.setdefault("HUB_DB_POOL_MAX", "0")
+        django.setup()
+    yield
+
+
+def shown(language: str, text: str, **context: object) -> str:
+    """A template `text` rendered in `language`, in Tehran's time."""
+    from django.template import Context, Template
+    from django.utils import timezone, translation
+
+    with translation.override(language), timezone.override(ZoneInfo("Asia/Tehran")):
+        return Template("{% load panel %}" + text).render(Context(context))
+
+
+@pytest.mark.parametrize(
+    ("language", "value", "expected"),
+    [
+        ("fa", date(2026, 12, 6), "۱۴۰۵/۰۹/۱۵"),
+        ("en", date(2026, 12, 6), "2026-12-06"),
+        # 20:45 UTC is a quarter past midnight in Tehran, the next day.
+        ("fa", datetime(2026, 12, 6, 20, 45, tzinfo=UTC), "۱۴۰۵/۰۹/۱۶ ۰۰:۱۵"),
+        ("en", datetime(2026, 12, 6, 20, 45, tzinfo=UTC), "2026-12-07 00:15"),
+        ("fa", datetime(2026, 3, 20, 20, 30, tzinfo=UTC), "۱۴۰۵/۰۱/۰۱ ۰۰:۰۰"),  # Nowruz
+    ],
+)
+def test_dates_are_jalali_in_persian_and_gregorian_in_english(language, value, expected):
+    assert shown(language, "{{ value|jalali }}", value=value) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "rial", "expected"),
+    [
+        ("fa", 12_500_000, "۱٬۲۵۰٬۰۰۰ تومان"),
+        ("en", 12_500_000, "1,250,000 Toman"),
+        ("en", 12_345, "1,234.5 Toman"),
+        ("fa", 12_345, "۱٬۲۳۴٫۵ تومان"),
+        ("en", 0, "0 Toman"),
+        ("en", -5_000, "-500 Toman"),
+    ],
+)
+def test_money_is_shown_in_toman_grouped_with_the_languages_digits(language, rial, expected):
+    assert shown(language, "{{ rial|money }}", rial=rial) == expected
+
+
+def test_digits_are_persian_in_persian_only():
+    assert shown("fa", "{{ n|digits }}", n=1405) == "۱۴۰۵"
+    assert shown("en", "{{ n|digits }}", n=1405) == "1405"
+
+
+@pytest.mark.parametrize(
+    ("phone", "expected"),
+    [("+989121234567", "+98912***4567"), ("+4915112345678", "+491511***5678"), ("12345", "*****")],
+)
+def test_a_masked_phone_keeps_too_little_to_call(phone, expected):
+    assert shown("en", "{{ p|mask_phone }}", p=phone) == expected
+    assert "1234567"[-7:] not in shown("en", "{{ p|mask_phone }}", p=phone)
+
+
+@pytest.mark.parametrize(
+    ("typed", "day"),
+    [
+        ("1405/09/15", date(2026, 12, 6)),
+        ("۱۴۰۵/۰۹/۱۵", date(2026, 12, 6)),
+        ("2026-12-06", date(2026, 12, 6)),
+    ],
+)
+def test_an_audit_filter_day_is_read_in_either_calendar(typed, day):
+    from hub.panel.audit_log import parse_day
+
+    assert parse_day(typed) == day
+
+
+def catalogues() -> list[Path]:
+    return sorted((ROOT / "hub").rglob("locale/*/LC_MESSAGES/django.po"))
+
+
+@pytest.mark.parametrize("po", catalogues(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_catalogue_is_translated_and_compiled_as_committed(po: Path):
+    # The .mo files are committed (a hub server installs from the wheel, without gettext):
+    # this is what keeps them equal to their .po (`make translations` compiles them).
+    with po.open("rb") as handle:
+        catalogue = read_po(handle)
+    with po.with_suffix(".mo").open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+
+    untranslated = [m.id for m in catalogue if m.id and not m.string]
+    assert untranslated == [], f"translate these in {po.name}"
+    for message in catalogue:
+        if message.id and not message.fuzzy and isinstance(message.id, str):
+            assert compiled.gettext(message.id) == message.string, message.id
