@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from django.db import DatabaseError, OperationalError
 
-from hub.cli import chain, database, flags, program, serve, users
+from hub.cli import chain, database, flags, members, program, serve, users
 from hub.errors import HubError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     flags.register(commands)
     program.register(commands)
     users.register(commands)
+    members.register(commands)
     return parser
 
 

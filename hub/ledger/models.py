@@ -17,7 +17,9 @@ class Entry(models.Model):
     columns are filled for stored entries; `as_pushed` is the JSON exactly as received.
     """
 
-    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="+")
+    # Null for an entry the hub made itself (an owner's adjustment from the panel,
+    # hub/ledger/adjustments.py): the hub is then its source, with a sequence of its own.
+    device = models.ForeignKey(Device, null=True, on_delete=models.PROTECT, related_name="+")
     entry_id = models.TextField()
     seq = models.BigIntegerField()
     status = models.TextField(choices=(("stored", "stored"), ("rejected", "rejected")))
@@ -44,6 +46,19 @@ class Entry(models.Model):
         constraints = (
             models.UniqueConstraint(fields=("device", "entry_id"), name="hub_entry_once"),
             models.UniqueConstraint(fields=("device", "seq"), name="hub_entry_seq_once"),
+            # The hub's own entries (device null, which the two above let through): one
+            # gapless sequence, an id once, a client transaction id once (a form sent twice).
+            models.UniqueConstraint(
+                fields=("seq",), condition=models.Q(device=None), name="hub_entry_hub_seq_once"
+            ),
+            models.UniqueConstraint(
+                fields=("entry_id",), condition=models.Q(device=None), name="hub_entry_hub_once"
+            ),
+            models.UniqueConstraint(
+                fields=("client_txn_id",),
+                condition=models.Q(device=None),
+                name="hub_entry_hub_txn_once",
+            ),
         )
         indexes = (models.Index(fields=("member", "device"), name="hub_entry_by_member"),)
 

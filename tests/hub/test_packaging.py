@@ -101,8 +101,9 @@ def test_the_hubs_wheel_depends_on_django_psycopg_gunicorn_and_cryptography_only
         re.split(r"[=<>\[ ;]", r)[0].lower() for r in requirements(hub_wheel) if "extra" not in r
     }
 
-    # The panel's: two-factor, its static files, Jalali dates (hub/pyproject.toml says why).
-    panel = {"django-otp", "whitenoise", "jdatetime"}
+    # The panel's: two-factor, its static files, Jalali dates, phone numbers in the member
+    # search (hub/pyproject.toml says why).
+    panel = {"django-otp", "whitenoise", "jdatetime", "phonenumbers"}
     assert needed == {"django", "psycopg", "psycopg-pool", "gunicorn", "cryptography", *panel}
     entry_points = next(n for n in hub_wheel.namelist() if n.endswith("entry_points.txt"))
     assert "hub = hub.cli:main" in hub_wheel.read(entry_points).decode()
