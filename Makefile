@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: torture run test lint bench format clean system-packages ui-packages translations screenshots \
-	hub hub-db hub-stop hub-packages
+	hub hub-db hub-stop hub-packages browser-packages gettext-package
 
 # The development venv has the kiosk and the hub (editable), so that the tests can drive
 # the kiosk's real client against a real hub, and mypy can check both.
@@ -24,6 +24,7 @@ run: $(STAMP)
 # the server is installed here when missing (as root); without it they skip and say why.
 test: $(STAMP)
 	@hub/local_postgres.sh install || echo "note: the hub's tests need PostgreSQL (see docs/hub.md)"
+	@$(MAKE) --no-print-directory browser-packages
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -52,6 +53,17 @@ translations: $(STAMP)
 	$(BIN)/pybabel -q update -i kiosk/locale/kiosk.pot -d kiosk/locale -D kiosk \
 		--no-fuzzy-matching --ignore-obsolete --no-wrap
 	$(BIN)/pybabel -q compile -d kiosk/locale -D kiosk
+	@# The panel's (docs/panel.md, "Translations"): Django's makemessages and
+	@# compilemessages (they read the templates; GNU gettext does the work), one Persian
+	@# catalogue per part; the .mo files are committed (tests/panel/test_formats.py).
+	@command -v xgettext >/dev/null || $(MAKE) --no-print-directory gettext-package
+	for dir in hub/panel $(wildcard hub/panel/members hub/panel/insights hub/panel/program); do \
+		ignore=""; [ "$$dir" = hub/panel ] && ignore="--ignore=members/* --ignore=insights/* --ignore=program/*"; \
+		mkdir -p $$dir/locale && (cd $$dir && HUB_DATA_DIR=$(CURDIR)/var/hub DJANGO_SETTINGS_MODULE=hub.settings \
+			$(CURDIR)/$(BIN)/python -m django makemessages -l fa --no-location --no-obsolete $$ignore && \
+			HUB_DATA_DIR=$(CURDIR)/var/hub DJANGO_SETTINGS_MODULE=hub.settings \
+			$(CURDIR)/$(BIN)/python -m django compilemessages -v 0); \
+	done
 
 # Every screen at 800x480, in Persian and in English, into docs/screenshots/.
 screenshots: $(STAMP)
@@ -121,6 +133,25 @@ hub-stop:
 # Debian's postgresql, installed when missing (as root, like system-packages).
 hub-packages:
 	@hub/local_postgres.sh install
+
+# The panel's browser tests drive Debian's Chromium with Playwright (tests/panel): the
+# browser and its driver from Debian, installed when missing (as root); Playwright's own
+# browser download is never used. Otherwise those tests skip and say why (fail under CI).
+browser-packages:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else \
+		echo "note: the panel's browser tests need Chromium: sudo apt-get install chromium chromium-driver"; \
+	fi
+
+# GNU gettext, for `make translations` (the panel's catalogues): installed when missing.
+gettext-package:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; \
+	else \
+		echo "Please install GNU gettext (Debian: sudo apt-get install gettext)"; exit 1; \
+	fi
 
 clean: hub-stop
 	rm -rf $(VENV) $(HUB_VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info hub/*.egg-info
