@@ -1,0 +1,186 @@
+"""The panel's reports over a period: visits and purchases by day, tiers, rewards, RFM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from hub.insights import sql
+from hub.insights.program import current_program, reward_names, tiers_of
+from hub.insights.scope import Scope
+
+# The kiosk's tier window (`program.tier_window_days`, kiosk/config/defaults.toml): the
+# hub's program does not carry it, so the reports take it as a parameter.
+TIER_WINDOW_DAYS = 365
+RFM_WINDOW_DAYS = 365
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """One branch's day: its visits and purchases (a day with neither has no row)."""
+
+    day: date
+    branch_id: int | None  # None: the hub's own entries (no device, no branch)
+    branch: str
+    visits: int
+    purchases: int
+    purchase_total: int  # Rial
+    points_issued: int
+    points_redeemed: int
+
+
+def by_day(scope: Scope, first: date, last: date) -> tuple[DayRow, ...]:
+    """Visits and purchases of each day from `first` to `last` (chain's days), per branch."""
+    since, until = scope.days(first, last)
+    found = sql.rows(
+        f"""
+        SELECT {sql.LOCAL_DAY} AS day, d.branch_id, b.name,
+               {sql.VISITS}, {sql.PURCHASES}, {sql.PURCHASE_TOTAL},
+               {sql.POINTS_ISSUED}, {sql.POINTS_REDEEMED}
+        FROM hub_entry e
+        {sql.JOIN_DEVICE}
+        LEFT JOIN hub_branch b ON b.id = d.branch_id
+        {sql.JOIN_ALIAS}
+        WHERE {sql.ENTRY_SCOPE}
+          AND e.created_at >= %(since)s AND e.created_at < %(until)s
+        GROUP BY 1, 2, 3
+        ORDER BY 1, 2
+        """,
+        {"branches": scope.branch_list(), "tz": scope.tz_name, "since": since, "until": until},
+    )
+    return tuple(
+        DayRow(
+            day=day,
+            branch_id=branch_id,
+            branch=name or "",
+            visits=sql.whole(visits),
+            purchases=sql.whole(purchases),
+            purchase_total=sql.whole(total),
+            points_issued=sql.whole(issued),
+            points_redeemed=sql.whole(redeemed),
+        )
+        for day, branch_id, name, visits, purchases, total, issued, redeemed in found
+    )
+
+
+@dataclass(frozen=True)
+class TierRow:
+    """How many members a tier has now."""
+
+    tier: str
+    name_fa: str
+    name_en: str
+    threshold: int
+    members: int
+
+
+def tier_distribution(
+    scope: Scope,
+    *,
+    window_days: int = TIER_WINDOW_DAYS,
+    program: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> tuple[TierRow, ...]:
+    """Members of the scope by tier: the highest whose threshold their earned points reach.
+
+    Earned points are those of purchases at any branch in the last `window_days` (less
+    voided ones), as the kiosk decides a tier (kiosk/core/program.py, `tier_for`); a tier
+    a kiosk holds after a demotion (`tier_until`) is the kiosk's alone and not seen here.
+    """
+    tiers = tiers_of(program if program is not None else current_program())
+    since = (now or timezone.now()) - timedelta(days=window_days)
+    thresholds = [t.threshold for t in tiers]
+    # Each member's earned points counted against every threshold in one pass; a member
+    # with nothing earned reaches only a threshold of 0.
+    reached = ", ".join(
+        f"count(*) FILTER (WHERE earned >= %(t{i})s)" for i in range(len(thresholds))
+    )
+    params: dict[str, Any] = {"branches": scope.branch_list(), "since": since}
+    params |= {f"t{i}": t for i, t in enumerate(thresholds)}
+    ((*counts,),) = sql.rows(
+        f"""
+        WITH earned AS (
+            SELECT {sql.SURVIVOR} AS member_id, sum(e.points) AS points
+            FROM hub_entry e
+            {sql.JOIN_ALIAS}
+            WHERE e.status = 'stored' AND e.created_at >= %(since)s
+              AND (e.kind = 'earn' OR (e.kind = 'reversal' AND e.amount IS NOT NULL))
+            GROUP BY 1
+        )
+        SELECT {reached}
+        FROM (
+            SELECT COALESCE(earned.points, 0) AS earned
+            FROM hub_member m
+            LEFT JOIN earned ON earned.member_id = m.member_id
+            WHERE m.merged_into IS NULL AND {sql.MEMBER_IN_SCOPE}
+        ) per_member
+        """,
+        params,
+    )
+    reached_counts = [sql.whole(c) for c in counts] + [0]
+    return tuple(
+        TierRow(
+            tier=t.id,
+            name_fa=t.name_fa,
+            name_en=t.name_en,
+            threshold=t.threshold,
+            # Those who reach this threshold but not the next one.
+            members=reached_counts[i] - reached_counts[i + 1],
+        )
+        for i, t in enumerate(tiers)
+    )
+
+
+@dataclass(frozen=True)
+class RewardRow:
+    """A reward's redemptions in the period (voided ones not counted)."""
+
+    reward_id: str
+    name_fa: str
+    name_en: str
+    redemptions: int
+    points: int
+    members: int
+
+
+def rewards_redeemed(
+    scope: Scope, first: date, last: date, program: dict[str, Any] | None = None
+) -> tuple[RewardRow, ...]:
+    """Each reward redeemed from `first` to `last`, most redeemed first.
+
+    A redemption voided later (a `reversal` naming it, from the same device) does not
+    count, whenever the void was made; a reward no longer in the program keeps its id.
+    """
+    since, until = scope.days(first, last)
+    found = sql.rows(
+        f"""
+        SELECT e.reward_id, count(*), -sum(e.points), count(DISTINCT {sql.SURVIVOR})
+        FROM hub_entry e
+        {sql.JOIN_DEVICE}
+        {sql.JOIN_ALIAS}
+        WHERE {sql.ENTRY_SCOPE} AND e.kind = 'redeem'
+          AND e.created_at >= %(since)s AND e.created_at < %(until)s
+          AND NOT EXISTS (
+              SELECT 1 FROM hub_entry r
+              WHERE r.device_id = e.device_id AND r.reverses = e.entry_id
+                AND r.status = 'stored')
+        GROUP BY 1
+        ORDER BY 2 DESC, 1
+        """,
+        {"branches": scope.branch_list(), "since": since, "until": until},
+    )
+    names = reward_names(program if program is not None else current_program())
+    return tuple(
+        RewardRow(
+            reward_id=str(reward_id or ""),
+            name_fa=names.get(str(reward_id), (str(reward_id), ""))[0],
+            name_en=names.get(str(reward_id), ("", str(reward_id)))[1],
+            redemptions=sql.whole(count),
+            points=sql.whole(points),
+            members=sql.whole(members),
+        )
+        for reward_id, count, points, members in found
+    )
