@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice  # type: ignore[import-untyped]
 
 from hub.devices.models import Branch
@@ -58,7 +59,9 @@ def user_add(args: argparse.Namespace) -> int:
     candidate = User(username=args.name)
     password = _read_password()
     try:
-        validate_password(password, candidate)
+        # The hub's commands speak English (the panel's default language is Persian).
+        with translation.override("en"):
+            validate_password(password, candidate)
     except ValidationError as exc:
         raise HubError("the password is too weak: " + " ".join(exc.messages)) from None
     with transaction.atomic():
