@@ -26,6 +26,12 @@ class Text(NamedTuple):
         """The message in `language` ("fa", else English)."""
         return self.fa if language.startswith("fa") else self.en
 
+    def __str__(self) -> str:
+        """The message in the language of the page being made (a template's `{{ text }}`)."""
+        from django.utils import translation  # only where Django runs: the rest is pure
+
+        return self.pick(translation.get_language() or "fa")
+
 
 def ascii_digits(text: str) -> str:
     """`text` with Persian and Arabic-Indic digits as ASCII ones, separators dropped."""

@@ -91,7 +91,7 @@ def test_a_draft_published_from_the_panels_service_reaches_a_kiosk_which_quotes_
     member_id = kiosk.service.enroll("09121234567", client_txn_id="enroll-1").member_id
     quote = kiosk.service.quote(member_id, 12_500_000)  # 1,250,000 Toman
 
-    assert published == 2 and pulled.applied.get("program") == 2
+    assert published == 2 and pulled.applied.get("program") == 2  # versions 1 and 2
     shown = preview(draft.data, 12_500_000)
     assert quote.points == shown.tiers[0].points == 250  # bronze: 1 point a 5,000 Toman
     history = in_hub(

@@ -1,0 +1,145 @@
+"""The program page: the version in force, the edit form with its preview, publishing, and
+the history of versions with what each changed. The owner's alone (access.panel_page).
+
+Thin: hub/program/draft.py reads the form, preview.py computes the preview, versions.py
+lists and publishes (signed with the owner's key, through the one publish path).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+
+from hub import audit
+from hub.errors import HubError
+from hub.panel.access import PanelRequest, Role, panel_page
+from hub.panel.program.texts import T
+from hub.program import versions
+from hub.program.diff import ITEM_FIELDS, diff
+from hub.program.draft import MAX_REWARDS, MAX_TIERS, NUMBERS, Draft, read_draft, values_of
+from hub.program.preview import UNIT_NAMES, AmountProblem, parse_amount, preview
+from hub.program.rules import REWARD_KINDS
+from hub.program.wording import Text
+
+DEFAULT_PREVIEW = {"toman": "1250000", "rial": "12500000"}
+
+
+@panel_page(Role.OWNER)
+def index(request: PanelRequest) -> HttpResponse:
+    """GET: the program in force in the form; POST `action=preview|publish`."""
+    unit = settings.PANEL_MONEY_UNIT
+    current = versions.current_data()
+    said: Text | None = None
+    if request.method == "POST":
+        draft = read_draft(request.POST.dict(), unit)
+        amount_text = request.POST.get("amount", "")
+        if draft.valid and request.POST.get("action") == "publish":
+            assert draft.data is not None
+            try:
+                published = versions.publish_draft(draft.data, by=request.user.get_username())
+            except HubError as exc:
+                draft.errors[""] = Text(f"منتشر نشد: {exc}", f"Not published: {exc}")
+            else:
+                audit.record(
+                    request,
+                    "program.publish",
+                    f"version {published.version}",
+                    {"version": published.version, "changes": _changed_fields(current, draft)},
+                )
+                said = T["published_now"]
+                current = versions.current_data()
+                draft = Draft(values_of(current, unit), data=current)
+    else:
+        draft = Draft(values_of(current, unit), data=current)
+        amount_text = DEFAULT_PREVIEW[unit]
+    status = 400 if draft.errors else 200
+    return TemplateResponse(
+        request,
+        "panel/program/program.html",
+        _context(draft, amount_text, unit, said),
+        status=status,
+    )
+
+
+def _changed_fields(current: dict[str, Any], draft: Draft) -> list[str]:
+    assert draft.data is not None
+    return sorted({f"{d.section}:{d.item or d.field}" for d in diff(current, draft.data)})
+
+
+def _context(draft: Draft, amount_text: str, unit: str, said: Text | None) -> dict[str, Any]:
+    shown = None
+    amount_error = None
+    try:
+        amount = parse_amount(amount_text, unit)
+    except AmountProblem as problem:
+        amount_error = problem.said
+    else:
+        if draft.data is not None and draft.valid:
+            shown = preview(draft.data, amount)
+    values = draft.values
+    errors = draft.errors
+    tiers = _rows(
+        values, errors, "tier", ("id", "name_fa", "name_en", "threshold", "multiplier"), MAX_TIERS
+    )
+    rewards = _rows(
+        values,
+        errors,
+        "reward",
+        ("id", "name_fa", "name_en", "cost", "kind", "value", "active_from", "active_until"),
+        MAX_REWARDS,
+    )
+    return {
+        "t": T,
+        "said": said,
+        "draft": draft,
+        "errors": draft.errors,
+        "form_error": draft.errors.get(""),
+        "numbers": [
+            {"name": n, "label": T[n], "value": values.get(n, ""), "error": draft.errors.get(n)}
+            for n in NUMBERS
+        ],
+        "mode": values.get("mode", "points"),
+        "tiers": tiers,
+        "rewards": rewards,
+        "kinds": [(k, T[k]) for k in REWARD_KINDS],
+        "unit": UNIT_NAMES[unit],
+        "amount_text": amount_text,
+        "amount_error": amount_error,
+        "preview": shown,
+        "history": versions.history(),
+        "item_fields": ITEM_FIELDS,
+    }
+
+
+def _rows(
+    values: dict[str, str],
+    errors: dict[str, Text],
+    prefix: str,
+    names: tuple[str, ...],
+    most: int,
+) -> list[dict[str, Any]]:
+    """The form's rows: those typed (kept as typed), then one empty row to add one."""
+    rows: list[dict[str, Any]] = []
+    typed = [k.split("-") for k in values if k.startswith(f"{prefix}-")]
+    last = max((int(p[1]) for p in typed if len(p) >= 3 and p[1].isdigit()), default=-1)
+    for i in range(min(last + 2, most)):
+        rows.append(
+            {
+                "index": i,
+                "removed": bool(values.get(f"{prefix}-{i}-remove")),
+                "fields": [
+                    {
+                        "name": n,
+                        "label": T[n],
+                        "key": f"{prefix}-{i}-{n}",
+                        "value": values.get(f"{prefix}-{i}-{n}", ""),
+                        "error": errors.get(f"{prefix}-{i}-{n}"),
+                    }
+                    for n in names
+                ],
+            }
+        )
+    return rows
