@@ -20,5 +20,5 @@ urlpatterns = [
     path("panel/", include("hub.panel.urls")),
     *language_urls,
 ]
-handler404 = "hub.protocol.wire.not_found"
-handler500 = "hub.protocol.wire.server_error"
+handler404 = "hub.panel.errors.not_found"
+handler500 = "hub.panel.errors.server_error"

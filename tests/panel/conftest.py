@@ -125,6 +125,20 @@ def panel_hub(
     server.stop(graceful=False)
 
 
+@pytest.fixture(scope="module")
+def django_in_process(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Django set up in the test's own process with the hub's settings (for tests of the
+    panel's pieces that need no database: filters, middleware)."""
+    import django
+    from django.apps import apps
+
+    if not apps.ready:
+        os.environ["DJANGO_SETTINGS_MODULE"] = "hub.settings"
+        os.environ.setdefault("HUB_DATA_DIR", str(tmp_path_factory.mktemp("hub-data")))
+        os.environ.setdefault("HUB_DB_POOL_MAX", "0")
+        django.setup()
+
+
 def _no_chromium(reason: str) -> None:
     # The Makefile installs Chromium (`make`, as root); under CI a browser test that
     # cannot run is a failure, as the hub's tests treat PostgreSQL.

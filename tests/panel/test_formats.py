@@ -4,8 +4,6 @@ digits, masked phones; every catalogue compiled as its .po says."""
 from __future__ import annotations
 
 import gettext
-import os
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,17 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def django_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    # Django's settings in this process (no database is touched by these tests).
-    import django
-    from django.apps import apps
-
-    if not apps.ready:
-        os.environ["DJANGO_SETTINGS_MODULE"] = "hub.settings"
-        os.environ.setdefault("HUB_DATA_DIR", str(tmp_path_factory.mktemp("hub-data")))
-        os.environ.setdefault("HUB_DB_POOL_MAX", "0")
-        django.setup()
-    yield
+def _django(django_in_process: None) -> None:
+    """Django's settings in this process (no database is touched by these tests)."""
 
 
 def shown(language: str, text: str, **context: object) -> str:
@@ -110,8 +99,8 @@ def test_every_catalogue_is_translated_and_compiled_as_committed(po: Path):
     with po.with_suffix(".mo").open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
 
-    untranslated = [m.id for m in catalogue if m.id and not m.string]
-    assert untranslated == [], f"translate these in {po.name}"
+    untranslated = [m.id for m in catalogue if m.id and (not m.string or m.fuzzy)]
+    assert untranslated == [], f"translate these in {po} (a fuzzy one is a guess)"
     for message in catalogue:
         if message.id and not message.fuzzy and isinstance(message.id, str):
             assert compiled.gettext(message.id) == message.string, message.id

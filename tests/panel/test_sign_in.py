@@ -38,6 +38,29 @@ def test_an_owner_signs_in_with_password_and_totp_code(page, panel_hub, signed_i
     assert audit_actions(panel_hub, owner.name) == ["sign_in"]
 
 
+def test_the_page_asked_for_opens_after_sign_in_but_never_another_site(page, panel_hub):
+    first, second = panel_hub.add_user("owner"), panel_hub.add_user("owner")
+
+    page.goto("/panel/audit/")
+    sign_in_form(page, first)
+    landed = urlsplit(page.url)
+    page.context.clear_cookies()
+    page.goto("/panel/sign-in?next=https://evil.example/panel/")
+    sign_in_form(page, second)
+
+    assert landed.path == "/panel/audit/"
+    assert urlsplit(page.url).netloc == urlsplit(panel_hub.url).netloc
+    assert urlsplit(page.url).path == "/panel/"
+
+
+def test_an_unknown_panel_page_is_a_page_and_an_unknown_protocol_path_is_json(panel_hub):
+    page = requests.get(f"{panel_hub.url}/panel/nowhere", timeout=30)
+    protocol = requests.get(f"{panel_hub.url}/v2/nowhere", timeout=30)
+
+    assert page.status_code == 404 and '<html lang="fa" dir="rtl">' in page.text
+    assert protocol.status_code == 404 and protocol.json()["error"]["code"] == "not_found"
+
+
 def test_a_wrong_totp_code_is_refused_and_says_not_which_factor(page, panel_hub):
     owner = panel_hub.add_user("owner")
     page.goto("/panel/sign-in")
