@@ -2,21 +2,27 @@
 
 The shell is the owner's (whoever may run `hub` holds the database's password): every
 branch, the person shown. `--branch NAME` narrows a command to that branch's members, as
-its manager sees them in the panel.
+its manager sees them in the panel. Each command is in the audit log as the panel's are,
+`via` "cli" with the system user who ran it.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 import uuid
 from typing import Any
 
+from django.http import HttpRequest
+
+from hub import audit
 from hub.devices.models import Branch
 from hub.errors import HubError
 from hub.formats import to_timestamp
 from hub.members import operations, profile, search
+from hub.members.typed import read_query
 
 
 def register(commands: Any) -> None:
@@ -79,9 +85,19 @@ def _viewer(args: argparse.Namespace) -> search.Scope:
     return search.Scope(branch_ids=frozenset({branch.pk}))
 
 
+def _audit(action: str, subject: str = "", detail: dict[str, Any] | None = None) -> None:
+    """Record a command in the panel's audit log (no request: no user, no address)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = "?"
+    audit.record(HttpRequest(), action, subject, {"via": "cli", "user": user} | (detail or {}))
+
+
 def member_find(args: argparse.Namespace) -> int:
     """Members found by phone, card, name or id (phones and names masked)."""
     found = search.find(args.query, _viewer(args))
+    _audit("member.search", detail={"by": read_query(args.query).kinds, "found": len(found)})
     if args.json:
         print(json.dumps([f.as_json() for f in found], ensure_ascii=False, indent=2))
         return 0
@@ -97,6 +113,7 @@ def member_show(args: argparse.Namespace) -> int:
     viewer = _viewer(args)
     record = profile.profile(args.id, viewer, reveal=True)
     page = profile.history(args.id, viewer, args.page)
+    _audit("member.show_personal", record.member_id)
     data: dict[str, Any] = {
         "member_id": record.member_id,
         "status": record.status,
@@ -163,6 +180,11 @@ def member_adjust(args: argparse.Namespace) -> int:
         client_txn_id=args.txn or f"cli-{uuid.uuid4()}",
         confirmed=args.confirm,
     )
+    _audit(
+        "member.adjust",
+        done.member_id,
+        {"points": done.points, "entry_id": done.entry_id, "confirmed": args.confirm},
+    )
     if args.json:
         print(
             json.dumps(
@@ -184,6 +206,7 @@ def member_adjust(args: argparse.Namespace) -> int:
 def member_block_card(args: argparse.Namespace) -> int:
     """Block a card; kiosks refuse it after their next pull."""
     done = operations.block_card(args.uid, _viewer(args))
+    _audit("member.block_card", done.member_id)
     if args.json:
         print(json.dumps({"member_id": done.member_id, "blocked": done.was_active}))
         return 0
@@ -194,7 +217,9 @@ def member_block_card(args: argparse.Namespace) -> int:
 
 def member_export(args: argparse.Namespace) -> int:
     """Everything the hub holds about a member (an access request), as JSON on stdout."""
-    json.dump(operations.export(args.id, _viewer(args)), sys.stdout, ensure_ascii=False, indent=2)
+    data = operations.export(args.id, _viewer(args))
+    _audit("member.export", str(data["member_id"]))
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
     print()
     return 0
 
@@ -215,6 +240,7 @@ def member_erase(args: argparse.Namespace) -> int:
         if typed != member.member_id:
             raise HubError("not erased: the id typed did not match")
     done = operations.erase(member.member_id, viewer)
+    _audit("member.erase", done.member_id, {"ids": done.ids})
     if args.json:
         print(json.dumps({"member_id": done.member_id, "erased": done.ids}))
         return 0

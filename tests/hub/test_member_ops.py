@@ -251,3 +251,22 @@ def test_an_erasure_reaches_the_kiosk_and_the_person_is_gone_there_and_at_the_hu
     }
     assert data["balance"] == balance  # the anonymous ledger stays
     assert E164 not in json.dumps(hub.json("export"))  # nor in what the hub exports
+
+
+def test_every_command_is_in_the_audit_log_and_no_phone_is(hub: Hub, chain: dict[str, Any]):
+    member_id = chain["member_id"]
+
+    hub.run("member", "find", PHONE)
+    hub.run("member", "show", member_id)
+    hub.run("member", "export", member_id)
+    hub.run("member", "adjust", member_id, "7", "--reason", "audited")
+
+    rows = hub.sql("SELECT action, subject, detail::text FROM hub_audit_event ORDER BY id")
+    assert [(a, s) for a, s, _ in rows] == [
+        ("member.search", ""),
+        ("member.show_personal", member_id),
+        ("member.export", member_id),
+        ("member.adjust", member_id),
+    ]
+    assert all('"via": "cli"' in detail for _, _, detail in rows)
+    assert not any(E164 in str(row) or PHONE in str(row) or CARD in str(row) for row in rows)
