@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import fleet, hub, ledger, readers, sync, ui
+from bench import fleet, hub, ledger, panel, readers, sync, ui
 from bench.common import Scale
 
 BENCHMARKS: dict[str, Callable[[Scale], int]] = {
@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, Callable[[Scale], int]] = {
     "sync": sync.main,
     "fleet": fleet.main,
     "hub": hub.main,
+    "panel": panel.main,
 }
 
 

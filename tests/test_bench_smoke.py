@@ -70,11 +70,22 @@ FIGURES: dict[str, list[str]] = {
         "hub_worker_peak_rss",
         "hub_worker_rss_growth_10_to_100_percent",
     ],
+    "panel": [
+        "panel_dashboard_p95",
+        "panel_dashboard_branch_p95",
+        "panel_by_day_p95",
+        "panel_rewards_p95",
+        "panel_tiers_p95",
+        "panel_rfm_p95",
+        "panel_inactive_p95",
+        "panel_birthdays_p95",
+        "panel_member_search_by_phone_p99",
+    ],
 }
 # The readers benchmark's progress line when nfcpy cannot be imported (it skips NFC then).
 NFC_MISSING = "bench: NFC: skipped"
-# The hub benchmark's line when PostgreSQL cannot be had (it prints no figures then).
-HUB_SKIPPED = "bench: hub: skipped"
+# The hub's and the panel's line when PostgreSQL cannot be had (no figures then).
+HUB_SKIPPED = ("bench: hub: skipped", "bench: panel: skipped")
 
 
 def _environment(name: str, tmp_path: Path) -> dict[str, str]:
@@ -130,7 +141,7 @@ def test_benchmark_runs_to_the_end_and_prints_every_figure(name: str, tmp_path: 
     )
     assert run.returncode == 0, f"`python -m bench {name} --smoke` failed:\n{run.stderr[-4000:]}"
     skipped = [line for line in run.stderr.splitlines() if line.startswith(HUB_SKIPPED)]
-    if name == "hub" and skipped:
+    if name in ("hub", "panel") and skipped:
         if os.environ.get("CI"):
             pytest.fail(skipped[0])  # CI installs PostgreSQL (.ci/run)
         pytest.skip(skipped[0])
