@@ -71,6 +71,8 @@ def test_an_owner_finds_a_member_by_a_persian_digit_phone_and_adjusts_their_poin
     typed = to_persian_digits(shopper["phone"][:4] + " " + shopper["phone"][4:])
 
     assert search(page, typed) == [member_id]
+    assert page.locator("h1").inner_text() == "اعضا"  # Persian first
+    assert page.get_attribute("html", "dir") == "rtl"
     page.click(f"text={member_id}")
     assert shopper["e164"] not in page.content()  # masked until shown
     page.fill("#id_points", "120")
