@@ -7,7 +7,9 @@ gives the device's state, what it last sent and when, and the time now (tests gi
 
 The thresholds (each a named constant below, with why) are the kiosk's own rhythms: a
 heartbeat every 5 minutes (`crm.heartbeat_interval_seconds`), a push every 30 seconds of
-at most 500 entries (`crm.batch_size`), offline after 30 minutes.
+at most 500 entries (`crm.batch_size`), the protocol's 300-second signature window. They
+are the dashboard's too (hub/insights/devices.py `Thresholds`, the same values), so that
+a device is flagged on both pages or on neither.
 """
 
 from __future__ import annotations
@@ -19,20 +21,21 @@ from typing import Any
 from hub.formats import parse_timestamp
 from hub.program.wording import Text, persian_digits
 
-# Three heartbeats missed (one every 5 minutes): off, unplugged or cut from the network.
-SILENT_AFTER = timedelta(minutes=15)
-# More than one push's batch waiting: the kiosk cannot push, or pushes are refused.
-QUEUE_DEPTH_LIMIT = 500
-# An entry not pushed for an hour: twice the kiosk's own offline limit (30 minutes); the
-# hub's balances, and other branches' offline allowance, miss it meanwhile.
+# Twelve heartbeats missed (one every 5 minutes): off, unplugged or cut from the network.
+SILENT_AFTER = timedelta(hours=1)
+# Two push batches (500 entries each) waiting: the network, or the hub refusing pushes.
+QUEUE_DEPTH_LIMIT = 1000
+# An entry not pushed for an hour while a push goes every 30 s: the hub's balances, and
+# other branches' offline allowance, miss it meanwhile.
 UNSYNCED_AGE_LIMIT = timedelta(hours=1)
 # Below this the kiosk's database, its backups and its logs may soon fail to be written.
-DISK_FREE_LIMIT = 512 * 1024 * 1024
-# The kiosk signs with its measured offset, so requests still pass; but a clock this far
-# off stamps the ledger's entries wrongly (receipts, tier windows, "too soon" checks).
-CLOCK_OFFSET_LIMIT_MS = 120_000
-# Reader states that mean a card tapped now is not read (drivers/base.py ReaderState).
-READER_DOWN = frozenset({"disconnected", "error", "stopped"})
+DISK_FREE_LIMIT = 500 * 1024 * 1024
+# Half the protocol's 300-second signature window: the kiosk signs with its measured
+# offset, but a clock this far off stamps the ledger's entries wrongly (receipts, tier
+# windows, "too soon" checks), and one that drifts further is refused.
+CLOCK_OFFSET_LIMIT_MS = 150_000
+# A reader in any other state does not read a card tapped now (drivers/base.py ReaderState).
+READER_UP = "connected"
 
 OK, ATTENTION, WAITING, REVOKED = "ok", "attention", "waiting", "revoked"
 STATES = {
@@ -129,7 +132,7 @@ def _reasons(
                 ),
             )
         )
-    if queue_depth is not None and queue_depth > QUEUE_DEPTH_LIMIT:
+    if queue_depth is not None and queue_depth >= QUEUE_DEPTH_LIMIT:
         found.append(
             Reason(
                 "queue",
@@ -151,7 +154,7 @@ def _reasons(
             )
         )
     for name, reader_state in readers:
-        if reader_state in READER_DOWN:
+        if reader_state != READER_UP:
             found.append(
                 Reason(
                     "reader",
@@ -172,7 +175,7 @@ def _reasons(
                 ),
             )
         )
-    if clock_offset_ms is not None and abs(clock_offset_ms) > CLOCK_OFFSET_LIMIT_MS:
+    if clock_offset_ms is not None and abs(clock_offset_ms) >= CLOCK_OFFSET_LIMIT_MS:
         seconds = abs(clock_offset_ms) // 1000
         found.append(
             Reason(

@@ -43,12 +43,13 @@ def test_a_kiosk_heard_from_lately_with_nothing_wrong_is_ok():
     ("last_seen", "changes", "code"),
     [
         (health.SILENT_AFTER + timedelta(seconds=1), {}, "silent"),
-        (timedelta(0), {"queue_depth": health.QUEUE_DEPTH_LIMIT + 1}, "queue"),
+        (timedelta(0), {"queue_depth": health.QUEUE_DEPTH_LIMIT}, "queue"),
         (timedelta(0), {"oldest_unsynced_at": "2027-03-21T08:29:59.000000Z"}, "unsynced"),
         (timedelta(0), {"readers": [{"name": "nfc", "state": "error"}]}, "reader"),
         (timedelta(0), {"readers": [{"name": "rfid", "state": "disconnected"}]}, "reader"),
+        (timedelta(0), {"readers": [{"name": "nfc", "state": "connecting"}]}, "reader"),
         (timedelta(0), {"disk_free_bytes": health.DISK_FREE_LIMIT - 1}, "disk"),
-        (timedelta(0), {"clock_offset_ms": -health.CLOCK_OFFSET_LIMIT_MS - 1}, "clock"),
+        (timedelta(0), {"clock_offset_ms": -health.CLOCK_OFFSET_LIMIT_MS}, "clock"),
     ],
 )
 def test_each_threshold_crossed_needs_attention_and_says_why_in_both_languages(
@@ -66,16 +67,17 @@ def test_each_threshold_crossed_needs_attention_and_says_why_in_both_languages(
     ("last_seen", "changes"),
     [
         (health.SILENT_AFTER, {}),
-        (timedelta(0), {"queue_depth": health.QUEUE_DEPTH_LIMIT}),
+        (timedelta(0), {"queue_depth": health.QUEUE_DEPTH_LIMIT - 1}),
         (timedelta(0), {"oldest_unsynced_at": "2027-03-21T08:30:00.000000Z"}),
-        (timedelta(0), {"readers": [{"name": "nfc", "state": "connecting"}]}),
         (timedelta(0), {"readers": []}),  # a phone-only kiosk has no reader to report
         (timedelta(0), {"disk_free_bytes": health.DISK_FREE_LIMIT}),
-        (timedelta(0), {"clock_offset_ms": health.CLOCK_OFFSET_LIMIT_MS}),
+        (timedelta(0), {"clock_offset_ms": health.CLOCK_OFFSET_LIMIT_MS - 1}),
         (timedelta(0), {"oldest_unsynced_at": None, "queue_depth": 0, "clock_offset_ms": None}),
     ],
 )
-def test_at_a_threshold_itself_the_kiosk_is_still_ok(last_seen: timedelta, changes: dict[str, Any]):
+def test_just_short_of_a_threshold_the_kiosk_is_still_ok(
+    last_seen: timedelta, changes: dict[str, Any]
+):
     assert assess("enrolled", NOW - last_seen, beat(**changes), NOW).state == "ok"
 
 
@@ -83,13 +85,14 @@ def test_every_reason_is_given_at_once():
     found = assess(
         "enrolled",
         NOW - timedelta(hours=2),
-        beat(queue_depth=900, disk_free_bytes=100 * 1024**2, clock_offset_ms=300_000),
+        beat(queue_depth=1200, disk_free_bytes=100 * 1024**2, clock_offset_ms=300_000),
         NOW,
     )
 
     assert [r.code for r in found.reasons] == ["silent", "queue", "disk", "clock"]
     assert "120 minutes" in found.reasons[0].said.en
     assert "۱۲۰ دقیقه" in found.reasons[0].said.fa
+    assert "1200 entries" in found.reasons[1].said.en
     assert "100 MiB" in found.reasons[2].said.en and "300 seconds" in found.reasons[3].said.en
 
 

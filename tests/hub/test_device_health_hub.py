@@ -70,7 +70,7 @@ def test_a_device_added_from_the_panel_provisions_a_kiosk_whose_heartbeat_gives_
             [],
         )
         assert version and queue == 0
-        assert devices(hub, later=16)[0][3:5] == ["attention", ["silent"]]
+        assert devices(hub, later=61)[0][3:5] == ["attention", ["silent"]]
 
         revoked = in_hub(hub, SCOPE + "result = management.revoke(args['n'], None)[1]", n=number)
         kiosk.sync()
@@ -118,3 +118,23 @@ def test_a_branch_without_a_name_or_with_a_taken_one_is_refused(hub: Hub, name: 
 
     assert said in refused["problem"]
     assert hub.sql("SELECT count(*) FROM hub_branch") == [(2,)]
+
+
+def test_the_dashboard_and_the_devices_page_flag_a_device_at_the_same_thresholds(hub: Hub):
+    pairs = in_hub(
+        hub,
+        """
+        from hub.devices import health
+        from hub.insights.devices import Thresholds
+        t = Thresholds()
+        result = [
+            [health.SILENT_AFTER.total_seconds(), t.unseen_hours * 3600],
+            [health.QUEUE_DEPTH_LIMIT, t.queue_depth],
+            [health.UNSYNCED_AGE_LIMIT.total_seconds(), t.unsynced_hours * 3600],
+            [health.CLOCK_OFFSET_LIMIT_MS, t.clock_offset_ms],
+            [health.DISK_FREE_LIMIT, t.disk_free_bytes],
+        ]
+        """,
+    )
+
+    assert all(mine == dashboard for mine, dashboard in pairs), pairs
