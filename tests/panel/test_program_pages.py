@@ -87,6 +87,10 @@ def test_an_owner_previews_and_publishes_a_change_and_a_kiosk_quotes_by_it(
         f"version {version}",
     )
     assert detail["changes"] == ["rules:per_amount"]
+    page.goto(f"/panel/program/?from=1&to={version}")
+    assert "Per amount (Rial)" in page.locator("#compared").inner_text()
+    page.goto("/panel/program/?from=999999&to=1")
+    assert "No such version." in page.locator(".history .errors").inner_text()
 
 
 def test_a_wrong_field_is_said_beside_it_and_nothing_is_published(

@@ -82,6 +82,11 @@ T = {
     "changes": Text("تغییرها", "Changes"),
     "first_version": Text("نخستین نسخه", "The first version"),
     "arrow": Text("←", "→"),
+    "compare": Text("مقایسهٔ دو نسخه", "Compare two versions"),
+    "compare_from": Text("از نسخه", "From version"),
+    "compare_to": Text("تا نسخه", "To version"),
+    "no_version": Text("چنین نسخه‌ای نیست.", "No such version."),
+    "no_changes": Text("تفاوتی ندارند.", "No differences."),
     "added": Text("افزوده شد", "added"),
     "removed": Text("برداشته شد", "removed"),
     "owner_only": Text(

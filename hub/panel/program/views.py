@@ -56,12 +56,22 @@ def index(request: PanelRequest) -> HttpResponse:
         draft = Draft(values_of(current, unit), data=current)
         amount_text = DEFAULT_PREVIEW[unit]
     status = 400 if draft.errors else 200
-    return TemplateResponse(
-        request,
-        "panel/program/program.html",
-        _context(draft, amount_text, unit, said),
-        status=status,
-    )
+    context = _context(draft, amount_text, unit, said) | _comparison(request)
+    return TemplateResponse(request, "panel/program/program.html", context, status=status)
+
+
+def _comparison(request: PanelRequest) -> dict[str, Any]:
+    """Any two versions compared (`?from=N&to=M`), as the history compares neighbours."""
+    older, newer = request.GET.get("from", ""), request.GET.get("to", "")
+    if not older or not newer:
+        return {}
+    if not all(x.isascii() and x.isdigit() and len(x) < 12 for x in (older, newer)):
+        return {"compare_error": T["no_version"]}
+    try:
+        changes = versions.compare(int(older), int(newer))
+    except HubError:
+        return {"compare_error": T["no_version"]}
+    return {"compared": {"from": int(older), "to": int(newer), "changes": changes}}
 
 
 def _changed_fields(current: dict[str, Any], draft: Draft) -> list[str]:
