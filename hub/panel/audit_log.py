@@ -34,11 +34,11 @@ def parse_day(text: str) -> date:
     return date(year, month, day)
 
 
-class DayField(forms.CharField):
+class DayField(forms.Field):
     """A day in the Jalali or the Gregorian calendar (see parse_day)."""
 
-    def to_python(self, value: object) -> date | None:  # type: ignore[override]
-        text = super().to_python(value)
+    def to_python(self, value: object) -> date | None:
+        text = str(value or "").strip()[:20]
         if not text:
             return None
         try:
@@ -52,8 +52,8 @@ class AuditFilter(forms.Form):
 
     actor = forms.CharField(label=_("Who"), required=False, max_length=150)
     action = forms.CharField(label=_("Action"), required=False, max_length=100)
-    since = DayField(label=_("From"), required=False, max_length=20)
-    until = DayField(label=_("To"), required=False, max_length=20)
+    since = DayField(label=_("From"), required=False)
+    until = DayField(label=_("To"), required=False)
 
 
 def filtered(events: QuerySet[AuditEvent], form: AuditFilter) -> QuerySet[AuditEvent]:
