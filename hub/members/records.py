@@ -13,6 +13,8 @@ The rules of protocol v2 (docs/sync-protocol.md, "What the hub refuses"), decide
 - A new member id whose phone a member holds is merged into that member (hub/members/
   merges.py): the earlier one survives, the new id becomes its alias.
 - An erased member stays erased: a record cannot bring the person back.
+- A card blocked at the hub stays blocked: no kiosk unblocks a card, so a record that says
+  it is active was made before its kiosk pulled the block (the owner's, from the panel).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Held:
     status: str
     phone: str | None
     merged_into: str | None
+    blocked: frozenset[str] = frozenset()  # uids of the member's cards blocked at the hub
 
 
 @dataclass
@@ -79,6 +82,13 @@ def accept(device: Device, records: list[dict[str, Any]]) -> list[FeedChange]:
             [sorted({str(r["member_id"]) for r in ordered})],
         )
         held = {str(row[0]): Held(str(row[1]), row[2], row[3]) for row in cursor.fetchall()}
+        cursor.execute(
+            f"SELECT member_id, array_agg(uid) FROM {_CARDS} WHERE member_id = ANY(%s) "
+            "AND status = 'blocked' GROUP BY member_id",
+            [sorted(held)],
+        )
+        for member_id, uids in cursor.fetchall():
+            held[str(member_id)] = replace(held[str(member_id)], blocked=frozenset(uids))
         cursor.execute("SELECT now()")
         now: datetime = cursor.fetchone()[0]
     changes: list[FeedChange] = []
@@ -142,7 +152,10 @@ def _accepted(record: dict[str, Any], held: Held | None, now: datetime) -> Decis
         return Decision(None, flags=flags)
     if held is None:
         into = merges.holder_of_phone(str(record["phone"]), member_id)
-    kept, moved = merges.free_cards(_cards(record), into or member_id)
+    cards = _cards(record)
+    if held is not None:  # blocked at the hub: stays so (the record is older than the block)
+        cards = {uid: "blocked" if uid in held.blocked else st for uid, st in cards.items()}
+    kept, moved = merges.free_cards(cards, into or member_id)
     flags += [Raised("card_move", member_id, detail={"held_by": other}) for other in moved]
     record["cards"] = [{"uid": uid, "status": status} for uid, status in kept.items()]
     return Decision(record, into=into, flags=flags)

@@ -204,6 +204,25 @@ def test_a_blocked_card_is_refused_at_every_kiosk_after_the_pull(hub: Hub, chain
     assert record["cards"] == [{"uid": CARD, "status": "blocked"}]
 
 
+def test_a_kiosk_that_had_not_pulled_the_block_cannot_unblock_the_card(
+    hub: Hub, chain: dict[str, Any]
+):
+    kiosk, member_id = chain["valiasr"], chain["member_id"]
+    hub.run("member", "block-card", CARD)
+    # A change made at the counter before the kiosk heard of the block: its record, pushed
+    # first, still says the card is active.
+    kiosk.service.set_consent(member_id, marketing=False, version="fa-3")
+
+    kiosk.sync()
+    kiosk.sync()
+
+    record = hub.json("member", "show", member_id, "--json")
+    assert record["cards"] == [{"uid": CARD, "status": "blocked"}]
+    assert record["consent"]["version"] == "fa-3"  # the rest of the record is taken
+    with pytest.raises(CardBlocked):
+        kiosk.service.identify_card(CARD)
+
+
 def test_the_export_holds_everything_about_the_member(hub: Hub, chain: dict[str, Any]):
     member_id = chain["member_id"]
     hub.run("member", "adjust", member_id, "5", "--reason", "welcome back")
