@@ -47,6 +47,10 @@ INSTALLED_APPS = [
     "hub.program",
     "hub.audit",
     "hub.panel",
+    # Codes sent to a phone before a kiosk enrolls it or links a card (issue 17).
+    "hub.verification",
+    # SMS to members from a durable outbox (docs/messaging.md).
+    "hub.messaging",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

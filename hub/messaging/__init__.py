@@ -1,0 +1,1 @@
+"""Messages to members: SMS through a gateway, from a durable outbox in PostgreSQL."""
