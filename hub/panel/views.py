@@ -83,5 +83,8 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 @panel_page()
 def home(request: PanelRequest) -> HttpResponse:
-    """The dashboard (its figures come from hub/insights, the insights pages fill it in)."""
-    return TemplateResponse(request, "panel/dashboard.html", {"today": timezone.localdate()})
+    """The dashboard: its figures from hub/insights, for the reader's branches."""
+    from hub.panel.insights.views import dashboard_context
+
+    context = {"today": timezone.localdate(), **dashboard_context(request)}
+    return TemplateResponse(request, "panel/dashboard.html", context)

@@ -1,8 +1,18 @@
-"""The panel's insights pages' URLs."""
+"""The panel's reports' URLs (under /panel/reports/); `?format=csv` downloads a report."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import path
+
+from hub.panel.insights import views
 
 app_name = "insights"
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("visits/", views.visits, name="visits"),
+    path("tiers/", views.tiers, name="tiers"),
+    path("rewards/", views.rewards, name="rewards"),
+    path("segments/", views.segments, name="segments"),
+    path("inactive/", views.inactive, name="inactive"),
+    path("birthdays/", views.birthdays, name="birthdays"),
+]
