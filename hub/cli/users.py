@@ -1,9 +1,9 @@
-"""`hub user add` and `hub user list`: the people who may sign in to the panel.
+"""`hub user add|list|disable|password|totp`: the people who may sign in to the panel.
 
 The password is read from the terminal (asked twice) or, when standard input is not one,
 its first line. The TOTP secret is printed once, to the operator, as the URI an
 authenticator app takes (and the secret to type by hand): it is never logged nor shown
-again; a new one needs a new user for now.
+again (`hub user totp` makes a new one).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django_otp.plugins.otp_totp.models import TOTPDevice  # type: ignore[import-untyped]
 
 from hub.devices.models import Branch
@@ -46,6 +47,17 @@ def register(commands: Any) -> None:
     shown = user.add_parser("list", help="the panel's users")
     shown.add_argument("--json", action="store_true", help="as JSON")
     shown.set_defaults(handler=user_list)
+    disable = user.add_parser("disable", help="refuse the user's sign-in and end their sessions")
+    disable.add_argument("name")
+    disable.set_defaults(handler=user_disable)
+    password = user.add_parser("password", help="a new password (asked); ends their sessions")
+    password.add_argument("name")
+    password.set_defaults(handler=user_password)
+    totp = user.add_parser(
+        "totp", help="a new TOTP secret (printed once; the old one stops); ends their sessions"
+    )
+    totp.add_argument("name")
+    totp.set_defaults(handler=user_totp)
 
 
 def user_add(args: argparse.Namespace) -> int:
@@ -57,13 +69,7 @@ def user_add(args: argparse.Namespace) -> int:
     if User.objects.filter(username=args.name).exists():
         raise HubError(f"there is already a user named {args.name!r}")
     candidate = User(username=args.name)
-    password = _read_password()
-    try:
-        # The hub's commands speak English (the panel's default language is Persian).
-        with translation.override("en"):
-            validate_password(password, candidate)
-    except ValidationError as exc:
-        raise HubError("the password is too weak: " + " ".join(exc.messages)) from None
+    password = _strong_password(candidate)
     with transaction.atomic():
         candidate.set_password(password)
         candidate.save()
@@ -74,8 +80,76 @@ def user_add(args: argparse.Namespace) -> int:
     where = f" at {branch.name}" if branch is not None else ""
     print(f"panel user {args.name} added ({role.value}{where})")
     if device is not None:
-        print("add this to the authenticator app (shown once; keep it secret):")
-        print(f"  {device.config_url}")
+        _show_totp(device)
+    return 0
+
+
+def _show_totp(device: TOTPDevice) -> None:
+    print("add this to the authenticator app (shown once; keep it secret):")
+    print(f"  {device.config_url}")
+
+
+def _strong_password(user: User) -> str:
+    """The password read (see _read_password), refused unless Django's validators pass."""
+    password = _read_password()
+    try:
+        # The hub's commands speak English (the panel's default language is Persian).
+        with translation.override("en"):
+            validate_password(password, user)
+    except ValidationError as exc:
+        raise HubError("the password is too weak: " + " ".join(exc.messages)) from None
+    return password
+
+
+def _panel_user(name: str) -> User:
+    found = User.objects.filter(username=name, panel__isnull=False).first()
+    if found is None:
+        raise HubError(f"no panel user named {name!r} (hub user list)")
+    return found
+
+
+def _end_sessions(user: User) -> int:
+    """Delete the user's sessions (a stolen one included); how many there were."""
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
+
+
+def user_disable(args: argparse.Namespace) -> int:
+    """Refuse the user's sign-in from now on and end their sessions."""
+    user = _panel_user(args.name)
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        ended = _end_sessions(user)
+    print(f"panel user {user.username} disabled ({ended} sessions ended)")
+    return 0
+
+
+def user_password(args: argparse.Namespace) -> int:
+    """Set a new password (asked as for `user add`) and end the user's sessions."""
+    user = _panel_user(args.name)
+    password = _strong_password(user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        ended = _end_sessions(user)
+    print(f"new password for {user.username} ({ended} sessions ended)")
+    return 0
+
+
+def user_totp(args: argparse.Namespace) -> int:
+    """Replace the user's TOTP secret (the old app's codes stop) and print the new one once."""
+    user = _panel_user(args.name)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        device = TOTPDevice.objects.create(user=user, name="panel", confirmed=True)
+        ended = _end_sessions(user)
+    print(f"new TOTP secret for {user.username} ({ended} sessions ended)")
+    _show_totp(device)
     return 0
 
 

@@ -1,13 +1,16 @@
-"""`hub user add` and `hub user list`: strong passwords, a second factor for owners, the
-TOTP secret shown once to the operator and nowhere else."""
+"""`hub user add|list|disable|password|totp`: strong passwords, a second factor for owners,
+the TOTP secret shown once to the operator and nowhere else, sessions ended by a change."""
 
 from __future__ import annotations
 
 import json
+from base64 import b32decode
+from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.panel.conftest import PASSWORD, PanelHub, sql
+from tests.panel.conftest import PASSWORD, PanelHub, sign_in_form, sql
 
 
 @pytest.mark.parametrize(
@@ -75,3 +78,43 @@ def test_a_manager_belongs_to_a_branch(panel_hub: PanelHub):
     rows = panel_hub.hub.run("user", "list").stdout.splitlines()
 
     assert any(row.startswith("mina\tmanager\tTajrish\ttotp\tactive") for row in rows)
+
+
+def test_a_disabled_user_is_signed_out_at_once_and_cannot_sign_in(page, panel_hub, signed_in):
+    manager = signed_in(page, "manager")
+
+    done = panel_hub.hub.run("user", "disable", manager.name)
+    page.goto("/panel/")
+
+    assert "1 sessions ended" in done.stdout
+    assert urlsplit(page.url).path == "/panel/sign-in"
+    sign_in_form(page, manager, code=manager.code(offset=1))
+    assert urlsplit(page.url).path == "/panel/sign-in"
+
+
+def test_a_new_totp_secret_ends_the_session_and_the_old_apps_codes(page, panel_hub, signed_in):
+    owner = signed_in(page, "owner")
+
+    done = panel_hub.hub.run("user", "totp", owner.name)
+    page.goto("/panel/")
+    assert urlsplit(page.url).path == "/panel/sign-in"
+    sign_in_form(page, owner, code=owner.code(offset=1))
+    refused = urlsplit(page.url).path
+    uri = next(line.strip() for line in done.stdout.splitlines() if "otpauth://" in line)
+    renewed = replace(owner, secret=b32decode(parse_qs(urlsplit(uri).query)["secret"][0]))
+    sign_in_form(page, renewed)
+
+    assert refused == "/panel/sign-in"
+    assert urlsplit(page.url).path == "/panel/"
+
+
+def test_a_new_password_ends_the_session_and_must_be_strong(page, panel_hub, signed_in):
+    support = signed_in(page, "support")
+
+    weak = panel_hub.hub.run("user", "password", support.name, check=False, stdin="123\n")
+    done = panel_hub.hub.run("user", "password", support.name, stdin="another long passphrase\n")
+    page.goto("/panel/")
+
+    assert weak.returncode == 1 and "too short" in weak.stderr
+    assert "1 sessions ended" in done.stdout
+    assert urlsplit(page.url).path == "/panel/sign-in"
