@@ -67,16 +67,19 @@ def values_of(data: Mapping[str, Any], unit: str) -> dict[str, str]:
     for name in NUMBERS:
         if name in data:
             number = int(data[name])
-            values[name] = _money_text(number, unit) if name in MONEY else str(number)
+            values[name] = _money_text(number, unit) if name in MONEY else f"{number:,}"
     for i, tier in enumerate(data.get("tiers") or []):
         for name in TIER_FIELDS:
-            values[f"tier-{i}-{name}"] = str(tier.get(name, ""))
+            value = tier.get(name, "")
+            values[f"tier-{i}-{name}"] = f"{value:,}" if name == "threshold" else str(value)
     for i, reward in enumerate(data.get("rewards") or []):
         for name in REWARD_FIELDS:
             value = reward.get(name)
             text = "" if value is None else str(value)
             if name == "value" and reward.get("kind") == "fixed_discount":
                 text = _money_text(int(value or 0), unit)
+            elif name == "cost":
+                text = f"{int(value or 0):,}"
             values[f"reward-{i}-{name}"] = text
     return values
 
@@ -153,8 +156,10 @@ def _money(
 
 
 def _money_text(rial: int, unit: str) -> str:
+    """Rial in `unit`, thousands grouped as people read amounts (read back without them)."""
     scale = RIAL_PER_UNIT[unit]
-    return str(rial // scale) if rial % scale == 0 else f"{rial // scale}.{rial % scale}"
+    whole = f"{rial // scale:,}"
+    return whole if rial % scale == 0 else f"{whole}.{rial % scale}"
 
 
 def _day(values: Mapping[str, str], key: str, errors: dict[str, Text]) -> str:

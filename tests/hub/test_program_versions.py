@@ -106,8 +106,9 @@ def test_the_form_of_the_program_in_force_gives_back_the_same_program():
     draft = read_draft(values_of(program, "toman"), "toman")
 
     assert draft.errors == {} and draft.data == program
-    assert values_of(program, "toman")["per_amount"] == "10000"  # 100,000 Rial in Toman
-    assert values_of(program, "toman")["reward-1-value"] == "100000"
+    assert values_of(program, "toman")["per_amount"] == "10,000"  # 100,000 Rial in Toman
+    assert values_of(program, "toman")["reward-1-value"] == "100,000"
+    assert values_of(program, "rial")["max_amount"] == "100,000,000,000"
 
 
 def test_the_form_reads_persian_digits_and_toman_and_adds_and_removes_rows():

@@ -25,7 +25,7 @@ T = {
     "per_amount": Text("به ازای هر", "For each"),
     "enrollment_bonus": Text("هدیهٔ عضویت (امتیاز)", "Enrollment bonus (points)"),
     "birthday_bonus": Text("هدیهٔ تولد (امتیاز)", "Birthday bonus (points)"),
-    "limits": Text("سقف‌ها", "Limits"),
+    "rules_limits": Text("قاعده‌ها و سقف‌ها", "Rules and limits"),
     "max_points_per_purchase": Text(
         "سقف امتیاز هر خرید (۰: بی‌سقف)", "Most points a purchase (0: no cap)"
     ),
@@ -95,6 +95,7 @@ T = {
     # -- branches and devices --------------------------------------------------------
     "devices": Text("شعبه‌ها و دستگاه‌ها", "Branches and devices"),
     "branches": Text("شعبه‌ها", "Branches"),
+    "device_list": Text("دستگاه‌ها", "Devices"),
     "branch": Text("شعبه", "Branch"),
     "add_branch": Text("افزودن شعبه", "Add a branch"),
     "branch_name": Text("نام شعبه", "Branch name"),
