@@ -124,7 +124,7 @@ class Chain:
 
     def entry(
         self,
-        device: int,
+        device: int | None,
         member: str,
         kind: str,
         points: int,
@@ -365,3 +365,21 @@ def test_devices_needing_attention_and_why(chain: Chain):
         (never, ("never_seen",)),
     ]
     assert [d.device for d in north_only] == [quiet]
+
+
+def test_the_hubs_own_adjustments_count_for_the_chain_not_for_a_branch(story: Story, chain: Chain):
+    from hub.insights.dashboard import dashboard
+    from hub.insights.reports import by_day
+    from hub.insights.scope import Scope
+
+    # An owner's adjustment made in the panel: an entry of the hub's own, of no device.
+    chain.entry(None, "alice", "adjust", 40, at("2026-06-10 07:45"))
+
+    chain_wide = dashboard(Scope(), now=TEHRAN_NOW)
+    north = dashboard(Scope(frozenset({story.north})), now=TEHRAN_NOW)
+    rows = by_day(Scope(), date(2026, 6, 10), date(2026, 6, 10))
+
+    assert chain_wide.today.points_issued == 100 + 40
+    assert [b.today.points_issued for b in chain_wide.branches] == [30, 70]
+    assert north.today.points_issued == 30
+    assert [(r.branch_id, r.points_issued) for r in rows if r.branch_id is None] == [(None, 40)]
