@@ -89,7 +89,8 @@ def sign_in(request: HttpRequest, name: str, password: str, code: str) -> Outcom
     if device is not None:
         otp_login(request, device)
     request.session[SESSION_SINCE] = time.time()
-    audit.record(request, "sign_in", subject, {"second_factor": device is not None})
+    branch = PanelUser.objects.filter(user_id=user.pk).values_list("branch_id", flat=True)
+    audit.record(request, "sign_in", subject, {"second_factor": device is not None}, branch.first())
     return Outcome(user=user)
 
 
