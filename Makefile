@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: torture run test lint bench format clean system-packages ui-packages translations screenshots \
-	hub hub-db hub-stop hub-packages browser-packages gettext-package
+	hub hub-db hub-stop hub-packages browser-packages gettext-package panel-screenshots
 
 # The development venv has the kiosk and the hub (editable), so that the tests can drive
 # the kiosk's real client against a real hub, and mypy can check both.
@@ -68,6 +68,11 @@ translations: $(STAMP)
 # Every screen at 800x480, in Persian and in English, into docs/screenshots/.
 screenshots: $(STAMP)
 	SDL_VIDEODRIVER=offscreen $(BIN)/python -m kiosk.ui.screenshots docs/screenshots
+
+# The owner's panel's pages in both languages at 1366x768 and 390x844 (a real hub and
+# Chromium, as its tests run), into docs/screenshots/panel-*.png.
+panel-screenshots: $(STAMP) browser-packages
+	PANEL_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/panel -k screenshots
 
 # Debian packages the project needs: Python 3.11 with venv. Installed only when missing.
 system-packages:
