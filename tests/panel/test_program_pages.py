@@ -182,6 +182,20 @@ def test_support_sees_devices_health_but_no_staff(page, panel_hub: PanelHub, sig
 
     assert devices is not None and devices.status == 200
     assert staff is not None and staff.status == 403
+    page.goto("/panel/program/devices/")
+    assert page.locator("button[value=add_device]").count() == 0
+    before = sql(panel_hub, "SELECT count(*) FROM hub_device")
+    for action in ("add_device", "add_branch"):
+        posted = page.request.post(
+            "/panel/program/devices/",
+            form={"action": action, "branch": "1", "name": "Support's own"},
+            headers={"X-CSRFToken": _csrf(page), "Referer": panel_hub.url + "/panel/"},
+        )
+        assert posted.status == 403 and "<main>" in posted.text()  # the panel's refusal, not CSRF's
+    assert sql(panel_hub, "SELECT count(*) FROM hub_device") == before
+    assert sql(panel_hub, "SELECT count(*) FROM hub_branch WHERE name = %s", "Support's own") == [
+        (0,)
+    ]
 
 
 def test_an_owner_adds_a_cashier_resets_the_pin_and_disables_them_never_showing_the_pin(
