@@ -161,6 +161,12 @@ PANEL_MONEY_UNIT = os.environ.get("HUB_MONEY_UNIT") or "toman"
 if PANEL_MONEY_UNIT not in ("toman", "rial"):
     raise ImproperlyConfigured(f"HUB_MONEY_UNIT must be toman or rial, not {PANEL_MONEY_UNIT!r}")
 
+# The SMS gateway (docs/messaging.md, "Settings"): a URL-like setting whose key is in a file
+# (kavenegar://?sender=N&key-file=PATH, smsir://?line=N&key-file=PATH, sim://HOST:PORT/...).
+MESSAGING_GATEWAY = os.environ.get("HUB_SMS_GATEWAY", "")
+# The hub's public URL, for the opt-out link in marketing messages.
+MESSAGING_PUBLIC_URL = os.environ.get("HUB_PUBLIC_URL", "")
+
 # Behind TLS (HUB_HTTPS=1, the proxy in front sets X-Forwarded-Proto): secure cookies and
 # HSTS. Plain HTTP stays possible on loopback for `make hub` and the tests.
 HUB_HTTPS = os.environ.get("HUB_HTTPS") == "1"

@@ -18,6 +18,8 @@ urlpatterns = [
     path("v2/holds/<str:client_txn_id>", holds.release),
     path("v2/storage-key", storage_key.storage_key),
     path("panel/", include("hub.panel.urls")),
+    # The SMS gateway's callbacks and the opt-out link (docs/messaging.md).
+    path("sms/", include("hub.messaging.urls")),
     *language_urls,
 ]
 handler404 = "hub.panel.errors.not_found"

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from django.db import DatabaseError, OperationalError
 
+import hub.cli.messages
 from hub.cli import chain, database, flags, members, program, serve, users
 from hub.errors import HubError
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     program.register(commands)
     users.register(commands)
     members.register(commands)
+    hub.cli.messages.register(commands)
     return parser
 
 

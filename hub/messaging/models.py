@@ -38,6 +38,11 @@ class Message(models.Model):
     # A worker's claim: its token and until when; past it another worker may recover it.
     lease_until = models.DateTimeField(null=True)
     claim = models.UUIDField(null=True)
+    # When a worker began handing it to a gateway that cannot dedupe (SMS.ir): a claim that
+    # lapsed after this may have been sent, one that lapsed before it was surely not.
+    handed_at = models.DateTimeField(null=True)
+    # When its delivery was last asked of the gateway (polling, oldest first).
+    checked_at = models.DateTimeField(null=True)
     parts = models.IntegerField()
     cost = models.BigIntegerField()  # Rial, at the policy's price when queued
     gateway = models.TextField(default="")
@@ -66,6 +71,12 @@ class Message(models.Model):
                 fields=("gateway", "gateway_message_id"),
                 name="hub_message_gateway_id",
                 condition=models.Q(gateway_message_id__isnull=False),
+            ),
+            # Delivery polling: sent messages, the longest unasked first.
+            models.Index(
+                fields=("checked_at",),
+                name="hub_message_unreported",
+                condition=models.Q(state="sent"),
             ),
             # The frequency cap and opt-out: a member's marketing messages.
             models.Index(

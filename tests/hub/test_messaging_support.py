@@ -7,11 +7,14 @@ tests' files are.)
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from hub.environment import database_settings
+from sim.sms_gateway import SmsGateway
 from tests.hub.conftest import Hub
 
 
@@ -62,3 +65,34 @@ def add_member(
         version if consent else None,
         (consent_at or datetime(2026, 1, 1, tzinfo=UTC)) if consent else None,
     )
+
+
+class Clock:
+    """An injected clock the test moves."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def sim_gateway() -> Iterator[SmsGateway]:
+    """The simulated gateway on a free loopback port."""
+    with SmsGateway() as gateway:
+        yield gateway
+
+
+def key_file(folder: Path, gateway: SmsGateway) -> str:
+    """The simulator's API key in a file of mode 0600, as a hub keeps a real one."""
+    path = folder / "sms.key"
+    path.write_text(gateway.key + "\n", encoding="ascii")
+    path.chmod(0o600)
+    return str(path)

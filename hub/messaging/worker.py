@@ -1,0 +1,171 @@
+"""The worker: claim a batch, hand each message to the gateway, record what happened.
+
+One worker or several (on one hub or many): the claim (hub/messaging/queue.py) keeps them
+apart. Retries back off exponentially with full jitter, capped, and honour the gateway's
+Retry-After; a gateway that fails stops the batch (the rest go back untouched), so a
+gateway that is down sees one request a round, not a batch of them. Time comes from the
+injected `clock`, so tests move it instead of waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from hub.messaging import queue
+from hub.messaging.gateways import Gateway, Outgoing, Refused, TryLater, Unknown
+from hub.messaging.models import Message
+from hub.messaging.reports import apply_report
+
+log = logging.getLogger("hub.messaging")
+
+BACKOFF_BASE = 30.0  # seconds, doubled each attempt ...
+BACKOFF_CAP = 15 * 60.0  # ... up to this
+POLL_AFTER = timedelta(minutes=1)  # a sent message's delivery is asked after this ...
+POLL_EVERY = timedelta(minutes=10)  # ... and again this often until it is known
+UNKNOWN = (
+    "outcome unknown: the gateway may have sent it when the worker stopped, and it cannot "
+    "be asked; not sent again"
+)
+
+
+class Worker:
+    """Sends the outbox through one gateway."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        clock: Callable[[], datetime] = timezone.now,
+        batch: int = 50,
+        lease: timedelta = queue.LEASE,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.clock = clock
+        self.batch = batch
+        self.lease = lease
+        self.rng = rng or random.Random()
+
+    def run_once(self) -> int:
+        """One batch: claimed, sent, recorded; then delivery asked of the gateway. How many
+        messages were handled."""
+        claimed = queue.claim(now=self.clock(), limit=self.batch, lease=self.lease)
+        for index, item in enumerate(claimed):
+            stop = self._one(item)
+            if stop is not None:
+                for rest in claimed[index + 1 :]:
+                    queue.retry(rest, stop, "held: the gateway asked to wait", count=False)
+                break
+        self.expire_unreported()
+        self.poll_reports()
+        return len(claimed)
+
+    def run(self, stop: threading.Event, idle: float = 2.0) -> None:
+        """Until `stop` is set (SIGTERM): the batch in hand is always finished."""
+        while not stop.is_set():
+            try:
+                handled = self.run_once()
+            except Exception:
+                # The database away for a moment: the claims lapse and are recovered.
+                log.exception("messaging: a round failed; trying again")
+                handled = 0
+            if handled == 0:
+                stop.wait(idle)
+
+    def _one(self, item: queue.Claimed) -> datetime | None:
+        """Handle one claimed message; a time to hold the rest of the batch until, or None."""
+        message = item.message
+        outgoing = Outgoing(str(message.pk), message.phone, message.body)
+        now = self.clock()
+        try:
+            if item.recovering:
+                found = self._recover(item, outgoing, now)
+                if found:
+                    return None
+            if message.expires_at <= now:
+                queue.finished(item, "expired", "its deadline passed before it was sent", now)
+                return None
+            if not self.gateway.dedupes:
+                queue.handing(item, now)
+            accepted = self.gateway.send(outgoing)
+        except TryLater as exc:
+            if exc.ambiguous and not self.gateway.dedupes:
+                queue.finished(item, "failed", UNKNOWN, now)
+                log.warning("messaging: message %s %s", message.pk, UNKNOWN)
+                return None
+            when = self._later(message.attempts, exc.after, now)
+            if when >= message.expires_at:
+                queue.finished(item, "expired", f"not sent before its deadline ({exc})", now)
+            else:
+                queue.retry(item, when, str(exc))
+            return when
+        except Refused as exc:
+            queue.finished(item, "failed", str(exc), now)
+            return None
+        queue.sent(item, self.gateway.name, accepted.gateway_message_id, self.clock())
+        return None
+
+    def _recover(self, item: queue.Claimed, outgoing: Outgoing, now: datetime) -> bool:
+        """A lapsed claim: whether it is settled (found at the gateway, or unknowable)."""
+        try:
+            found = self.gateway.find(outgoing)
+        except Unknown:
+            if item.message.handed_at is None:
+                return False  # never handed over: safe to send
+            queue.finished(item, "failed", UNKNOWN, now)
+            log.warning("messaging: message %s %s", item.message.pk, UNKNOWN)
+            return True
+        if found is None:
+            return False
+        queue.sent(item, self.gateway.name, found.gateway_message_id, now)
+        return True
+
+    def _later(self, attempts: int, after: float | None, now: datetime) -> datetime:
+        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+        seconds = self.rng.uniform(ceiling / 2, ceiling)  # "equal jitter": never at once
+        if after is not None:
+            seconds = max(seconds, after)
+        return now + timedelta(seconds=seconds)
+
+    def expire_unreported(self) -> int:
+        """Sent messages with no delivery report by their deadline end `expired`."""
+        now = self.clock()
+        return Message.objects.filter(state="sent", expires_at__lt=now).update(
+            state="expired", finished_at=now, error="no delivery report before its deadline"
+        )
+
+    def poll_reports(self, limit: int = 100) -> int:
+        """Ask the gateway about sent messages (a callback may never come); how many changed."""
+        now = self.clock()
+        due = list(
+            Message.objects.filter(
+                Q(checked_at__isnull=True) | Q(checked_at__lt=now - POLL_EVERY),
+                state="sent",
+                gateway=self.gateway.name,
+                sent_at__lte=now - POLL_AFTER,
+            )
+            .order_by(F("checked_at").asc(nulls_first=True))
+            .values_list("pk", "gateway_message_id")[:limit]
+        )
+        if not due:
+            return 0
+        try:
+            reports = self.gateway.status([gid for _, gid in due if gid])
+        except (TryLater, Refused) as exc:
+            log.info("messaging: delivery polling failed: %s", exc)
+            return 0
+        Message.objects.filter(pk__in=[pk for pk, _ in due]).update(checked_at=now)
+        changed = 0
+        for report in reports:
+            if report.outcome != "pending":
+                changed += apply_report(
+                    self.gateway.name, report.gateway_message_id, report.outcome, now
+                )
+        return changed
