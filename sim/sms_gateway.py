@@ -45,6 +45,7 @@ class Faults:
     throttle: int = 0
     retry_after: int = 60
     stall: int = 0
+    stall_after: int = 0  # stalls begin once this many messages were taken
     never_receive: set[str] = field(default_factory=set)
     duplicate_reports: bool = False
 
@@ -76,6 +77,7 @@ class SmsGateway:
         self.requests = 0
         self.refused_requests = 0
         self.stalled = threading.Event()  # set when a send is taken and its answer held
+        self.looked_up = threading.Event()  # set when a message it has is asked by local id
         self._release = threading.Event()
         self._ids = itertools.count(1_000_001)
         self._lock = threading.Lock()
@@ -247,6 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
                 entry = {"messageid": 0, "localid": local_id, "status": 100}
             else:
                 message = gateway.messages[number]
+                gateway.looked_up.set()
                 entry = {
                     "messageid": number,
                     "localid": local_id,
@@ -320,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Hold this answer (the message is taken) if a stall is due; whether it was held."""
         gateway = self.gateway
         with gateway._lock:
-            if gateway.faults.stall <= 0:
+            if gateway.faults.stall <= 0 or len(gateway.messages) <= gateway.faults.stall_after:
                 return False
             gateway.faults.stall -= 1
         gateway.stalled.set()
