@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 from hub.panel.urls import language_urls
-from hub.protocol import holds, storage_key, views
+from hub.protocol import holds, storage_key, verify, views
 
 urlpatterns = [
     path("v2/enroll", views.enroll),
@@ -17,6 +17,8 @@ urlpatterns = [
     path("v2/holds", holds.hold),
     path("v2/holds/<str:client_txn_id>", holds.release),
     path("v2/storage-key", storage_key.storage_key),
+    path("v2/verify", verify.send),
+    path("v2/verify/check", verify.check),
     path("panel/", include("hub.panel.urls")),
     # The SMS gateway's callbacks and the opt-out link (docs/messaging.md).
     path("sms/", include("hub.messaging.urls")),

@@ -32,6 +32,7 @@ from hub.flags.flags import Raised, raise_flags
 from hub.formats import parse_date, parse_timestamp, to_timestamp
 from hub.members import merges
 from hub.members.models import Card, Member
+from hub.verification import links
 
 _MEMBERS = Member._meta.db_table
 _CARDS = Card._meta.db_table
@@ -99,6 +100,8 @@ def accept(device: Device, records: list[dict[str, Any]]) -> list[FeedChange]:
         raised += decision.flags
         if decision.record is None:
             continue
+        owner = decision.into or (member_id if member_id in held else None)
+        raised += links.take(device, decision.record, owner, now)  # a code for a card linked
         changes += _write(device, decision, held.get(member_id))
         held[member_id] = Held(
             str(decision.record["status"]), decision.record.get("phone"), decision.into
