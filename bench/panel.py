@@ -143,7 +143,7 @@ class _Server:
             ).fetchone()
             if exists and not fresh and _complete(self.url(name)):
                 progress(f"panel: reusing the data set {name} (migrated to this schema)")
-                _migrate(self.url(name))  # an index added since is made now, once
+                _migrate(self.url(name), again=True)  # an index added since is made now, once
                 return self.url(name)
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -312,12 +312,18 @@ def _make(url: str, size: Size) -> None:
     progress(f"panel: data set made in {time.perf_counter() - started:.0f} s")
 
 
-def _migrate(url: str) -> None:
-    """`python -m hub migrate` on the data set's database."""
+def _migrate(url: str, *, again: bool = False) -> None:
+    """`python -m hub migrate` on a new database; `again`: Django's own `migrate` on a kept
+    one (`hub migrate` would ask for the owner's key its first run made, long gone)."""
+    from hub.environment import create_secret_key
+
+    command = ["django", "migrate", "--noinput"] if again else ["hub", "migrate"]
     with tempfile.TemporaryDirectory(prefix="bench-panel-hub-") as data_dir:
+        create_secret_key(Path(data_dir) / "secret-key")
+        env = _hub_env(url, Path(data_dir)) | {"DJANGO_SETTINGS_MODULE": "hub.settings"}
         done = subprocess.run(
-            [sys.executable, "-m", "hub", "migrate"],
-            env=_hub_env(url, Path(data_dir)),
+            [sys.executable, "-m", *command],
+            env=env,
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -458,10 +464,12 @@ def _statements(work: Callable[[], object]) -> list[tuple[str, Any]]:
 
 
 def _replay(conn: psycopg.Connection[Any], statements: list[tuple[str, Any]]) -> None:
-    for sql, params in statements:
-        cursor = conn.execute(sql, params)
-        if cursor.description is not None:
-            cursor.fetchall()
+    # In a transaction, as Django runs them: a report's SET LOCAL work_mem holds in it.
+    with conn.transaction():
+        for sql, params in statements:
+            cursor = conn.execute(sql, params)
+            if cursor.description is not None:
+                cursor.fetchall()
 
 
 def _alternate(

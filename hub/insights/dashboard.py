@@ -153,6 +153,7 @@ def _entry_figures(params: dict[str, Any]) -> dict[tuple[int | None, bool], Figu
         GROUP BY 1, 2
         """,
         params,
+        large=True,
     )
     return {
         (None if branch is None else int(branch), bool(flag)): Figures(

@@ -19,6 +19,9 @@ from hub.insights import sql
 from hub.insights.scope import Scope
 
 PAGE = 50
+# Named, so that jdatetime does not ask the C library for the process's locale at every
+# date it makes (two thirds of its time); the names of months are not used here.
+_LOCALE = jdatetime.FA_LOCALE
 
 
 @dataclass(frozen=True)
@@ -132,8 +135,8 @@ def next_birthday(birthday: date, today: date, calendar: str) -> date:
     common year: as the kiosk's birthday bonus has it (kiosk/core/program.py).
     """
     if calendar == "jalali":
-        born = jdatetime.date.fromgregorian(date=birthday)
-        year = jdatetime.date.fromgregorian(date=today).year
+        born = jdatetime.date.fromgregorian(date=birthday, locale=_LOCALE)
+        year = jdatetime.date.fromgregorian(date=today, locale=_LOCALE).year
         for y in (year, year + 1):
             on = _jalali_on(y, born.month, born.day)
             if on >= today:
@@ -155,7 +158,7 @@ def next_birthday(birthday: date, today: date, calendar: str) -> date:
 def _jalali_on(year: int, month: int, day: int) -> date:
     while True:
         try:
-            found: date = jdatetime.date(year, month, day).togregorian()
+            found: date = jdatetime.date(year, month, day, locale=_LOCALE).togregorian()
             return found
         except ValueError:
             day -= 1
@@ -189,9 +192,14 @@ def upcoming_birthdays(
         {"branches": scope.branch_list(), "days": [m * 100 + d for m, d in wanted]},
     )
     coming = []
+    # Many members share a birthday: each (day, calendar) is worked out once (jdatetime's
+    # conversions are most of this function's time on a large chain).
+    occurrences: dict[tuple[date, str], date] = {}
     for member_id, phone, name, language, birthday in found:
         calendar = calendar_of(language)
-        on = next_birthday(birthday, today, calendar)
+        on = occurrences.get((birthday, calendar))
+        if on is None:
+            on = occurrences[(birthday, calendar)] = next_birthday(birthday, today, calendar)
         if on <= last:
             coming.append(
                 Birthday(

@@ -50,6 +50,7 @@ def by_day(scope: Scope, first: date, last: date) -> tuple[DayRow, ...]:
         ORDER BY 1, 2
         """,
         {"branches": scope.branch_list(), "tz": scope.tz_name, "since": since, "until": until},
+        large=True,
     )
     return tuple(
         DayRow(
@@ -119,6 +120,7 @@ def tier_distribution(
         ) per_member
         """,
         params,
+        large=True,
     )
     reached_counts = [sql.whole(c) for c in counts] + [0]
     return tuple(

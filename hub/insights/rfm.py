@@ -114,6 +114,7 @@ def rfm(scope: Scope, *, window_days: int = WINDOW_DAYS, now: datetime | None = 
         FROM scored GROUP BY 1, 2, 3
         """,
         params,
+        large=True,
     )
     totals: dict[str, list[float]] = {s: [0, 0, 0, 0.0] for s in SEGMENTS}
     for r, f, m, members, purchases, total, days in found:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 # The device of an entry, if a device made it: the hub's own entries (an owner's adjustment
 # made in the panel) have none, and so no branch: they count for the whole chain only.
@@ -51,9 +51,19 @@ MEMBER_IN_SCOPE = (
 )
 
 
-def rows(sql: str, params: dict[str, Any] | Sequence[Any]) -> list[tuple[Any, ...]]:
-    """Every row of one query."""
-    with connection.cursor() as cursor:
+# The memory a report's query may sort and hash in before it spills to disk. PostgreSQL's
+# default (4 MB) is sized for many small queries at once; a report groups a year of
+# entries by member (hundreds of thousands of groups), and the panel runs few at a time.
+REPORT_WORK_MEM = "64MB"
+
+
+def rows(
+    sql: str, params: dict[str, Any] | Sequence[Any], *, large: bool = False
+) -> list[tuple[Any, ...]]:
+    """Every row of one query; `large`: with REPORT_WORK_MEM, for this query alone."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if large:
+            cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         cursor.execute(sql, params)
         return list(cursor.fetchall())
 
