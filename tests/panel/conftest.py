@@ -171,13 +171,30 @@ def browser() -> Iterator[Any]:
     runner.stop()
 
 
-@pytest.fixture
-def page(browser: Any, panel_hub: PanelHub) -> Iterator[Any]:
-    """A new browser window with no cookies, at 1366x768, pointed at the panel's hub."""
+_addresses = itertools.count(1)
+
+
+def open_context(browser: Any, panel_hub: PanelHub, **options: Any) -> Any:
+    """A new browser context (no cookies), at 1366x768, on the panel's hub, coming from an
+    address of its own: the hub believes X-Forwarded-For from loopback here, so one test's
+    failed sign-ins never count towards another's per-address limit."""
+    n = next(_addresses)
+    address = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
     context = browser.new_context(
-        base_url=panel_hub.url, viewport={"width": 1366, "height": 768}, locale="en-US"
+        base_url=panel_hub.url,
+        viewport={"width": 1366, "height": 768},
+        locale="en-US",
+        extra_http_headers={"X-Forwarded-For": address},
+        **options,
     )
     context.set_default_timeout(15_000)  # a safety limit, never a pace
+    return context
+
+
+@pytest.fixture
+def page(browser: Any, panel_hub: PanelHub) -> Iterator[Any]:
+    """A new browser window with no cookies, pointed at the panel's hub (open_context)."""
+    context = open_context(browser, panel_hub)
     opened = context.new_page()
     yield opened
     context.close()
@@ -209,6 +226,18 @@ def signed_in(panel_hub: PanelHub) -> Callable[..., PanelAccount]:
         return account
 
     return sign
+
+
+def expire_session(panel_hub: PanelHub, page: Any) -> None:
+    """End the session of `page`'s browser as its idle time running out would (Django keeps
+    each session's end in the database)."""
+    (key,) = [c["value"] for c in page.context.cookies() if c["name"] == "hub_session"]
+    sql(
+        panel_hub,
+        "UPDATE django_session SET expire_date = now() - interval '1 minute'"
+        " WHERE session_key = %s",
+        key,
+    )
 
 
 def sql(panel_hub: PanelHub, statement: str, *params: Any) -> list[Any]:

@@ -11,7 +11,14 @@ from urllib.parse import urlsplit
 
 import requests
 
-from tests.panel.conftest import PanelHub, sign_in_form, sql, switch_language
+from tests.panel.conftest import (
+    PanelHub,
+    expire_session,
+    open_context,
+    sign_in_form,
+    sql,
+    switch_language,
+)
 
 WRONG = "The user name, password or code is not right."
 LOCKED = "Too many failed sign-ins."
@@ -143,8 +150,7 @@ def test_an_expired_session_sends_back_to_the_sign_in_page(page, panel_hub, sign
     page.goto("/panel/audit/")
     assert urlsplit(page.url).path == "/panel/audit/"
 
-    # The idle time ran out (Django keeps the session's end in the database).
-    sql(panel_hub, "UPDATE django_session SET expire_date = now() - interval '1 minute'")
+    expire_session(panel_hub, page)
     page.goto("/panel/audit/")
 
     assert urlsplit(page.url).path == "/panel/sign-in"
@@ -196,7 +202,7 @@ def test_persian_is_right_to_left_by_default_and_english_is_left_to_right(page, 
 
 def test_a_manager_and_support_cannot_open_the_audit_log(browser, panel_hub, signed_in):
     for role in ("manager", "support"):
-        context = browser.new_context(base_url=panel_hub.url)
+        context = open_context(browser, panel_hub)
         page = context.new_page()
         signed_in(page, role)
 
@@ -208,7 +214,7 @@ def test_a_manager_and_support_cannot_open_the_audit_log(browser, panel_hub, sig
 
 
 def test_every_sign_in_appears_in_the_audit_log(browser, page, panel_hub, signed_in):
-    other = browser.new_context(base_url=panel_hub.url)
+    other = open_context(browser, panel_hub)
     manager = signed_in(other.new_page(), "manager")
     other.close()
     owner = signed_in(page, "owner")
