@@ -38,9 +38,37 @@ def enqueue(
     kept `cancelled` with the reason, so that the key stays spent. Quiet hours move its
     `not_before` to their end. `expires_at` defaults to a day after it is due.
     """
+    return put(
+        phone=phone,
+        body=body,
+        kind=kind,
+        key=key,
+        member_id=member_id,
+        marketing=marketing,
+        language=language,
+        not_before=not_before,
+        expires_at=expires_at,
+        now=now,
+    )[0]
+
+
+def put(
+    *,
+    phone: str,
+    body: str,
+    kind: str,
+    key: str,
+    member_id: str | None,
+    marketing: bool,
+    language: str,
+    not_before: datetime | None,
+    expires_at: datetime | None,
+    now: datetime | None,
+) -> tuple[Message, bool]:
+    """enqueue(), and whether this call added the message (False: the key was known)."""
     existing = Message.objects.filter(key=key).first()
     if existing is not None:
-        return existing
+        return existing, False
     if not (phone.startswith("+") and phone[1:].isascii() and phone[1:].isdigit()):
         raise HubError("a message needs a phone number in E.164 form (+98...)")
     if language not in LANGUAGES:
@@ -84,4 +112,6 @@ def enqueue(
             # and inserts nothing (ON CONFLICT DO NOTHING); both read the one row below.
             ignore_conflicts=True,
         )
-        return Message.objects.get(key=key)
+        found = Message.objects.get(key=key)
+        # Ours if it carries this call's moment and text (ON CONFLICT DO NOTHING says no more).
+        return found, found.created_at == moment and found.body == body

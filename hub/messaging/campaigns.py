@@ -1,0 +1,114 @@
+"""Campaigns: preview who a message reaches and what it costs, then queue it.
+
+The panel's campaign page and the birthday and win-back jobs (issue 17, later) call these
+with the member ids of a segment; consent, opt-outs, quiet hours and the caps are the
+outbox's (hub/messaging/outbox.py, limits.py), so a preview and a send agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from hub.members.models import Member
+from hub.messaging import limits, links, parts, texts
+from hub.messaging.models import OptOut
+from hub.messaging.outbox import put
+
+_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Preview:
+    """How many members a campaign reaches, its SMS parts and cost (Rial)."""
+
+    members: int
+    parts: int
+    cost: int
+    without_consent: int
+
+
+def _reachable(member_ids: Iterable[str]) -> Iterator[tuple[Member, bool]]:
+    """Each member of the segment with a phone, and whether marketing may reach them."""
+    ids = list(dict.fromkeys(member_ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        members = list(
+            Member.objects.filter(member_id__in=chunk, status="active", phone__isnull=False)
+        )
+        opted = dict(
+            OptOut.objects.filter(phone__in=[m.phone for m in members]).values_list("phone", "at")
+        )
+        for member in members:
+            out = opted.get(member.phone or "")
+            blocked = out is not None and (member.consent_at is None or out >= member.consent_at)
+            yield member, bool(member.consent_marketing) and not blocked
+
+
+def _text(kind: str, member: Member, values: dict[str, object], base: str) -> tuple[str, str]:
+    language = member.language if member.language in ("fa", "en") else "fa"
+    body = texts.wording(kind, language)
+    filled = {"name": member.name or "", "stop": links.url(base, member.member_id)} | values
+    return language, texts.render(body, filled)
+
+
+def preview_campaign(
+    member_ids: Iterable[str], *, kind: str = "campaign", values: dict[str, object]
+) -> Preview:
+    """Members reached, SMS parts and cost, before anything is queued."""
+    rules = limits.policy()
+    base = settings.MESSAGING_PUBLIC_URL or "https://hub.invalid"
+    values = {"shop": rules.shop_name} | values
+    reached = total_parts = total_cost = refused = 0
+    for member, allowed in _reachable(member_ids):
+        if not allowed:
+            refused += 1
+            continue
+        _, body = _text(kind, member, values, base)
+        size = parts.measure(body)
+        reached += 1
+        total_parts += size.parts
+        total_cost += parts.cost(size, price_ucs2=rules.price_ucs2, price_gsm=rules.price_gsm)
+    return Preview(reached, total_parts, total_cost, refused)
+
+
+def queue_campaign(
+    member_ids: Iterable[str],
+    *,
+    name: str,
+    kind: str = "campaign",
+    values: dict[str, object],
+    not_before: datetime | None = None,
+) -> int:
+    """Queue the campaign `name` to the members who consented; how many were queued.
+
+    Each message's key is (campaign, member): queuing the same campaign again (a retry, a
+    double click) adds nothing.
+    """
+    rules = limits.policy()
+    base = settings.MESSAGING_PUBLIC_URL or "https://hub.invalid"
+    values = {"shop": rules.shop_name} | values
+    queued = 0
+    for member, allowed in _reachable(member_ids):
+        if not allowed:
+            continue
+        language, body = _text(kind, member, values, base)
+        with transaction.atomic():
+            message, added = put(
+                phone=str(member.phone),
+                body=body,
+                kind=kind,
+                key=f"{kind}:{name}:{member.member_id}",
+                member_id=member.member_id,
+                marketing=True,
+                language=language,
+                not_before=not_before,
+                expires_at=None,
+                now=None,
+            )
+        queued += added and message.state == "queued"
+    return queued
