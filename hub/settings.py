@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "hub.verification",
     # SMS to members from a durable outbox (docs/messaging.md).
     "hub.messaging",
+    # Webhooks and the read API for the chain's own CRM (docs/integration.md).
+    "hub.integration",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -24,6 +24,7 @@ from hub.devices.models import Device
 from hub.feed import feed
 from hub.flags.flags import Raised, raise_flags
 from hub.formats import is_text, parse_timestamp
+from hub.integration import events
 from hub.ledger import chain, holds, rules
 from hub.ledger.checks import entry_key, entry_problem
 from hub.ledger.models import Balance, Entry, HighWater
@@ -115,6 +116,7 @@ def push(
             else:
                 result.rejected.append(_rejection(entry, code))
         _insert(rows)
+        events.emit(events.EntriesStored(device, stored))  # for the CRM, in this transaction
         raise_flags(device, raised)  # nothing the hub refuses goes unseen by the owner
         result.high_water = _advance(device)
         raise_flags(device, chain.check(device, chain_head, result.high_water))

@@ -27,6 +27,7 @@ from hub.devices.models import Branch
 from hub.errors import HubError
 from hub.feed import feed
 from hub.formats import to_timestamp
+from hub.integration import events
 from hub.ledger import adjustments
 from hub.ledger.holds import held_points
 from hub.ledger.models import Balance, Entry, Hold
@@ -263,4 +264,5 @@ def erase(member_id: str, viewer: Viewer) -> Erased:
             )
             cursor.execute(f"DELETE FROM {_CARDS} WHERE member_id = ANY(%s)", [ids])
         feed.append([("erasure", {"member_id": one}) for one in live])
+        events.emit(events.Erased(live))  # member.erased to the CRM; their pending events stop
     return Erased(member.member_id, live)

@@ -30,6 +30,7 @@ from django.db import connection
 from hub.devices.models import Device
 from hub.flags.flags import Raised, raise_flags
 from hub.formats import parse_date, parse_timestamp, to_timestamp
+from hub.integration import events
 from hub.members import merges
 from hub.members.models import Card, Member
 from hub.verification import links
@@ -103,6 +104,7 @@ def accept(device: Device, records: list[dict[str, Any]]) -> list[FeedChange]:
         owner = decision.into or (member_id if member_id in held else None)
         raised += links.take(device, decision.record, owner, now)  # a code for a card linked
         changes += _write(device, decision, held.get(member_id))
+        events.emit(events.MemberWritten(decision.record, decision.into, held.get(member_id)))
         held[member_id] = Held(
             str(decision.record["status"]), decision.record.get("phone"), decision.into
         )
