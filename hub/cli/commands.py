@@ -10,7 +10,7 @@ from typing import NoReturn
 from django.db import DatabaseError, OperationalError
 
 import hub.cli.messages
-from hub.cli import chain, database, flags, members, program, serve, users
+from hub.cli import chain, database, flags, integration, members, program, serve, users
 from hub.errors import HubError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.register(commands)
     members.register(commands)
     hub.cli.messages.register(commands)
+    integration.register(commands)
     return parser
 
 
