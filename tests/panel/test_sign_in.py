@@ -45,6 +45,15 @@ def test_an_owner_signs_in_with_password_and_totp_code(page, panel_hub, signed_i
     assert audit_actions(panel_hub, owner.name) == ["sign_in"]
 
 
+def test_a_code_typed_with_persian_digits_is_read(page, panel_hub):
+    owner = panel_hub.add_user("owner")
+    persian = owner.code().translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+
+    sign_in_form(page, owner, code=persian)
+
+    assert urlsplit(page.url).path == "/panel/"
+
+
 def test_the_page_asked_for_opens_after_sign_in_but_never_another_site(page, panel_hub):
     first, second = panel_hub.add_user("owner"), panel_hub.add_user("owner")
 
