@@ -19,6 +19,14 @@ PAGES = [
     ("sign-in", "/panel/sign-in", None),
     ("dashboard", "/panel/", "owner"),
     ("audit", "/panel/audit/", "owner"),
+    # The reports (hub/panel/insights/).
+    ("reports", "/panel/reports/", "owner"),
+    ("reports-visits", "/panel/reports/visits/", "owner"),
+    ("reports-tiers", "/panel/reports/tiers/", "owner"),
+    ("reports-rewards", "/panel/reports/rewards/", "owner"),
+    ("reports-segments", "/panel/reports/segments/", "owner"),
+    ("reports-inactive", "/panel/reports/inactive/", "owner"),
+    ("reports-birthdays", "/panel/reports/birthdays/", "owner"),
 ]
 SIZES = {"1366": {"width": 1366, "height": 768}, "390": {"width": 390, "height": 844}}
 
