@@ -119,6 +119,12 @@ class Appliance:
             service.directory = CrmDirectory(
                 service.sync_state, lambda: self._current_client(device_id), self.config.crm
             )
+            from sync.verification import CrmVerifier
+
+            # Codes sent by SMS before a card is linked to a phone (kiosk/core/verification.py).
+            service.verifier = CrmVerifier(
+                service.sync_state, lambda: self._current_client(device_id), self.config.crm
+            )
         return service
 
     def key_source(self) -> KeySource:

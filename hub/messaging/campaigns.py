@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
 
 from hub.members.models import Member
 from hub.messaging import limits, links, parts, texts
-from hub.messaging.models import OptOut
-from hub.messaging.outbox import put
+from hub.messaging.models import Message, OptOut
+from hub.messaging.outbox import DEFAULT_LIFETIME
 
 _CHUNK = 2000
 
@@ -87,28 +89,69 @@ def queue_campaign(
     """Queue the campaign `name` to the members who consented; how many were queued.
 
     Each message's key is (campaign, member): queuing the same campaign again (a retry, a
-    double click) adds nothing.
+    double click) adds nothing. The rules are enqueue()'s, applied a chunk of members at a
+    time (one insert of 2,000 rows rather than 2,000 round trips): consent and opt-out,
+    the frequency cap (under each member's lock, as enqueue takes it), quiet hours.
     """
     rules = limits.policy()
     base = settings.MESSAGING_PUBLIC_URL or "https://hub.invalid"
     values = {"shop": rules.shop_name} | values
+    moment = timezone.now()
+    due = limits.after_quiet_hours(not_before or moment, rules)
+    since = moment - timedelta(days=rules.cap_days)
     queued = 0
-    for member, allowed in _reachable(member_ids):
-        if not allowed:
-            continue
-        language, body = _text(kind, member, values, base)
-        with transaction.atomic():
-            message, added = put(
-                phone=str(member.phone),
-                body=body,
-                kind=kind,
-                key=f"{kind}:{name}:{member.member_id}",
-                member_id=member.member_id,
-                marketing=True,
-                language=language,
-                not_before=not_before,
-                expires_at=None,
-                now=None,
+    chunk: list[tuple[Member, str, str]] = []
+
+    def flush() -> int:
+        if not chunk:
+            return 0
+        ids = sorted(m.member_id for m, _, _ in chunk)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('hub_message:' || id))"
+                " FROM unnest(%s::text[]) AS id ORDER BY id",
+                [ids],
             )
-        queued += added and message.state == "queued"
-    return queued
+            recent = dict(
+                Message.objects.filter(member_id__in=ids, marketing=True, created_at__gte=since)
+                .exclude(state="cancelled")
+                .values_list("member_id")
+                .annotate(n=Count("id"))
+                .values_list("member_id", "n")
+            )
+            rows = []
+            for member, language, body in chunk:
+                if recent.get(member.member_id, 0) >= rules.cap_count:
+                    continue
+                size = parts.measure(body)
+                rows.append(
+                    Message(
+                        key=f"{kind}:{name}:{member.member_id}",
+                        kind=kind,
+                        phone=str(member.phone),
+                        member_id=member.member_id,
+                        language=language,
+                        body=body,
+                        marketing=True,
+                        consent_version=member.consent_version,
+                        not_before=due,
+                        expires_at=due + DEFAULT_LIFETIME,
+                        parts=size.parts,
+                        cost=parts.cost(
+                            size, price_ucs2=rules.price_ucs2, price_gsm=rules.price_gsm
+                        ),
+                        created_at=moment,
+                    )
+                )
+            Message.objects.bulk_create(rows, ignore_conflicts=True)
+            added = Message.objects.filter(key__in=[r.key for r in rows], created_at=moment).count()
+        chunk.clear()
+        return added
+
+    for member, allowed in _reachable(member_ids):
+        if allowed:
+            language, body = _text(kind, member, values, base)
+            chunk.append((member, language, body))
+        if len(chunk) >= _CHUNK:
+            queued += flush()
+    return queued + flush()

@@ -136,7 +136,13 @@ def send(
             created_at=now,
             expires_at=now + VALID,
         )
-        send_code(phone=phone, code=code, language=language, verification_id=made.pk)
+        send_code(
+            phone=phone,
+            code=code,
+            language=language,
+            verification_id=made.pk,
+            expires_at=made.expires_at,
+        )
     return Sent(made.pk, made.expires_at, RESEND_SECONDS, MAX_ATTEMPTS)
 
 

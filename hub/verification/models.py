@@ -36,21 +36,3 @@ class Verification(models.Model):
             models.Index(fields=("phone_digest", "created_at"), name="hub_verif_by_phone"),
             models.Index(fields=("device", "created_at"), name="hub_verif_by_device"),
         )
-
-
-class Outgoing(models.Model):
-    """A code's SMS waiting for hub.messaging's outbox (helper E's, not committed yet).
-
-    Stand-in only: hub/verification/sms.py switches to `hub.messaging.outbox.enqueue` in one
-    line, and this table then goes with a migration.
-    """
-
-    key = models.TextField(unique=True)
-    phone = models.TextField()
-    body = models.TextField()
-    kind = models.TextField()
-    language = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        db_table = "hub_verification_outgoing"

@@ -55,6 +55,7 @@ from kiosk.config.schema import (
     StampsConfig,
     TierConfig,
     UiConfig,
+    VerificationConfig,
 )
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "StampsConfig",
     "TierConfig",
     "UiConfig",
+    "VerificationConfig",
     "config_to_dict",
     "config_to_toml",
     "default_document",

@@ -164,6 +164,14 @@ class CrmConfig:
 
 
 @dataclass(frozen=True)
+class VerificationConfig:
+    # A code sent to the phone before enrolling it, or linking a card to it
+    # (kiosk/core/verification.py).
+    enroll: bool
+    link_card: bool
+
+
+@dataclass(frozen=True)
 class ReadersConfig:
     urls: tuple[str, ...]
     debounce_ms: int
@@ -191,6 +199,7 @@ class KioskConfig:
     program: ProgramConfig
     security: SecurityConfig
     crm: CrmConfig
+    verification: VerificationConfig
     readers: ReadersConfig
     ui: UiConfig
     # The layers that made this config, for `kiosk config show` and diagnostics.

@@ -18,6 +18,7 @@ from kiosk.core.store import audit
 from kiosk.core.store.db import checkpoint, write_transaction
 from kiosk.core.store.members import Member
 from kiosk.core.store.staff import SHOPPER, Actor
+from kiosk.core.verification import Verifier
 from kiosk.errors import (
     AlreadyEnrolled,
     CardBlocked,
@@ -41,6 +42,9 @@ class EnrollmentService(ServiceBase):
     # Members of other branches, looked up at the CRM (kiosk/bootstrap.py sets it when a
     # CRM is configured); None: this kiosk's members only.
     directory: MemberDirectory | None = None
+    # Codes sent by the hub before a card is linked or a member enrolled
+    # (kiosk/core/verification.py); None: no CRM to send them.
+    verifier: Verifier | None = None
 
     def identify_phone(self, text: str) -> Member:
         """The member with this phone number (any common way of writing it).

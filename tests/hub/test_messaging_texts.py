@@ -66,3 +66,19 @@ def test_a_campaigns_preview_matches_what_it_queues_and_a_second_queue_adds_noth
     assert (queued, again) == (2, 0)
     assert preview.parts == sum(int(r[1]) for r in rows)
     assert preview.cost == sum(int(r[2]) for r in rows)
+
+
+def test_a_campaign_skips_members_at_their_frequency_cap(messaging: Hub) -> None:
+    from hub.messaging.campaigns import queue_campaign
+
+    add_member(messaging, "m1", "+989120000001")
+    add_member(messaging, "m2", "+989120000002")
+    for name in ("one", "two"):
+        queue_campaign(["m1"], name=name, values={"text": "x"})
+
+    third = queue_campaign(["m1", "m2"], name="three", values={"text": "x"})
+
+    assert third == 1
+    assert messaging.sql(
+        "SELECT member_id FROM hub_message WHERE split_part(key, ':', 2) = 'three'"
+    ) == [("m2",)]

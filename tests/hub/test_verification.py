@@ -53,7 +53,7 @@ def check(wire: Wire, verification_id: int, code: str) -> requests.Response:
 def sms(hub: Hub, verification_id: int) -> str:
     """The code in the SMS the hub queued for this verification."""
     rows = hub.sql(
-        "SELECT body FROM hub_verification_outgoing WHERE key = %s",
+        "SELECT body FROM hub_message WHERE key = %s",
         f"verification:{verification_id}",
     )
     assert len(rows) == 1
@@ -77,7 +77,7 @@ def test_a_code_goes_by_sms_in_persian_and_the_right_one_earns_a_proof(hub: Hub,
 
     sent = ask(wire)
     code = sms(hub, sent.json()["verification_id"])
-    body = hub.sql("SELECT body, phone, kind FROM hub_verification_outgoing")[0]
+    body = hub.sql("SELECT body, phone, kind FROM hub_message")[0]
     kept = hub.sql("SELECT code_hash, phone_digest FROM hub_verification")[0]
     proved = check(wire, sent.json()["verification_id"], code)
 
@@ -94,7 +94,7 @@ def test_english_members_get_the_code_in_english(hub: Hub, server: Server):
 
     ask(wire, language="en")
 
-    assert hub.sql("SELECT body FROM hub_verification_outgoing")[0][0].startswith(
+    assert hub.sql("SELECT body FROM hub_message")[0][0].startswith(
         "Customer club verification code"
     )
 
@@ -172,7 +172,7 @@ def test_a_kiosk_sends_at_most_thirty_codes_an_hour(hub: Hub, server: Server):
 
     assert error_code(drained) == (429, "rate_limited")
     assert drained.json()["error"]["reason"] == "device_hourly"
-    assert hub.sql("SELECT count(*) FROM hub_verification_outgoing")[0][0] == 0
+    assert hub.sql("SELECT count(*) FROM hub_message")[0][0] == 0
 
 
 def test_another_kiosk_cannot_check_a_code_it_did_not_ask_for(hub: Hub, server: Server):
