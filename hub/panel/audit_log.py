@@ -11,12 +11,36 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
 
 from hub.audit.models import AuditEvent
 from hub.panel.access import PanelRequest, Role, panel_page
 
 PER_PAGE = 50
+
+# What each action is called on the page; an action not named here shows as it is stored.
+# A part of the panel names its own with `name_action` (its labels in its own catalogue).
+ACTION_NAMES: dict[str, StrPromise] = {
+    "sign_in": _("Signed in"),
+    "sign_in_failed": _("Sign-in refused"),
+    "locked_out": _("Locked out after failed sign-ins"),
+    "sign_in_locked": _("Sign-in tried while locked out"),
+    "sign_out": _("Signed out"),
+}
+
+
+def name_action(action: str, name: StrPromise) -> None:
+    """Give an action its name on the audit page (a lazy translation)."""
+    ACTION_NAMES[action] = name
+
+
+def action_name(action: str) -> str:
+    """The action's name in the current language, or the action itself."""
+    found = ACTION_NAMES.get(action)
+    return str(found) if found is not None else action
+
+
 _ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 

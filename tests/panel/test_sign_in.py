@@ -232,7 +232,9 @@ def test_every_sign_in_appears_in_the_audit_log(browser, page, panel_hub, signed
     rows = page.locator("table.audit tbody tr")
 
     assert rows.count() == 1
-    assert "sign_in" in rows.first.inner_text()
+    assert "وارد شد" in rows.first.inner_text()  # "Signed in"
+    assert "second_factor: True" in rows.first.inner_text()
     page.goto("/panel/audit/?action=sign_in")
+    switch_language(page)
     shown = page.locator("table.audit tbody").inner_text()
-    assert manager.name in shown and owner.name in shown
+    assert manager.name in shown and owner.name in shown and "Signed in" in shown

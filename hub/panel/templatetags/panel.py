@@ -74,3 +74,19 @@ def mask_phone(phone: str | None) -> str:
     if len(text) <= 6:
         return "*" * len(text)
     return f"{text[: max(len(text) - 7, 1)]}***{text[-4:]}"
+
+
+@register.filter
+def action_name(action: str) -> str:
+    """An audit action's name in the page's language (hub/panel/audit_log.py)."""
+    from hub.panel.audit_log import action_name as named
+
+    return named(action)
+
+
+@register.filter
+def audit_detail(detail: dict[str, object] | None) -> str:
+    """An audit event's detail as `key: value` pairs (ids and codes only, never a secret)."""
+    if not detail:
+        return ""
+    return ", ".join(f"{key}: {value}" for key, value in sorted(detail.items()))
