@@ -19,6 +19,7 @@ from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from hub import audit
 from hub.insights.dashboard import dashboard
@@ -47,6 +48,16 @@ from hub.panel.insights.charts import bars
 from hub.panel.insights.forms import DaysForm, PeriodForm
 
 Person = TypeVar("Person", InactiveMember, Birthday)
+# The segments' names as people read them (hub/insights/rfm.py names them by id).
+SEGMENT_NAMES = {
+    "champions": _("Champions"),
+    "loyal": _("Loyal"),
+    "promising": _("Promising"),
+    "needs_attention": _("Need attention"),
+    "at_risk": _("At risk"),
+    "hibernating": _("Hibernating"),
+    "lost": _("Lost"),
+}
 INACTIVE_DAYS = 90
 BIRTHDAY_DAYS = 7
 
@@ -142,7 +153,7 @@ def segments(request: PanelRequest) -> HttpResponse:
     report = rfm(scope)
     if _wants_csv(request):
         return _csv(f"segments-{scope.today()}", *rfm_rows(report), scope)
-    chart = bars((s.segment, s.members) for s in report.segments)
+    chart = bars((SEGMENT_NAMES.get(s.segment, s.segment), s.members) for s in report.segments)
     return _page(request, "segments", {"report": report, "chart": chart})
 
 
