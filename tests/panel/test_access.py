@@ -118,3 +118,24 @@ def test_the_database_refuses_a_manager_without_a_branch_and_support_with_one(or
         user = User.objects.create(username=f"odd-{uuid.uuid4()}")
         with pytest.raises(IntegrityError), transaction.atomic():
             PanelUser.objects.create(user=user, role=role, branch=at)
+
+
+def test_the_audit_log_cannot_be_rewritten_or_deleted_but_survives_its_actor(orm):
+    from django.contrib.auth.models import User
+    from django.db import DatabaseError, transaction
+
+    from hub.audit.models import AuditEvent
+
+    user = User.objects.create(username=f"leaver-{uuid.uuid4()}")
+    event = AuditEvent.objects.create(actor=user, actor_name=user.username, action="x.y")
+
+    for attempt in (
+        lambda: AuditEvent.objects.filter(pk=event.pk).update(action="nothing"),
+        lambda: AuditEvent.objects.filter(pk=event.pk).delete(),
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            attempt()
+    user.delete()
+
+    kept = AuditEvent.objects.get(pk=event.pk)
+    assert kept.actor_id is None and kept.actor_name == user.username and kept.action == "x.y"
