@@ -94,14 +94,15 @@ def tier_distribution(
     tiers = tiers_of(program if program is not None else current_program())
     since = (now or timezone.now()) - timedelta(days=window_days)
     thresholds = [t.threshold for t in tiers]
-    # Each member's earned points counted against every threshold in one pass; a member
-    # with nothing earned reaches only a threshold of 0.
+    # Each earning member's points counted against every threshold in one pass over the
+    # year's earnings; every member of the scope reaches a threshold of 0 (no join of a
+    # million members with their earnings: those who earned nothing need no row).
     reached = ", ".join(
-        f"count(*) FILTER (WHERE earned >= %(t{i})s)" for i in range(len(thresholds))
+        f"count(*) FILTER (WHERE points >= %(t{i})s)" for i in range(len(thresholds))
     )
     params: dict[str, Any] = {"branches": scope.branch_list(), "since": since}
     params |= {f"t{i}": t for i, t in enumerate(thresholds)}
-    ((*counts,),) = sql.rows(
+    ((everyone, *counts),) = sql.rows(
         f"""
         WITH earned AS (
             SELECT {sql.SURVIVOR} AS member_id, sum(e.points) AS points
@@ -111,18 +112,19 @@ def tier_distribution(
               AND (e.kind = 'earn' OR (e.kind = 'reversal' AND e.amount IS NOT NULL))
             GROUP BY 1
         )
-        SELECT {reached}
-        FROM (
-            SELECT COALESCE(earned.points, 0) AS earned
-            FROM hub_member m
-            LEFT JOIN earned ON earned.member_id = m.member_id
-            WHERE m.merged_into IS NULL AND {sql.MEMBER_IN_SCOPE}
-        ) per_member
+        SELECT (SELECT count(*) FROM hub_member m
+                WHERE m.merged_into IS NULL AND {sql.MEMBER_IN_SCOPE}),
+               {reached}
+        FROM earned
+        WHERE {sql.member_in_scope("earned.member_id")}
         """,
         params,
         large=True,
     )
-    reached_counts = [sql.whole(c) for c in counts] + [0]
+    reached_counts = [
+        sql.whole(everyone) if t <= 0 else sql.whole(c)
+        for t, c in zip(thresholds, counts, strict=True)
+    ] + [0]
     return tuple(
         TierRow(
             tier=t.id,

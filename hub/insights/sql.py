@@ -44,11 +44,19 @@ POINTS_REDEEMED = (
     " OR (e.kind = 'reversal' AND e.points > 0)), 0)"
 )
 VISITS = f"count(DISTINCT ({SURVIVOR}, {LOCAL_DAY})) FILTER (WHERE e.kind IN ('earn', 'redeem'))"
-# A member of the scope: one who uses one of its branches (every member for no scope).
-MEMBER_IN_SCOPE = (
-    "(%(branches)s::bigint[] IS NULL OR EXISTS (SELECT 1 FROM hub_branch_member bm"
-    " WHERE bm.member_id = m.member_id AND bm.branch_id = ANY(%(branches)s)))"
-)
+
+
+def member_in_scope(column: str) -> str:
+    """Whether the member whose id is `column` uses one of the scope's branches (any member
+    for no scope)."""
+    return (
+        "(%(branches)s::bigint[] IS NULL OR EXISTS (SELECT 1 FROM hub_branch_member bm"
+        f" WHERE bm.member_id = {column} AND bm.branch_id = ANY(%(branches)s)))"
+    )
+
+
+# A member of the scope, `m` being hub_member.
+MEMBER_IN_SCOPE = member_in_scope("m.member_id")
 
 
 # The memory a report's query may sort and hash in before it spills to disk. PostgreSQL's
