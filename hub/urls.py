@@ -19,6 +19,7 @@ urlpatterns = [
     path("v2/storage-key", storage_key.storage_key),
     path("v2/verify", verify.send),
     path("v2/verify/check", verify.check),
+    path("api/v1/", include("hub.integration.urls")),  # the CRM's read API
     path("panel/", include("hub.panel.urls")),
     # The SMS gateway's callbacks and the opt-out link (docs/messaging.md).
     path("sms/", include("hub.messaging.urls")),

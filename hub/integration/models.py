@@ -10,8 +10,9 @@ class Event(models.Model):
     """Something that happened to a member or the ledger, written in the transaction that
     made it happen (hub/integration/events.py), and never written twice for one cause.
 
-    `txid` is the writing transaction's id (PostgreSQL's `pg_current_xact_id()`): the read
-    API's cursor orders by (txid, id), never by id alone (hub/integration/feed.py says why).
+    `position` is given at the writing transaction's commit, in commit order (a deferred
+    trigger, migration 0002); the read API's cursor is a position, never an id
+    (hub/integration/feed.py says why). `txid` names the writing transaction for it.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -23,11 +24,13 @@ class Event(models.Model):
     txid = models.BigIntegerField()
     # Personal data taken out after the member's erasure (hub/integration/events.py).
     scrubbed = models.BooleanField(default=False)
+    position = models.BigIntegerField(null=True)
 
     class Meta:
         db_table = "hub_integration_event"
         indexes = (
             models.Index(fields=("txid", "id"), name="hub_int_event_cursor"),
+            models.Index(fields=("position",), name="hub_int_event_position"),
             models.Index(fields=("member_id",), name="hub_int_event_member"),
         )
 
