@@ -50,6 +50,15 @@ class NotAllowed(HubError):
     """The viewer may not do this to any member (a support user exporting, say)."""
 
 
+class NotEnoughPoints(HubError):
+    """Taking more points than the member has available (their balance less held points)."""
+
+    def __init__(self, available: int, asked: int) -> None:
+        super().__init__(f"the member has {available:,} points to take from, not {asked:,}")
+        self.available = available
+        self.asked = asked
+
+
 class AboveLimit(HubError):
     """An adjustment beyond the program's `max_adjust_points`, not confirmed by the owner."""
 
@@ -100,7 +109,7 @@ def adjust(
             member.member_id, 0
         )
         if available + points < 0:
-            raise HubError(f"the member has {available:,} points to take from, not {-points:,}")
+            raise NotEnoughPoints(available, -points)
     return adjustments.adjust(member.member_id, points, reason, actor, client_txn_id)
 
 

@@ -101,6 +101,20 @@ def test_showing_the_person_is_a_deliberate_audited_press(page, panel_hub, signe
     assert audited(panel_hub, member_id)[-1] == "member.show_personal"
 
 
+def test_a_manager_cannot_take_more_points_than_the_member_has(page, panel_hub, signed_in, shopper):
+    signed_in(page, "manager", branch=BRANCH)
+    page.goto(f"/panel/members/{shopper['member_id']}/")
+    balance = page.locator("td.balance").inner_text()
+
+    page.fill("#id_points", "-5000")
+    page.fill("#id_reason", "a mistake")
+    with page.expect_navigation():
+        page.click("form.adjust button")
+
+    assert "امتیاز برای کم کردن دارد" in page.locator(".errors").inner_text()
+    assert page.locator("td.balance").inner_text() == balance
+
+
 def test_an_adjustment_beyond_the_limit_is_refused_until_the_owner_confirms(
     page, panel_hub, signed_in, shopper
 ):

@@ -44,6 +44,13 @@ class AdjustForm(forms.Form):
     confirm = forms.BooleanField(label=_("Confirm beyond the program's limit"), required=False)
     txn = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
+    def clean_points(self) -> int:
+        """Not zero: an adjustment of nothing is a mistake."""
+        points: int = self.cleaned_data["points"]
+        if points == 0:
+            raise forms.ValidationError(_("Give a number of points other than 0."))
+        return points
+
 
 class EraseForm(forms.Form):
     """The member id, typed again: an erasure cannot be undone."""
@@ -162,6 +169,12 @@ def adjust(request: PanelRequest, member_id: str) -> HttpResponse:
                 "the owner must confirm."
             )
             % {"points": above.points, "limit": above.limit}
+        )
+        return _member_page(request, member_id, adjust_form=form, error=error, status=400)
+    except operations.NotEnoughPoints as short:
+        error = str(
+            _("The member has %(available)s points to take from, not %(asked)s.")
+            % {"available": short.available, "asked": short.asked}
         )
         return _member_page(request, member_id, adjust_form=form, error=error, status=400)
     except HubError as refused:
