@@ -24,9 +24,9 @@ from hub.integration import api_keys, delivery, endpoints
 
 
 def register(commands: Any) -> None:
-    """Add `webhook` (also spelt `webhooks`) and `apikey`."""
+    """Add `webhook`, `webhooks` (the worker) and `apikey`."""
     webhook = commands.add_parser(
-        "webhook", aliases=["webhooks"], help="send the club's events to the chain's CRM"
+        "webhook", help="send the club's events to the chain's CRM"
     ).add_subparsers(dest="action", required=True, metavar="ACTION")
 
     add = webhook.add_parser("add", help="add an endpoint; prints its signing secret once")
@@ -58,7 +58,10 @@ def register(commands: Any) -> None:
     retry.add_argument("id", type=int)
     retry.set_defaults(handler=webhook_retry)
 
-    work = webhook.add_parser("work", help="deliver until stopped (SIGTERM ends it cleanly)")
+    workers = commands.add_parser("webhooks", help="the webhooks' worker").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    work = workers.add_parser("work", help="deliver until stopped (SIGTERM ends it cleanly)")
     work.add_argument("--once", action="store_true", help="deliver what is due, then end")
     work.set_defaults(handler=webhooks_work)
 

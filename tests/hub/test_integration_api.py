@@ -251,3 +251,54 @@ def test_members_and_entries_export_as_csv_without_formulas(
     ]
     assert [(e["member_id"], e["points"], e["kind"]) for e in entries] == [(member_id, "5", "earn")]
     assert get("members").status_code == 403
+
+
+def _validator(pointer: str) -> Any:
+    """A validator of the OpenAPI file's schema at `pointer` (its $refs resolved)."""
+    from pathlib import Path
+
+    import yaml
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    document = yaml.safe_load(
+        (Path(__file__).parents[2] / "docs" / "integration-openapi.yaml").read_text()
+    )
+    registry = Registry().with_resource("urn:api", DRAFT202012.create_resource(document))
+    return Draft202012Validator({"$ref": f"urn:api#{pointer}"}, registry=registry)
+
+
+def test_the_answers_are_those_of_the_openapi_file(hub: Hub, hub_server: HubServer, wire: Wire):
+    ids = [new_id(), new_id()]
+    earn = wire.entry(1, ids[0], 80)
+    entries = [
+        earn,
+        wire.entry(2, ids[0], -200, kind="redeem", reward_id="coffee", amount=None),
+        wire.entry(3, ids[0], -80, kind="reversal", amount=None, reverses=earn["entry_id"]),
+    ]
+    assert wire.push(entries, [member(m) for m in ids]).status_code == 200
+    hub.run("member", "erase", ids[1], "--yes")
+    get = api(hub_server, new_key(hub))
+    schema = "/paths/~1{path}/get/responses/{status}/content/application~1json/schema"
+
+    for path, status, answer in (
+        ("members", 200, get("members")),
+        ("members~1{member_id}", 200, get(f"members/{ids[1]}")),
+        ("balances", 200, get("balances")),
+        ("events", 200, get("events", after="0")),
+        ("events", 400, get("events", after="x")),
+        ("members~1{member_id}", 404, get("members/m-nobody")),
+        ("members", 401, api(hub_server, "club_0_0")("members")),
+    ):
+        assert answer.status_code == status, (path, answer.text)
+        pointer = schema.format(path=path, status=status)
+        if status != 200:
+            pointer = "/components/schemas/Error"
+        errors = list(_validator(pointer).iter_errors(answer.json()))
+        assert errors == [], (path, errors[0].message)
+    types = [e["type"] for e in get("events", after="0").json()["events"]]
+    assert sorted(types) == sorted(
+        ["member.enrolled"] * 2
+        + ["points.earned", "reward.redeemed", "entry.voided", "member.erased"]
+    )
