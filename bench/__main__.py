@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench import fleet, hub, ledger, panel, readers, sync, ui
+from bench import fleet, hub, ledger, panel, readers, sms, sync, ui
 from bench.common import Scale
 
 BENCHMARKS: dict[str, Callable[[Scale], int]] = {
@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, Callable[[Scale], int]] = {
     "fleet": fleet.main,
     "hub": hub.main,
     "panel": panel.main,
+    "sms": sms.main,
 }
 
 

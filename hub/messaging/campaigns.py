@@ -51,9 +51,17 @@ def _reachable(member_ids: Iterable[str]) -> Iterator[tuple[Member, bool]]:
             yield member, bool(member.consent_marketing) and not blocked
 
 
-def _text(kind: str, member: Member, values: dict[str, object], base: str) -> tuple[str, str]:
+def _text(
+    kind: str,
+    member: Member,
+    values: dict[str, object],
+    base: str,
+    wordings: dict[tuple[str, str], str],
+) -> tuple[str, str]:
     language = member.language if member.language in ("fa", "en") else "fa"
-    body = texts.wording(kind, language)
+    if (kind, language) not in wordings:  # read once a campaign, not once a member
+        wordings[(kind, language)] = texts.wording(kind, language)
+    body = wordings[(kind, language)]
     filled = {"name": member.name or "", "stop": links.url(base, member.member_id)} | values
     return language, texts.render(body, filled)
 
@@ -63,6 +71,7 @@ def preview_campaign(
 ) -> Preview:
     """Members reached, SMS parts and cost, before anything is queued."""
     rules = limits.policy()
+    wordings: dict[tuple[str, str], str] = {}
     base = settings.MESSAGING_PUBLIC_URL or "https://hub.invalid"
     values = {"shop": rules.shop_name} | values
     reached = total_parts = total_cost = refused = 0
@@ -70,7 +79,7 @@ def preview_campaign(
         if not allowed:
             refused += 1
             continue
-        _, body = _text(kind, member, values, base)
+        _, body = _text(kind, member, values, base, wordings)
         size = parts.measure(body)
         reached += 1
         total_parts += size.parts
@@ -94,6 +103,7 @@ def queue_campaign(
     the frequency cap (under each member's lock, as enqueue takes it), quiet hours.
     """
     rules = limits.policy()
+    wordings: dict[tuple[str, str], str] = {}
     base = settings.MESSAGING_PUBLIC_URL or "https://hub.invalid"
     values = {"shop": rules.shop_name} | values
     moment = timezone.now()
@@ -150,7 +160,7 @@ def queue_campaign(
 
     for member, allowed in _reachable(member_ids):
         if allowed:
-            language, body = _text(kind, member, values, base)
+            language, body = _text(kind, member, values, base, wordings)
             chunk.append((member, language, body))
         if len(chunk) >= _CHUNK:
             queued += flush()

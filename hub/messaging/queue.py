@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from hub.members.models import Member
@@ -142,6 +142,28 @@ def sent(item: Claimed, gateway: str, gateway_message_id: str, now: datetime) ->
         error="",
     )
     return done == 1
+
+
+def sent_many(items: list[tuple[Claimed, str, datetime]], gateway: str) -> int:
+    """sent() for a batch at once: (claimed, the gateway's id, when); how many were recorded."""
+    if not items:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE hub_message AS m SET state = 'sent', gateway = %s,"
+            " gateway_message_id = v.gateway_id, sent_at = v.at, lease_until = NULL, error = ''"
+            " FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::uuid[])"
+            " AS v(id, gateway_id, at, claim)"
+            " WHERE m.id = v.id AND m.claim = v.claim AND m.state = 'sending'",
+            [
+                gateway,
+                [item.message.pk for item, _, _ in items],
+                [gateway_id for _, gateway_id, _ in items],
+                [at for _, _, at in items],
+                [item.token for item, _, _ in items],
+            ],
+        )
+        return int(cursor.rowcount)
 
 
 def finished(item: Claimed, state: str, error: str, now: datetime) -> None:

@@ -9,12 +9,14 @@ injected `clock`, so tests move it instead of waiting.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -52,17 +54,26 @@ class Worker:
         self.batch = batch
         self.lease = lease
         self.rng = rng or random.Random()
+        # The batch's sends, recorded together at its end (a gateway that dedupes).
+        self._accepted: list[tuple[queue.Claimed, str, datetime]] = []
 
     def run_once(self) -> int:
         """One batch: claimed, sent, recorded; then delivery asked of the gateway. How many
         messages were handled."""
         claimed = queue.claim(now=self.clock(), limit=self.batch, lease=self.lease)
-        for index, item in enumerate(claimed):
-            stop = self._one(item)
-            if stop is not None:
-                for rest in claimed[index + 1 :]:
-                    queue.retry(rest, stop, "held: the gateway asked to wait", count=False)
-                break
+        # A gateway that dedupes our local id: the batch's outcomes commit together at its
+        # end (one commit, not one a message). A crash before it leaves the batch `sending`,
+        # recovered by asking the gateway, which has what it took. One that cannot dedupe
+        # (SMS.ir) commits each hand-over before it happens, so each outcome on its own.
+        with transaction.atomic() if self.gateway.dedupes else contextlib.nullcontext():
+            for index, item in enumerate(claimed):
+                stop = self._one(item)
+                if stop is not None:
+                    for rest in claimed[index + 1 :]:
+                        queue.retry(rest, stop, "held: the gateway asked to wait", count=False)
+                    break
+            queue.sent_many(self._accepted, self.gateway.name)
+            self._accepted.clear()
         self.expire_unreported()
         self.poll_reports()
         return len(claimed)
@@ -109,8 +120,14 @@ class Worker:
         except Refused as exc:
             queue.finished(item, "failed", str(exc), now)
             return None
-        queue.sent(item, self.gateway.name, accepted.gateway_message_id, self.clock())
+        self._sent(item, accepted.gateway_message_id, self.clock())
         return None
+
+    def _sent(self, item: queue.Claimed, gateway_message_id: str, now: datetime) -> None:
+        if self.gateway.dedupes:
+            self._accepted.append((item, gateway_message_id, now))
+        else:
+            queue.sent(item, self.gateway.name, gateway_message_id, now)
 
     def _recover(self, item: queue.Claimed, outgoing: Outgoing, now: datetime) -> bool:
         """A lapsed claim: whether it is settled (found at the gateway, or unknowable)."""
@@ -124,7 +141,7 @@ class Worker:
             return True
         if found is None:
             return False
-        queue.sent(item, self.gateway.name, found.gateway_message_id, now)
+        self._sent(item, found.gateway_message_id, now)
         return True
 
     def _later(self, attempts: int, after: float | None, now: datetime) -> datetime:
