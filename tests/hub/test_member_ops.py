@@ -289,3 +289,30 @@ def test_every_command_is_in_the_audit_log_and_no_phone_is(hub: Hub, chain: dict
     ]
     assert all('"via": "cli"' in detail for _, _, detail in rows)
     assert not any(E164 in str(row) or PHONE in str(row) or CARD in str(row) for row in rows)
+
+
+def test_erasing_a_merged_member_erases_every_enrollment_of_theirs_at_every_kiosk(
+    hub: Hub, hub_server: HubServer, kiosks: Any
+):
+    north = kiosks(hub_server.url, "kiosk-north")
+    north.provision(hub.new_device("North")["code"])
+    south = kiosks(hub_server.url, "kiosk-south")
+    south.provision(hub.new_device("South")["code"])
+    first = north.sale(PHONE, "0A0A0A0A", [2_000_000])  # one phone, two offline enrollments
+    second = south.sale(PHONE, "0B0B0B0B", [1_000_000])
+    north.sync()
+    south.sync()  # merged into north's member
+    assert hub.json("member", "show", second, "--json")["aliases"] == [second]
+
+    erased = hub.json("member", "erase", second, "--yes", "--json")  # by either id
+    north.sync()
+    south.sync()
+
+    assert erased == {"member_id": first, "erased": sorted([first, second])}
+    for kiosk, member_id in ((north, first), (south, second)):
+        there = kiosk.service.member(member_id)
+        assert there.status == "erased" and there.person is None
+        with pytest.raises(UnknownMember):
+            kiosk.service.identify_phone(PHONE)
+    assert E164 not in json.dumps(hub.json("export"))
+    assert found(hub, PHONE) == []
