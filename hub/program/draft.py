@@ -4,9 +4,10 @@ The panel's form posts flat fields (`points`, `tier-0-threshold`, `reward-1-name
 `read_draft` checks each one and says what is wrong with it in Persian and English, then
 builds the program's data, which `hub.program.rules.program_problem` (the check every
 publication passes) must accept too. Money is typed in the chain's display unit (Toman or
-Rial) and kept in Rial. Plain code rather than Django formsets: a program is one signed
-JSON document with nested lists whose rules (ascending thresholds, one id each) span rows,
-and the same model serves the preview and the tests without a request or a database.
+Rial) and kept in Rial; a date is typed Jalali or Gregorian and kept Gregorian. Plain code
+rather than Django formsets: a program is one signed JSON document with nested lists whose
+rules (ascending thresholds, one id each) span rows, and the same model serves the preview
+and the tests without a request or a database.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Any
+
+import jdatetime
 
 from hub.program.preview import RIAL_PER_UNIT
 from hub.program.rules import MODES, REWARD_KINDS, program_problem
@@ -45,6 +48,10 @@ TIER_FIELDS = ("id", "name_fa", "name_en", "threshold", "multiplier")
 REWARD_FIELDS = ("id", "name_fa", "name_en", "cost", "kind", "value", "active_from", "active_until")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _MULTIPLIER = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?")
+_DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
+# A typed year below this is a Jalali one (1405 is 2026): the two calendars' years in use
+# are six centuries apart.
+JALALI_BEFORE = 1700
 
 
 @dataclass
@@ -61,8 +68,9 @@ class Draft:
         return self.data is not None and not self.errors
 
 
-def values_of(data: Mapping[str, Any], unit: str) -> dict[str, str]:
-    """A program's data as the form's values (money in `unit`), to start editing from."""
+def values_of(data: Mapping[str, Any], unit: str, calendar: str = "gregorian") -> dict[str, str]:
+    """A program's data as the form's values (money in `unit`, dates in `calendar`:
+    "jalali" for a Persian page), to start editing from."""
     values = {"mode": str(data["mode"])}
     for name in NUMBERS:
         if name in data:
@@ -80,6 +88,10 @@ def values_of(data: Mapping[str, Any], unit: str) -> dict[str, str]:
                 text = _money_text(int(value or 0), unit)
             elif name == "cost":
                 text = f"{int(value or 0):,}"
+            elif name in ("active_from", "active_until") and text and calendar == "jalali":
+                text = jdatetime.date.fromgregorian(date=date.fromisoformat(text)).strftime(
+                    "%Y/%m/%d"
+                )
             values[f"reward-{i}-{name}"] = text
     return values
 
@@ -163,19 +175,28 @@ def _money_text(rial: int, unit: str) -> str:
 
 
 def _day(values: Mapping[str, str], key: str, errors: dict[str, Text]) -> str:
+    """A date typed Jalali (1405/01/15: a year below 1700) or Gregorian (2026-04-04), as
+    the ISO Gregorian date the program carries."""
     text = ascii_digits(values.get(key, ""))
     if not text:
         return ""
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        day = None
-    if day is None or len(text) != 10:
+    parts = _DATE.fullmatch(text)
+    day: date | None = None
+    if parts is not None:
+        year, month, dom = (int(p) for p in parts.groups())
+        try:
+            if year < JALALI_BEFORE:
+                day = jdatetime.date(year, month, dom).togregorian()
+            else:
+                day = date(year, month, dom)
+        except ValueError:
+            day = None
+    if day is None:
         errors[key] = Text(
-            "تاریخ را از تقویم انتخاب کنید (سال-ماه-روز).", "Pick a date (year-month-day)."
+            "تاریخ را مانند ۱۴۰۵/۰۱/۱۵ بنویسید.", "Type a date like 2026-04-04 (or 1405/01/15)."
         )
         return ""
-    return text
+    return day.isoformat()
 
 
 # -- the lists ---------------------------------------------------------------------------

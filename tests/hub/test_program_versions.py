@@ -156,7 +156,9 @@ def test_the_form_reads_persian_digits_and_toman_and_adds_and_removes_rows():
         ({"tier-1-id": "نقره"}, "tier-1-id", "English letters"),
         ({"reward-0-name_en": ""}, "reward-0-name_en", "both languages"),
         ({"reward-2-value": "150"}, "reward-2-value", "from 1 to 100"),
-        ({"reward-0-active_from": "1405-01-01x"}, "reward-0-active_from", "Pick a date"),
+        ({"reward-0-active_from": "1405-01-01x"}, "reward-0-active_from", "Type a date like"),
+        ({"reward-0-active_from": "1405/12/31"}, "reward-0-active_from", "Type a date like"),
+        ({"reward-0-active_from": "2027-02-30"}, "reward-0-active_from", "Type a date like"),
         (
             {"reward-0-active_from": "2027-03-01", "reward-0-active_until": "2027-02-01"},
             "reward-0-active_until",
@@ -207,3 +209,33 @@ def test_the_differences_of_two_versions_read_by_section_and_item():
     ]
     assert diff(before, default_program()) == []
     assert diff(before, after)[0].field_name.en == "Per amount (Rial)"
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("۱۴۰۵/۰۱/۰۱", "2026-03-21"),  # Nowruz 1405
+        ("1405/1/15", "2026-04-04"),
+        ("1403/12/30", "2025-03-20"),  # a leap Esfand's 30th
+        ("2027-01-01", "2027-01-01"),
+        ("2027/1/1", "2027-01-01"),
+    ],
+)
+def test_a_rewards_dates_are_typed_jalali_or_gregorian_and_kept_gregorian(typed: str, kept: str):
+    values = values_of(default_program(), "toman") | {"reward-0-active_from": typed}
+
+    draft = read_draft(values, "toman")
+
+    assert draft.errors == {}
+    assert draft.data is not None and draft.data["rewards"][0]["active_from"] == kept
+
+
+def test_a_persian_form_shows_a_rewards_dates_in_jalali_and_reads_them_back():
+    program = default_program()
+    program["rewards"][0] |= {"active_from": "2026-03-21", "active_until": "2026-04-04"}
+
+    values = values_of(program, "toman", calendar="jalali")
+
+    assert values["reward-0-active_from"] == "1405/01/01"
+    assert values["reward-0-active_until"] == "1405/01/15"
+    assert read_draft(values, "toman").data == program

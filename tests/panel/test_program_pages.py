@@ -237,3 +237,22 @@ def test_an_owner_adds_a_cashier_resets_the_pin_and_disables_them_never_showing_
 def _csrf(page: Any) -> str:
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     return str(cookies.get("csrftoken", ""))
+
+
+def test_a_rewards_dates_are_typed_and_shown_jalali_on_the_persian_page(
+    page, panel_hub: PanelHub, signed_in
+):
+    signed_in(page, "owner")
+    page.goto("/panel/program/")
+
+    page.fill("input[name='reward-0-active_from']", "۱۴۰۵/۰۱/۰۱")
+    page.fill("input[name='reward-0-active_until']", "1405/01/15")
+    with page.expect_navigation():
+        page.click("button[value=publish]")
+
+    ((data,),) = sql(panel_hub, "SELECT data FROM hub_program ORDER BY version DESC LIMIT 1")
+    reward = data["rewards"][0]
+    assert (reward["active_from"], reward["active_until"]) == ("2026-03-21", "2026-04-04")
+    assert page.input_value("input[name='reward-0-active_from']") == "1405/01/01"
+    switch_language(page)
+    assert page.input_value("input[name='reward-0-active_from']") == "2026-03-21"

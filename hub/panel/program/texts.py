@@ -48,6 +48,7 @@ T = {
     "value": Text("مقدار (مبلغ یا درصد)", "Value (amount or percent)"),
     "active_from": Text("از تاریخ", "From"),
     "active_until": Text("تا تاریخ", "Until"),
+    "date_example": Text("۱۴۰۵/۰۱/۱۵", "2026-04-04"),
     "remove": Text("حذف", "Remove"),
     "new_row": Text("ردیف تازه", "New row"),
     "fixed_discount": Text("تخفیف مبلغی", "Amount off"),

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import translation
 
 from hub import audit
 from hub.errors import HubError
@@ -51,13 +52,18 @@ def index(request: PanelRequest) -> HttpResponse:
                 )
                 said = T["published_now"]
                 current = versions.current_data()
-                draft = Draft(values_of(current, unit), data=current)
+                draft = Draft(values_of(current, unit, _calendar()), data=current)
     else:
-        draft = Draft(values_of(current, unit), data=current)
+        draft = Draft(values_of(current, unit, _calendar()), data=current)
         amount_text = DEFAULT_PREVIEW[unit]
     status = 400 if draft.errors else 200
     context = _context(draft, amount_text, unit, said) | _comparison(request)
     return TemplateResponse(request, "panel/program/program.html", context, status=status)
+
+
+def _calendar() -> str:
+    """The calendar a reward's dates are shown in: Jalali on a Persian page."""
+    return "jalali" if (translation.get_language() or "fa").startswith("fa") else "gregorian"
 
 
 def _comparison(request: PanelRequest) -> dict[str, Any]:
