@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
+import requests
+
 from hub.errors import HubError
 
 
@@ -150,3 +152,28 @@ def timeout(options: dict[str, str], default: tuple[float, float]) -> tuple[floa
     except ValueError:
         raise HubError(f"HUB_SMS_GATEWAY's timeout must be seconds, not {given!r}") from None
     return (min(default[0], seconds), seconds)
+
+
+def request(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    name: str,
+    timeout: tuple[float, float],
+    **options: object,
+) -> requests.Response:
+    """One HTTP request; a failure to reach the gateway is TryLater, raised with no trace of
+    requests' exception: its text holds the URL, which holds Kavenegar's key."""
+    try:
+        return session.request(method, url, timeout=timeout, **options)  # type: ignore[arg-type]
+    except requests.ConnectTimeout:
+        failure = TryLater(f"{name}: no connection (timeout)")
+    except requests.ConnectionError as exc:
+        # Refused before a byte was sent, or cut after: the latter may have sent it.
+        text = str(exc)
+        refused = "Connection refused" in text or "Failed to establish a new connection" in text
+        failure = TryLater(f"{name}: connection failed", ambiguous=not refused)
+    except requests.Timeout:
+        failure = TryLater(f"{name}: no answer (timeout)", ambiguous=True)
+    raise failure  # outside the handler: no __context__ to carry the URL along

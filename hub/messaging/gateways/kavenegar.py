@@ -32,6 +32,7 @@ from hub.messaging.gateways import (
     msisdn,
     read_key,
     register,
+    request,
     timeout,
 )
 
@@ -63,18 +64,15 @@ class _Client(kavenegar.KavenegarAPI):  # type: ignore[misc]
 
     def _request(self, action: str, method: str, params: Any = None) -> Any:
         url = f"{self.base}/{self.version}/{self.apikey}/{action}/{method}.json"
-        try:
-            answer = self.session.post(
-                url, headers=self.headers, data=params or {}, timeout=self.timeout
-            )
-        except requests.ConnectTimeout:
-            raise TryLater("kavenegar: no connection (timeout)") from None
-        except requests.ConnectionError as exc:
-            # Refused before a byte was sent, or cut after: the latter may have sent it.
-            sent = not _refused(exc)
-            raise TryLater("kavenegar: connection failed", ambiguous=sent) from None
-        except requests.Timeout:
-            raise TryLater("kavenegar: no answer (timeout)", ambiguous=True) from None
+        answer = request(
+            self.session,
+            "POST",
+            url,
+            name="kavenegar",
+            timeout=self.timeout,
+            headers=self.headers,
+            data=params or {},
+        )
         retry_after = _seconds(answer.headers.get("Retry-After"))
         try:
             body = json.loads(answer.content.decode("utf-8"))
@@ -90,10 +88,6 @@ class _Client(kavenegar.KavenegarAPI):  # type: ignore[misc]
         if status in _TRANSIENT or answer.status_code >= 500:
             raise TryLater(f"kavenegar: status {status}", after=retry_after)
         raise Refused(f"kavenegar: status {status}")
-
-
-def _refused(exc: requests.ConnectionError) -> bool:
-    return "Connection refused" in str(exc) or "NewConnectionError" in str(exc)
 
 
 def _seconds(value: str | None) -> float | None:

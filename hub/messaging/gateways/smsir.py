@@ -23,6 +23,7 @@ from hub.messaging.gateways import (
     msisdn,
     read_key,
     register,
+    request,
     timeout,
 )
 
@@ -81,17 +82,14 @@ class SmsIr:
         return f"smsir {self.base} line={self.line} key={mask(self._key)}"
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None) -> Any:
-        try:
-            answer = self._session.request(
-                method, self.base + path, json=payload, timeout=self.timeout
-            )
-        except requests.ConnectTimeout:
-            raise TryLater("smsir: no connection (timeout)") from None
-        except requests.ConnectionError as exc:
-            refused = "Connection refused" in str(exc) or "NewConnectionError" in str(exc)
-            raise TryLater("smsir: connection failed", ambiguous=not refused) from None
-        except requests.Timeout:
-            raise TryLater("smsir: no answer (timeout)", ambiguous=True) from None
+        answer = request(
+            self._session,
+            method,
+            self.base + path,
+            name="smsir",
+            timeout=self.timeout,
+            json=payload,
+        )
         after = answer.headers.get("Retry-After")
         if answer.status_code == 429 or answer.status_code >= 500:
             raise TryLater(
