@@ -8,6 +8,7 @@ a support user are refused what is not theirs to see.
 from __future__ import annotations
 
 import itertools
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,8 @@ from kiosk.errors import UnknownMember
 from kiosk.text.digits import to_persian_digits
 from tests.hub.test_kiosk_on_the_hub import Kiosk
 from tests.hub.test_member_ops import enroll
-from tests.panel.conftest import BRANCH, OTHER_BRANCH, PanelHub, sql
+from tests.panel.conftest import BRANCH, OTHER_BRANCH, PanelHub, sql, switch_language
+from tests.panel.test_screenshots import SIZES
 
 _kiosks = itertools.count(1)
 
@@ -43,7 +45,8 @@ def shopper(kiosk: Kiosk) -> dict[str, str]:
     phone = "0912" + f"{secrets.randbelow(10**7):07d}"
     card = secrets.token_hex(4).upper()
     member_id = enroll(kiosk, phone, card, "Sara Ahmadi")
-    kiosk.sync()
+    pushed, _pulled, _heard = kiosk.sync()
+    assert pushed.stopped == "empty", pushed
     return {"member_id": member_id, "phone": phone, "e164": "+98" + phone[1:], "card": card}
 
 
@@ -216,3 +219,34 @@ def test_a_support_user_sees_no_phone_numbers_and_cannot_export(
     assert 'button class="reveal"' not in shown and "form.adjust" not in shown
     assert exported.status == 403
     assert urlsplit(page.url).path.endswith("/export")
+
+
+def test_the_members_pages_fit_a_phone_in_both_languages_screenshots(
+    page, panel_hub, signed_in, shopper
+):
+    # `make panel-screenshots` (PANEL_SCREENSHOTS) writes them, as tests/panel/
+    # test_screenshots.py does the other pages'; the person stays masked in them.
+    folder = os.environ.get("PANEL_SCREENSHOTS")
+    signed_in(page, "owner")
+    sizes = SIZES if folder else {"390": SIZES["390"]}
+    pages = {
+        "members": lambda: search(page, shopper["card"]),
+        "member": lambda: page.goto(f"/panel/members/{shopper['member_id']}/"),
+    }
+    for name, open_page in pages.items():
+        for language in ("fa", "en"):
+            for size, viewport in sizes.items():
+                page.set_viewport_size(viewport)
+                open_page()
+                if page.get_attribute("html", "lang") != language:
+                    switch_language(page)
+                    open_page()
+                page.evaluate("document.fonts.ready")
+
+                wide = page.evaluate("document.documentElement.scrollWidth")
+                assert wide <= viewport["width"], f"{name} scrolls sideways ({size}, {language})"
+                assert shopper["e164"] not in page.content()
+                if folder:
+                    Path(folder).mkdir(parents=True, exist_ok=True)
+                    shot = Path(folder) / f"panel-{name}-{language}-{size}.png"
+                    page.screenshot(path=str(shot), full_page=True)
