@@ -101,6 +101,7 @@ def test_showing_the_person_is_a_deliberate_audited_press(page, panel_hub, signe
 
     assert page.locator("td.phone").inner_text() == to_persian_digits(shopper["e164"])
     assert page.locator("td.name").inner_text() == "Sara Ahmadi"
+    assert page.locator("td.tier").inner_text() == "برنزی"  # the program's name, in Persian
     assert audited(panel_hub, member_id)[-1] == "member.show_personal"
 
 

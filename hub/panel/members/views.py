@@ -22,6 +22,7 @@ from typing import Any
 from django import forms
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -32,6 +33,7 @@ from hub.members import operations, profile, search
 from hub.members.models import Card
 from hub.members.typed import read_query
 from hub.panel.access import PanelRequest, Role, panel_page
+from hub.program.publish import current
 
 EDITORS = (Role.OWNER, Role.MANAGER)
 
@@ -108,10 +110,24 @@ def _member_page(
         "adjust_form": adjust_form or AdjustForm(initial={"txn": uuid.uuid4().hex}),
         "erase_form": EraseForm(),
         "limit": operations.adjust_limit(),
+        "tier_name": _tier_name(record.tier),
         "message": message,
         "error": error,
     }
     return TemplateResponse(request, "panel/members/member.html", context, status=status)
+
+
+def _tier_name(tier_id: str | None) -> str:
+    """The tier's name in the page's language, as the program in force names it."""
+    program = current()
+    if tier_id is None or program is None:
+        return tier_id or ""
+    persian = (get_language() or "fa").startswith("fa")
+    for tier in program.data.get("tiers") or []:
+        if tier.get("id") == tier_id:
+            first, other = ("name_fa", "name_en") if persian else ("name_en", "name_fa")
+            return str(tier.get(first) or tier.get(other) or tier_id)
+    return tier_id
 
 
 def _page_number(request: PanelRequest) -> int:
