@@ -176,9 +176,12 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-if HUB_TRUSTED_PROXIES:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if HUB_HTTPS:
+    # The proxy in front says the request came over TLS (it must set the header itself,
+    # overwriting the client's; the hub listens on loopback behind it, docs/hub.md).
+    # Without it Django would take each request for plain HTTP: no HSTS, and every POST
+    # refused by the CSRF check, its Origin (https://...) not matching.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     LANGUAGE_COOKIE_SECURE = True
