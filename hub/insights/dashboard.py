@@ -142,14 +142,20 @@ def _total(
 def _entry_figures(params: dict[str, Any]) -> dict[tuple[int | None, bool], Figures]:
     found = sql.rows(
         f"""
-        SELECT d.branch_id, e.created_at >= %(today)s,
-               {sql.VISITS}, {sql.PURCHASES}, {sql.PURCHASE_TOTAL},
-               {sql.POINTS_ISSUED}, {sql.POINTS_REDEEMED}
-        FROM hub_entry e
-        {sql.JOIN_DEVICE}
-        {sql.JOIN_ALIAS}
-        WHERE {sql.ENTRY_SCOPE}
-          AND e.created_at >= %(since)s AND e.created_at < %(until)s
+        SELECT branch_id, is_today, count(*) FILTER (WHERE visit), sum(purchases),
+               sum(total), sum(issued), sum(redeemed)
+        FROM (
+            SELECT d.branch_id, e.created_at >= %(today)s AS is_today,
+                   {sql.IS_VISIT} AS visit, {sql.PURCHASES} AS purchases,
+                   {sql.PURCHASE_TOTAL} AS total, {sql.POINTS_ISSUED} AS issued,
+                   {sql.POINTS_REDEEMED} AS redeemed
+            FROM hub_entry e
+            {sql.JOIN_DEVICE}
+            {sql.JOIN_ALIAS}
+            WHERE {sql.ENTRY_SCOPE}
+              AND e.created_at >= %(since)s AND e.created_at < %(until)s
+            GROUP BY 1, 2, {sql.SURVIVOR}, {sql.LOCAL_DAY}
+        ) per_member_day
         GROUP BY 1, 2
         """,
         params,

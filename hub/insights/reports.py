@@ -37,15 +37,21 @@ def by_day(scope: Scope, first: date, last: date) -> tuple[DayRow, ...]:
     since, until = scope.days(first, last)
     found = sql.rows(
         f"""
-        SELECT {sql.LOCAL_DAY} AS day, d.branch_id, b.name,
-               {sql.VISITS}, {sql.PURCHASES}, {sql.PURCHASE_TOTAL},
-               {sql.POINTS_ISSUED}, {sql.POINTS_REDEEMED}
-        FROM hub_entry e
-        {sql.JOIN_DEVICE}
-        LEFT JOIN hub_branch b ON b.id = d.branch_id
-        {sql.JOIN_ALIAS}
-        WHERE {sql.ENTRY_SCOPE}
-          AND e.created_at >= %(since)s AND e.created_at < %(until)s
+        SELECT day, branch_id, b.name, count(*) FILTER (WHERE visit), sum(purchases),
+               sum(total), sum(issued), sum(redeemed)
+        FROM (
+            SELECT {sql.LOCAL_DAY} AS day, d.branch_id,
+                   {sql.IS_VISIT} AS visit, {sql.PURCHASES} AS purchases,
+                   {sql.PURCHASE_TOTAL} AS total, {sql.POINTS_ISSUED} AS issued,
+                   {sql.POINTS_REDEEMED} AS redeemed
+            FROM hub_entry e
+            {sql.JOIN_DEVICE}
+            {sql.JOIN_ALIAS}
+            WHERE {sql.ENTRY_SCOPE}
+              AND e.created_at >= %(since)s AND e.created_at < %(until)s
+            GROUP BY 1, 2, {sql.SURVIVOR}
+        ) per_member_day
+        LEFT JOIN hub_branch b ON b.id = per_member_day.branch_id
         GROUP BY 1, 2, 3
         ORDER BY 1, 2
         """,

@@ -43,7 +43,10 @@ POINTS_REDEEMED = (
     "-COALESCE(sum(e.points) FILTER (WHERE e.kind = 'redeem'"
     " OR (e.kind = 'reversal' AND e.points > 0)), 0)"
 )
-VISITS = f"count(DISTINCT ({SURVIVOR}, {LOCAL_DAY})) FILTER (WHERE e.kind IN ('earn', 'redeem'))"
+# Whether a member's entries of one day at one branch make a visit: summed as a count over
+# rows grouped by (branch, member, day). Two levels of grouping, not a count(DISTINCT
+# (member, day)): that sorts every entry by a row value, ten times slower on a month.
+IS_VISIT = "bool_or(e.kind IN ('earn', 'redeem'))"
 
 
 def member_in_scope(column: str) -> str:
