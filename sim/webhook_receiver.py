@@ -11,6 +11,8 @@ worker). Faults, set with `down(...)` and cycled through request by request unti
 - `500`: an error answer, nothing processed;
 - `stored_then_reset`: processed, then the connection closed before the answer (the hub
   cannot know, and sends it again: the dedupe's case);
+- `stored_then_timeout`: processed, then no answer until the receiver closes (a worker
+  killed while it waits has sent it; the next sends it again);
 - `redirect`: 302 to another address (the hub must not follow it).
 """
 
@@ -29,7 +31,7 @@ from typing import Any
 
 from hub.integration.signature import HEADER, BadSignature, verify
 
-FAULTS = ("reset", "timeout", "500", "stored_then_reset", "redirect")
+FAULTS = ("reset", "timeout", "500", "stored_then_reset", "stored_then_timeout", "redirect")
 MOST_BODY = 1024 * 1024
 HOLD_LIMIT = 30.0  # a safety limit on a `timeout` fault's hold, never a pace
 
@@ -92,8 +94,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         outcome = self._receive(body)
         self._record(event_id, outcome)
-        if fault == "stored_then_reset" and outcome == "processed":
-            self._fault("reset")
+        if fault in ("stored_then_reset", "stored_then_timeout") and outcome == "processed":
+            self._fault(fault.removeprefix("stored_then_"))
             return
         status = 400 if outcome.startswith("refused") else 200
         self._answer(status, {"outcome": outcome})

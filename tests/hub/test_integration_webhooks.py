@@ -366,3 +366,38 @@ def test_the_worker_delivers_and_stops_cleanly_on_sigterm(
     assert worker.returncode == 0, stderr
     assert "stopped" in stderr
     assert "club-events" not in stderr  # no URL in its log
+
+
+def test_a_worker_killed_mid_delivery_leaves_it_to_the_next_and_the_receiver_dedupes(
+    hub: Hub, wire: Wire, receiver: WebhookReceiver, clock: ManualClock
+) -> None:
+    receiver.state.secrets.append(add_endpoint(hub, receiver.url, "points.earned"))
+    receiver.down("stored_then_timeout")  # processed, and the answer never comes
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "hub", "webhooks", "work"],
+        env=hub.env | ALLOW,
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        member_id = new_id()
+        assert wire.push([wire.entry(1, member_id, 5)], [member(member_id)]).status_code == 200
+        assert receiver.wait_for(lambda s: len(s.attempts) == 1)
+
+        worker.send_signal(signal.SIGKILL)  # while it waits for the answer
+        worker.wait(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    receiver.up()
+    django_on(hub)
+    from hub.integration.models import Delivery
+
+    (leased,) = Delivery.objects.all()
+    assert (leased.state, leased.attempts) == ("pending", 0)
+    clock.now = datetime.now(UTC) + timedelta(minutes=3)  # the dead worker's lease ran out
+    drain(clock)
+
+    assert receiver.outcomes() == ["processed", "duplicate"]
+    assert Delivery.objects.get().state == "delivered"
