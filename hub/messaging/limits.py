@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 
@@ -19,7 +20,8 @@ from hub.messaging.models import Message, OptOut, Policy
 
 def policy() -> Policy:
     """The chain's policy (its defaults until the owner changes one)."""
-    found, _ = Policy.objects.get_or_create(id=1)
+    # Made on first use in the chain's time zone (HUB_TIME_ZONE, the panel's).
+    found, _ = Policy.objects.get_or_create(id=1, defaults={"time_zone": settings.PANEL_TIME_ZONE})
     return found
 
 
