@@ -61,7 +61,9 @@ FONT = "Kiosk"
 # The kv rules, in the order they are loaded: the shared widgets' rules (and every
 # screen's background) first, so that a screen's own rule is applied after them.
 KV_DIR = Path(__file__).with_name("kv")
-KV_FILES = tuple(KV_DIR / f"{name}.kv" for name in ("widgets", "shopper", "cashier", "technician"))
+KV_FILES = tuple(
+    KV_DIR / f"{name}.kv" for name in ("widgets", "shopper", "cashier", "technician", "verify")
+)
 # systemd restarts the service whatever its exit status (Restart=always); a distinct code
 # tells the journal that a technician asked for it.
 RESTART_EXIT_CODE = 3

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import ClassVar, Literal
 
 from kiosk.core.store.staff import Actor
+from kiosk.core.verification import Sent, Verified
 
 # Screens shown by name alone: either they take no request, or none means "as it stands".
 BareScreen = Literal[
@@ -32,7 +33,7 @@ BareScreen = Literal[
     "out_of_service",
 ]
 # Screens shown only with their request.
-RequestedScreen = Literal["pin", "result", "new_pin"]
+RequestedScreen = Literal["pin", "result", "new_pin", "verify"]
 ScreenName = BareScreen | RequestedScreen
 ResultKind = Literal["earn", "enroll", "void"]
 
@@ -145,6 +146,20 @@ class NewPinRequest:
     then: Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class VerifyRequest:
+    """The code sent to `phone` (as typed) for `purpose`, typed back; `then` gets the proof
+    (or a cashier's approval), `back` is where cancel goes (kiosk/ui/screens/verify.py)."""
+
+    screen: ClassVar[ScreenName] = "verify"
+    phone: str
+    purpose: str
+    card: str | None
+    then: Callable[[Verified], None]
+    back: BareScreen
+    sent: Sent | None = None  # the hub's answer: shown with it only
+
+
 ScreenRequest = (
     AttractRequest
     | PhoneRequest
@@ -158,4 +173,5 @@ ScreenRequest = (
     | TechRequest
     | StaffRequest
     | NewPinRequest
+    | VerifyRequest
 )

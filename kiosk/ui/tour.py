@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kiosk.core.store.staff import CLI
+from kiosk.core.verification import LINK_CARD, Sent
 from kiosk.ui.requests import (
     EnrollRequest,
     NewPinRequest,
@@ -14,6 +15,7 @@ from kiosk.ui.requests import (
     RedeemRequest,
     ResultRequest,
     TechRequest,
+    VerifyRequest,
 )
 from kiosk.ui.screens.enrollment import consent_version
 
@@ -69,6 +71,14 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
     def phone(app: KioskApp) -> None:
         app.go("phone")
         _typed(app, "0912123")
+
+    def verify(app: KioskApp) -> None:
+        sent = Sent(verification_id=1, resend_after=42, attempts_left=4, expires_in=300)
+        request = VerifyRequest(
+            DEMO_PHONE, LINK_CARD, "0A1B2C3D", then=lambda _v: None, back="phone", sent=sent
+        )
+        app.go(request)
+        _typed(app, "123")
 
     def enroll(app: KioskApp) -> None:
         app.go(EnrollRequest(phone="09351234567"))
@@ -145,6 +155,7 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
     return [
         ("attract", attract),
         ("phone", phone),
+        ("verify", verify),
         ("enroll", enroll),
         ("name", name),
         ("birthday", birthday),

@@ -17,6 +17,7 @@ from kiosk.ui.screens.technician import (
     StaffScreen,
     TechScreen,
 )
+from kiosk.ui.screens.verify import VerifyScreen
 from kiosk.ui.screens.void import VoidScreen
 
 SCREENS: dict[ScreenName, type[KioskScreen[Any]]] = {
@@ -37,6 +38,7 @@ SCREENS: dict[ScreenName, type[KioskScreen[Any]]] = {
     "staff": StaffScreen,
     "new_pin": NewPinScreen,
     "out_of_service": OutOfServiceScreen,
+    "verify": VerifyScreen,
 }
 
 __all__ = ["SCREENS", "KioskScreen"]

@@ -6,13 +6,15 @@ import hashlib
 from datetime import date
 from typing import Any
 
+from kiosk.core.verification import ENROLL, Verified
 from kiosk.errors import InvalidDate, KioskError
 from kiosk.text.dates import parse_date_input
 from kiosk.text.i18n import LANGUAGES, Texts
 from kiosk.text.phone import format_phone, normalize_phone
 from kiosk.text.rtl import ltr
 from kiosk.ui.counter import new_txn_id
-from kiosk.ui.requests import EnrollRequest, ResultRequest
+from kiosk.ui.requests import EnrollRequest, ResultRequest, VerifyRequest
+from kiosk.ui.screens import verify
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.entry import DigitEntry
 
@@ -94,10 +96,22 @@ class EnrollScreen(KioskScreen[EnrollRequest | None]):
 
     def join(self) -> None:
         app = self.app
+        if verify.counter_verification(app).required(ENROLL):
+            # The number may not be the shopper's (an enrollment bonus for each): a code first.
+            card = app.counter.pending_card
+            request = VerifyRequest(self.phone, ENROLL, card, then=self._join, back="enroll")
+            verify.start(app, request)
+            return
+        self._join(None)
+
+    def _join(self, verified: Verified | None) -> None:
+        """Enroll, with the proof or approval it was verified with (None: not asked)."""
+        app = self.app
         counter = app.counter
         try:
-            result = app.service.enroll(
+            result = verify.counter_verification(app).enroll(
                 self.phone,
+                verified,
                 client_txn_id=self.txn,
                 name=self.name_text or None,
                 birthday=self.birthday,
@@ -107,7 +121,7 @@ class EnrollScreen(KioskScreen[EnrollRequest | None]):
                 language=counter.language,
             )
         except KioskError as error:
-            self.fail(error)
+            app.screen.fail(error)  # the code's screen, or the enrollment's
             return
         counter.pending_card = None
         counter.member_id = result.member_id

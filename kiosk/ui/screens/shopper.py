@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any, Final
 
@@ -12,6 +13,7 @@ from phonenumbers import AsYouTypeFormatter
 from kiosk.core.clock import from_iso
 from kiosk.core.store.staff import SHOPPER, Actor
 from kiosk.core.summary import member_summary
+from kiosk.core.verification import LINK_CARD, Verified
 from kiosk.errors import (
     KioskError,
     UnknownMember,
@@ -28,7 +30,9 @@ from kiosk.ui.requests import (
     RedeemRequest,
     ResultRequest,
     TechRequest,
+    VerifyRequest,
 )
+from kiosk.ui.screens import verify
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.enrollment import consent_version
 from kiosk.ui.screens.entry import DigitEntry
@@ -175,6 +179,12 @@ class PhoneScreen(DigitEntry[PhoneRequest | None]):
         counter.member_id = member.member_id
         if counter.pending_card is not None:
             card, counter.pending_card = counter.pending_card, None
+            if verify.counter_verification(app).required(LINK_CARD):
+                # The phone may be someone else's: a code sent to it first (or a cashier).
+                then = functools.partial(_link, app, member.member_id, card)
+                request = VerifyRequest(self.digits, LINK_CARD, card, then=then, back="phone")
+                verify.start(app, request)
+                return
             try:
                 app.service.link_card(member.member_id, card, actor=SHOPPER)
             except KioskError as error:
@@ -183,6 +193,17 @@ class PhoneScreen(DigitEntry[PhoneRequest | None]):
             app.go(MemberRequest(message_key="member.card_linked"))
             return
         app.go("member")
+
+
+def _link(app: Any, member_id: str, card: str, verified: Verified) -> None:
+    """Link the card once the phone is verified (or a cashier approved)."""
+    try:
+        verify.counter_verification(app).link_card(member_id, card, verified)
+    except KioskError as error:
+        app.screen.fail(error)
+        return
+    app.counter.member_id = member_id
+    app.go(MemberRequest(message_key="member.card_linked"))
 
 
 class MemberScreen(KioskScreen[MemberRequest | None]):
