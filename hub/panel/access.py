@@ -22,7 +22,15 @@ from hub.panel.models import PanelUser, Role
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-__all__ = ["Access", "PanelRequest", "PanelUser", "Role", "access_of", "panel_page"]
+__all__ = [
+    "Access",
+    "PanelRequest",
+    "PanelUser",
+    "Role",
+    "access_of",
+    "may_open",
+    "panel_page",
+]
 
 P = ParamSpec("P")
 M = TypeVar("M", bound=Model)
@@ -119,9 +127,23 @@ def panel_page(
             request.access = access  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)  # type: ignore[arg-type]
 
+        # Who may open it, for the navigation (may_open): the nav follows the same rule.
+        page.panel_roles = roles  # type: ignore[attr-defined]
+        page.panel_personal = personal  # type: ignore[attr-defined]
         return page  # type: ignore[return-value]
 
     return decorate
+
+
+def may_open(access: Access, view: Callable[..., HttpResponse]) -> bool:
+    """Whether `access` may open a page made with `panel_page` (False for any other view):
+    what the navigation shows, by the rule the page itself applies."""
+    roles: tuple[Role, ...] | None = getattr(view, "panel_roles", None)
+    if roles is None:
+        return False
+    if roles and access.role not in roles:
+        return False
+    return access.sees_personal or not getattr(view, "panel_personal", False)
 
 
 def forbidden(request: HttpRequest) -> HttpResponse:

@@ -10,7 +10,7 @@ import jdatetime
 from django import template
 from django.conf import settings
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 register = template.Library()
 
@@ -90,3 +90,45 @@ def audit_detail(detail: dict[str, object] | None) -> str:
     if not detail:
         return ""
     return ", ".join(f"{key}: {value}" for key, value in sorted(detail.items()))
+
+
+# The navigation: (URL name, label) in the order shown. A link shows only to those its page
+# lets in (access.may_open reads the page's own panel_page roles), so the nav never offers
+# a page that answers 403, and never hides one a role may open.
+_NAV = (
+    ("panel:home", gettext_lazy("Dashboard")),
+    ("panel:members:index", gettext_lazy("Members")),
+    ("panel:insights:index", gettext_lazy("Reports")),
+    ("panel:program:index", gettext_lazy("Program")),
+    ("panel:program:devices", gettext_lazy("Devices")),
+    ("panel:program:staff", gettext_lazy("Staff")),
+    ("panel:audit", gettext_lazy("Audit log")),
+)
+
+
+@register.simple_tag(takes_context=True)
+def panel_nav(context: template.Context) -> list[dict[str, object]]:
+    """The links the signed-in user's role may open, the current one marked."""
+    from django.urls import resolve, reverse
+
+    from hub.panel.access import may_open
+
+    request = context.get("request")
+    access = getattr(request, "access", None)
+    if request is None or access is None:
+        return []
+    links: list[dict[str, object]] = []
+    for name, label in _NAV:
+        url = reverse(name)
+        if may_open(access, resolve(url).func):
+            here = request.path == url or (url != reverse("panel:home") and _under(request, url))
+            links.append({"url": url, "label": label, "current": here})
+    # The deepest match alone is current (devices lie under the program's own URL).
+    current = [link for link in links if link["current"]]
+    for link in current[:-1]:
+        link["current"] = False
+    return links
+
+
+def _under(request: object, url: str) -> bool:
+    return str(getattr(request, "path", "")).startswith(url)
