@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import requests
+from cryptography.exceptions import InvalidTag
 
 from hub.integration import queue, sealing, signature, targets
 
@@ -90,6 +91,17 @@ def signature_header(claimed: queue.Claimed, body: bytes, now: datetime) -> str:
     return header
 
 
+class _Unsealable(Exception):
+    """The sealing key is missing or another: the delivery waits, the worker goes on."""
+
+
+def _signed(claimed: queue.Claimed, body: bytes, now: datetime) -> str:
+    try:
+        return signature_header(claimed, body, now)
+    except (OSError, ValueError, InvalidTag) as exc:
+        raise _Unsealable from exc
+
+
 def send(sender: Sender, claimed: queue.Claimed) -> bool:
     """Make one attempt of a delivery and record it; whether it was delivered."""
     now = sender.clock()
@@ -97,13 +109,14 @@ def send(sender: Sender, claimed: queue.Claimed) -> bool:
     try:
         targets.check(claimed.url, allow_private=sender.allow_private)
         body = body_of(claimed)
+        header = _signed(claimed, body, now)
         answer = sender.session.post(
             claimed.url,
             data=body,
             headers={
                 "Content-Type": "application/json; charset=utf-8",
                 "User-Agent": USER_AGENT,
-                signature.HEADER: signature_header(claimed, body, now),
+                signature.HEADER: header,
                 "X-Club-Event-Id": claimed.event_id,
                 "X-Club-Event-Type": claimed.event_type,
             },
@@ -116,6 +129,8 @@ def send(sender: Sender, claimed: queue.Claimed) -> bool:
         error = "" if 200 <= status < 300 else f"answered {status}"
     except targets.UnsafeTarget as exc:
         error = str(exc)
+    except _Unsealable:
+        error = f"the endpoint's secret cannot be unsealed (is {sealing.KEY_FILENAME} there?)"
     except requests.Timeout:
         error = "no answer within the timeout"
     except requests.RequestException as exc:

@@ -1,11 +1,13 @@
 """The deliveries' queue: a PostgreSQL table claimed with FOR UPDATE SKIP LOCKED and a lease.
 
-Written here, small, rather than borrowed: no claim helper of the SMS outbox existed in
-hub/messaging when this was written. A worker claims due rows in a short transaction
-(rows another worker is claiming are skipped, not waited for) and sets a lease on them;
-the HTTP request is made outside any transaction, and its outcome written by id. A
-worker killed mid-batch leaves leases that run out: its rows are claimed again then, and
-delivered again (at least once; the receiver drops a repeated event id).
+Written here, small, rather than borrowed: the SMS outbox's claim (hub/messaging/queue.py,
+the same pattern) is made for messages (marketing held back at the claim, a lapsed claim
+asked of the gateway before anything is sent again), not for any table. A worker claims
+due rows in a short transaction (rows another worker is claiming are skipped, not waited
+for) and sets a lease on them; the HTTP request is made outside any transaction, and its
+outcome written by id. A worker killed mid-batch leaves leases that run out: its rows are
+claimed again then, and delivered again (at least once; the receiver drops a repeated
+event id).
 """
 
 from __future__ import annotations

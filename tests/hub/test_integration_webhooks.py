@@ -401,3 +401,27 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_the_next_and_the_receiver_ded
 
     assert receiver.outcomes() == ["processed", "duplicate"]
     assert Delivery.objects.get().state == "delivered"
+
+
+def test_a_missing_sealing_key_keeps_the_delivery_and_the_worker_going(
+    hub: Hub, wire: Wire, receiver: WebhookReceiver, clock: ManualClock
+) -> None:
+    receiver.state.secrets.append(add_endpoint(hub, receiver.url, "points.earned"))
+    member_id = new_id()
+    assert wire.push([wire.entry(1, member_id, 5)], [member(member_id)]).status_code == 200
+    django_on(hub)
+    key = hub.data_dir / "webhook-key"
+    kept = key.read_bytes()
+    key.unlink()
+    from hub.integration.delivery import deliver_due
+    from hub.integration.models import Delivery
+
+    clock.now = max(clock(), pending_due() or clock())
+    assert deliver_due(sender(clock)) == 1
+
+    waiting = Delivery.objects.get()
+    assert waiting.state == "pending" and "webhook-key" in str(waiting.last_error)
+    assert receiver.state.captured == []
+    key.write_bytes(kept)
+    drain(clock)
+    assert len(receiver.processed_ids()) == 1
