@@ -133,12 +133,13 @@ def _entry_events(stored: EntriesStored) -> list[_Row]:
 def _member_events(written: MemberWritten) -> list[_Row]:
     record = written.record
     member_id = str(record["member_id"])
-    if written.alias_of is not None:
-        return []  # an id merged into a member the CRM has already heard of
     if record["status"] == "erased":
         if written.was is not None and written.was.status != "erased":
-            _erase([member_id])
+            # Erased by an alias's id: the person is the survivor too (records.py erases both).
+            _erase([member_id, *([written.alias_of] if written.alias_of else [])])
         return []
+    if written.alias_of is not None:
+        return []  # an id merged into a member the CRM has already heard of
     payload = member_payload(record)
     if written.was is None:
         return [(event_id("member.enrolled", member_id), "member.enrolled", member_id, payload)]

@@ -425,3 +425,35 @@ def test_a_missing_sealing_key_keeps_the_delivery_and_the_worker_going(
     key.write_bytes(kept)
     drain(clock)
     assert len(receiver.processed_ids()) == 1
+
+
+def test_a_person_erased_by_their_merged_alias_is_erased_for_the_crm_under_both_ids(
+    hub: Hub, wire: Wire, receiver: WebhookReceiver, clock: ManualClock
+) -> None:
+    receiver.state.secrets.append(add_endpoint(hub, receiver.url))
+    first, alias = new_id(), new_id()
+    record = member(first, name="Sara Ahmadi")
+    assert wire.push([], [record]).status_code == 200
+    # The same phone enrolled again under another id (two branches, offline): an alias.
+    again = member(alias, phone=record["phone"], cards=[])
+    assert wire.push([], [again]).status_code == 200
+    erased = {
+        "member_id": alias,
+        "status": "erased",
+        "created_at": again["created_at"],
+        "updated_at": "2026-03-02T09:00:00.000000Z",
+    }
+
+    assert wire.push([], [erased]).status_code == 200
+    django_on(hub)
+    drain(clock)
+
+    received = sorted(
+        (e["type"], e["data"]["member_id"]) for e in receiver.state.processed.values()
+    )
+    assert received == sorted(
+        [("member.enrolled", first), ("member.erased", first), ("member.erased", alias)]
+    ) or received == sorted([("member.erased", first), ("member.erased", alias)])
+    from hub.integration.models import Event
+
+    assert Event.objects.get(type="member.enrolled").payload["status"] == "erased"
