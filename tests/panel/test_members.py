@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from kiosk.core.clock import ManualClock
-from kiosk.errors import UnknownMember
+from kiosk.errors import CardBlocked, UnknownMember
 from kiosk.text.digits import to_persian_digits
 from tests.hub.test_kiosk_on_the_hub import Kiosk
 from tests.hub.test_member_ops import enroll
@@ -117,6 +117,22 @@ def test_a_manager_cannot_take_more_points_than_the_member_has(page, panel_hub, 
 
     assert "امتیاز برای کم کردن دارد" in page.locator(".errors").inner_text()
     assert page.locator("td.balance").inner_text() == balance
+
+
+def test_a_card_blocked_in_the_panel_is_refused_at_the_kiosk_after_its_pull(
+    page, panel_hub, signed_in, kiosk, shopper
+):
+    signed_in(page, "manager", branch=BRANCH)
+    page.goto(f"/panel/members/{shopper['member_id']}/")
+
+    with page.expect_navigation():
+        page.click("button.block-card")
+    kiosk.sync()
+
+    with pytest.raises(CardBlocked):
+        kiosk.service.identify_card(shopper["card"])
+    assert page.locator("button.block-card").count() == 0
+    assert "member.block_card" in audited(panel_hub, shopper["member_id"])
 
 
 def test_an_adjustment_beyond_the_limit_is_refused_until_the_owner_confirms(
