@@ -63,6 +63,8 @@ OPERATIONS = {
     ("DELETE", "/v2/holds/{client_txn_id}"),
     ("GET", "/v2/members"),
     ("GET", "/v2/storage-key"),
+    ("POST", "/v2/verify"),
+    ("POST", "/v2/verify/check"),
 }
 ERROR_CODES = {
     "bad_request",
@@ -81,6 +83,9 @@ ERROR_CODES = {
     "hold_conflict",
     "unknown_member",
     "card_blocked",
+    "wrong_code",
+    "code_dead",
+    "unknown_verification",
 }
 
 # How a request is signed, and the refusal docs/sync-protocol.md names for each fault.
@@ -834,6 +839,18 @@ def test_the_openapi_file_is_a_valid_openapi_3_1_document():
         },
         ("GET", "/v2/members"): {"200", "400", "401", "403", "404", "429", "503"},
         ("GET", "/v2/storage-key"): {"200", "400", "401", "403", "404", "503"},
+        ("POST", "/v2/verify"): {"201", "400", "401", "403", "404", "413", "429", "503"},
+        ("POST", "/v2/verify/check"): {
+            "200",
+            "400",
+            "401",
+            "403",
+            "404",
+            "409",
+            "410",
+            "413",
+            "503",
+        },
     }
     assert spec.at(spec.operation("POST", "/v2/enroll"))["security"] == []
     changes = spec.operation("GET", "/v2/changes")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from email.message import Message
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ import requests
 
 from tests.hub.conftest import Hub, HubServer
 from tests.hub.wire import Server, Wire, error_code, member, new_id, outcome
+from tests.test_sync_openapi import OPERATIONS, Answer, Spec, load_document
 
 PHONE = "+989121234567"
 
@@ -40,6 +42,24 @@ def served(hub: Hub) -> Iterator[tuple[Server, HubServer]]:
 @pytest.fixture
 def server(served: tuple[Server, HubServer]) -> Server:
     return served[0]
+
+
+@pytest.fixture(scope="module")
+def spec() -> Spec:
+    return Spec(load_document())
+
+
+@pytest.fixture(autouse=True)
+def answers_are_what_the_openapi_file_declares(spec: Spec) -> Iterator[None]:
+    Wire.made.clear()
+    yield
+    for wire in Wire.made:
+        for method, path, response in wire.exchanges:
+            assert (method, path) in OPERATIONS, (method, path)
+            headers = Message()
+            for name, value in response.headers.items():
+                headers[name] = value
+            spec.check(Answer(response.status_code, headers, response.content), method, path)
 
 
 def ask(wire: Wire, phone: str = PHONE, purpose: str = "enroll", **more: Any) -> requests.Response:
