@@ -451,9 +451,8 @@ def test_a_person_erased_by_their_merged_alias_is_erased_for_the_crm_under_both_
     received = sorted(
         (e["type"], e["data"]["member_id"]) for e in receiver.state.processed.values()
     )
-    assert received == sorted(
-        [("member.enrolled", first), ("member.erased", first), ("member.erased", alias)]
-    ) or received == sorted([("member.erased", first), ("member.erased", alias)])
+    # The enrollment was still pending at the erasure: stopped, never sent.
+    assert received == sorted([("member.erased", first), ("member.erased", alias)])
     from hub.integration.models import Event
 
     assert Event.objects.get(type="member.enrolled").payload["status"] == "erased"
