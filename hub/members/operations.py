@@ -128,7 +128,8 @@ def block_card(uid: str, viewer: Viewer) -> Blocked:
     if not 4 <= len(uid) <= _CARD_UID:
         raise HubError("a card uid is 4 to 32 hexadecimal digits")
     holders = list(
-        Card.objects.filter(uid=uid).order_by("-status", "-id").values_list("member_id", "status")
+        # The active holder first ("active" sorts before "blocked").
+        Card.objects.filter(uid=uid).order_by("status", "-id").values_list("member_id", "status")
     )
     for holder, _status in holders:
         try:

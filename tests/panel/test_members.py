@@ -208,6 +208,13 @@ def test_a_manager_of_another_branch_can_neither_find_nor_open_the_member(
     )
 
     assert opened.status == 404 and exported.status == 404 and adjusted.status == 404
+    refused = sql(
+        panel_hub,
+        "SELECT detail->>'refused' FROM hub_audit_event WHERE subject = %s AND action = %s",
+        member_id,
+        "member.view",
+    )
+    assert refused == [("not_found",)]  # the probe is in the owner's log
     assert shopper["e164"] not in page.content()
     rows = sql(
         panel_hub,

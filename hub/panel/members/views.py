@@ -138,8 +138,15 @@ def _page_number(request: PanelRequest) -> int:
 @never_cache
 @panel_page()
 def member(request: PanelRequest, member_id: str) -> HttpResponse:
-    """A member's page: balance, tier, cards, consent, history; the person masked."""
-    response = _member_page(request, member_id)
+    """A member's page: balance, tier, cards, consent, history; the person masked.
+
+    A refusal is audited too: a manager trying other branches' ids shows in the log.
+    """
+    try:
+        response = _member_page(request, member_id)
+    except Http404:
+        audit.record(request, "member.view", member_id, {"refused": "not_found"})
+        raise
     audit.record(request, "member.view", member_id, {"masked": True})
     return response
 
