@@ -14,7 +14,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -31,6 +31,7 @@ BACKOFF_BASE = 30.0  # seconds, doubled each attempt ...
 BACKOFF_CAP = 15 * 60.0  # ... up to this
 POLL_AFTER = timedelta(minutes=1)  # a sent message's delivery is asked after this ...
 POLL_EVERY = timedelta(minutes=10)  # ... and again this often until it is known
+UPKEEP_EVERY = timedelta(seconds=30)  # deadlines of sent messages, and polling, this often
 UNKNOWN = (
     "outcome unknown: the gateway may have sent it when the worker stopped, and it cannot "
     "be asked; not sent again"
@@ -56,6 +57,7 @@ class Worker:
         self.rng = rng or random.Random()
         # The batch's sends, recorded together at its end (a gateway that dedupes).
         self._accepted: list[tuple[queue.Claimed, str, datetime]] = []
+        self._next_upkeep = datetime.min.replace(tzinfo=UTC)
 
     def run_once(self) -> int:
         """One batch: claimed, sent, recorded; then delivery asked of the gateway. How many
@@ -74,8 +76,12 @@ class Worker:
                     break
             queue.sent_many(self._accepted, self.gateway.name)
             self._accepted.clear()
-        self.expire_unreported()
-        self.poll_reports()
+        now = self.clock()
+        if now >= self._next_upkeep:
+            # Deadlines and polling read many sent rows: every half minute, not every batch.
+            self._next_upkeep = now + UPKEEP_EVERY
+            self.expire_unreported()
+            self.poll_reports()
         return len(claimed)
 
     def run(self, stop: threading.Event, idle: float = 2.0) -> None:
@@ -158,7 +164,7 @@ class Worker:
             state="expired", finished_at=now, error="no delivery report before its deadline"
         )
 
-    def poll_reports(self, limit: int = 100) -> int:
+    def poll_reports(self, limit: int = 500) -> int:
         """Ask the gateway about sent messages (a callback may never come); how many changed."""
         now = self.clock()
         due = list(
