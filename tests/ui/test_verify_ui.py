@@ -148,6 +148,7 @@ def test_a_stolen_card_is_not_linked_by_guessing_five_times(
 
     assert online.message() == online.shows("error.verify.dead")
     assert not card_linked(online)
+    assert online.app.counter.member_id is None  # not the member at the counter meanwhile
     online.press("back")
     assert online.screen == "phone" and not card_linked(online)
 

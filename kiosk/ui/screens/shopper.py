@@ -176,15 +176,19 @@ class PhoneScreen(DigitEntry[PhoneRequest | None]):
             self.fail(error)
             return
         counter = app.counter
+        if counter.pending_card is not None and verify.counter_verification(app).required(
+            LINK_CARD
+        ):
+            # The phone may be someone else's: a code sent to it first (or a cashier), and
+            # the member is not the one at the counter until then.
+            card, counter.pending_card = counter.pending_card, None
+            then = functools.partial(_link, app, member.member_id, card)
+            request = VerifyRequest(self.digits, LINK_CARD, card, then=then, back="phone")
+            verify.start(app, request)
+            return
         counter.member_id = member.member_id
         if counter.pending_card is not None:
             card, counter.pending_card = counter.pending_card, None
-            if verify.counter_verification(app).required(LINK_CARD):
-                # The phone may be someone else's: a code sent to it first (or a cashier).
-                then = functools.partial(_link, app, member.member_id, card)
-                request = VerifyRequest(self.digits, LINK_CARD, card, then=then, back="phone")
-                verify.start(app, request)
-                return
             try:
                 app.service.link_card(member.member_id, card, actor=SHOPPER)
             except KioskError as error:

@@ -1,10 +1,11 @@
 """Typing the code the hub sent to the phone: before a card is linked or a member enrolled.
 
-docs/ui.md, "Verification codes". The screen that asks for the code (the phone keypad, the
-enrollment) calls `start`: the hub is asked to send a code and this screen shows "we sent a
-code to 0912 *** 4567", a keypad for the 5 digits, the tries left, and "send again" after
-its countdown. A hub out of reach (at the start, a resend or a check) hands over to a
-cashier's approval (PIN or staff card), as kiosk/core/verification.py records it.
+docs/sync-protocol.md, "Verification codes". The screen that asks for the code (the phone
+keypad, the enrollment) calls `start`: the hub is asked to send a code and this screen
+shows "we sent a code to 0912 *** 4567", a keypad for the 5 digits, the tries left, and
+"send again" after its countdown. A hub out of reach (at the start, a resend or a check)
+hands over to a cashier's approval (PIN or staff card), as kiosk/core/verification.py
+records it.
 """
 
 from __future__ import annotations
