@@ -23,6 +23,8 @@ from kiosk.core.cards import normalize_uid
 from kiosk.core.clock import to_iso
 from kiosk.core.results import EnrollResult
 from kiosk.core.store import audit
+from kiosk.core.store.db import write_transaction
+from kiosk.core.store.outbox import APPROVALS, SyncState
 from kiosk.core.store.staff import SHOPPER, Actor
 from kiosk.errors import NotAllowed
 from kiosk.text.phone import format_phone, normalize_phone
@@ -168,7 +170,7 @@ class CounterVerification:
         """Link a tapped card to an existing member, with the hub's proof or an approval."""
         actor = verified.actor if isinstance(verified, Approval) else SHOPPER
         self.service.link_card(member_id, card, actor=actor)
-        self._record(verified, LINK_CARD, member_id)
+        self._record(verified, LINK_CARD, member_id, card)
 
     def enroll(
         self,
@@ -195,12 +197,27 @@ class CounterVerification:
             language=language,
         )
         if verified is not None:
-            self._record(verified, ENROLL, result.member_id)
+            self._record(verified, ENROLL, result.member_id, card)
         return result
 
-    def _record(self, verified: Verified, purpose: str, member_id: str) -> None:
-        """The audit record of how the change was vouched for: never the phone or code."""
+    def _record(self, verified: Verified, purpose: str, member_id: str, card: str | None) -> None:
+        """The audit record of how the change was vouched for: never the phone or code.
+
+        A cashier's approval of a card is also kept for the push (the hub takes the card
+        with it: kiosk/core/store/outbox.py `member_record`), under the card's blind index.
+        """
         now = to_iso(self.service.clock())
+        if isinstance(verified, Approval) and card:
+            conn = self.service.conn
+            with write_transaction(conn):
+                blind = conn.execute("SELECT blind('card', ?)", (normalize_uid(card),))
+                state = SyncState(conn)
+                approvals = state.get(APPROVALS, {})
+                approvals.setdefault(member_id, {})[blind.fetchone()[0]] = {
+                    "approved_by": verified.actor.actor_id,
+                    "reason": verified.reason,
+                }
+                state.write({APPROVALS: approvals})
         if isinstance(verified, Approval):
             audit.record(
                 self.service.conn,

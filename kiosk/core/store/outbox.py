@@ -197,10 +197,21 @@ class Outbox:
             return record
         cards = sorted(
             self.conn.execute(
-                f"SELECT {CARD_UID} AS uid, status FROM cards c WHERE member_id = ?", (member_id,)
+                f"SELECT {CARD_UID} AS uid, uid_index, status FROM cards c WHERE member_id = ?",
+                (member_id,),
             ).fetchall(),
             key=lambda card: str(card["uid"]),
         )
+        # A card a cashier approved in place of a code (kiosk/core/verification.py): the
+        # hub takes it with the approval, and flags it for the owner.
+        approved = SyncState(self.conn).get(APPROVALS, {}).get(member_id, {})
+        verification = [
+            {"card": card["uid"], **approved[card["uid_index"]]}
+            for card in cards
+            if card["uid_index"] in approved
+        ]
+        if verification:
+            record["verification"] = verification
         phone, name, birthday = person_fields(row["person"])
         record.update(
             phone=phone,
@@ -286,6 +297,11 @@ class Outbox:
             (self.device_id,),
         ).fetchall()
         return [{"entry_id": r[0], "seq": r[1], "code": r[2]} for r in rows]
+
+
+# sync_state's key of the cashiers' approvals of cards: member id -> the card's blind index
+# -> {"approved_by", "reason"} (never the card's id in clear).
+APPROVALS = "verification_approvals"
 
 
 class SyncState:
