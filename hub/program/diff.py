@@ -59,6 +59,8 @@ class Difference:
     kind: str  # changed, added, removed
     before: Any
     after: Any
+    # The tier's or reward's name, as the owner reads it (its id means nothing to them).
+    item_name: Text | None = None
 
     @property
     def section_name(self) -> Text:
@@ -92,16 +94,23 @@ def _items(section: str, before: list[Any], after: list[Any]) -> list[Difference
     found: list[Difference] = []
     for ident, item in old.items():
         if ident not in new:
-            found.append(Difference(section, ident, "", "removed", item, None))
+            found.append(Difference(section, ident, "", "removed", item, None, _name(item)))
     for ident, item in new.items():
         if ident not in old:
-            found.append(Difference(section, ident, "", "added", None, item))
+            found.append(Difference(section, ident, "", "added", None, item, _name(item)))
             continue
         for name in sorted(set(old[ident]) | set(item)):
             was, now = _shown(old[ident].get(name)), _shown(item.get(name))
             if name != "id" and was != now:
-                found.append(Difference(section, ident, name, "changed", was, now))
+                found.append(Difference(section, ident, name, "changed", was, now, _name(item)))
     return found
+
+
+def _name(item: dict[str, Any]) -> Text:
+    """A tier's or reward's name in both languages (either falling back to the other)."""
+    fa, en = str(item.get("name_fa") or ""), str(item.get("name_en") or "")
+    ident = str(item.get("id", ""))
+    return Text(fa or en or ident, en or fa or ident)
 
 
 def _shown(value: Any) -> Any:

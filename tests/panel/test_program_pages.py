@@ -253,6 +253,6 @@ def test_a_rewards_dates_are_typed_and_shown_jalali_on_the_persian_page(
     ((data,),) = sql(panel_hub, "SELECT data FROM hub_program ORDER BY version DESC LIMIT 1")
     reward = data["rewards"][0]
     assert (reward["active_from"], reward["active_until"]) == ("2026-03-21", "2026-04-04")
-    assert page.input_value("input[name='reward-0-active_from']") == "1405/01/01"
+    assert page.input_value("input[name='reward-0-active_from']") == "۱۴۰۵/۰۱/۰۱"
     switch_language(page)
     assert page.input_value("input[name='reward-0-active_from']") == "2026-03-21"

@@ -25,7 +25,7 @@ from hub.program.preview import UNIT_NAMES, AmountProblem, parse_amount, preview
 from hub.program.rules import REWARD_KINDS
 from hub.program.wording import Text
 
-DEFAULT_PREVIEW = {"toman": "1250000", "rial": "12500000"}
+DEFAULT_PREVIEW = {"toman": "1,250,000", "rial": "12,500,000"}
 
 
 @panel_page(Role.OWNER)
@@ -127,6 +127,9 @@ def _context(draft: Draft, amount_text: str, unit: str, said: Text | None) -> di
         "preview": shown,
         "history": versions.history(),
         "item_fields": ITEM_FIELDS,
+        # Shown in the page's numerals (۱٫۲۵ in Persian; read back either way); an id or
+        # a name is shown as typed (an id's digits are part of it).
+        "numeric_fields": ("threshold", "multiplier", "cost", "value"),
     }
 
 

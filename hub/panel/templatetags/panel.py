@@ -3,6 +3,7 @@ them (Persian: Jalali dates, Persian digits; English: Gregorian, ASCII digits)."
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -27,6 +28,20 @@ def digits(value: object) -> str:
     """The value as text, with Persian digits when the page is in Persian."""
     text = "" if value is None else str(value)
     return text.translate(_PERSIAN_DIGITS) if _persian() else text
+
+
+_NUMBER = re.compile(r"^[+-]?[\d,]*\.?\d+$")
+
+
+@register.filter
+def numeral(value: object) -> str:
+    """A number (`1.25`, `10,000`) as the reader's language writes it: in Persian its digits
+    and the Arabic decimal point and thousands separator (`۱٫۲۵`, `۱۰٬۰۰۰`). Text that is
+    not a number gets its digits alone changed, as `digits` does."""
+    text = "" if value is None else str(value)
+    if _persian() and _NUMBER.match(text):
+        text = text.replace(",", "\u066c").replace(".", "\u066b")
+    return digits(text)
 
 
 @register.filter
@@ -82,6 +97,19 @@ def action_name(action: str) -> str:
     from hub.panel.audit_log import action_name as named
 
     return named(action)
+
+
+_ROLE_NAMES = {
+    "owner": gettext_lazy("Owner"),
+    "manager": gettext_lazy("Branch manager"),
+    "support": gettext_lazy("Support"),
+}
+
+
+@register.filter
+def role_name(role: str | None) -> str:
+    """A panel role's name in the page's language (`owner` reads مالک in Persian)."""
+    return str(_ROLE_NAMES.get(role or "", role or ""))
 
 
 @register.filter
