@@ -121,8 +121,8 @@ hub: $(HUB_STAMP) hub-db
 	$(HUB) demo
 	@echo "the hub serves on http://127.0.0.1:$(HUB_PORT); in another terminal, a code for a kiosk:"
 	@echo "  . $(HUB_DIR)/env && $(HUB_VENV)/bin/hub device add --branch Valiasr"
-	@echo "the owner's panel on http://127.0.0.1:$(HUB_PORT)/panel/ (docs/panel.md), its first user:"
-	@echo "  . $(HUB_DIR)/env && $(HUB_VENV)/bin/hub user add NAME --role owner"
+	@echo "the owner's panel on http://127.0.0.1:$(HUB_PORT)/panel/ (docs/panel.md): the owner printed above"
+	@echo "  signs in (the first time only); more users: . $(HUB_DIR)/env && $(HUB_VENV)/bin/hub user add NAME --role owner"
 	$(HUB) serve --bind 127.0.0.1:$(HUB_PORT)
 
 # The database only (started if it is not running). var/hub/env sets the hub's environment

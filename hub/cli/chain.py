@@ -163,16 +163,29 @@ def export(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Two branches and the owner's login (printed once, when it is made)."""
+    """Two branches and the panel's owner: a generated password and a TOTP secret, printed
+    once when the owner is made (never stored in the clear, never logged), so that `make
+    hub` ends with a panel one can sign in to. More users: `hub user add`."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice  # type: ignore[import-untyped]
+
+    from hub.panel.models import PanelUser, Role
+
     with transaction.atomic():
         for name in DEMO_BRANCHES:
             Branch.objects.get_or_create(name=name)
         users = get_user_model()
         if users.objects.filter(username=DEMO_OWNER).exists():
             print(f"demo chain ready: {', '.join(DEMO_BRANCHES)}; owner {DEMO_OWNER!r} exists")
+            if not PanelUser.objects.filter(user__username=DEMO_OWNER).exists():
+                # Made by an older `hub demo`, which gave no panel access.
+                print(f"for the panel: hub user add NAME --role owner ({DEMO_OWNER!r} is not one)")
             return 0
-        password = secrets.token_urlsafe(12)
-        users.objects.create_superuser(DEMO_OWNER, email="", password=password)
+        password = secrets.token_urlsafe(12)  # 16 characters: Django's validators pass it
+        owner = users.objects.create_user(DEMO_OWNER, email="", password=password)
+        PanelUser.objects.create(user=owner, role=Role.OWNER.value)
+        device = TOTPDevice.objects.create(user=owner, name="panel", confirmed=True)
     print(f"demo chain ready: {', '.join(DEMO_BRANCHES)}")
     print(f"the owner's login (shown this once): {DEMO_OWNER} / {password}")
+    print("and the owner's second factor, for an authenticator app (shown once, keep it secret):")
+    print(f"  {device.config_url}")
     return 0
