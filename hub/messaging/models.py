@@ -78,6 +78,12 @@ class Message(models.Model):
                 name="hub_message_unreported",
                 condition=models.Q(state="sent"),
             ),
+            # Sent messages past their deadline with no report (the worker's upkeep).
+            models.Index(
+                fields=("expires_at",),
+                name="hub_message_sent_deadline",
+                condition=models.Q(state="sent"),
+            ),
             # The frequency cap and opt-out: a member's marketing messages.
             models.Index(
                 fields=("member_id", "created_at"),

@@ -89,9 +89,10 @@ class Worker:
         while not stop.is_set():
             try:
                 handled = self.run_once()
-            except Exception:
-                # The database away for a moment: the claims lapse and are recovered.
-                log.exception("messaging: a round failed; trying again")
+            except Exception as exc:
+                # The database away for a moment: the claims lapse and are recovered. The
+                # kind of error only: a database error's text may quote a row (a phone).
+                log.error("messaging: a round failed (%s); trying again", type(exc).__name__)
                 handled = 0
             if handled == 0:
                 stop.wait(idle)
