@@ -75,6 +75,7 @@ class SmsGateway:
         self.by_local_id: dict[str, int] = {}
         self.sent: Counter[tuple[str, str]] = Counter()
         self.sent_by_local_id: Counter[str] = Counter()
+        self.received: list[dict[str, Any]] = []  # replies SMS.ir's API lists
         self.requests = 0
         self.refused_requests = 0
         self.stalled = threading.Event()  # set when a send is taken and its answer held
@@ -175,6 +176,18 @@ class SmsGateway:
             timeout=30,
         )
         return answer.status_code
+
+    def receive(self, phone: str, text: str, at: int, line: str = "30007732000000") -> None:
+        """A reply from a phone that SMS.ir's API lists (GET /v1/receive/latest)."""
+        with self._lock:
+            self.received.append(
+                {
+                    "messageText": text,
+                    "number": line,
+                    "mobile": phone.lstrip("+"),
+                    "receivedDateTime": at,
+                }
+            )
 
     def kavenegar_status(self, message: SimMessage) -> int:
         if message.delivered:
@@ -306,6 +319,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "cost": float(len(taken)),
             }
             return self._ir(200, 1, "موفق", data)
+        if method == "GET" and path == "/v1/receive/latest":
+            count = int(parse_qs(urlsplit(self.path).query).get("count", ["100"])[-1])
+            return self._ir(200, 1, "موفق", list(reversed(gateway.received))[:count])
         if method == "GET" and path.startswith("/v1/send/"):
             number = path.rsplit("/", 1)[1]
             found = gateway.messages.get(int(number)) if number.isdigit() else None

@@ -114,6 +114,9 @@ class Policy(models.Model):
     price_ucs2 = models.IntegerField(default=1_100)
     price_gsm = models.IntegerField(default=2_400)
     shop_name = models.TextField(default="")
+    # Replies read from a gateway that is polled for them (SMS.ir): up to this time (Unix
+    # seconds), so a reply is acted on once, not again at every poll.
+    replies_read_until = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "hub_message_policy"

@@ -39,11 +39,15 @@ def is_stop_word(text: str) -> bool:
 
 
 def opt_out(phone: str, via: str, now: datetime) -> int:
-    """The phone wants no more marketing: consent off at once, queued marketing cancelled.
+    """The phone wants no more marketing (as of `now`): consent off at once, queued
+    marketing cancelled; nothing if the member consented again after `now`.
 
     Returns how many queued messages were cancelled.
     """
     with transaction.atomic():
+        # A reply read late must not undo a consent given after it.
+        if Member.objects.filter(phone=phone, consent_at__gt=now).exists():
+            return 0
         OptOut.objects.update_or_create(phone=phone, defaults={"at": now, "via": via})
         Member.objects.filter(phone=phone, consent_marketing=True).update(
             consent_marketing=False, consent_at=now

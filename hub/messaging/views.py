@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from hub.messaging import callbacks, links
+from hub.messaging.gateways import e164
 from hub.messaging.gateways.kavenegar import outcome
 from hub.messaging.reports import apply_report, is_stop_word, opt_out
 
@@ -71,8 +72,5 @@ def _e164(sender: str) -> str | None:
     digits = sender.strip().lstrip("+")
     if not (digits.isascii() and digits.isdigit()):
         return None
-    if digits.startswith("0098"):
-        digits = digits[2:]
-    elif digits.startswith("09"):
-        digits = "98" + digits[1:]
-    return "+" + digits if 10 <= len(digits) <= 15 else None
+    phone = e164(digits)
+    return phone if 11 <= len(phone) <= 16 else None

@@ -20,10 +20,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from hub.messaging import queue
+from hub.messaging import limits, queue
 from hub.messaging.gateways import Gateway, Outgoing, Refused, TryLater, Unknown
-from hub.messaging.models import Message
-from hub.messaging.reports import apply_report
+from hub.messaging.models import Message, Policy
+from hub.messaging.reports import apply_report, is_stop_word, opt_out
 
 log = logging.getLogger("hub.messaging")
 
@@ -82,6 +82,7 @@ class Worker:
             self._next_upkeep = now + UPKEEP_EVERY
             self.expire_unreported()
             self.poll_reports()
+            self.read_replies()
         return len(claimed)
 
     def run(self, stop: threading.Event, idle: float = 2.0) -> None:
@@ -193,3 +194,20 @@ class Worker:
                     self.gateway.name, report.gateway_message_id, report.outcome, now
                 )
         return changed
+
+    def read_replies(self) -> int:
+        """Act on stop words among the replies a polled gateway received; how many opted out."""
+        rules = limits.policy()
+        try:
+            replies = self.gateway.replies(rules.replies_read_until)
+        except (TryLater, Refused) as exc:
+            log.info("messaging: reading replies failed: %s", exc)
+            return 0
+        opted = 0
+        for reply in replies:
+            if is_stop_word(reply.text):
+                opt_out(reply.phone, "reply", datetime.fromtimestamp(reply.at, tz=UTC))
+                opted += 1
+        if replies:
+            Policy.objects.filter(id=1).update(replies_read_until=max(r.at for r in replies))
+        return opted

@@ -160,3 +160,28 @@ def test_the_daily_budget_holds_the_rest_of_a_campaign_until_the_next_morning(
     assert sent_today == 2  # 2 x 1,100 Rial; a third would pass the 3,000 of the day
     assert held == [(tehran(8, 0, day=11),)]
     assert len(sim_gateway.sent) == 4
+
+
+def test_a_stop_reply_read_from_smsir_opts_out_once_and_never_undoes_a_later_consent(
+    messaging: Hub, sim_gateway: SmsGateway, tmp_path: Path
+) -> None:
+    from hub.messaging.gateways import open_gateway
+    from hub.messaging.worker import Worker
+
+    add_member(messaging, "m1", "+989120000001", consent_at=tehran(9, 0))
+    _campaign("m1", "+989120000001", "c:1", tehran(12, 0))
+    messaging.sql("UPDATE hub_message SET not_before = %s", tehran(14, 0))
+    sim_gateway.receive("+989120000001", "STOP", int(tehran(12, 30).timestamp()))
+    sim_gateway.receive("+989120000002", "سلام", int(tehran(12, 31).timestamp()))
+    setting = sim_gateway.setting("smsir", key_file(tmp_path, sim_gateway))
+    worker = Worker(open_gateway(setting), clock=Clock(tehran(13, 0)))
+
+    opted = worker.read_replies()
+    states = messaging.sql("SELECT state FROM hub_message")
+    # The member consents again at a kiosk; the same reply, listed again, changes nothing.
+    messaging.sql("UPDATE hub_member SET consent_marketing = true, consent_at = %s", tehran(13, 0))
+    again = worker.read_replies()
+
+    assert (opted, again) == (1, 0)
+    assert states == [("cancelled",)]
+    assert messaging.sql("SELECT consent_marketing FROM hub_member") == [(True,)]

@@ -67,6 +67,15 @@ class Report:
     outcome: str
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A message a phone sent to the chain's line (a stop word, perhaps)."""
+
+    phone: str  # E.164
+    text: str
+    at: int  # Unix seconds, as the gateway received it
+
+
 class Gateway(Protocol):
     """An SMS gateway: send one message, find one by our id, poll delivery."""
 
@@ -85,6 +94,11 @@ class Gateway(Protocol):
 
     def status(self, gateway_message_ids: list[str]) -> list[Report]:
         """Delivery outcomes for messages it accepted."""
+        ...
+
+    def replies(self, since: int) -> list[Reply]:
+        """Replies received after `since` (Unix seconds), where they are polled; a gateway
+        that posts them to the hub's callback answers []."""
         ...
 
     def describe(self) -> str:
@@ -135,6 +149,16 @@ def read_key(options: dict[str, str]) -> str:
 def mask(key: str) -> str:
     """A key as config output shows it: its last four characters."""
     return "****" + key[-4:] if len(key) > 12 else "****"
+
+
+def e164(number: str) -> str:
+    """A number as gateways give it (989121234567, 09121234567, 00989...) in E.164."""
+    digits = number.strip().lstrip("+")
+    if digits.startswith("00"):
+        digits = digits[2:]
+    elif digits.startswith("0"):
+        digits = "98" + digits[1:]
+    return "+" + digits
 
 
 def msisdn(phone: str) -> str:

@@ -26,6 +26,7 @@ from hub.messaging.gateways import (
     Accepted,
     Outgoing,
     Refused,
+    Reply,
     Report,
     TryLater,
     mask,
@@ -136,6 +137,9 @@ class Kavenegar:
             return []
         entries = self._client.sms_status({"messageid": ",".join(gateway_message_ids)})
         return [Report(str(e["messageid"]), outcome(int(e["status"]))) for e in entries]
+
+    def replies(self, since: int) -> list[Reply]:
+        return []  # Kavenegar posts them to the hub's receive callback (views.inbound)
 
     def describe(self) -> str:
         return f"kavenegar {self.base} sender={self.sender} key={mask(self._client.apikey)}"

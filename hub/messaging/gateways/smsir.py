@@ -16,9 +16,11 @@ from hub.messaging.gateways import (
     Accepted,
     Outgoing,
     Refused,
+    Reply,
     Report,
     TryLater,
     Unknown,
+    e164,
     mask,
     msisdn,
     read_key,
@@ -65,7 +67,7 @@ class SmsIr:
                 "sendDateTime": None,
             },
         )
-        return Accepted(str(data["messageIds"][0]))
+        return Accepted(str((data or {})["messageIds"][0]))
 
     def find(self, message: Outgoing) -> Accepted | None:
         raise Unknown("SMS.ir keeps no id of ours")
@@ -73,10 +75,21 @@ class SmsIr:
     def status(self, gateway_message_ids: list[str]) -> list[Report]:
         reports = []
         for gateway_id in gateway_message_ids:
-            data = self._call("GET", f"/v1/send/{int(gateway_id)}", None)
+            data = self._call("GET", f"/v1/send/{int(gateway_id)}", None) or {}
             state = int(data.get("deliveryState") or 0)
             reports.append(Report(gateway_id, outcome(state)))
         return reports
+
+    def replies(self, since: int) -> list[Reply]:
+        """GET /v1/receive/latest: the latest 100 received (SMS.ir posts none to us)."""
+        data = self._call("GET", "/v1/receive/latest?count=100", None)
+        found = []
+        for item in data if isinstance(data, list) else []:
+            at = int(item.get("receivedDateTime") or 0)
+            mobile = str(item.get("mobile") or "")
+            if at > since and mobile.isdigit():
+                found.append(Reply(e164(mobile), str(item.get("messageText") or ""), at))
+        return sorted(found, key=lambda reply: reply.at)
 
     def describe(self) -> str:
         return f"smsir {self.base} line={self.line} key={mask(self._key)}"
@@ -103,7 +116,7 @@ class SmsIr:
             raise TryLater(f"smsir: HTTP {answer.status_code} without its answer") from None
         if answer.status_code != 200 or body.get("status") != 1:
             raise Refused(f"smsir: HTTP {answer.status_code} status {body.get('status')}")
-        return body.get("data") or {}
+        return body.get("data")
 
 
 def outcome(state: int) -> str:
