@@ -3,43 +3,159 @@
 
 Written only with PANEL_SCREENSHOTS set to a folder (`make panel-screenshots`); otherwise
 each page is still opened in both languages and sizes, and must not scroll sideways.
-Each part of the panel adds its pages to PAGES (a name, a path, the role that opens it).
+The pages show a small chain of their own (tests/panel/demo_chain.py: Persian names, fake
+phone numbers, three branches, a month of entries), on a hub of this module's own.
+Each part of the panel adds its pages to PAGES: a name, a path, the role that opens it,
+and what a person does there before the picture (a search typed, a button pressed).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.panel.conftest import open_context, switch_language
+from tests.hub.conftest import HubServer, Postgres, make_hub
+from tests.panel.conftest import (
+    PanelHub,
+    _TrustingHub,
+    open_context,
+    sign_in_form,
+    switch_language,
+)
+from tests.panel.demo_chain import BRANCHES, SHOWN, seed
 
-PAGES = [
-    ("sign-in", "/panel/sign-in", None),
-    ("dashboard", "/panel/", "owner"),
-    ("audit", "/panel/audit/", "owner"),
+Step = Callable[[Any], None] | None
+
+
+def _search(page: Any) -> None:
+    page.fill("input[name=q]", "محمدی")
+    with page.expect_navigation():
+        page.click(".member-search button")
+
+
+def _show(page: Any) -> None:
+    with page.expect_navigation():
+        page.click("button.reveal")
+
+
+def _adjust(page: Any) -> None:
+    page.fill("#id_points", "۵۰")
+    page.fill("#id_reason", "جبران خرید ثبت‌نشده" if _persian(page) else "a purchase not recorded")
+    page.locator("form.adjust").scroll_into_view_if_needed()
+
+
+def _preview(page: Any) -> None:
+    page.fill("input[name=amount]", "۱٬۲۵۰٬۰۰۰" if _persian(page) else "1,250,000")
+    with page.expect_navigation():
+        page.click("button[value=preview]")
+    refused = page.locator(".errors, .field-error")
+    assert refused.count() == 0, refused.all_inner_texts()  # the form as shown reads back
+    page.locator(".preview-result").scroll_into_view_if_needed()
+
+
+def _compared(page: Any) -> None:
+    page.locator("#compared").scroll_into_view_if_needed()
+
+
+def _new_code(page: Any) -> None:
+    # The kiosk added and never set up (the last row): a new one-time code, shown once.
+    with page.expect_navigation():
+        page.locator("tr[data-device] button[value=new_code]").last.click()
+
+
+def _persian(page: Any) -> bool:
+    return bool(page.get_attribute("html", "lang") == "fa")
+
+
+MEMBER = f"/panel/members/{SHOWN}/"
+PAGES: list[tuple[str, str, str | None, Step]] = [
+    ("sign-in", "/panel/sign-in", None, None),
+    ("dashboard", "/panel/", "owner", None),
     # The reports (hub/panel/insights/).
-    ("reports", "/panel/reports/", "owner"),
-    ("reports-visits", "/panel/reports/visits/", "owner"),
-    ("reports-tiers", "/panel/reports/tiers/", "owner"),
-    ("reports-rewards", "/panel/reports/rewards/", "owner"),
-    ("reports-segments", "/panel/reports/segments/", "owner"),
-    ("reports-inactive", "/panel/reports/inactive/", "owner"),
-    ("reports-birthdays", "/panel/reports/birthdays/", "owner"),
+    ("reports", "/panel/reports/", "owner", None),
+    ("reports-visits", "/panel/reports/visits/", "owner", None),
+    ("reports-tiers", "/panel/reports/tiers/", "owner", None),
+    ("reports-rewards", "/panel/reports/rewards/", "owner", None),
+    ("reports-segments", "/panel/reports/segments/", "owner", None),
+    ("reports-inactive", "/panel/reports/inactive/", "owner", None),
+    ("reports-birthdays", "/panel/reports/birthdays/", "owner", None),
+    # The members (hub/panel/members/): a search by name, a member masked, then shown.
+    ("members", "/panel/members/", "owner", _search),
+    ("member", MEMBER, "owner", None),
+    ("member-shown", MEMBER, "owner", _show),
+    ("member-adjust", MEMBER, "owner", _adjust),
+    # The program, devices and staff (hub/panel/program/).
+    ("program", "/panel/program/", "owner", None),
+    ("program-preview", "/panel/program/", "owner", _preview),
+    ("program-history", "/panel/program/?from=1&to=2", "owner", _compared),
+    ("devices", "/panel/program/devices/", "owner", None),
+    ("devices-code", "/panel/program/devices/", "owner", _new_code),
+    ("staff", "/panel/program/staff/", "owner", None),
+    # What a branch manager and support see of the same.
+    ("dashboard-manager", "/panel/", "manager", None),
+    ("member-support", MEMBER, "support", None),
+    # Last: the audit log then holds what every page above did (views, shows, codes).
+    ("audit", "/panel/audit/", "owner", None),
 ]
 SIZES = {"1366": {"width": 1366, "height": 768}, "390": {"width": 390, "height": 844}}
 
 
-@pytest.mark.parametrize(("name", "path", "role"), PAGES, ids=[p[0] for p in PAGES])
+@pytest.fixture(scope="module")
+def panel_hub(
+    postgres: Postgres,
+    hub_template: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    browser: Any,
+) -> Iterator[PanelHub]:
+    """A hub of this module's own with the demo chain (the other tests' hub stays bare)."""
+    folder = tmp_path_factory.mktemp("demo-hub")
+    made = make_hub(postgres, hub_template, folder / "hub")
+    hub = _TrustingHub(made.postgres, made.database, made.data_dir)
+    seed(hub, folder)
+    server = HubServer(hub).start()
+    panel = PanelHub(hub, server.url)
+    _staff(browser, panel)
+    yield panel
+    server.stop(graceful=False)
+
+
+def _staff(browser: Any, panel: PanelHub) -> None:
+    """Cashiers and a manager at the branches, added by an owner on the staff page (which
+    signs them for the kiosks)."""
+    context = open_context(browser, panel)
+    page = context.new_page()
+    sign_in_form(page, panel.add_user("owner"))
+    for name, role, branch, pin, cards in (
+        ("نازنین کاظمی", "cashier", BRANCHES[0], "4826", "04A1B2C3"),
+        ("بهرام یزدانی", "cashier", BRANCHES[1], "7391", ""),
+        ("پرستو نیکپور", "cashier", BRANCHES[2], "6052", "04C7D8E9"),
+        ("شیرین فرهادی", "manager", BRANCHES[0], "5180", "04D4E5F6"),
+    ):
+        page.goto("/panel/program/staff/")
+        page.fill("#id_name", name)
+        page.select_option("#id_role", role)
+        page.select_option("#id_branch", label=branch)
+        page.fill("#id_pin", pin)
+        page.fill("#id_cards", cards)
+        with page.expect_navigation():
+            page.click("form.staff-form button")
+        assert page.locator(".errors").count() == 0, page.content()
+    context.close()
+
+
+@pytest.mark.parametrize(("name", "path", "role", "step"), PAGES, ids=[p[0] for p in PAGES])
 def test_each_page_fits_in_both_languages_and_sizes(
-    browser, panel_hub, signed_in, name, path, role
+    browser, panel_hub, signed_in, name, path, role, step
 ):
     folder = os.environ.get("PANEL_SCREENSHOTS")
     context = open_context(browser, panel_hub)
     page = context.new_page()
     if role is not None:
-        signed_in(page, role)
+        signed_in(page, role, branch=BRANCHES[0] if role == "manager" else None)
     # Without screenshots to write, the phone's width alone (the one a page may overflow).
     sizes = SIZES if folder else {"390": SIZES["390"]}
     for language in ("fa", "en"):
@@ -48,6 +164,8 @@ def test_each_page_fits_in_both_languages_and_sizes(
             page.goto(path)
             if page.get_attribute("html", "lang") != language:
                 switch_language(page)
+            if step is not None:
+                step(page)
             page.evaluate("document.fonts.ready")
 
             wide = page.evaluate("document.documentElement.scrollWidth")
