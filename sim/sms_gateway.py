@@ -75,6 +75,7 @@ class SmsGateway:
         self.by_local_id: dict[str, int] = {}
         self.sent: Counter[tuple[str, str]] = Counter()
         self.sent_by_local_id: Counter[str] = Counter()
+        self.asked_by_local_id: Counter[str] = Counter()  # sends asked, deduped or not
         self.received: list[dict[str, Any]] = []  # replies SMS.ir's API lists
         self.requests = 0
         self.refused_requests = 0
@@ -132,6 +133,8 @@ class SmsGateway:
     ) -> tuple[SimMessage, bool]:
         """A message to send; (it, whether it is new). A known local id is not sent again."""
         with self._changed:
+            if local_id is not None:
+                self.asked_by_local_id[local_id] += 1
             if local_id is not None and local_id in self.by_local_id:
                 return self.messages[self.by_local_id[local_id]], False
             message = SimMessage(next(self._ids), phone, body, local_id, api)

@@ -98,3 +98,29 @@ def _kill_and_restart(messaging: Hub, sim_gateway: SmsGateway, tmp_path: Path, a
         assert sorted(sim_gateway.sent_by_local_id) == sorted(str(i) for i in ids)
     assert "+98912" not in out + err and "98912" not in out + err  # no phone in its output
     assert sim_gateway.key not in out + err
+
+
+def test_two_workers_at_once_share_the_queue_and_send_each_message_once(
+    messaging: Hub, sim_gateway: SmsGateway, tmp_path: Path
+) -> None:
+    from hub.messaging.outbox import enqueue
+
+    for i in range(200):
+        enqueue(phone=f"+98912{i:07d}", body=f"receipt {i}", kind="receipt", key=f"r:{i}")
+    setting = sim_gateway.setting("kavenegar", key_file(tmp_path, sim_gateway))
+
+    workers = [_worker(messaging, setting), _worker(messaging, setting)]
+    assert sim_gateway.wait_for(200, WAIT)
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        worker.communicate(timeout=WAIT)
+
+    assert [w.returncode for w in workers] == [0, 0]
+    assert len(sim_gateway.sent_by_local_id) == 200
+    assert set(sim_gateway.sent_by_local_id.values()) == {1}
+    # Not even asked twice (which Kavenegar would have deduped): no row claimed by both.
+    assert set(sim_gateway.asked_by_local_id.values()) == {1}
+    assert messaging.sql("SELECT state, count(*) FROM hub_message GROUP BY state") == [
+        ("sent", 200)
+    ]
