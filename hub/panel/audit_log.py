@@ -16,12 +16,13 @@ from django.utils.translation import gettext_lazy as _
 
 from hub.audit.models import AuditEvent
 from hub.panel.access import PanelRequest, Role, panel_page
+from hub.program.wording import Text
 
 PER_PAGE = 50
 
 # What each action is called on the page; an action not named here shows as it is stored.
 # A part of the panel names its own with `name_action` (its labels in its own catalogue).
-ACTION_NAMES: dict[str, StrPromise] = {
+ACTION_NAMES: dict[str, StrPromise | Text] = {
     "sign_in": _("Signed in"),
     "sign_in_failed": _("Sign-in refused"),
     "locked_out": _("Locked out after failed sign-ins"),
@@ -30,8 +31,9 @@ ACTION_NAMES: dict[str, StrPromise] = {
 }
 
 
-def name_action(action: str, name: StrPromise) -> None:
-    """Give an action its name on the audit page (a lazy translation)."""
+def name_action(action: str, name: StrPromise | Text) -> None:
+    """Give an action its name on the audit page (a lazy translation, or a Text: both
+    read in the language of the page being made)."""
     ACTION_NAMES[action] = name
 
 

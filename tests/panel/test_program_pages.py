@@ -146,6 +146,10 @@ def test_an_owner_adds_a_device_and_a_kiosk_provisions_with_the_code_shown_once(
 
     assert page.locator(f"tr[data-device='{number_}'] .badge").inner_text() == "Revoked"
     assert kiosk.service.sync_state.get("credentials_refused") is True
+    page.goto("/panel/audit/")  # the owner reads what was done in words, not action ids
+    logged = page.locator("table").inner_text()
+    assert "Added a device" in logged and "Revoked a device" in logged
+    assert "device.add" not in logged
 
 
 def test_a_manager_acts_on_their_own_branch_only_and_cannot_open_the_program(

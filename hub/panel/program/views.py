@@ -16,6 +16,7 @@ from django.utils import translation
 
 from hub import audit
 from hub.errors import HubError
+from hub.panel import audit_log
 from hub.panel.access import PanelRequest, Role, panel_page
 from hub.panel.program.texts import T
 from hub.program import versions
@@ -26,6 +27,21 @@ from hub.program.rules import REWARD_KINDS
 from hub.program.wording import Text
 
 DEFAULT_PREVIEW = {"toman": "1,250,000", "rial": "12,500,000"}
+
+# The names of this part's actions on the audit page (program, devices and staff pages).
+for _action, _name in {
+    "program.publish": Text("انتشار نسخهٔ تازهٔ برنامه", "Published a program version"),
+    "branch.add": Text("افزودن شعبه", "Added a branch"),
+    "device.add": Text("افزودن دستگاه", "Added a device"),
+    "device.code": Text("کد تازه برای دستگاه", "Gave a device a new code"),
+    "device.revoke": Text("باطل کردن دستگاه", "Revoked a device"),
+    "staff.put": Text("افزودن کارمند", "Added a staff member"),
+    "staff.save": Text("ویرایش کارمند", "Changed a staff member"),
+    "staff.pin": Text("رمز تازهٔ کارمند", "Reset a staff member's PIN"),
+    "staff.disable": Text("غیرفعال کردن کارمند", "Disabled a staff member"),
+    "staff.enable": Text("فعال کردن کارمند", "Enabled a staff member"),
+}.items():
+    audit_log.name_action(_action, _name)
 
 
 @panel_page(Role.OWNER)
