@@ -64,6 +64,27 @@ def test_digits_are_persian_in_persian_only():
 
 
 @pytest.mark.parametrize(
+    ("language", "value", "expected"),
+    [
+        ("fa", "1.25", "۱٫۲۵"),  # the Persian decimal point, not a Latin full stop
+        ("fa", "10,000", "۱۰٬۰۰۰"),
+        ("fa", -5, "-۵"),
+        ("fa", "percent-10", "percent-۱۰"),  # not a number: its digits only
+        ("fa", "Gold, premium", "Gold, premium"),
+        ("en", "1.25", "1.25"),
+        ("en", "10,000", "10,000"),
+    ],
+)
+def test_numbers_are_written_as_the_pages_language_writes_them(language, value, expected):
+    assert shown(language, "{{ v|numeral }}", v=value) == expected
+
+
+def test_roles_are_named_in_the_pages_language():
+    assert shown("fa", "{{ r|role_name }}", r="owner") == "مالک"
+    assert shown("en", "{{ r|role_name }}", r="manager") == "Branch manager"
+
+
+@pytest.mark.parametrize(
     ("phone", "expected"),
     [("+989121234567", "+98912***4567"), ("+4915112345678", "+491511***5678"), ("12345", "*****")],
 )
