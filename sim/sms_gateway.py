@@ -76,6 +76,7 @@ class SmsGateway:
         self.sent: Counter[tuple[str, str]] = Counter()
         self.sent_by_local_id: Counter[str] = Counter()
         self.asked_by_local_id: Counter[str] = Counter()  # sends asked, deduped or not
+        self.credit = 12_345_000  # the account's balance its APIs report
         self.received: list[dict[str, Any]] = []  # replies SMS.ir's API lists
         self.requests = 0
         self.refused_requests = 0
@@ -232,7 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
                 gateway.refused_requests += 1
                 return self._throttled()
         path = urlsplit(self.path).path
-        if path.startswith("/v1/send") or path.startswith("/v1/receive"):
+        if path.startswith(("/v1/send", "/v1/receive", "/v1/credit")):
             return self._smsir(method, path, raw)
         return self._kavenegar(path, raw)
 
@@ -257,6 +258,9 @@ class _Handler(BaseHTTPRequestHandler):
             if new and self._stall():
                 return
             return self._kv(200, "تایید شد", [self._kv_entry(message)])
+        if action == "account/info.json":
+            entry = {"remaincredit": gateway.credit, "expiredate": 0, "type": "master"}
+            return self._kv(200, "تایید شد", entry)
         if action == "sms/status.json":
             ids = [i for i in form.get("messageid", "").split(",") if i]
             entries = []
@@ -293,7 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
             "cost": 0,
         }
 
-    def _kv(self, status: int, text: str, entries: list[Any] | None = None) -> None:
+    def _kv(self, status: int, text: str, entries: Any = None) -> None:
         body = {"return": {"status": status, "message": text}, "entries": entries}
         # Kavenegar answers its own status as the HTTP status too.
         self._reply(status, json.dumps(body, ensure_ascii=False).encode(), "application/json")
@@ -322,6 +326,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "cost": float(len(taken)),
             }
             return self._ir(200, 1, "موفق", data)
+        if method == "GET" and path == "/v1/credit":
+            return self._ir(200, 1, "موفق", gateway.credit)
         if method == "GET" and path == "/v1/receive/latest":
             count = int(parse_qs(urlsplit(self.path).query).get("count", ["100"])[-1])
             return self._ir(200, 1, "موفق", list(reversed(gateway.received))[:count])

@@ -15,12 +15,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from hub.errors import HubError
 from hub.formats import to_timestamp
 from hub.members.phones import mask_phone
-from hub.messaging import callbacks
-from hub.messaging.gateways import Gateway, open_gateway
+from hub.messaging import callbacks, limits
+from hub.messaging.gateways import Gateway, Refused, TryLater, open_gateway
 from hub.messaging.models import STATES, Message
 from hub.messaging.worker import Worker
 
@@ -105,9 +106,17 @@ def messages_list(args: argparse.Namespace) -> int:
 
 
 def messages_gateway(args: argparse.Namespace) -> int:
-    """The gateway's setting with its key masked, and the URLs to give the gateway's panel."""
+    """The gateway's setting with its key masked, its balance, today's spend, and the URLs
+    to give the gateway's panel."""
     gateway = configured_gateway()
     print(f"gateway: {gateway.describe()}")
+    try:
+        print(f"balance at the gateway: {gateway.balance():,}")
+    except (TryLater, Refused) as exc:
+        print(f"balance at the gateway: unknown ({exc})")
+    rules = limits.policy()
+    spent = limits.spent_today(timezone.now(), rules)
+    print(f"spent today: {spent:,} Rial of a daily marketing budget of {rules.daily_budget:,}")
     base = args.base_url.rstrip("/")
     print(f"delivery reports: {base}{callbacks.path(gateway.name, 'delivery')}")
     print(f"replies (opt-out): {base}{callbacks.path(gateway.name, 'inbound')}")

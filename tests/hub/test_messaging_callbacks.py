@@ -53,6 +53,8 @@ def _wire(hub: Hub, server: HubServer, gateway: SmsGateway, folder: Path) -> str
     gateway.callback_url = urls["delivery reports"]
     gateway.inbound_url = urls["replies (opt-out)"]
     assert gateway.key not in shown.stdout
+    assert "balance at the gateway: 12,345,000" in shown.stdout
+    assert "spent today: 0 Rial" in shown.stdout
     return setting
 
 

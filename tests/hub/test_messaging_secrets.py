@@ -10,7 +10,7 @@ import pytest
 from hub.errors import HubError
 from sim.sms_gateway import SmsGateway
 from tests.hub.conftest import Hub
-from tests.hub.test_messaging_support import messaging, sim_gateway
+from tests.hub.test_messaging_support import key_file, messaging, sim_gateway
 
 __all__ = ["messaging", "sim_gateway"]
 
@@ -72,3 +72,16 @@ def test_work_without_a_gateway_says_what_to_set(messaging: Hub) -> None:
 
     assert done.returncode == 1
     assert "HUB_SMS_GATEWAY" in done.stderr
+
+
+def test_both_gateways_report_the_accounts_balance(
+    messaging: Hub, sim_gateway: SmsGateway, tmp_path: Path
+) -> None:
+    from hub.messaging.gateways import open_gateway
+
+    balances = [
+        open_gateway(sim_gateway.setting(api, key_file(tmp_path, sim_gateway))).balance()
+        for api in ("kavenegar", "smsir")
+    ]
+
+    assert balances == [12_345_000, 12_345_000]

@@ -101,6 +101,10 @@ class Gateway(Protocol):
         that posts them to the hub's callback answers []."""
         ...
 
+    def balance(self) -> int:
+        """The account's credit left, as the gateway counts it (Rial); TryLater or Refused."""
+        ...
+
     def describe(self) -> str:
         """The gateway's setting with its key masked, for people."""
         ...

@@ -138,6 +138,12 @@ class Kavenegar:
         entries = self._client.sms_status({"messageid": ",".join(gateway_message_ids)})
         return [Report(str(e["messageid"]), outcome(int(e["status"]))) for e in entries]
 
+    def balance(self) -> int:
+        """account/info's remaincredit (Rial)."""
+        entries = self._client.account_info()
+        info = entries[0] if isinstance(entries, list) else entries
+        return int(info["remaincredit"])
+
     def replies(self, since: int) -> list[Reply]:
         return []  # Kavenegar posts them to the hub's receive callback (views.inbound)
 

@@ -80,6 +80,10 @@ class SmsIr:
             reports.append(Report(gateway_id, outcome(state)))
         return reports
 
+    def balance(self) -> int:
+        """GET /v1/credit: the credit left (SMS.ir counts it in its own units)."""
+        return int(float(self._call("GET", "/v1/credit", None) or 0))
+
     def replies(self, since: int) -> list[Reply]:
         """GET /v1/receive/latest: the latest 100 received (SMS.ir posts none to us)."""
         data = self._call("GET", "/v1/receive/latest?count=100", None)

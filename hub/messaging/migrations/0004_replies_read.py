@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0003_sent_deadline'),
+        ("messaging", "0003_sent_deadline"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='policy',
-            name='replies_read_until',
+            model_name="policy",
+            name="replies_read_until",
             field=models.BigIntegerField(db_default=0, default=0),
         ),
     ]
