@@ -81,11 +81,12 @@ FIGURES: dict[str, list[str]] = {
         "panel_birthdays_p95",
         "panel_member_search_by_phone_p99",
     ],
+    "sms": ["sms_queue_per_s", "sms_send_per_s", "sms_worker_peak_rss", "sms_queue_peak_rss"],
 }
 # The readers benchmark's progress line when nfcpy cannot be imported (it skips NFC then).
 NFC_MISSING = "bench: NFC: skipped"
-# The hub's and the panel's line when PostgreSQL cannot be had (no figures then).
-HUB_SKIPPED = ("bench: hub: skipped", "bench: panel: skipped")
+# The hub's, the panel's and the SMS queue's line when PostgreSQL cannot be had (no figures then).
+HUB_SKIPPED = ("bench: hub: skipped", "bench: panel: skipped", "bench: sms: skipped")
 
 
 def _environment(name: str, tmp_path: Path) -> dict[str, str]:
@@ -141,7 +142,7 @@ def test_benchmark_runs_to_the_end_and_prints_every_figure(name: str, tmp_path: 
     )
     assert run.returncode == 0, f"`python -m bench {name} --smoke` failed:\n{run.stderr[-4000:]}"
     skipped = [line for line in run.stderr.splitlines() if line.startswith(HUB_SKIPPED)]
-    if name in ("hub", "panel") and skipped:
+    if name in ("hub", "panel", "sms") and skipped:
         if os.environ.get("CI"):
             pytest.fail(skipped[0])  # CI installs PostgreSQL (.ci/run)
         pytest.skip(skipped[0])
