@@ -55,7 +55,8 @@ def search(page: Any, typed: str) -> list[str]:
     page.fill("input[name=q]", typed)
     with page.expect_navigation():
         page.click(".member-search button")
-    return page.locator("table.members tbody td a").all_inner_texts()
+    texts: list[str] = page.locator("table.members tbody td a").all_inner_texts()
+    return texts
 
 
 def audited(panel_hub: PanelHub, subject: str) -> list[str]:
