@@ -125,3 +125,11 @@ def test_every_catalogue_is_translated_and_compiled_as_committed(po: Path):
     for message in catalogue:
         if message.id and not message.fuzzy and isinstance(message.id, str):
             assert compiled.gettext(message.id) == message.string, message.id
+
+
+def test_a_kiosks_health_figures_read_in_the_pages_language():
+    assert shown("fa", "{{ b|disk_size }}", b=6442450944) == "۶٫۰ گیگابایت"
+    assert shown("en", "{{ b|disk_size }}", b=6442450944) == "6.0 GB"
+    assert shown("fa", '{{ m|stringformat:"+d"|numeral }}', m=-40) == "-۴۰"
+    assert shown("fa", "{{ s|reader_state }}", s="connected") == "وصل"
+    assert shown("fa", "{{ s|reader_state }}", s="melted") == "melted"  # as reported

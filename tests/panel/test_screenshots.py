@@ -61,6 +61,11 @@ def _compared(page: Any) -> None:
     page.locator("#compared").scroll_into_view_if_needed()
 
 
+def _health(page: Any) -> None:
+    # The devices' health table (below the forms and the branches) at the top.
+    page.locator("div.health").evaluate("(box) => box.previousElementSibling.scrollIntoView()")
+
+
 def _new_code(page: Any) -> None:
     # The kiosk added and never set up (the last row): a new one-time code, shown once.
     with page.expect_navigation():
@@ -92,7 +97,7 @@ PAGES: list[tuple[str, str, str | None, Step]] = [
     ("program", "/panel/program/", "owner", None),
     ("program-preview", "/panel/program/", "owner", _preview),
     ("program-history", "/panel/program/?from=1&to=2", "owner", _compared),
-    ("devices", "/panel/program/devices/", "owner", None),
+    ("devices", "/panel/program/devices/", "owner", _health),
     ("devices-code", "/panel/program/devices/", "owner", _new_code),
     ("staff", "/panel/program/staff/", "owner", None),
     # What a branch manager and support see of the same.

@@ -112,6 +112,7 @@ T = {
     "readers": Text("کارت‌خوان‌ها", "Readers"),
     "disk": Text("فضای آزاد", "Free disk"),
     "clock": Text("اختلاف ساعت", "Clock offset"),
+    "ms": Text("میلی‌ثانیه", "ms"),
     "software": Text("نسخهٔ نرم‌افزار", "Version"),
     "reasons": Text("چرا", "Why"),
     "revoke": Text("لغو دستگاه", "Revoke"),

@@ -99,6 +99,31 @@ def action_name(action: str) -> str:
     return named(action)
 
 
+# A kiosk's card reader as its heartbeat reports it (drivers/base.py ReaderState).
+_READER_STATES = {
+    "stopped": gettext_lazy("stopped"),
+    "connecting": gettext_lazy("connecting"),
+    "connected": gettext_lazy("connected"),
+    "disconnected": gettext_lazy("disconnected"),
+    "error": gettext_lazy("error"),
+}
+
+
+@register.filter
+def reader_state(state: str | None) -> str:
+    """A card reader's state in the page's language (an unknown one as reported)."""
+    return str(_READER_STATES.get(state or "", state or ""))
+
+
+@register.filter
+def disk_size(size: int | str | None) -> str:
+    """Free disk in gigabytes, one decimal, in the page's numerals (`۶٫۰ گیگابایت`)."""
+    if size is None or size == "":
+        return ""
+    unit = gettext("GB")
+    return f"{numeral(f'{int(size) / 1024**3:.1f}')} {unit}"
+
+
 _ROLE_NAMES = {
     "owner": gettext_lazy("Owner"),
     "manager": gettext_lazy("Branch manager"),
