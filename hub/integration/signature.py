@@ -2,7 +2,7 @@
 
 `v1` is HMAC-SHA256 with the endpoint's secret (its UTF-8 bytes) over `f"{t}.{body}"`,
 the body's bytes exactly as sent. `verify` is the receiver's check documented in
-docs/integration.md (the tests and sim/webhook_receiver.py use it): standard library only,
+docs/integration.md (the tests and tests/hub/webhook_receiver.py use it): standard library only,
 so that a receiver can copy it.
 """
 

@@ -1,5 +1,5 @@
 """Webhooks to the chain's CRM, on a real hub: events from real pushes and erasures, sent
-by the worker's own code to a real receiver on loopback (sim/webhook_receiver.py).
+by the worker's own code to a real receiver on loopback (tests/hub/webhook_receiver.py).
 
 The hub runs as a subprocess (`hub serve`, `hub webhook add`, `hub member erase`); the
 deliveries are made in this process through Django on the hub's database, with an
@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from kiosk.core.clock import ManualClock
-from sim.webhook_receiver import WebhookReceiver
+from tests.hub.webhook_receiver import WebhookReceiver
 from tests.hub.conftest import ROOT, Hub, HubServer, run_hub
 from tests.hub.wire import Server, Wire, member, new_id
 

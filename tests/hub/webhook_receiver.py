@@ -1,4 +1,7 @@
-"""A CRM's webhook endpoint, simulated: a real HTTP server on loopback, with faults.
+"""A CRM's webhook endpoint for the hub's tests: a real HTTP server on loopback, with faults.
+
+(Here, not in sim/: it checks with the hub's own `verify`, and nothing the kiosk installs
+may import the hub.)
 
 It does what docs/integration.md asks of a receiver: the signature checked with the
 documented `verify` (hub/integration/signature.py, five minutes' tolerance, constant-time
