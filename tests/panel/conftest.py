@@ -147,9 +147,15 @@ def _no_chromium(reason: str) -> None:
     pytest.skip(f"Chromium is needed for the panel's browser tests: {reason}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, started by Playwright (never its own browser build)."""
+    """Debian's Chromium, headless, started by Playwright (never its own browser build).
+
+    One per test module, not per session: Playwright's sync API keeps an asyncio loop
+    running in the main thread while it lives, and Django then refuses every database call
+    made in that thread by the in-process tests of the modules that follow
+    (SynchronousOnlyOperation). Stopping it after each browser module ends that loop.
+    """
     if not CHROMIUM.exists() or shutil.which("chromium") is None:
         _no_chromium(f"{CHROMIUM} is missing (make installs Debian's chromium)")
     try:
