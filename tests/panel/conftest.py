@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from hub.environment import SECRET_KEY_FILENAME, create_secret_key
+
 # The hub's fixtures (PostgreSQL, a migrated template, `hub serve`), shared, not copied.
 from tests.hub.conftest import (  # noqa: F401 (fixtures)
     Hub,
@@ -136,6 +138,10 @@ def django_in_process(tmp_path_factory: pytest.TempPathFactory) -> None:
         os.environ["DJANGO_SETTINGS_MODULE"] = "hub.settings"
         os.environ.setdefault("HUB_DATA_DIR", str(tmp_path_factory.mktemp("hub-data")))
         os.environ.setdefault("HUB_DB_POOL_MAX", "0")
+        # With a secret key, as `hub migrate` leaves one: Django is set up once per
+        # process, and a later module's test in this process may sign with it (the SMS
+        # opt-out links), which an empty key refuses.
+        create_secret_key(Path(os.environ["HUB_DATA_DIR"]) / SECRET_KEY_FILENAME)
         django.setup()
 
 
