@@ -22,10 +22,12 @@ run: $(STAMP)
 
 # The hub's tests start PostgreSQL clusters of their own (or use HUB_TEST_DATABASE_URL):
 # the server is installed here when missing (as root); without it they skip and say why.
+# The suite runs on every core, a test file per process at a time (pytest-xdist; a file's
+# fixtures stay in one process); `make test PYTEST_ARGS="-k hub -x"` passes options on.
 test: $(STAMP)
 	@hub/local_postgres.sh install || echo "note: the hub's tests need PostgreSQL (see docs/hub.md)"
 	@$(MAKE) --no-print-directory browser-packages
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
