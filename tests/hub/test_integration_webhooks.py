@@ -23,8 +23,8 @@ import pytest
 import requests
 
 from kiosk.core.clock import ManualClock
-from tests.hub.webhook_receiver import WebhookReceiver
 from tests.hub.conftest import ROOT, Hub, HubServer, run_hub
+from tests.hub.webhook_receiver import WebhookReceiver
 from tests.hub.wire import Server, Wire, member, new_id
 
 ALLOW = {"HUB_WEBHOOK_ALLOW_PRIVATE": "1"}
