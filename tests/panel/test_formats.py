@@ -79,6 +79,29 @@ def test_numbers_are_written_as_the_pages_language_writes_them(language, value, 
     assert shown(language, "{{ v|numeral }}", v=value) == expected
 
 
+@pytest.mark.parametrize(
+    ("language", "value", "sign", "expected"),
+    [
+        ("fa", 1_250_000, "", "۱٬۲۵۰٬۰۰۰"),
+        ("en", 1_250_000, "", "1,250,000"),
+        ("fa", 999, "", "۹۹۹"),
+        ("fa", -12_500, "", "-۱۲٬۵۰۰"),
+        ("en", -12_500, "", "-12,500"),
+        ("fa", 2500, "+", "+۲٬۵۰۰"),
+        ("en", 25, "+", "+25"),
+        ("en", -25, "+", "-25"),
+        ("fa", "1234.5", "", "۱٬۲۳۴٫۵"),
+        ("fa", "3", "", "۳"),
+        ("fa", "v3-a", "", "v۳-a"),  # not a number: its digits only
+        ("en", None, "", ""),
+    ],
+)
+def test_number_groups_thousands_with_the_pages_digits(language, value, sign, expected):
+    """The `number` filter the members pages and the dashboard show counts with."""
+    template = '{{ v|number:"+" }}' if sign else "{{ v|number }}"
+    assert shown(language, template, v=value) == expected
+
+
 def test_roles_are_named_in_the_pages_language():
     assert shown("fa", "{{ r|role_name }}", r="owner") == "مالک"
     assert shown("en", "{{ r|role_name }}", r="manager") == "Branch manager"

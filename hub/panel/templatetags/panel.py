@@ -45,6 +45,29 @@ def numeral(value: object) -> str:
 
 
 @register.filter
+def number(value: object, sign: str = "") -> str:
+    """A count or an amount grouped by thousands as the reader's language writes it:
+    `۱۲٬۵۰۰` in Persian (Persian digits, the Arabic thousands separator and decimal point),
+    `12,500` in English. `number:"+"` writes the sign of a positive one too (`+۲۵`).
+    Text that is not a number is shown as `digits` shows it; None as nothing."""
+    if value is None or value == "":
+        return ""
+    try:
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except ArithmeticError:
+        return digits(value)
+    if not amount.is_finite():
+        return digits(value)
+    if amount == amount.to_integral_value():
+        text = f"{int(amount):+,}" if sign == "+" else f"{int(amount):,}"
+    else:
+        text = f"{amount:+,}" if sign == "+" else f"{amount:,}"
+    if _persian():
+        text = text.replace(",", "\u066c").replace(".", "\u066b")
+    return digits(text)
+
+
+@register.filter
 def jalali(value: date | datetime | None) -> str:
     """A date (`1405/09/15`) or a time (`1405/09/15 14:30`, the panel's time zone) in the
     Jalali calendar in Persian, the Gregorian in English."""
