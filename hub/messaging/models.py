@@ -146,3 +146,27 @@ class OptOut(models.Model):
 
     class Meta:
         db_table = "hub_message_opt_out"
+
+
+class Campaign(models.Model):
+    """A campaign the owner sent from the panel: who, when, to which segment, how many.
+
+    `name` is the form's one-time key: the messages' keys are `campaign:<name>:<member>`,
+    so a form sent twice queues once (hub/messaging/campaigns.py).
+    """
+
+    name = models.TextField(unique=True)
+    created_by = models.TextField()  # the panel user's name
+    created_at = models.DateTimeField(default=timezone.now)
+    not_before = models.DateTimeField()  # when it goes (now, or the time chosen)
+    segment = models.JSONField()  # the filters (hub/messaging/segments.py), no personal data
+    text_fa = models.TextField()
+    text_en = models.TextField()
+    reached = models.IntegerField()  # members with consent, at the preview
+    refused = models.IntegerField()  # members without consent (or opted out)
+    parts = models.IntegerField()
+    cost = models.BigIntegerField()  # Rial, as previewed
+    queued = models.IntegerField(null=True)  # messages queued (None: not yet)
+
+    class Meta:
+        db_table = "hub_message_campaign"
