@@ -15,6 +15,7 @@ STATES = (
     "cancelled",  # withdrawn before sending (no consent, opt-out, a cap)
 )
 FINAL_STATES = ("delivered", "failed", "expired", "cancelled")
+RECEIPTS = ("opt_out", "opt_in", "off")
 
 
 class Message(models.Model):
@@ -117,6 +118,13 @@ class Policy(models.Model):
     # Replies read from a gateway that is polled for them (SMS.ir): up to this time (Unix
     # seconds), so a reply is acted on once, not again at every poll.
     replies_read_until = models.BigIntegerField(default=0, db_default=0)
+    # Receipts after an earn or a redemption: "opt_out" (sent unless the member said no),
+    # "opt_in" (only to members who said yes), "off" (never).
+    receipts = models.TextField(
+        choices=[(c, c) for c in RECEIPTS], default="opt_out", db_default="opt_out"
+    )
+    # A win-back message to a member this many days after their last visit (0: none).
+    winback_days = models.IntegerField(default=60, db_default=60)
 
     class Meta:
         db_table = "hub_message_policy"
@@ -170,3 +178,28 @@ class Campaign(models.Model):
 
     class Meta:
         db_table = "hub_message_campaign"
+
+
+class ReceiptChoice(models.Model):
+    """A member's own choice about receipts (yes or no), kept at the hub, and when."""
+
+    member_id = models.TextField(primary_key=True)
+    wanted = models.BooleanField()
+    at = models.DateTimeField(default=timezone.now)
+    via = models.TextField()  # "link", "cli"
+
+    class Meta:
+        db_table = "hub_message_receipt_choice"
+
+
+class LastVisit(models.Model):
+    """A member's last visit (an earn or a redemption, by its time at the kiosk), kept as
+    pushes store them: the win-back planner finds the members whose last visit is N days
+    old from its index instead of a max() over every entry."""
+
+    member_id = models.TextField(primary_key=True)  # the survivor (merged ids count in it)
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "hub_message_last_visit"
+        indexes = (models.Index(fields=("at",), name="hub_message_last_visit_at"),)
