@@ -102,7 +102,8 @@ LOGGING = {
 }
 
 # -- the owner's panel (docs/panel.md) ------------------------------------------------------
-PANEL_PARTS = ("members", "insights", "program")  # hub/panel/<part>/, each with its own URLs
+# hub/panel/<part>/, each with its own URLs
+PANEL_PARTS = ("members", "insights", "program", "messages")
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
