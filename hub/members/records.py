@@ -15,6 +15,11 @@ The rules of protocol v2 (docs/sync-protocol.md, "What the hub refuses"), decide
 - An erased member stays erased: a record cannot bring the person back.
 - A card blocked at the hub stays blocked: no kiosk unblocks a card, so a record that says
   it is active was made before its kiosk pulled the block (the owner's, from the panel).
+- Marketing consent goes by its own time, `consent_at`, not by the record's: a record whose
+  consent is not later than the one held (an opt-out at the hub by reply or link, or a
+  consent another kiosk recorded) brings the rest of the record, never its consent. A
+  kiosk's record made before an opt-out it had not pulled must not market to that person
+  again; a consent given at the counter after the opt-out is later, and wins.
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ class Held:
     phone: str | None
     merged_into: str | None
     blocked: frozenset[str] = frozenset()  # uids of the member's cards blocked at the hub
+    # consent_marketing, consent_version, consent_at as held (None: a new member's record)
+    consent: tuple[bool, str | None, datetime | None] | None = None
 
 
 @dataclass
@@ -79,11 +86,14 @@ def accept(device: Device, records: list[dict[str, Any]]) -> list[FeedChange]:
     with connection.cursor() as cursor:
         _lock_identities(cursor, ordered)
         cursor.execute(
-            f"SELECT member_id, status, phone, merged_into FROM {_MEMBERS} "
-            "WHERE member_id = ANY(%s) ORDER BY member_id FOR UPDATE",
+            f"SELECT member_id, status, phone, merged_into, consent_marketing, consent_version, "
+            f"consent_at FROM {_MEMBERS} WHERE member_id = ANY(%s) ORDER BY member_id FOR UPDATE",
             [sorted({str(r["member_id"]) for r in ordered})],
         )
-        held = {str(row[0]): Held(str(row[1]), row[2], row[3]) for row in cursor.fetchall()}
+        held = {
+            str(row[0]): Held(str(row[1]), row[2], row[3], consent=(bool(row[4]), row[5], row[6]))
+            for row in cursor.fetchall()
+        }
         cursor.execute(
             f"SELECT member_id, array_agg(uid) FROM {_CARDS} WHERE member_id = ANY(%s) "
             "AND status = 'blocked' GROUP BY member_id",
@@ -106,7 +116,10 @@ def accept(device: Device, records: list[dict[str, Any]]) -> list[FeedChange]:
         changes += _write(device, decision, held.get(member_id))
         events.emit(events.MemberWritten(decision.record, decision.into, held.get(member_id)))
         held[member_id] = Held(
-            str(decision.record["status"]), decision.record.get("phone"), decision.into
+            str(decision.record["status"]),
+            decision.record.get("phone"),
+            decision.into,
+            consent=_consent_of(decision.record),
         )
     raise_flags(device, raised)
     return changes
@@ -157,6 +170,7 @@ def _accepted(record: dict[str, Any], held: Held | None, now: datetime) -> Decis
         return Decision(None, flags=flags)
     if held is None:
         into = merges.holder_of_phone(str(record["phone"]), member_id)
+    _keep_later_consent(record, held, now)
     cards = _cards(record)
     if held is not None:  # blocked at the hub: stays so (the record is older than the block)
         cards = {uid: "blocked" if uid in held.blocked else st for uid, st in cards.items()}
@@ -164,6 +178,33 @@ def _accepted(record: dict[str, Any], held: Held | None, now: datetime) -> Decis
     flags += [Raised("card_move", member_id, detail={"held_by": other}) for other in moved]
     record["cards"] = [{"uid": uid, "status": status} for uid, status in kept.items()]
     return Decision(record, into=into, flags=flags)
+
+
+def _keep_later_consent(record: dict[str, Any], held: Held | None, now: datetime) -> None:
+    """The record's consent, unless the one held is as late or later (then the held one).
+
+    A consent dated past the hub's clock (a kiosk's clock far ahead) is stored as given
+    now and outranks nothing held: it would otherwise outrank every opt-out to come.
+    """
+    given = parse_timestamp(record["consent_at"]) if record.get("consent_at") else None
+    ahead = given is not None and given > now + FUTURE_SLACK
+    if ahead:
+        record["consent_at"] = to_timestamp(now)
+    if held is None or held.consent is None:
+        return
+    marketing, version, held_at = held.consent
+    if held_at is None or (given is not None and given > held_at and not ahead):
+        return
+    record["consent_marketing"] = marketing
+    record["consent_version"] = version
+    record["consent_at"] = to_timestamp(held_at)
+
+
+def _consent_of(record: dict[str, Any]) -> tuple[bool, str | None, datetime | None] | None:
+    if record["status"] == "erased":
+        return None
+    at = parse_timestamp(record["consent_at"]) if record.get("consent_at") else None
+    return bool(record.get("consent_marketing")), record.get("consent_version"), at
 
 
 def _write(device: Device, decision: Decision, held: Held | None) -> list[FeedChange]:
