@@ -122,6 +122,23 @@ def action_name(action: str) -> str:
     return named(action)
 
 
+# A ledger entry's kind (hub/ledger/checks.py KINDS), as a member's history names it.
+ENTRY_KINDS = {
+    "earn": gettext_lazy("Purchase"),
+    "redeem": gettext_lazy("Reward"),
+    "bonus": gettext_lazy("Bonus"),
+    "adjust": gettext_lazy("Adjustment"),
+    "expire": gettext_lazy("Expired"),
+    "reversal": gettext_lazy("Reversal"),
+}
+
+
+@register.filter
+def entry_kind(kind: str | None) -> str:
+    """A ledger entry's kind in the page's language (an unknown one as stored)."""
+    return str(ENTRY_KINDS.get(kind or "", kind or ""))
+
+
 # A kiosk's card reader as its heartbeat reports it (drivers/base.py ReaderState).
 _READER_STATES = {
     "stopped": gettext_lazy("stopped"),
@@ -161,11 +178,12 @@ def role_name(role: str | None) -> str:
 
 
 @register.filter
-def audit_detail(detail: dict[str, object] | None) -> str:
-    """An audit event's detail as `key: value` pairs (ids and codes only, never a secret)."""
-    if not detail:
-        return ""
-    return ", ".join(f"{key}: {value}" for key, value in sorted(detail.items()))
+def audit_detail(detail: dict[str, object] | None) -> list[tuple[str, str]]:
+    """An audit event's detail as (key, value) lines in the page's language (ids and codes
+    only, never a secret): hub/panel/audit_log.py `detail_lines`."""
+    from hub.panel.audit_log import detail_lines
+
+    return detail_lines(detail)
 
 
 # The navigation: (URL name, label) in the order shown. A link shows only to those its page
