@@ -33,6 +33,7 @@ from hub.members import operations, profile, search
 from hub.members.models import Card
 from hub.members.typed import read_query
 from hub.panel.access import PanelRequest, Role, panel_page
+from hub.panel.templatetags.panel import number
 from hub.program.publish import current
 
 EDITORS = (Role.OWNER, Role.MANAGER)
@@ -191,13 +192,13 @@ def adjust(request: PanelRequest, member_id: str) -> HttpResponse:
                 "%(points)s points is beyond the program's limit of %(limit)s; "
                 "the owner must confirm."
             )
-            % {"points": above.points, "limit": above.limit}
+            % {"points": number(above.points), "limit": number(above.limit)}
         )
         return _member_page(request, member_id, adjust_form=form, error=error, status=400)
     except operations.NotEnoughPoints as short:
         error = str(
             _("The member has %(available)s points to take from, not %(asked)s.")
-            % {"available": short.available, "asked": short.asked}
+            % {"available": number(short.available), "asked": number(short.asked)}
         )
         return _member_page(request, member_id, adjust_form=form, error=error, status=400)
     except HubError as refused:
@@ -209,8 +210,8 @@ def adjust(request: PanelRequest, member_id: str) -> HttpResponse:
         {"points": done.points, "entry_id": done.entry_id, "confirmed": confirmed},
     )
     message = str(_("Adjusted: %(points)s points. Balance: %(balance)s.")) % {
-        "points": f"{done.points:+}",
-        "balance": done.balance,
+        "points": number(done.points, "+"),
+        "balance": number(done.balance),
     }
     return _member_page(request, member_id, message=message)
 
