@@ -44,6 +44,7 @@ _CARDS = Card._meta.db_table
 _BRANCH_MEMBERS = BranchMember._meta.db_table
 _BRANCHES = Branch._meta.db_table
 _CARD_UID = 32
+_HOLDS = Hold._meta.db_table
 
 
 class NotAllowed(HubError):
@@ -110,7 +111,10 @@ def adjust(
         )
         if available + points < 0:
             raise NotEnoughPoints(available, -points)
-    return adjustments.adjust(member.member_id, points, reason, actor, client_txn_id)
+    with transaction.atomic():  # the entry and its points.adjusted event commit together
+        made = adjustments.adjust(member.member_id, points, reason, actor, client_txn_id)
+        events.emit(events.HubEntryStored(made.entry_id))  # a repeat: the same event id
+    return made
 
 
 @dataclass(frozen=True)
@@ -246,9 +250,10 @@ class Erased:
 def erase(member_id: str, viewer: Viewer) -> Erased:
     """Remove the person everywhere; the anonymous ledger stays, under the same ids.
 
-    The personal fields are nulled, the cards deleted, the status `erased` for good (a
-    kiosk's record cannot bring them back: hub/members/records.py), and an `erasure`
-    change per id goes to every kiosk of their branches.
+    The personal fields are nulled, the cards deleted, their active holds released, the
+    status `erased` for good (a kiosk's record cannot bring them back:
+    hub/members/records.py), and an `erasure` change per id goes to every kiosk of their
+    branches.
     """
     if not viewer.sees_personal:
         raise NotAllowed("erasing a member needs the right to see personal data")
@@ -273,6 +278,14 @@ def erase(member_id: str, viewer: Viewer) -> Erased:
                 [live],
             )
             cursor.execute(f"DELETE FROM {_CARDS} WHERE member_id = ANY(%s)", [ids])
+            # Their points set aside for a redemption under way go back: no reward is given
+            # to a person who is no longer there (a kiosk's redeem entry that still comes
+            # is then judged as one made offline, hub/ledger/holds.py `confirms`).
+            cursor.execute(
+                f"UPDATE {_HOLDS} SET state = 'released' "
+                "WHERE member_id = ANY(%s) AND state = 'active'",
+                [ids],
+            )
         feed.append([("erasure", {"member_id": one}) for one in live])
         events.emit(events.Erased(live))  # member.erased to the CRM; their pending events stop
     return Erased(member.member_id, live)
