@@ -156,3 +156,47 @@ def test_a_kiosks_health_figures_read_in_the_pages_language():
     assert shown("fa", '{{ m|stringformat:"+d"|numeral }}', m=-40) == "-۴۰"
     assert shown("fa", "{{ s|reader_state }}", s="connected") == "وصل"
     assert shown("fa", "{{ s|reader_state }}", s="melted") == "melted"  # as reported
+
+
+def test_every_ledger_kind_has_a_name_in_both_languages():
+    from hub.ledger.checks import KINDS
+
+    for kind in sorted(KINDS):
+        english = shown("en", "{{ k|entry_kind }}", k=kind)
+        persian = shown("fa", "{{ k|entry_kind }}", k=kind)
+        assert english != kind and not persian.isascii(), kind
+
+
+@pytest.mark.parametrize(
+    ("language", "detail", "lines"),
+    [
+        (
+            "fa",
+            {"points": -12500, "confirmed": False},
+            [("تأیید مالک", "خیر"), ("امتیاز", "-۱۲٬۵۰۰")],
+        ),
+        (
+            "en",
+            {"points": -12500, "confirmed": False},
+            [("owner's confirmation", "no"), ("points", "-12,500")],
+        ),
+        ("fa", {"by": ["phone", "name"]}, [("جست‌وجو با", "تلفن، نام")]),
+        ("en", {"by": ["phone", "name"]}, [("searched by", "phone, name")]),
+        # A time in the detail: the page's calendar, Tehran's clock.
+        ("fa", {"at": "2026-12-06T20:45:00Z"}, [("at", "۱۴۰۵/۰۹/۱۶ ۰۰:۱۵")]),
+        ("en", {"at": "2026-12-06T20:45:00Z"}, [("at", "2026-12-07 00:15")]),
+        (
+            "en",
+            {"refused": "not_found", "odd": "as-is"},
+            [("odd", "as-is"), ("refused", "not found or not theirs")],
+        ),
+        ("en", None, []),
+    ],
+)
+def test_an_audit_detail_reads_as_lines_in_the_pages_language(language, detail, lines):
+    from django.utils import timezone, translation
+
+    from hub.panel.audit_log import detail_lines
+
+    with translation.override(language), timezone.override(ZoneInfo("Asia/Tehran")):
+        assert detail_lines(detail) == lines
