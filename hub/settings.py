@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "hub.messaging",
     # Webhooks and the read API for the chain's own CRM (docs/integration.md).
     "hub.integration",
+    # The rollups the panel's figures are read from (hub/insights/models.py).
+    "hub.insights",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

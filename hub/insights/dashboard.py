@@ -9,7 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from hub.devices.models import Branch
-from hub.insights import sql
+from hub.insights import rollup, sql
 from hub.insights.devices import DeviceAttention, Thresholds, needing_attention
 from hub.insights.program import current_program, point_value, value_of
 from hub.insights.scope import Scope
@@ -94,10 +94,16 @@ def dashboard(
         "until": until,
         "today": scope.start_of(day),
     }
-    split = _entry_figures(params)  # (branch, is_today) -> Figures; branch None: the hub's
-    per_branch, whole = _new_members(params)
-    for key, count in per_branch.items():
-        split[key] = replace(split.get(key, Figures()), new_members=count)
+    if rollup.uses_rollup(scope):
+        # Today's figures live (a day's entries: an index range), the 29 days before from
+        # the rollups (worked out first if anything was written to them since).
+        params["since"] = params["today"]
+        split, whole = _today_and_closed(scope, params, first, day - timedelta(days=1))
+    else:
+        split = _entry_figures(params)  # (branch, is_today) -> Figures; None: the hub's
+        per_branch, whole = _new_members(params)
+        for key, count in per_branch.items():
+            split[key] = replace(split.get(key, Figures()), new_members=count)
 
     names = Branch.objects.order_by("id")
     if scope.branch_ids is not None:
@@ -124,6 +130,33 @@ def dashboard(
         branches=branches,
         devices=needing_attention(scope, thresholds, moment),
     )
+
+
+def _today_and_closed(
+    scope: Scope, params: dict[str, Any], first: date, last: date
+) -> tuple[dict[tuple[int | None, bool], Figures], dict[bool, int]]:
+    split = _entry_figures(params)
+    per_branch, whole = _new_members(params)
+    for key, count in per_branch.items():
+        split[key] = replace(split.get(key, Figures()), new_members=count)
+    for rolled in rollup.totals(scope, first, last):
+        figures = Figures(
+            new_members=rolled.new_members,
+            visits=rolled.visits,
+            purchases=rolled.purchases,
+            purchase_total=rolled.purchase_total,
+            points_issued=rolled.points_issued,
+            points_redeemed=rolled.points_redeemed,
+        )
+        if rolled.branch_key == rollup.CHAIN:
+            whole[False] = rolled.new_members
+        elif rolled.branch_key == rollup.HUB_OWN:
+            split[(None, False)] = replace(figures, new_members=0)
+        else:
+            split[(rolled.branch_key, False)] = figures
+            if scope.branch_ids is not None:  # one branch: its new members are the scope's
+                whole[False] = rolled.new_members
+    return split, whole
 
 
 def _total(
@@ -202,11 +235,23 @@ def _new_members(
 
 
 def liability(scope: Scope, program: dict[str, Any] | None = None) -> Liability:
-    """The points held now by the scope's members (survivors), and their value.
+    """The points held now by the scope's members (survivors), and their value: off the
+    rollup (a snapshot and the changes since, exact) for the chain or a branch."""
+    if rollup.uses_rollup(scope):
+        members, points = rollup.held(scope)
+    else:
+        members, points = _held_live(scope)
+    rate = point_value(program if program is not None else current_program())
+    return Liability(
+        members=sql.whole(members),
+        points=sql.whole(points),
+        value=value_of(sql.whole(points), rate),
+    )
 
-    One pass over the balances, less the few merged ids' (an anti-join with them alone):
-    a join with a million members would cost more than the sum itself.
-    """
+
+def _held_live(scope: Scope) -> tuple[int, int]:
+    # One pass over the balances, less the few merged ids' (an anti-join with them alone):
+    # a join with a million members would cost more than the sum itself.
     ((members, points),) = sql.rows(
         f"""
         SELECT count(*), COALESCE(sum(b.balance), 0)
@@ -218,9 +263,4 @@ def liability(scope: Scope, program: dict[str, Any] | None = None) -> Liability:
         """,
         {"branches": scope.branch_list()},
     )
-    rate = point_value(program if program is not None else current_program())
-    return Liability(
-        members=sql.whole(members),
-        points=sql.whole(points),
-        value=value_of(sql.whole(points), rate),
-    )
+    return sql.whole(members), sql.whole(points)

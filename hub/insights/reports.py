@@ -8,7 +8,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from hub.insights import sql
+from hub.devices.models import Branch
+from hub.insights import rollup, sql
 from hub.insights.program import current_program, reward_names, tiers_of
 from hub.insights.scope import Scope
 
@@ -33,7 +34,38 @@ class DayRow:
 
 
 def by_day(scope: Scope, first: date, last: date) -> tuple[DayRow, ...]:
-    """Visits and purchases of each day from `first` to `last` (chain's days), per branch."""
+    """Visits and purchases of each day from `first` to `last` (chain's days), per branch.
+
+    The days before today off the rollups (hub/insights/rollup.py), today's live.
+    """
+    if not rollup.uses_rollup(scope):
+        return _by_day_live(scope, first, last)
+    today = scope.today()
+    closed_last = min(last, today - timedelta(days=1))
+    rows: list[DayRow] = []
+    if first <= closed_last:
+        names = dict(Branch.objects.values_list("id", "name"))
+        rows += [
+            DayRow(
+                day=day,
+                branch_id=None if f.branch_key == rollup.HUB_OWN else f.branch_key,
+                branch=names.get(f.branch_key, ""),
+                visits=f.visits,
+                purchases=f.purchases,
+                purchase_total=f.purchase_total,
+                points_issued=f.points_issued,
+                points_redeemed=f.points_redeemed,
+            )
+            for day, f in rollup.per_day(scope, first, closed_last)
+            if f.branch_key != rollup.CHAIN
+        ]
+    if last >= today:
+        rows += _by_day_live(scope, max(first, today), last)
+    # As the live query orders them: by day, then branch, the hub's own last.
+    return tuple(sorted(rows, key=lambda r: (r.day, r.branch_id is None, r.branch_id or 0)))
+
+
+def _by_day_live(scope: Scope, first: date, last: date) -> tuple[DayRow, ...]:
     since, until = scope.days(first, last)
     found = sql.rows(
         f"""
