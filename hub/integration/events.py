@@ -2,7 +2,8 @@
 outbox): what happened is committed with its event, or neither is.
 
 Each event id is derived from its cause (uuid5 of the type and, for an entry, the device
-and the entry's id; for a record, the member and the record's `updated_at`), and written
+(`hub` for the hub's own) and the entry's id; for a record, the member and the record's
+`updated_at`), and written
 with ON CONFLICT DO NOTHING: a push repeated, a record sent again, never makes a second
 event. Each event gets a pending delivery for every active endpoint that takes its type,
 in the same statement's transaction (hub/integration/delivery.py sends them).
@@ -27,6 +28,7 @@ from django.db import connection
 
 from hub.devices.models import Device
 from hub.integration.models import Delivery, Endpoint, Event
+from hub.ledger.models import Entry
 
 TYPES = (
     "member.enrolled",
@@ -35,20 +37,26 @@ TYPES = (
     "points.earned",
     "reward.redeemed",
     "entry.voided",
+    "points.adjusted",
+    "points.expired",
 )
 # The types that carry personal data, scrubbed and stopped at the member's erasure.
 PERSONAL = ("member.enrolled", "member.updated")
-# The ledger's kinds that make an event (adjust and expire do not: docs/integration.md).
+# The ledger's kind -> its event: every kind that moves points makes one, so that a CRM
+# summing the events comes to the hub's balance (docs/integration.md, "Events").
 _BY_KIND = {
     "earn": "points.earned",
     "bonus": "points.earned",
     "redeem": "reward.redeemed",
     "reversal": "entry.voided",
+    "adjust": "points.adjusted",  # a manager's at a kiosk, or the owner's at the hub
+    "expire": "points.expired",  # a kiosk's; the hub makes no expiries of its own
 }
 _NAMESPACE = uuid.UUID("6d1f3c0e-3a51-4d0b-9a7e-4c6c7562a017")
 _EVENTS = Event._meta.db_table
 _DELIVERIES = Delivery._meta.db_table
 _ENDPOINTS = Endpoint._meta.db_table
+_ENTRIES = Entry._meta.db_table
 
 
 class _Held(Protocol):
@@ -75,13 +83,20 @@ class MemberWritten:
 
 
 @dataclass(frozen=True)
+class HubEntryStored:
+    """An entry the hub made itself (an owner's adjustment: hub/ledger/adjustments.py)."""
+
+    entry_id: str
+
+
+@dataclass(frozen=True)
 class Erased:
     """Members erased now (their ids)."""
 
     member_ids: Sequence[str]
 
 
-Happened = EntriesStored | MemberWritten | Erased
+Happened = EntriesStored | MemberWritten | HubEntryStored | Erased
 
 
 def event_id(event_type: str, cause: str) -> str:
@@ -96,6 +111,8 @@ def emit(happened: Happened) -> None:
         _write(_entry_events(happened))
     elif isinstance(happened, MemberWritten):
         _write(_member_events(happened))
+    elif isinstance(happened, HubEntryStored):
+        _write(_hub_entry_events(happened.entry_id))
     else:
         _erase(happened.member_ids)
 
@@ -112,22 +129,44 @@ def _entry_events(stored: EntriesStored) -> list[_Row]:
             continue
         if branch is None:
             branch = stored.device.branch.name
-        cause = f"{stored.device.device_id}:{entry['entry_id']}"
-        payload = {
-            "entry_id": entry["entry_id"],
-            "member_id": entry["member_id"],
-            "kind": entry["kind"],
-            "points": entry["points"],
-            "amount": entry["amount"],
-            "currency": entry["currency"],
-            "reward_id": entry["reward_id"],
-            "reverses": entry["reverses"],
-            "created_at": entry["created_at"],
-            "branch": branch,
-            "device_id": stored.device.device_id,
-        }
-        rows.append((event_id(event_type, cause), event_type, str(entry["member_id"]), payload))
+        rows.append(_entry_row(event_type, entry, branch, str(stored.device.device_id)))
     return rows
+
+
+def _hub_entry_events(entry_id: str) -> list[_Row]:
+    """The event of an entry of the hub's own: no branch, `device_id` "hub"."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT as_pushed FROM {_ENTRIES} WHERE device_id IS NULL AND entry_id = %s",
+            [entry_id],
+        )
+        row = cursor.fetchone()
+    assert row is not None, "emit after the hub's entry is written"
+    entry: dict[str, Any] = json.loads(row[0])
+    event_type = _BY_KIND.get(str(entry["kind"]))
+    if event_type is None:
+        return []
+    return [_entry_row(event_type, entry, None, str(entry["device_id"]))]
+
+
+def _entry_row(event_type: str, entry: dict[str, Any], branch: str | None, source: str) -> _Row:
+    """An entry's event: ids, points and amounts, never the reason (free text, may name
+    someone) or the cashier."""
+    payload = {
+        "entry_id": entry["entry_id"],
+        "member_id": entry["member_id"],
+        "kind": entry["kind"],
+        "points": entry["points"],
+        "amount": entry["amount"],
+        "currency": entry["currency"],
+        "reward_id": entry["reward_id"],
+        "reverses": entry["reverses"],
+        "created_at": entry["created_at"],
+        "branch": branch,
+        "device_id": source,
+    }
+    cause = f"{source}:{entry['entry_id']}"
+    return (event_id(event_type, cause), event_type, str(entry["member_id"]), payload)
 
 
 def _member_events(written: MemberWritten) -> list[_Row]:

@@ -111,7 +111,10 @@ def adjust(
         )
         if available + points < 0:
             raise NotEnoughPoints(available, -points)
-    return adjustments.adjust(member.member_id, points, reason, actor, client_txn_id)
+    with transaction.atomic():  # the entry and its points.adjusted event commit together
+        made = adjustments.adjust(member.member_id, points, reason, actor, client_txn_id)
+        events.emit(events.HubEntryStored(made.entry_id))  # a repeat: the same event id
+    return made
 
 
 @dataclass(frozen=True)
