@@ -30,6 +30,7 @@ from hub.ledger.checks import entry_key, entry_problem
 from hub.ledger.models import Balance, Entry, HighWater
 from hub.members import branches, records
 from hub.members.models import Member
+from hub.messaging import receipts
 
 MAX_BATCH = 1000
 _ENTRIES = Entry._meta.db_table
@@ -124,6 +125,7 @@ def push(
             if kind == "merge":
                 points[data["into"]] += 0
         changes += _balances_changed(points)
+        receipts.after_push(device, stored)  # SMS receipts, with the balances after them
         holds.confirm(device, stored)  # after the balance locks: the order a hold takes
         branches.record_taken(device.branch_id, changes)  # before the feed's lock
         feed.append(changes)

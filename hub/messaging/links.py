@@ -29,16 +29,27 @@ def url(base: str, member_id: str) -> str:
 
 def phone_of(signed: str) -> str:
     """The phone of the member the link names; BadSignature if forged or unknown."""
+    return member_of(signed).phone or ""
+
+
+def member_of(signed: str) -> Member:
+    """The active member the link names, with a phone; BadSignature if forged or unknown."""
     member_id = signing.Signer(salt=_SALT).unsign(signed)
     member = Member.objects.filter(member_id=member_id, status="active").first()
     if member is None or not member.phone:
         raise signing.BadSignature("no such member")
-    return member.phone
+    return member
 
 
 _TEXTS = {
     "ask": ("لغو پیامک‌های تبلیغاتی", "Stop marketing messages"),
     "done": ("دیگر پیامک تبلیغاتی برایتان فرستاده نمی‌شود.", "You will get no more marketing."),
+    # The page's second switch: receipts after each purchase (transactional, not marketing).
+    "receipts": ("لغو پیامک رسید خرید", "Stop receipts after each purchase"),
+    "receipts_done": (
+        "دیگر پس از خرید پیامک رسید برایتان فرستاده نمی‌شود.",
+        "You will get no more receipts after a purchase.",
+    ),
     "bad": ("این پیوند معتبر نیست.", "This link is not valid."),
 }
 
@@ -48,11 +59,14 @@ def page(kind: str, request: HttpRequest | None = None) -> str:
     persian, english = _TEXTS[kind]
     form = ""
     if kind == "ask" and request is not None:
-        form = (
-            '<form method="post"><input type="hidden" name="csrfmiddlewaretoken" '
-            f'value="{escape(get_token(request))}">'
-            f'<button type="submit">{escape(persian)} / {escape(english)}</button></form>'
-        )
+        token = escape(get_token(request))
+        for what in ("marketing", "receipts"):
+            fa, en = _TEXTS["ask" if what == "marketing" else "receipts"]
+            form += (
+                '<form method="post"><input type="hidden" name="csrfmiddlewaretoken" '
+                f'value="{token}"><input type="hidden" name="what" value="{what}">'
+                f'<button type="submit">{escape(fa)} / {escape(en)}</button></form>'
+            )
     return (
         '<!doctype html><html lang="fa" dir="rtl"><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width">'

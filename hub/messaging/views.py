@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from hub.messaging import callbacks, links
+from hub.messaging import callbacks, links, receipts
 from hub.messaging.gateways import e164
 from hub.messaging.gateways.kavenegar import outcome
 from hub.messaging.reports import apply_report, is_stop_word, opt_out
@@ -64,6 +64,9 @@ def stop(request: HttpRequest, signed: str) -> HttpResponse:
         return HttpResponse(links.page("bad"), status=404)
     if request.method == "GET":
         return HttpResponse(links.page("ask", request))
+    if request.POST.get("what") == "receipts":  # the page's second switch
+        receipts.choose(links.member_of(signed).member_id, False, "link")
+        return HttpResponse(links.page("receipts_done"))
     opt_out(phone, "link", timezone.now())
     return HttpResponse(links.page("done"))
 
