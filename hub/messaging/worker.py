@@ -14,13 +14,13 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from hub.messaging import limits, queue
+from hub.messaging import limits, planner, queue
 from hub.messaging.gateways import Gateway, Outgoing, Refused, TryLater, Unknown
 from hub.messaging.models import Message, Policy
 from hub.messaging.reports import apply_report, is_stop_word, opt_out
@@ -31,6 +31,7 @@ BACKOFF_BASE = 30.0  # seconds, doubled each attempt ...
 BACKOFF_CAP = 15 * 60.0  # ... up to this
 POLL_AFTER = timedelta(minutes=1)  # a sent message's delivery is asked after this ...
 POLL_EVERY = timedelta(minutes=10)  # ... and again this often until it is known
+PLAN_EVERY = timedelta(hours=1)  # the planner at least this often (and when the day changes)
 UPKEEP_EVERY = timedelta(seconds=30)  # deadlines of sent messages, and polling, this often
 UNKNOWN = (
     "outcome unknown: the gateway may have sent it when the worker stopped, and it cannot "
@@ -49,6 +50,7 @@ class Worker:
         batch: int = 50,
         lease: timedelta = queue.LEASE,
         rng: random.Random | None = None,
+        plan: bool = False,
     ) -> None:
         self.gateway = gateway
         self.clock = clock
@@ -58,6 +60,10 @@ class Worker:
         # The batch's sends, recorded together at its end (a gateway that dedupes).
         self._accepted: list[tuple[queue.Claimed, str, datetime]] = []
         self._next_upkeep = datetime.min.replace(tzinfo=UTC)
+        # The planner (birthdays, win-back): when the chain's day changes, and hourly.
+        self.plan = plan
+        self._planned_at = datetime.min.replace(tzinfo=UTC)
+        self._planned_day: date | None = None
 
     def run_once(self) -> int:
         """One batch: claimed, sent, recorded; then delivery asked of the gateway. How many
@@ -83,7 +89,29 @@ class Worker:
             self.expire_unreported()
             self.poll_reports()
             self.read_replies()
+        if self.plan:
+            self.plan_if_due(now)
         return len(claimed)
+
+    def plan_if_due(self, now: datetime) -> planner.Planned | None:
+        """Run the planner if the chain's day changed or an hour passed since it last ran
+        (it is idempotent: a run too many queues nothing); what it queued, or None."""
+        day = planner.chain_day(now)
+        if day == self._planned_day and now < self._planned_at + PLAN_EVERY:
+            return None
+        try:
+            planned = planner.plan(now)
+        except Exception as exc:  # sending goes on; the next round tries again
+            log.error("messaging: the planner failed (%s)", type(exc).__name__)
+            return None
+        self._planned_day, self._planned_at = day, now
+        if planned.birthdays or planned.winbacks:
+            log.info(
+                "messaging: planned %d birthday and %d win-back messages",
+                planned.birthdays,
+                planned.winbacks,
+            )
+        return planned
 
     def run(self, stop: threading.Event, idle: float = 2.0) -> None:
         """Until `stop` is set (SIGTERM): the batch in hand is always finished."""
