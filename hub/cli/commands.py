@@ -10,7 +10,17 @@ from typing import NoReturn
 from django.db import DatabaseError, OperationalError
 
 import hub.cli.messages
-from hub.cli import chain, database, flags, integration, members, program, serve, users
+from hub.cli import (
+    chain,
+    database,
+    flags,
+    insights,
+    integration,
+    members,
+    program,
+    serve,
+    users,
+)
 from hub.errors import HubError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -38,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     members.register(commands)
     hub.cli.messages.register(commands)
     integration.register(commands)
+    insights.register(commands)
     return parser
 
 

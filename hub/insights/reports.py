@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -12,6 +12,7 @@ from hub.devices.models import Branch
 from hub.insights import rollup, sql
 from hub.insights.program import current_program, reward_names, tiers_of
 from hub.insights.scope import Scope
+from hub.program.models import Program
 
 # The kiosk's tier window (`program.tier_window_days`, kiosk/config/defaults.toml): the
 # hub's program does not carry it, so the reports take it as a parameter.
@@ -226,3 +227,23 @@ def rewards_redeemed(
         )
         for reward_id, count, points, members in found
     )
+
+
+def program_version() -> int:
+    """The version of the program in force (0: none published yet, the default's)."""
+    newest = Program.objects.order_by("-version").values_list("version", flat=True).first()
+    return int(newest or 0)
+
+
+def kept_tiers(scope: Scope) -> tuple[tuple[TierRow, ...], datetime]:
+    """The tier distribution as last worked out (nightly, or for another program version:
+    again now), and when; live for a scope the rollups do not keep."""
+    if not rollup.uses_rollup(scope):
+        return tier_distribution(scope), timezone.now()
+    found = rollup.kept(
+        "tiers",
+        scope,
+        lambda: [asdict(row) for row in tier_distribution(scope)],
+        version=program_version(),
+    )
+    return tuple(TierRow(**row) for row in found.data), found.at

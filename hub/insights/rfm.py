@@ -24,12 +24,12 @@ Members with no purchase in the window are counted apart (`without_purchases`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from hub.insights import sql
+from hub.insights import rollup, sql
 from hub.insights.scope import Scope
 
 SEGMENTS = (
@@ -142,3 +142,14 @@ def rfm(scope: Scope, *, window_days: int = WINDOW_DAYS, now: datetime | None = 
         ),
         without_purchases=max(0, sql.whole(members) - scored),
     )
+
+
+def kept_rfm(scope: Scope) -> tuple[RfmReport, datetime]:
+    """The RFM report as last worked out (nightly by `hub insights work`), and when; live
+    for a scope the rollups do not keep."""
+    if not rollup.uses_rollup(scope):
+        return rfm(scope), timezone.now()
+    found = rollup.kept("rfm", scope, lambda: asdict(rfm(scope)))
+    data = dict(found.data)
+    data["segments"] = tuple(SegmentRow(**row) for row in data["segments"])
+    return RfmReport(**data), found.at

@@ -25,15 +25,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from hub.insights import sql
 from hub.insights.scope import CHAIN_TIME_ZONE, Scope
 
-# The rollups' days are the chain's (the same zone as every Scope by default); a scope of
-# another zone is worked out live (the functions keep their live queries for it).
-ROLLUP_TIME_ZONE = CHAIN_TIME_ZONE
+# The rollups' days are the chain's (HUB_TIME_ZONE, as the panel's; a change of it needs
+# `hub insights refresh --all`); a scope of another zone is worked out live (the
+# functions keep their live queries for it).
+ROLLUP_TIME_ZONE = ZoneInfo(getattr(settings, "PANEL_TIME_ZONE", CHAIN_TIME_ZONE.key))
 CHAIN = -1  # the branch_key of the chain as a whole
 HUB_OWN = 0  # the branch_key of the hub's own entries (no device, no branch)
 _LOCK = "hub_insight_refresh"

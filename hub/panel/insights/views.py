@@ -39,8 +39,8 @@ from hub.insights.people import (
     inactive_members,
     upcoming_birthdays,
 )
-from hub.insights.reports import by_day, rewards_redeemed, tier_distribution
-from hub.insights.rfm import rfm
+from hub.insights.reports import by_day, kept_tiers, rewards_redeemed
+from hub.insights.rfm import kept_rfm
 from hub.insights.scope import Scope
 from hub.members.search import mask_name
 from hub.panel.access import PanelRequest, forbidden, panel_page
@@ -118,12 +118,12 @@ def visits(request: PanelRequest) -> HttpResponse:
 def tiers(request: PanelRequest) -> HttpResponse:
     """Members by tier now."""
     scope = scope_of(request)
-    rows = tier_distribution(scope)
+    rows, as_of = kept_tiers(scope)
     if _wants_csv(request):
         return _csv(f"tiers-{scope.today()}", *tier_rows(rows), scope)
     persian = _persian()
     chart = bars((r.name_fa if persian else r.name_en, r.members) for r in rows)
-    return _page(request, "tiers", {"rows": rows, "chart": chart})
+    return _page(request, "tiers", {"rows": rows, "chart": chart, "as_of": as_of})
 
 
 @panel_page()
@@ -150,11 +150,11 @@ def rewards(request: PanelRequest) -> HttpResponse:
 def segments(request: PanelRequest) -> HttpResponse:
     """Members by RFM segment over the last year."""
     scope = scope_of(request)
-    report = rfm(scope)
+    report, as_of = kept_rfm(scope)
     if _wants_csv(request):
         return _csv(f"segments-{scope.today()}", *rfm_rows(report), scope)
     chart = bars((SEGMENT_NAMES.get(s.segment, s.segment), s.members) for s in report.segments)
-    return _page(request, "segments", {"report": report, "chart": chart})
+    return _page(request, "segments", {"report": report, "chart": chart, "as_of": as_of})
 
 
 @panel_page()
