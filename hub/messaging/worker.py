@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hub.members.models import Member
 from hub.messaging import limits, planner, queue
 from hub.messaging.gateways import Gateway, Outgoing, Refused, TryLater, Unknown
 from hub.messaging.models import Message, Policy
@@ -68,7 +69,9 @@ class Worker:
     def run_once(self) -> int:
         """One batch: claimed, sent, recorded; then delivery asked of the gateway. How many
         messages were handled."""
-        claimed = queue.claim(now=self.clock(), limit=self.batch, lease=self.lease)
+        claimed = self._without_erased(
+            queue.claim(now=self.clock(), limit=self.batch, lease=self.lease)
+        )
         # A gateway that dedupes our local id: the batch's outcomes commit together at its
         # end (one commit, not one a message). A crash before it leaves the batch `sending`,
         # recovered by asking the gateway, which has what it took. One that cannot dedupe
@@ -125,6 +128,28 @@ class Worker:
                 handled = 0
             if handled == 0:
                 stop.wait(idle)
+
+    def _without_erased(self, claimed: list[queue.Claimed]) -> list[queue.Claimed]:
+        """The claimed messages less those of members erased since they were queued (a
+        receipt waiting out its two minutes): those are cancelled, never sent."""
+        ids = {c.message.member_id for c in claimed if c.message.member_id and not c.recovering}
+        if not ids:
+            return claimed
+        gone = set(
+            Member.objects.filter(member_id__in=ids)
+            .exclude(status="active")
+            .values_list("member_id", flat=True)
+        )
+        if not gone:
+            return claimed
+        now = self.clock()
+        kept = []
+        for item in claimed:
+            if item.message.member_id in gone and not item.recovering:
+                queue.finished(item, "cancelled", "the member was erased", now)
+            else:
+                kept.append(item)
+        return kept
 
     def _one(self, item: queue.Claimed) -> datetime | None:
         """Handle one claimed message; a time to hold the rest of the batch until, or None."""

@@ -197,8 +197,19 @@ def test_a_chain_that_asks_first_sends_receipts_only_to_members_who_said_yes(
 
 
 def test_an_erased_member_gets_no_receipt_and_a_queued_one_is_not_sent(
-    wire: Wire, messaging: Hub, hub: Hub
+    wire: Wire, messaging: Hub, hub: Hub, sim_gateway: SmsGateway, tmp_path: Path
 ) -> None:
+    mid = new_id()
+    assert (
+        wire.push([wire.entry(1, mid, 10, created_at=now_stamp())], [member(mid)]).status_code
+        == 200
+    )
+    assert [r[2] for r in receipts(messaging)] == ["queued"]
+    hub.run("member", "erase", mid, "--yes")  # within the receipt's two minutes
+    _worker(sim_gateway, tmp_path, Clock(datetime.now(UTC) + timedelta(minutes=3))).run_once()
+    assert [r[2] for r in receipts(messaging)] == ["cancelled"]
+    assert sim_gateway.sent == {}
+
     mid = new_id()
     assert wire.push([], [member(mid)]).status_code == 200
     hub.sql(
@@ -206,9 +217,9 @@ def test_an_erased_member_gets_no_receipt_and_a_queued_one_is_not_sent(
         mid,
     )
 
-    assert wire.push([wire.entry(1, mid, 10, created_at=now_stamp())]).status_code == 200
+    assert wire.push([wire.entry(2, mid, 10, created_at=now_stamp())]).status_code == 200
 
-    assert receipts(messaging) == []
+    assert [r[2] for r in receipts(messaging)] == ["cancelled"]
 
 
 def test_the_receipt_goes_to_the_phone_the_hub_holds_not_to_one_an_entry_names(
