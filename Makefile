@@ -59,8 +59,8 @@ translations: $(STAMP)
 	@# compilemessages (they read the templates; GNU gettext does the work), one Persian
 	@# catalogue per part; the .mo files are committed (tests/panel/test_formats.py).
 	@command -v xgettext >/dev/null || $(MAKE) --no-print-directory gettext-package
-	for dir in hub/panel $(wildcard hub/panel/members hub/panel/insights hub/panel/program); do \
-		ignore=""; [ "$$dir" = hub/panel ] && ignore="--ignore=members/* --ignore=insights/* --ignore=program/*"; \
+	for dir in hub/panel $(wildcard hub/panel/members hub/panel/insights hub/panel/program hub/panel/messages); do \
+		ignore=""; [ "$$dir" = hub/panel ] && ignore="--ignore=members/* --ignore=insights/* --ignore=program/* --ignore=messages/*"; \
 		mkdir -p $$dir/locale && (cd $$dir && HUB_DATA_DIR=$(CURDIR)/var/hub DJANGO_SETTINGS_MODULE=hub.settings \
 			$(CURDIR)/$(BIN)/python -m django makemessages -l fa --no-location --no-obsolete $$ignore && \
 			HUB_DATA_DIR=$(CURDIR)/var/hub DJANGO_SETTINGS_MODULE=hub.settings \

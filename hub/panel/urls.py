@@ -17,6 +17,7 @@ urlpatterns = [
     path("members/", include("hub.panel.members.urls")),
     path("reports/", include("hub.panel.insights.urls")),
     path("program/", include("hub.panel.program.urls")),
+    path("messages/", include("hub.panel.messages.urls")),
 ]
 
 # Django's own view: checks `next` and sets the language cookie (a POST with CSRF token).

@@ -17,6 +17,7 @@ PAGES = {
     "/panel/program/": {"owner"},
     "/panel/program/devices/": {"owner", "manager", "support"},
     "/panel/program/staff/": {"owner", "manager"},
+    "/panel/messages/": {"owner", "manager", "support"},
     "/panel/audit/": {"owner"},
 }
 

@@ -196,6 +196,7 @@ _NAV = (
     ("panel:program:index", gettext_lazy("Program")),
     ("panel:program:devices", gettext_lazy("Devices")),
     ("panel:program:staff", gettext_lazy("Staff")),
+    ("panel:messages:log", __import__("hub.panel.messages", fromlist=["NAV"]).NAV),
     ("panel:audit", gettext_lazy("Audit log")),
 )
 

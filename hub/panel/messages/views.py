@@ -1,0 +1,773 @@
+"""The panel's messages pages: the SMS log, the templates, campaigns, the balance, webhooks.
+
+Thin: hub/messaging/ and hub/integration/ queue, check and count; these pages decide who
+may ask and audit every change and every phone number shown.
+
+| page | who |
+|---|---|
+| the message log, phones masked | all: a manager, their branch's members'; support, no digit |
+| show one message's phone | the owner (audited) |
+| the templates | every role reads them; the owner edits (audited) |
+| campaigns: preview, send, the list | the owner (a send audited) |
+| the balance and the spend | the owner and support (figures, no person) |
+| webhooks: endpoints, deliveries, enable and disable | the owner (audited); secrets never shown |
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import jdatetime
+from django import forms
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet, Sum
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from hub import audit
+from hub.devices.models import Branch
+from hub.errors import HubError
+from hub.insights.program import current_program, tiers_of
+from hub.insights.rfm import SEGMENTS
+from hub.integration import endpoints
+from hub.integration.models import Delivery, Endpoint
+from hub.members.models import BranchMember
+from hub.messaging import campaigns, limits, parts, segments, texts
+from hub.messaging.models import Campaign, Message, Template
+from hub.panel.access import PanelRequest, Role, panel_page
+from hub.panel.audit_log import DayField, name_action
+
+PER_PAGE = 50
+MOST_TEXT = 600  # a campaign's own text: some nine Persian SMS parts with the rest
+
+name_action("message.show_phone", _("Showed a message's phone number"))
+name_action("message.template", _("Changed a message's wording"))
+name_action("campaign.send", _("Sent a campaign"))
+
+# The states as the log shows them: `held` is a queued message whose time has not come
+# (quiet hours, a campaign's chosen time, the day's budget spent).
+STATE_NAMES = {
+    "queued": _("queued"),
+    "held": _("held"),
+    "sending": _("sending"),
+    "sent": _("sent"),
+    "delivered": _("delivered"),
+    "failed": _("failed"),
+    "expired": _("expired"),
+    "cancelled": _("cancelled"),
+}
+KIND_NAMES = {
+    "receipt": _("receipt"),
+    "redeem": _("reward redeemed"),
+    "verification": _("verification code"),
+    "birthday": _("birthday"),
+    "winback": _("win-back"),
+    "campaign": _("campaign"),
+}
+SEGMENT_NAMES = {
+    "champions": _("Champions"),
+    "loyal": _("Loyal"),
+    "promising": _("Promising"),
+    "needs_attention": _("Need attention"),
+    "at_risk": _("At risk"),
+    "hibernating": _("Hibernating"),
+    "lost": _("Lost"),
+}
+# What a template's preview fills its placeholders with, by language.
+SAMPLES = {
+    "fa": {
+        "name": "سارا",
+        "points": "۱۲۰",
+        "balance": "۱۴۵۰",
+        "reward": "قهوهٔ رایگان",
+        "code": "۴۸۲۹۱۷",
+        "minutes": "۵",
+        "until": "۱۴۰۵/۰۹/۳۰",
+        "days": "۴۵",
+        "text": "این هفته ۲۰٪ تخفیف روی همهٔ نوشیدنی‌ها",
+    },
+    "en": {
+        "name": "Sara",
+        "points": "120",
+        "balance": "1450",
+        "reward": "a free coffee",
+        "code": "482917",
+        "minutes": "5",
+        "until": "2026-12-21",
+        "days": "45",
+        "text": "20% off every drink this week",
+    },
+}
+SAMPLE_STOP = "https://club.example/s/Ab3dE9"
+
+
+def _tabs(request: PanelRequest) -> list[dict[str, Any]]:
+    """The messages part's pages this role may open, for the tabs at the top."""
+    role = request.access.role
+    tabs = [("log", _("Message log"), True), ("templates", _("Templates"), True)]
+    tabs += [("campaigns", _("Campaigns"), role is Role.OWNER)]
+    tabs += [("balance", _("Balance and spend"), role in (Role.OWNER, Role.SUPPORT))]
+    tabs += [("webhooks", _("Webhooks"), role is Role.OWNER)]
+    return [
+        {"url": reverse(f"panel:messages:{name}"), "label": label, "here": name == _here(request)}
+        for name, label, shown in tabs
+        if shown
+    ]
+
+
+def _here(request: PanelRequest) -> str:
+    match = getattr(request, "resolver_match", None)
+    name = match.url_name if match is not None else ""
+    shown_under = {
+        "reveal": "log",
+        "campaign_preview": "campaigns",
+        "campaign_send": "campaigns",
+        "webhook_active": "webhooks",
+    }
+    return shown_under.get(name or "", name or "")
+
+
+def _render(
+    request: PanelRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    context = {"tabs": _tabs(request)} | context
+    return TemplateResponse(request, f"panel/messages/{template}", context, status=status)
+
+
+# -- the message log -------------------------------------------------------------------------
+
+
+class LogFilter(forms.Form):
+    """The log's filters (a GET form: a filtered page can be bookmarked)."""
+
+    kind = forms.ChoiceField(required=False, choices=[("", ""), *KIND_NAMES.items()])
+    state = forms.ChoiceField(required=False, choices=[("", ""), *STATE_NAMES.items()])
+    since = DayField(label=_("From"), required=False)
+    until = DayField(label=_("To"), required=False)
+
+
+def visible_messages(request: PanelRequest) -> QuerySet[Message]:
+    """The messages this user may see: a manager's are those of their branch's members."""
+    found = Message.objects.all()
+    branches = request.access.branch_ids
+    if branches is not None:
+        used = BranchMember.objects.filter(branch_id__in=branches).values("member_id")
+        found = found.filter(member_id__in=used)
+    return found
+
+
+def _filtered(found: QuerySet[Message], form: LogFilter, now: datetime) -> QuerySet[Message]:
+    if not form.is_valid():
+        return found.none()
+    data = form.cleaned_data
+    if data["kind"]:
+        found = found.filter(kind=data["kind"])
+    state = data["state"]
+    if state == "held":
+        found = found.filter(state="queued", not_before__gt=now)
+    elif state == "queued":
+        found = found.filter(state="queued", not_before__lte=now)
+    elif state:
+        found = found.filter(state=state)
+    zone = timezone.get_current_timezone()
+    if data["since"]:
+        found = found.filter(created_at__gte=datetime.combine(data["since"], time.min, zone))
+    if data["until"]:
+        end = datetime.combine(data["until"] + timedelta(days=1), time.min, zone)
+        found = found.filter(created_at__lt=end)
+    return found
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """A message as the log shows it: the phone masked unless the owner opened it."""
+
+    id: int
+    kind: str
+    state: str
+    created_at: datetime
+    sent_at: datetime | None
+    parts: int
+    cost: int
+    member_id: str | None
+    phone: str  # masked, or whole when shown
+    shown: bool
+    error: str
+
+
+def _mask(phone: str, access_role: Role) -> str:
+    if access_role is Role.SUPPORT:
+        return "••••"  # support never sees a digit of a phone
+    if len(phone) <= 6:
+        return "*" * len(phone)
+    return f"{phone[: max(len(phone) - 7, 1)]}***{phone[-4:]}"
+
+
+def _log_page(request: PanelRequest, shown_id: int | None = None) -> HttpResponse:
+    now = timezone.now()
+    form = LogFilter(request.GET)
+    found = _filtered(visible_messages(request), form, now).order_by("-id")
+    page = Paginator(found, PER_PAGE).get_page(request.GET.get("page"))
+    role = request.access.role
+    rows = [
+        LogRow(
+            id=m.pk,
+            kind=str(KIND_NAMES.get(m.kind, m.kind)),
+            state=str(
+                STATE_NAMES["held"]
+                if m.state == "queued" and m.not_before > now
+                else STATE_NAMES.get(m.state, m.state)
+            ),
+            created_at=m.created_at,
+            sent_at=m.sent_at,
+            parts=m.parts,
+            cost=m.cost,
+            member_id=m.member_id,
+            phone=m.phone if m.pk == shown_id else _mask(m.phone, role),
+            shown=m.pk == shown_id,
+            error=m.error if role is not Role.SUPPORT else "",
+        )
+        for m in page
+    ]
+    kept = request.GET.copy()
+    kept.pop("page", None)
+    return _render(
+        request,
+        "log.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "query": kept.urlencode(),
+            "kinds": list(KIND_NAMES.items()),
+            "states": list(STATE_NAMES.items()),
+            "may_show": role is Role.OWNER,
+        },
+    )
+
+
+@never_cache
+@panel_page()
+def log(request: PanelRequest) -> HttpResponse:
+    """Every message this user may see, newest first, 50 a page, phones masked."""
+    return _log_page(request)
+
+
+@never_cache
+@require_POST
+@panel_page(Role.OWNER, personal=True)
+def reveal(request: PanelRequest, message_id: int) -> HttpResponse:
+    """The log with one message's phone shown (a deliberate press, audited)."""
+    message = visible_messages(request).filter(pk=message_id).first()
+    if message is None:
+        raise Http404(str(_("No such message.")))
+    audit.record(request, "message.show_phone", str(message_id), {"member": message.member_id})
+    return _log_page(request, shown_id=message_id)
+
+
+# -- the templates ---------------------------------------------------------------------------
+
+
+def template_problem(kind: str, body: str) -> str:
+    """Why `body` may not be `kind`'s wording, in the page's language ("" if it may)."""
+    if not body.strip():
+        return str(_("Write a text."))
+    try:
+        used = texts.fields(body)
+    except HubError:
+        return str(_("A brace is not closed: write placeholders as {name}."))
+    allowed = texts.PLACEHOLDERS[kind]
+    unknown = used - allowed
+    if unknown:
+        return str(
+            _("Unknown placeholders: %(unknown)s. This message may use: %(allowed)s.")
+            % {
+                "unknown": ", ".join("{" + u + "}" for u in sorted(unknown)),
+                "allowed": ", ".join("{" + a + "}" for a in sorted(allowed)),
+            }
+        )
+    if kind in texts.MARKETING and "stop" not in used:
+        return str(_("A marketing message must carry the opt-out link, {stop}."))
+    return ""
+
+
+@dataclass
+class Wording:
+    """One kind of message in one language, as the templates page shows it."""
+
+    kind: str
+    kind_name: str
+    language: str
+    body: str
+    own: bool  # the chain's own (else the shipped default)
+    placeholders: list[str]
+    preview: str = ""
+    parts: int = 0
+    encoding: str = ""
+    cost: int = 0
+    problem: str = ""
+    saved: bool = False
+
+
+def _preview(wording: Wording) -> None:
+    rules = limits.policy()
+    values: dict[str, object] = dict(SAMPLES[wording.language])
+    values |= {"shop": rules.shop_name or ("فروشگاه" if wording.language == "fa" else "Shop")}
+    values["stop"] = SAMPLE_STOP
+    try:
+        wording.preview = texts.render(wording.body, values)
+    except (HubError, KeyError, ValueError, IndexError):
+        return
+    size = parts.measure(wording.preview)
+    wording.parts, wording.encoding = size.parts, size.encoding
+    wording.cost = parts.cost(size, price_ucs2=rules.price_ucs2, price_gsm=rules.price_gsm)
+
+
+def _wordings(edited: Wording | None = None) -> list[Wording]:
+    own = {(t.kind, t.language): t.body for t in Template.objects.all()}
+    shown = []
+    for kind, allowed in texts.PLACEHOLDERS.items():
+        for language in ("fa", "en"):
+            if edited is not None and (edited.kind, edited.language) == (kind, language):
+                shown.append(edited)
+                continue
+            wording = Wording(
+                kind=kind,
+                kind_name=str(KIND_NAMES.get(kind, kind)),
+                language=language,
+                body=own.get((kind, language), texts.DEFAULTS[(kind, language)]),
+                own=(kind, language) in own,
+                placeholders=sorted(allowed),
+            )
+            _preview(wording)
+            shown.append(wording)
+    return shown
+
+
+@never_cache
+@panel_page()
+def templates(request: PanelRequest) -> HttpResponse:
+    """Each kind's wording in Persian and English, its placeholders, a sample and its cost;
+    the owner edits (Preview shows a draft without saving it; Save checks and saves)."""
+    edited: Wording | None = None
+    status = 200
+    if request.method == "POST":
+        if request.access.role is not Role.OWNER:
+            from hub.panel.access import forbidden
+
+            return forbidden(request)
+        kind = request.POST.get("kind", "")
+        language = request.POST.get("language", "")
+        if kind not in texts.PLACEHOLDERS or language not in ("fa", "en"):
+            raise Http404(str(_("No such message kind.")))
+        body = request.POST.get("body", "").replace("\r\n", "\n")[:2000]
+        edited = Wording(
+            kind=kind,
+            kind_name=str(KIND_NAMES.get(kind, kind)),
+            language=language,
+            body=body,
+            own=True,
+            placeholders=sorted(texts.PLACEHOLDERS[kind]),
+        )
+        edited.problem = template_problem(kind, body)
+        if edited.problem:
+            status = 400
+        else:
+            _preview(edited)
+            if request.POST.get("action") == "save":
+                try:
+                    texts.save(kind, language, body.strip())
+                except HubError:
+                    edited.problem = str(_("The text was not saved: check its placeholders."))
+                    status = 400
+                else:
+                    edited.saved = True
+                    audit.record(
+                        request,
+                        "message.template",
+                        f"{kind}/{language}",
+                        {"parts": edited.parts},
+                    )
+    return _render(
+        request,
+        "templates.html",
+        {
+            "wordings": _wordings(edited),
+            "may_edit": request.access.role is Role.OWNER,
+            "edited": edited,
+        },
+        status=status,
+    )
+
+
+# -- campaigns -------------------------------------------------------------------------------
+
+
+class TimeField(forms.Field):
+    """A time of day, `14:30`, in Persian or ASCII digits."""
+
+    def to_python(self, value: object) -> time | None:
+        text = str(value or "").strip()[:10]
+        if not text:
+            return None
+        text = text.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789"))
+        try:
+            return time.fromisoformat(text.replace("٫", ":").replace(".", ":"))
+        except ValueError:
+            raise forms.ValidationError(_("Write a time as 14:30.")) from None
+
+
+class CampaignForm(forms.Form):
+    """The segment, the text in both languages and when; `txn` makes a send go once."""
+
+    tier = forms.ChoiceField(label=_("Tier"), required=False)
+    branch = forms.TypedChoiceField(label=_("Branch"), required=False, coerce=int, empty_value=None)
+    rfm = forms.ChoiceField(
+        label=_("RFM segment"),
+        required=False,
+        choices=[("", "")] + [(s, SEGMENT_NAMES[s]) for s in SEGMENTS],
+    )
+    inactive_days = forms.IntegerField(
+        label=_("No visit for (days)"),
+        required=False,
+        min_value=1,
+        max_value=segments.MOST_INACTIVE_DAYS,
+    )
+    text_fa = forms.CharField(label=_("Text in Persian"), max_length=MOST_TEXT)
+    text_en = forms.CharField(label=_("Text in English"), max_length=MOST_TEXT)
+    day = DayField(label=_("Day (empty: now)"), required=False)
+    at = TimeField(label=_("Time"), required=False)
+    txn = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        persian = (get_language() or "fa").startswith("fa")
+        tiers = tiers_of(current_program())
+        tier_field = self.fields["tier"]
+        assert isinstance(tier_field, forms.ChoiceField)
+        tier_field.choices = [("", "")] + [
+            (t.id, t.name_fa if persian else t.name_en) for t in tiers
+        ]
+        branch_field = self.fields["branch"]
+        assert isinstance(branch_field, forms.ChoiceField)
+        branch_field.choices = [("", "")] + [
+            (b.pk, b.name) for b in Branch.objects.order_by("name")
+        ]
+
+    def clean_txn(self) -> str:
+        txn: str = self.cleaned_data["txn"]
+        if not (txn.isascii() and txn.isalnum()):
+            raise forms.ValidationError("bad key")
+        return txn
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        day, at = data.get("day"), data.get("at")
+        if at is not None and day is None:
+            self.add_error("day", _("Give the day too."))
+        if day is not None:
+            zone = timezone.get_current_timezone()
+            moment = datetime.combine(day, at or time(9, 0), zone)
+            now = timezone.now()
+            if moment < now - timedelta(minutes=1):
+                self.add_error("day", _("That time has passed."))
+            elif moment > now + timedelta(days=60):
+                self.add_error("day", _("Choose a time within 60 days."))
+            data["when"] = moment
+        else:
+            data["when"] = None
+        return data
+
+    def segment(self) -> segments.Segment:
+        data = self.cleaned_data
+        return segments.Segment(
+            tier=data["tier"] or None,
+            branch_id=data["branch"],
+            rfm=data["rfm"] or None,
+            inactive_days=data["inactive_days"],
+        )
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A campaign's preview over both languages."""
+
+    members: int
+    refused: int
+    parts: int
+    cost: int
+    sample_fa: str
+    sample_en: str
+
+
+def _reach(form: CampaignForm) -> tuple[Reach, list[tuple[str, str]]]:
+    found = segments.members(form.segment())
+    data = form.cleaned_data
+    totals = [0, 0, 0, 0]
+    for language in ("fa", "en"):
+        ids = [m for m, lang in found if lang == language]
+        shown = campaigns.preview_campaign(ids, values={"text": data[f"text_{language}"]})
+        for i, figure in enumerate((shown.members, shown.without_consent, shown.parts, shown.cost)):
+            totals[i] += figure
+    rules = limits.policy()
+    samples = []
+    for language in ("fa", "en"):
+        values = {"shop": rules.shop_name, "name": SAMPLES[language]["name"], "stop": SAMPLE_STOP}
+        values["text"] = data[f"text_{language}"]
+        samples.append(texts.render(texts.wording("campaign", language), values))
+    members, refused, total_parts, cost = totals
+    return Reach(members, refused, total_parts, cost, samples[0], samples[1]), found
+
+
+def _campaign_list() -> list[dict[str, Any]]:
+    shown = list(Campaign.objects.order_by("-id")[:PER_PAGE])
+    counts: dict[str, dict[str, int]] = {}
+    if shown:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT split_part(key, ':', 2), state, count(*) FROM hub_message"
+                " WHERE kind = 'campaign' AND split_part(key, ':', 2) = ANY(%s)"
+                " GROUP BY 1, 2",
+                [[c.name for c in shown]],
+            )
+            for name, state, count in cursor.fetchall():
+                counts.setdefault(name, {})[state] = int(count)
+    rows = []
+    for c in shown:
+        by_state = counts.get(c.name, {})
+        rows.append(
+            {
+                "campaign": c,
+                "segment": _segment_words(c.segment),
+                "queued": by_state.get("queued", 0) + by_state.get("sending", 0),
+                "sent": by_state.get("sent", 0),
+                "delivered": by_state.get("delivered", 0),
+                "failed": by_state.get("failed", 0) + by_state.get("expired", 0),
+                "cancelled": by_state.get("cancelled", 0),
+            }
+        )
+    return rows
+
+
+def _segment_words(segment: dict[str, Any]) -> str:
+    """A segment's filters in the page's language (`every member` for none)."""
+    words = []
+    if segment.get("tier"):
+        persian = (get_language() or "fa").startswith("fa")
+        names = {t.id: (t.name_fa if persian else t.name_en) for t in tiers_of(current_program())}
+        words.append(f"{_('Tier')}: {names.get(segment['tier'], segment['tier'])}")
+    if segment.get("branch_id") is not None:
+        branch = Branch.objects.filter(pk=segment["branch_id"]).first()
+        words.append(f"{_('Branch')}: {branch.name if branch else segment['branch_id']}")
+    if segment.get("rfm"):
+        words.append(f"{_('RFM segment')}: {SEGMENT_NAMES.get(segment['rfm'], segment['rfm'])}")
+    if segment.get("inactive_days"):
+        words.append(str(_("no visit for %(days)s days") % {"days": segment["inactive_days"]}))
+    return " · ".join(words) or str(_("every member"))
+
+
+@never_cache
+@panel_page(Role.OWNER)
+def campaign_list(request: PanelRequest) -> HttpResponse:
+    """The campaigns sent, with their messages' states, and the form for a new one."""
+    form = CampaignForm(initial={"txn": uuid.uuid4().hex})
+    return _render(request, "campaigns.html", {"form": form, "campaigns": _campaign_list()})
+
+
+@require_POST
+@panel_page(Role.OWNER)
+def campaign_preview(request: PanelRequest) -> HttpResponse:
+    """Who the campaign reaches, who refused marketing, its parts and cost: nothing queued."""
+    form = CampaignForm(request.POST)
+    if not form.is_valid():
+        context = {"form": form, "campaigns": _campaign_list()}
+        return _render(request, "campaigns.html", context, status=400)
+    try:
+        reach, _found = _reach(form)
+    except HubError:
+        raise Http404(str(_("No such segment."))) from None
+    return _render(
+        request,
+        "campaigns.html",
+        {
+            "form": form,
+            "reach": reach,
+            "when": form.cleaned_data["when"],
+            "segment_words": _segment_words(form.segment().describe()),
+            "campaigns": _campaign_list(),
+        },
+    )
+
+
+@require_POST
+@panel_page(Role.OWNER)
+def campaign_send(request: PanelRequest) -> HttpResponse:
+    """Queue the campaign previewed (its form's key: sent twice, it queues once)."""
+    form = CampaignForm(request.POST)
+    if not form.is_valid():
+        context = {"form": form, "campaigns": _campaign_list()}
+        return _render(request, "campaigns.html", context, status=400)
+    data = form.cleaned_data
+    name = data["txn"]
+    if not Campaign.objects.filter(name=name).exists():
+        try:
+            reach, found = _reach(form)
+        except HubError:
+            raise Http404(str(_("No such segment."))) from None
+        when = data["when"] or timezone.now()
+        with transaction.atomic():
+            campaign, made = Campaign.objects.get_or_create(
+                name=name,
+                defaults={
+                    "created_by": request.user.get_username(),
+                    "not_before": when,
+                    "segment": form.segment().describe(),
+                    "text_fa": data["text_fa"],
+                    "text_en": data["text_en"],
+                    "reached": reach.members,
+                    "refused": reach.refused,
+                    "parts": reach.parts,
+                    "cost": reach.cost,
+                },
+            )
+        if made:
+            queued = 0
+            for language in ("fa", "en"):
+                queued += campaigns.queue_campaign(
+                    [m for m, lang in found if lang == language],
+                    name=name,
+                    values={"text": data[f"text_{language}"]},
+                    not_before=when,
+                )
+            Campaign.objects.filter(pk=campaign.pk).update(queued=queued)
+            audit.record(
+                request,
+                "campaign.send",
+                name,
+                {
+                    "segment": campaign.segment,
+                    "queued": queued,
+                    "cost": reach.cost,
+                    "at": when.isoformat(),
+                },
+            )
+    return redirect("panel:messages:campaigns")
+
+
+# -- balance and spend -----------------------------------------------------------------------
+
+
+def _spent_since(moment: datetime) -> int:
+    total = Message.objects.filter(sent_at__gte=moment).aggregate(total=Sum("cost"))["total"]
+    return int(total or 0)
+
+
+def _month_start(today: date) -> date:
+    """The first day of `today`'s month in the page's calendar (Jalali in Persian)."""
+    if (get_language() or "fa").startswith("fa"):
+        first: date = jdatetime.date.fromgregorian(date=today).replace(day=1).togregorian()
+        return first
+    return today.replace(day=1)
+
+
+@never_cache
+@panel_page(Role.OWNER, Role.SUPPORT)
+def balance(request: PanelRequest) -> HttpResponse:
+    """The gateway's credit (if it can tell), the spend today and this month, the budget."""
+    from zoneinfo import ZoneInfo
+
+    from hub.messaging.gateways import Refused, TryLater, open_gateway
+
+    rules = limits.policy()
+    now = timezone.now()
+    zone = ZoneInfo(rules.time_zone)
+    today = now.astimezone(zone).date()
+    month = _month_start(today)
+    spent_today = limits.spent_today(now, rules)
+    credit: int | None = None
+    gateway_name = ""
+    problem = ""
+    setting = settings.MESSAGING_GATEWAY
+    if setting:
+        try:
+            gateway = open_gateway(setting)
+            gateway_name = gateway.name
+            credit = gateway.balance()
+        except (HubError, TryLater, Refused):
+            problem = str(_("The gateway did not say its balance just now."))
+    else:
+        problem = str(_("No SMS gateway is set (HUB_SMS_GATEWAY)."))
+    return _render(
+        request,
+        "balance.html",
+        {
+            "credit": credit,
+            "credit_in_rial": gateway_name == "kavenegar",
+            "gateway": gateway_name,
+            "problem": problem,
+            "spent_today": spent_today,
+            "spent_month": _spent_since(datetime.combine(month, time(0), zone)),
+            "month": month,
+            "budget": rules.daily_budget,
+            "left": max(0, rules.daily_budget - spent_today),
+            "queued": Message.objects.filter(state="queued").aggregate(
+                total=Sum("cost", default=0)
+            )["total"],
+        },
+    )
+
+
+# -- webhooks --------------------------------------------------------------------------------
+
+
+@never_cache
+@panel_page(Role.OWNER)
+def webhooks(request: PanelRequest) -> HttpResponse:
+    """The endpoints (never their secrets) and the latest deliveries, failures first."""
+    recent = (
+        Delivery.objects.select_related("event")
+        .filter(Q(state="failed") | Q(attempts__gt=0, state="pending") | Q(state="delivered"))
+        .order_by("-id")[:PER_PAGE]
+    )
+    shown = [
+        {
+            "endpoint_id": d.endpoint_id,
+            "event": d.event.type,
+            "state": d.state,
+            "status": d.last_status,
+            "error": (d.last_error or "")[:200],
+            "attempts": d.attempts,
+            "next": d.next_attempt_at if d.state == "pending" else None,
+            "at": d.finished_at or d.created_at,
+        }
+        for d in recent
+    ]
+    return _render(
+        request, "webhooks.html", {"endpoints": endpoints.listing(), "deliveries": shown}
+    )
+
+
+@require_POST
+@panel_page(Role.OWNER)
+def webhook_active(request: PanelRequest, endpoint_id: int) -> HttpResponse:
+    """Enable or disable an endpoint (its pending deliveries wait meanwhile)."""
+    if not Endpoint.objects.filter(pk=endpoint_id).exists():
+        raise Http404(str(_("No such endpoint.")))
+    active = request.POST.get("active") == "1"
+    endpoints.set_active(endpoint_id, active)
+    # The names `hub webhook resume` and `pause` record (the same change, from the CLI).
+    action = "webhook.resume" if active else "webhook.pause"
+    audit.record(request, action, str(endpoint_id))
+    return redirect("panel:messages:webhooks")
