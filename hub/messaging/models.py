@@ -93,6 +93,12 @@ class Message(models.Model):
             ),
             # The daily budget: what was sent in a day.
             models.Index(fields=("sent_at",), name="hub_message_sent_at"),
+            # Receipts' hourly cap per member (hub/messaging/receipts.py), at every push.
+            models.Index(
+                fields=("member_id", "created_at"),
+                name="hub_message_member_receipts",
+                condition=models.Q(kind__in=("receipt", "redeem")),
+            ),
         )
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ entry again and so queues nothing, and a key seen before adds nothing either.
   time cancels it, and one in the same batch means none is queued.
 - An entry that reaches the hub more than `FRESH` after it was made (a kiosk offline for
   hours) gets none: a receipt for yesterday's purchase would only puzzle.
+- At most `HOURLY_CAP` receipts to a member an hour (a kiosk gone wrong cannot flood them).
 - Transactional: sent in quiet hours (the member has just bought something), outside
   the marketing cap, counted in the day's spend.
 - The chain's policy `receipts` says opt_out (sent unless the member said no), opt_in
@@ -45,6 +46,9 @@ KINDS = {"earn": "receipt", "redeem": "redeem"}  # the entry's kind -> the messa
 DELAY = timedelta(minutes=2)  # a void within this cancels the receipt
 FRESH = timedelta(hours=6)  # an entry older than this when pushed gets no receipt
 LIFETIME = timedelta(hours=6)  # a receipt not sent by then (the gateway down) is dropped
+# At most this many receipts to a member an hour: a kiosk gone wrong (or tampered with)
+# pushing hundreds of small purchases must not flood a phone; the entries still count.
+HOURLY_CAP = 10
 _VISITS = LastVisit._meta.db_table
 
 
@@ -89,6 +93,7 @@ def after_push(
         ReceiptChoice.objects.filter(member_id__in=members).values_list("member_id", "wanted")
     )
     after = _balances_after(stored, survivor)
+    sent_lately = _receipts_since(list(members), moment - timedelta(hours=1))
     program = current()
     rewards = {str(r.get("id")): r for r in (program.data.get("rewards", []) if program else [])}
     shop = rules.shop_name or device.branch.name
@@ -100,6 +105,9 @@ def after_push(
         choice = choices.get(member.member_id)
         if choice is False or (rules.receipts == "opt_in" and choice is not True):
             continue
+        if sent_lately.get(member.member_id, 0) >= HOURLY_CAP:
+            continue
+        sent_lately[member.member_id] = sent_lately.get(member.member_id, 0) + 1
         language = member.language if member.language in outbox.LANGUAGES else "fa"
         kind = KINDS[str(entry["kind"])]
         reward = rewards.get(str(entry.get("reward_id")), {})
@@ -125,6 +133,19 @@ def after_push(
         )
         queued += 1
     return queued
+
+
+def _receipts_since(member_ids: list[str], since: datetime) -> dict[str, int]:
+    """How many receipts each member was queued since `since`."""
+    if not member_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT member_id, count(*) FROM hub_message WHERE member_id = ANY(%s)"
+            " AND kind IN ('receipt', 'redeem') AND created_at >= %s GROUP BY member_id",
+            [sorted(member_ids), since],
+        )
+        return {str(m): int(n) for m, n in cursor.fetchall()}
 
 
 def _balances_after(stored: Sequence[dict[str, Any]], survivor: dict[str, str]) -> dict[str, int]:
