@@ -9,7 +9,8 @@ the caller's (the tests inject both).
 
 The HTTP client: requests with trust_env off (no proxy or CA from the environment),
 timeouts, redirects never followed, the answer's body never read, the target checked
-before each request (hub/integration/targets.py).
+before each request (hub/integration/targets.py) and the connection made to the very
+address that was checked (`PinnedAdapter`: no second look-up for DNS rebinding to answer).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from cryptography.exceptions import InvalidTag
+from requests.adapters import HTTPAdapter
 
 from hub.integration import queue, sealing, signature, targets
 
@@ -54,9 +58,35 @@ class Sender:
     read_timeout: float = 10.0
     allow_private: bool | None = None  # None: the setting (targets.private_allowed)
     session: requests.Session = field(default_factory=requests.Session)
+    resolve: targets.Resolver = targets.system_resolve
 
     def __post_init__(self) -> None:
         self.session.trust_env = False  # no proxy, CA bundle or .netrc from the environment
+        self.session.mount("https://", PinnedAdapter())
+        self.session.mount("http://", PinnedAdapter())
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Requests to a URL whose host is the checked address, with the name in `Host`: TLS
+    names the name (SNI) and checks the certificate against it, not against the address.
+
+    urllib3's own `server_hostname` and `assert_hostname` pool settings do it (they are
+    part of its pool key, so two names at one address never share a connection).
+    """
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
+    ) -> Any:  # requests' own (private) typed dicts, which lack urllib3's TLS name keys
+        """The pool's key, with the Host header's name for TLS when the URL names an address."""
+        host_params, kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        pool_kwargs: dict[str, Any] = dict(kwargs)
+        named = request.headers.get("Host")
+        if host_params["scheme"] == "https" and named:
+            name = urlsplit(f"//{named}").hostname
+            if name and name != host_params["host"].strip("[]"):
+                pool_kwargs["server_hostname"] = name
+                pool_kwargs["assert_hostname"] = name
+        return host_params, pool_kwargs
 
 
 def backoff(attempts: int, rng: random.Random) -> timedelta:
@@ -107,13 +137,16 @@ def send(sender: Sender, claimed: queue.Claimed) -> bool:
     now = sender.clock()
     status: int | None = None
     try:
-        targets.check(claimed.url, allow_private=sender.allow_private)
+        target = targets.check(
+            claimed.url, allow_private=sender.allow_private, resolve=sender.resolve
+        )
         body = body_of(claimed)
         header = _signed(claimed, body, now)
         answer = sender.session.post(
-            claimed.url,
+            target.pinned_url,  # the address checked, never the name looked up again
             data=body,
             headers={
+                "Host": target.host_header,
                 "Content-Type": "application/json; charset=utf-8",
                 "User-Agent": USER_AGENT,
                 signature.HEADER: header,
