@@ -177,3 +177,43 @@ def test_an_audit_events_action_and_detail_read_in_words(page, panel_hub, signed
     details = texts(page, "table.audit td.detail")
     assert details[1].splitlines() == ["owner's confirmation: yes", "points: 12,000"]
     assert details[0].splitlines() == ["system user: root", "through: the command line"]
+
+
+def test_the_staff_page_shows_each_branchs_cashiers_managers_and_where_its_technicians_are(
+    page, panel_hub, signed_in
+):
+    branch = f"شعبهٔ {uuid.uuid4().hex[:6]}"
+    panel_hub.hub.run("branch", "add", branch)
+    panel_hub.hub.new_device(branch)  # a kiosk added (its technicians are made there)
+    signed_in(page, "owner")
+    page.goto("/panel/program/staff/")
+    for name, role, pin in (("مریم", "cashier", "6283"), ("Ali", "manager", "7394")):
+        page.fill("#id_name", name)
+        page.select_option("#id_role", role)
+        page.select_option("#id_branch", label=branch)
+        page.fill("#id_pin", pin)
+        with page.expect_navigation():
+            page.click("form.staff-form button")
+
+    section = page.locator("section.branch-staff", has=page.locator("h2", has_text=branch))
+    counts = section.locator(".counts").inner_text()
+    assert "صندوق‌دارها: ۱" in counts and "مدیران شعبه: ۱" in counts
+    assert "تکنسین‌ها" in counts and "دستگاه‌های فعال: ۱" in counts
+    assert section.locator("tr[data-staff]").count() == 2
+    assert page.locator("section.branch-staff").count() >= 3  # every branch, one each
+
+    switch_language(page)
+    section = page.locator("section.branch-staff", has=page.locator("h2", has_text=branch))
+    counts = section.locator(".counts").inner_text()
+    assert "Cashiers: 1" in counts and "Managers: 1" in counts
+    assert "Technicians: made and kept at this branch's kiosks" in counts
+    # The Persian branch name keeps its own direction in the English page.
+    assert section.locator("h2 bdi").evaluate("e => getComputedStyle(e).direction") == "rtl"
+
+
+def test_a_manager_sees_their_own_branchs_staff_section_alone(page, panel_hub, signed_in):
+    signed_in(page, "manager", branch=BRANCH)
+    page.goto("/panel/program/staff/")
+
+    assert page.locator("section.branch-staff h2").all_inner_texts() == [BRANCH]
+    assert "تکنسین‌ها" in page.locator("section.branch-staff .counts").inner_text()

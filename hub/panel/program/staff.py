@@ -1,4 +1,6 @@
-"""The staff page: cashiers and managers by branch; adding, PIN resets, cards, disabling.
+"""The staff page: cashiers and managers by branch, and where each branch's technicians are
+kept (its kiosks: a technician is made at the kiosk, never by the hub); adding, PIN
+resets, cards, disabling.
 
 Changes are the owner's (signed with the owner's key for every kiosk); a branch's manager
 sees their own branch's staff, and support none (names are personal data). PINs are typed
@@ -8,6 +10,7 @@ changed whom and what kind of change it was.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpResponse
@@ -120,16 +123,63 @@ def person(request: PanelRequest, staff_id: str) -> HttpResponse:
     )
 
 
+# The staff page's own words (the program's pages share hub/panel/program/texts.py).
+WORDS = {
+    "cashiers": Text("صندوق‌دارها", "Cashiers"),
+    "managers": Text("مدیران شعبه", "Managers"),
+    "technicians": Text("تکنسین‌ها", "Technicians"),
+    "at_kiosks": Text(
+        "روی دستگاه‌های همین شعبه ساخته و نگه داشته می‌شوند، نه از اینجا",
+        "made and kept at this branch's kiosks, never from here",
+    ),
+    "kiosks": Text("دستگاه‌های فعال", "kiosks in use"),
+    "nobody": Text("کسی در این شعبه نیست.", "No one at this branch yet."),
+}
+
+
+@dataclass(frozen=True)
+class BranchStaff:
+    """One branch's people as the page groups them: cashiers and managers (the hub's) and
+    how many kiosks keep its technicians (each kiosk its own, made there: a technician
+    from the hub is refused by every kiosk, docs/sync-protocol.md "Roles")."""
+
+    branch: management.BranchRow | None
+    people: list[staff.StaffRow]
+
+    @property
+    def cashiers(self) -> int:
+        """The branch's cashiers."""
+        return sum(1 for p in self.people if p.role == "cashier")
+
+    @property
+    def managers(self) -> int:
+        """The branch's managers."""
+        return sum(1 for p in self.people if p.role == "manager")
+
+
+def by_branch(
+    people: list[staff.StaffRow], branches: list[management.BranchRow]
+) -> list[BranchStaff]:
+    """The people grouped by branch, every branch one may see (an empty one too); those
+    of no branch one may see (published from the command line) last."""
+    known = {b.id for b in branches}
+    groups = [BranchStaff(b, [p for p in people if p.branch_id == b.id]) for b in branches]
+    rest = [p for p in people if p.branch_id not in known]
+    return groups + ([BranchStaff(None, rest)] if rest else [])
+
+
 def _context(
     request: PanelRequest, said: Text | None, problem: Text | None, typed: Any = None
 ) -> dict[str, Any]:
     allowed = request.access.branch_ids
+    branches = management.branches(allowed)
     return {
         "t": T,
+        "w": WORDS,
         "said": said,
         "problem": problem,
-        "people": staff.listing(allowed),
-        "branches": management.branches(allowed),
+        "groups": by_branch(staff.listing(allowed), branches),
+        "branches": branches,
         "roles": list(staff.ROLES.items()),
         "may_change": request.access.role is Role.OWNER,
         "typed": {
