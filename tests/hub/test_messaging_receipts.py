@@ -269,3 +269,15 @@ def test_a_receipt_in_quiet_hours_goes_at_once_and_is_not_marketing(messaging: H
     assert not_before == late + DELAY
     assert marketing is False
     assert limits.in_quiet_hours(not_before, limits.policy())
+
+
+def test_a_kiosk_pushing_many_purchases_cannot_flood_a_members_phone(
+    wire: Wire, messaging: Hub
+) -> None:
+    mid = new_id()
+    many = [wire.entry(i + 1, mid, 1, created_at=now_stamp()) for i in range(15)]
+    assert wire.push(many[:8], [member(mid)]).status_code == 200
+    assert wire.push(many[8:]).status_code == 200
+
+    assert len(receipts(messaging)) == 10  # the hour's cap; all 15 entries still count
+    assert messaging.sql("SELECT balance FROM hub_balance WHERE member_id = %s", mid) == [(15,)]
