@@ -72,6 +72,15 @@ def _new_code(page: Any) -> None:
         page.locator("tr[data-device] button[value=new_code]").last.click()
 
 
+def _campaign_preview(page: Any) -> None:
+    # A campaign to the first branch's members, previewed (nothing sent).
+    page.select_option("select[name=branch]", label=BRANCHES[0])
+    page.fill("textarea[name=text_fa]", "این هفته ۲۰٪ تخفیف روی همهٔ نوشیدنی‌ها")
+    page.fill("textarea[name=text_en]", "20% off every drink this week")
+    with page.expect_navigation():
+        page.click("form.campaign-form button.primary")
+
+
 def _persian(page: Any) -> bool:
     return bool(page.get_attribute("html", "lang") == "fa")
 
@@ -100,6 +109,11 @@ PAGES: list[tuple[str, str, str | None, Step]] = [
     ("devices", "/panel/program/devices/", "owner", _health),
     ("devices-code", "/panel/program/devices/", "owner", _new_code),
     ("staff", "/panel/program/staff/", "owner", None),
+    ("messages", "/panel/messages/", "owner", None),
+    ("messages-templates", "/panel/messages/templates/", "owner", None),
+    ("messages-campaign", "/panel/messages/campaigns/", "owner", _campaign_preview),
+    ("messages-balance", "/panel/messages/balance/", "owner", None),
+    ("messages-webhooks", "/panel/messages/webhooks/", "owner", None),
     # What a branch manager and support see of the same.
     ("dashboard-manager", "/panel/", "manager", None),
     ("member-support", MEMBER, "support", None),
