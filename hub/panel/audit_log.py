@@ -50,6 +50,8 @@ ACTION_NAMES: dict[str, StrPromise | Text] = {
     "webhook.retry_failed": _("Sent a webhook's failed deliveries again"),
     "apikey.add": _("Added an API key"),
     "apikey.revoke": _("Revoked an API key"),
+    "messages.receipts": _("Changed a member's receipt messages"),
+    "messages.policy": _("Changed the messages' settings"),
 }
 
 # What the keys of an event's detail mean (a key not named here shows as stored).
@@ -76,6 +78,9 @@ DETAIL_KEYS: dict[str, StrPromise] = {
     "device": _("device"),
     "version": _("version"),
     "changes": _("changed"),
+    "receipts": _("receipts"),
+    "winback_days": _("win-back after days"),
+    "shop_name": _("shop name"),
 }
 
 # Codes a detail's value may hold, in words (any other text shows as stored).
