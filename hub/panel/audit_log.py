@@ -1,4 +1,5 @@
-"""The audit log's page (owners only): filtered by actor, action and dates, a page at a time."""
+"""The audit log's page (owners only): filtered by actor, action, subject (a member's trail,
+linked from their page) and dates, a page at a time."""
 
 from __future__ import annotations
 
@@ -184,6 +185,7 @@ class AuditFilter(forms.Form):
 
     actor = forms.CharField(label=_("Who"), required=False, max_length=150)
     action = forms.CharField(label=_("Action"), required=False, max_length=100)
+    subject = forms.CharField(label=_("About"), required=False, max_length=200)
     since = DayField(label=_("From"), required=False)
     until = DayField(label=_("To"), required=False)
 
@@ -197,6 +199,8 @@ def filtered(events: QuerySet[AuditEvent], form: AuditFilter) -> QuerySet[AuditE
         events = events.filter(actor_name=data["actor"])
     if data["action"]:
         events = events.filter(action=data["action"])
+    if data["subject"]:  # a member's trail: every view and change of them
+        events = events.filter(subject=data["subject"].strip())
     zone = timezone.get_current_timezone()
     if data["since"]:
         events = events.filter(at__gte=datetime.combine(data["since"], time.min, zone))

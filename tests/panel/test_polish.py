@@ -217,3 +217,25 @@ def test_a_manager_sees_their_own_branchs_staff_section_alone(page, panel_hub, s
 
     assert page.locator("section.branch-staff h2").all_inner_texts() == [BRANCH]
     assert "تکنسین‌ها" in page.locator("section.branch-staff .counts").inner_text()
+
+
+def test_an_owner_follows_a_members_audit_trail_from_their_page(page, panel_hub, signed_in):
+    member_id = seed_member(panel_hub, name="نرگس صادقی")
+    signed_in(page, "owner")
+    page.goto(f"/panel/members/{member_id}/")
+    with page.expect_navigation():
+        page.click("a.audit-trail")
+
+    actions = texts(page, "table.audit tbody td:nth-child(4)")
+    assert actions == ["باز کردن صفحهٔ عضو"]  # this member's alone, in words
+    assert texts(page, "table.audit tbody td:nth-child(5)") == [member_id]
+
+
+def test_a_manager_has_no_audit_trail_link(page, panel_hub, signed_in):
+    member_id = seed_member(panel_hub, name="Amir Jafari")
+    signed_in(page, "manager", branch=BRANCH)
+    page.goto(f"/panel/members/{member_id}/")
+
+    assert page.locator("a.audit-trail").count() == 0  # the audit log is the owner's
+    refused = page.goto(f"/panel/audit/?subject={member_id}")
+    assert refused is not None and refused.status == 403
