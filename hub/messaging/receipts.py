@@ -37,7 +37,7 @@ from hub.devices.models import Device
 from hub.formats import parse_timestamp
 from hub.members import records
 from hub.members.models import Member
-from hub.messaging import limits, outbox, texts
+from hub.messaging import limits, outbox, parts, texts
 from hub.messaging.models import LastVisit, Message, ReceiptChoice
 from hub.program.publish import current
 from hub.program.wording import grouped
@@ -97,7 +97,9 @@ def after_push(
     program = current()
     rewards = {str(r.get("id")): r for r in (program.data.get("rewards", []) if program else [])}
     shop = rules.shop_name or device.branch.name
-    queued = 0
+    due = moment + DELAY
+    wordings: dict[tuple[str, str], str] = {}
+    rows: list[Message] = []
     for entry in wanted:
         member = members.get(survivor[str(entry["member_id"])])
         if member is None or not member.phone:
@@ -118,21 +120,30 @@ def after_push(
             "balance": grouped(after[str(entry["entry_id"])], language),
             "reward": reward.get(f"name_{language}") or entry.get("reward_id") or "",
         }
-        due = moment + DELAY
-        outbox.enqueue(
-            phone=member.phone,
-            body=texts.render(texts.wording(kind, language), values),
-            kind=kind,
-            key=key(device.device_id, entry["entry_id"]),
-            member_id=member.member_id,
-            marketing=False,
-            language=language,
-            not_before=due,
-            expires_at=due + LIFETIME,
-            now=moment,
+        if (kind, language) not in wordings:  # read once a push, not once an entry
+            wordings[(kind, language)] = texts.wording(kind, language)
+        body = texts.render(wordings[(kind, language)], values)
+        size = parts.measure(body)
+        rows.append(
+            Message(
+                key=key(device.device_id, entry["entry_id"]),
+                kind=kind,
+                phone=member.phone,
+                member_id=member.member_id,
+                language=language,
+                body=body,
+                marketing=False,
+                not_before=due,
+                expires_at=due + LIFETIME,
+                parts=size.parts,
+                cost=parts.cost(size, price_ucs2=rules.price_ucs2, price_gsm=rules.price_gsm),
+                created_at=moment,
+            )
         )
-        queued += 1
-    return queued
+    # One insert for the batch (a kiosk back online may push hundreds); a key held already
+    # (never, for entries stored only now, but a retried transaction) adds nothing.
+    Message.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
 
 
 def _receipts_since(member_ids: list[str], since: datetime) -> dict[str, int]:
