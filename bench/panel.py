@@ -374,7 +374,126 @@ class _Viewer:
 def _measure(url: str, size: Size) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-panel-django-") as data_dir:
         _django(url, Path(data_dir))
+        _rollups(url)
         _measure_queries(url, size)
+        _measure_upkeep(url, size)
+
+
+def _rollups(url: str) -> None:
+    """The panel's rollups (hub/insights/rollup.py), made once for a data set: it was
+    loaded with the triggers off. Then anything noted since is worked out, as the worker
+    would have, so that no page below works out a day while it is timed."""
+    from hub.insights import rollup, upkeep
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        found = conn.execute("SELECT to_regclass('bench_panel_rollups') IS NOT NULL").fetchone()
+        built = bool(found and found[0])
+    if not built:
+        started = time.perf_counter()
+        progress("panel: making the rollups (once for a data set)")
+        upkeep.rebuild()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE bench_panel_rollups (made timestamptz)")
+            conn.execute("INSERT INTO bench_panel_rollups VALUES (now())")
+        progress(f"panel: rollups made in {time.perf_counter() - started:.0f} s")
+    rollup.refresh_days()
+    rollup.refresh_liability()
+
+
+# A worker's round after a push: this many entries written across the last 30 days (with
+# their members' balances), as kiosks coming back online would push them.
+ROUND_ENTRIES = 1000
+
+
+def _measure_upkeep(url: str, size: Size) -> None:
+    """What the rollups cost to keep: a worker's round after ROUND_ENTRIES new entries
+    against one chain's dashboard worked out live (what each page cost before them); and
+    the nightly reports of the chain (tiers and RFM) against their bare SQL."""
+    from django.utils import timezone
+
+    from hub.insights import dashboard as board
+    from hub.insights import reports, rollup, upkeep
+    from hub.insights.scope import Scope
+
+    chain = Scope()
+
+    def push(number: int) -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(_ROUND_PUSH, {"n": ROUND_ENTRIES, "round": number})
+
+    def round_after_push(number: int) -> float:
+        push(number)
+        start = time.perf_counter()
+        upkeep.Worker(last_night=chain.today()).round()
+        return time.perf_counter() - start
+
+    rounds: list[float] = []
+    lives: list[float] = []
+    try:
+        for number in range(MIN_RUNS):
+            rounds.append(round_after_push(number))
+            start = time.perf_counter()
+            board.dashboard(chain, live=True)
+            lives.append(time.perf_counter() - start)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DELETE FROM hub_entry WHERE entry_id LIKE 'bench-round-%'")
+        rollup.refresh_days()
+    report(
+        "panel_rollup_round_ms",
+        percentile(rounds, 95) * 1000,
+        "ms",
+        percentile(lives, 95) * 1000,
+        note=f"{ROUND_ENTRIES} entries pushed, then one round; reference: one dashboard "
+        f"worked out live; {len(rounds)} runs, {timezone.now():%Y-%m-%d}",
+    )
+
+    def nightly() -> None:  # the worker's nightly part, for the chain alone
+        rollup.remake("tiers", chain, lambda: upkeep.tiers_report(chain), version=version)
+        rollup.remake("rfm", chain, lambda: upkeep.rfm_report(chain))
+
+    version = reports.program_version()
+
+    statements = _statements(nightly)
+    bare = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor)
+    bare.execute("SET TIME ZONE 'UTC'")
+    try:
+        start = time.perf_counter()
+        nightly()
+        took = time.perf_counter() - start
+        start = time.perf_counter()
+        _replay(bare, statements)
+        reference = time.perf_counter() - start
+    finally:
+        bare.close()
+    report(
+        "panel_nightly_reports_s",
+        took,
+        "s",
+        reference,
+        note=f"the chain's tiers and RFM worked out and kept (each branch's too, nightly), "
+        f"against their bare SQL; {size.name}, {timezone.now():%Y-%m-%d}",
+    )
+
+
+# ROUND_ENTRIES earns at the busiest device, spread over the last 30 days, and a point
+# more on as many members' balances (the triggers note the days and the points held).
+_ROUND_PUSH = """
+WITH device AS (SELECT min(id) AS id FROM hub_device),
+     made AS (
+        INSERT INTO hub_entry (entry_id, seq, status, kind, points, amount, currency,
+                               created_at, as_pushed, received_at, device_id, member_id)
+        SELECT 'bench-round-' || gen_random_uuid(),
+               -1000000 * (%(round)s + 1) - row_number() OVER (),
+               'stored', 'earn', 10, 100000, 'IRR',
+               now() - random() * interval '30 days', '{}', now(), device.id, m.member_id
+        FROM device,
+             (SELECT member_id FROM hub_member TABLESAMPLE SYSTEM (1)
+              WHERE merged_into IS NULL LIMIT %(n)s) m
+        RETURNING member_id)
+UPDATE hub_balance b SET balance = b.balance + 1
+WHERE b.member_id IN (SELECT member_id FROM made)
+"""
 
 
 def _measure_queries(url: str, size: Size) -> None:
@@ -382,8 +501,8 @@ def _measure_queries(url: str, size: Size) -> None:
 
     from hub.insights.dashboard import dashboard
     from hub.insights.people import inactive_members, upcoming_birthdays
-    from hub.insights.reports import by_day, rewards_redeemed, tier_distribution
-    from hub.insights.rfm import rfm
+    from hub.insights.reports import by_day, kept_tiers, rewards_redeemed
+    from hub.insights.rfm import kept_rfm
     from hub.insights.scope import Scope
 
     everyone = Scope()
@@ -397,8 +516,8 @@ def _measure_queries(url: str, size: Size) -> None:
         ("panel_dashboard_branch_p95", lambda: dashboard(one_branch)),
         ("panel_by_day_p95", lambda: by_day(everyone, first, today)),
         ("panel_rewards_p95", lambda: rewards_redeemed(everyone, first, today)),
-        ("panel_tiers_p95", lambda: tier_distribution(everyone)),
-        ("panel_rfm_p95", lambda: rfm(everyone)),
+        ("panel_tiers_p95", lambda: kept_tiers(everyone)),
+        ("panel_rfm_p95", lambda: kept_rfm(everyone)),
         ("panel_inactive_p95", lambda: inactive_members(everyone, 90)),
         ("panel_birthdays_p95", lambda: upcoming_birthdays(everyone, 7)),
     ]

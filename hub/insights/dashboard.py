@@ -80,9 +80,14 @@ class Dashboard:
 
 
 def dashboard(
-    scope: Scope, now: datetime | None = None, thresholds: Thresholds | None = None
+    scope: Scope,
+    now: datetime | None = None,
+    thresholds: Thresholds | None = None,
+    *,
+    live: bool = False,
 ) -> Dashboard:
-    """The dashboard of `scope` at `now` (the real clock's by default)."""
+    """The dashboard of `scope` at `now` (the real clock's by default); `live`: every
+    figure from the entries and balances, none off the rollups (to check them)."""
     moment = now or timezone.now()
     day = scope.today(moment)
     first = day - timedelta(days=PERIOD_DAYS - 1)
@@ -94,7 +99,7 @@ def dashboard(
         "until": until,
         "today": scope.start_of(day),
     }
-    if rollup.uses_rollup(scope):
+    if rollup.uses_rollup(scope) and not live:
         # Today's figures live (a day's entries: an index range), the 29 days before from
         # the rollups (worked out first if anything was written to them since).
         params["since"] = params["today"]
@@ -126,7 +131,7 @@ def dashboard(
         first_day=first,
         today=today,
         last_30_days=today.plus(earlier),
-        liability=liability(scope),
+        liability=liability(scope, live=live),
         branches=branches,
         devices=needing_attention(scope, thresholds, moment),
     )
@@ -234,10 +239,12 @@ def _new_members(
     return per_branch, whole
 
 
-def liability(scope: Scope, program: dict[str, Any] | None = None) -> Liability:
+def liability(
+    scope: Scope, program: dict[str, Any] | None = None, *, live: bool = False
+) -> Liability:
     """The points held now by the scope's members (survivors), and their value: off the
     rollup (a snapshot and the changes since, exact) for the chain or a branch."""
-    if rollup.uses_rollup(scope):
+    if rollup.uses_rollup(scope) and not live:
         members, points = rollup.held(scope)
     else:
         members, points = _held_live(scope)

@@ -34,12 +34,13 @@ class DayRow:
     points_redeemed: int
 
 
-def by_day(scope: Scope, first: date, last: date) -> tuple[DayRow, ...]:
+def by_day(scope: Scope, first: date, last: date, *, live: bool = False) -> tuple[DayRow, ...]:
     """Visits and purchases of each day from `first` to `last` (chain's days), per branch.
 
-    The days before today off the rollups (hub/insights/rollup.py), today's live.
+    The days before today off the rollups (hub/insights/rollup.py), today's live; `live`:
+    every day from the entries (to check the rollups).
     """
-    if not rollup.uses_rollup(scope):
+    if live or not rollup.uses_rollup(scope):
         return _by_day_live(scope, first, last)
     today = scope.today()
     closed_last = min(last, today - timedelta(days=1))

@@ -83,12 +83,17 @@ def pending_days(tz: ZoneInfo = ROLLUP_TIME_ZONE) -> set[date]:
     return found
 
 
-def refresh_days(only: Collection[date] | None = None) -> int:
-    """Work out again the noted days (those of `only`, if given); how many were."""
+def refresh_days(
+    only: Collection[date] | None = None, *, read: Callable[[], object] | None = None
+) -> int:
+    """Work out again the noted days (those of `only`, if given); how many were. `read` is
+    called once the notes are read (a test commits a writer's transaction there)."""
     tz = ROLLUP_TIME_ZONE
     with _snapshot() as cursor:
         cursor.execute("SELECT DISTINCT hour FROM hub_insight_dirty")
         hours = [row[0] for row in cursor.fetchall()]
+        if read is not None:
+            read()
         wanted = set(only) if only is not None else None
         chosen = [h for h in hours if wanted is None or _days_of(h, tz) & wanted]
         days: set[date] = set()
@@ -258,11 +263,14 @@ GROUP BY bm.branch_id
 """
 
 
-def refresh_liability() -> None:
-    """A new snapshot of the points held, the changes it includes deleted."""
+def refresh_liability(*, read: Callable[[], object] | None = None) -> None:
+    """A new snapshot of the points held, the changes it includes deleted (`read`: as
+    refresh_days's)."""
     with _snapshot() as cursor:
         cursor.execute(_HELD_NOW)
         rows = cursor.fetchall()
+        if read is not None:
+            read()
         cursor.execute("DELETE FROM hub_insight_liability")
         cursor.execute(
             "INSERT INTO hub_insight_liability (branch_key, holders, points, at)"

@@ -43,17 +43,19 @@ def refresh_snapshots() -> int:
     made = 0
     version = reports.program_version()
     for scope in scopes():
-        rollup.remake("tiers", scope, partial(_tiers, scope), version=version)
-        rollup.remake("rfm", scope, partial(_rfm, scope))
+        rollup.remake("tiers", scope, partial(tiers_report, scope), version=version)
+        rollup.remake("rfm", scope, partial(rfm_report, scope))
         made += 2
     return made
 
 
-def _tiers(scope: Scope) -> list[dict[str, Any]]:
+def tiers_report(scope: Scope) -> list[dict[str, Any]]:
+    """The tier distribution worked out now, as it is kept."""
     return [asdict(row) for row in reports.tier_distribution(scope)]
 
 
-def _rfm(scope: Scope) -> dict[str, Any]:
+def rfm_report(scope: Scope) -> dict[str, Any]:
+    """The RFM report worked out now, as it is kept."""
     return asdict(rfm.rfm(scope))
 
 
