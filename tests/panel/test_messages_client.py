@@ -339,3 +339,19 @@ def test_the_webhooks_page_shows_failures_never_a_secret_and_switches_an_endpoin
     assert chain.sql(
         "SELECT action, subject FROM hub_audit_event WHERE action LIKE 'webhook.%%'"
     ) == [("webhook.pause", str(made.pk))]
+
+
+def test_why_a_message_was_not_sent_reads_in_the_pages_language(chain: Hub):
+    opted = message(chain, "c:o", "n1", "+989120000001", kind="campaign", state="cancelled")
+    gateway = message(chain, "r:g", "n1", "+989120000001", state="failed")
+    chain.sql("UPDATE hub_message SET error = 'opted out (reply)' WHERE id = %s", opted)
+    chain.sql(
+        "UPDATE hub_message SET error = 'kavenegar 411: receptor invalid' WHERE id = %s", gateway
+    )
+
+    persian = client("owner", language="fa").get("/panel/messages/").content.decode()
+    support = client("support").get("/panel/messages/").content.decode()
+
+    assert "عضو لغو کرده است" in persian and "opted out" not in persian
+    assert "kavenegar 411: receptor invalid" in persian  # a gateway's own words, as they came
+    assert "opted out" not in support and "receptor" not in support

@@ -85,6 +85,34 @@ SEGMENT_NAMES = {
     "hibernating": _("Hibernating"),
     "lost": _("Lost"),
 }
+# Why a message was not sent or delivered, as the outbox words it (hub/messaging/), by the
+# start of its text; a reason not here (a gateway's own words) shows as stored.
+REASONS = (
+    ("opted out", _("the member opted out")),
+    ("no consent", _("no consent to marketing")),
+    ("consent withdrawn", _("no consent to marketing")),
+    ("frequency cap", _("the weekly cap was reached")),
+    ("undelivered", _("the operator could not deliver it")),
+    ("its deadline passed", _("its time passed before it could be sent")),
+    ("not sent before its deadline", _("its time passed before it could be sent")),
+    ("no delivery report", _("no delivery report in time")),
+    ("the member was erased", _("the member was erased")),
+    ("the entry was voided", _("the purchase was voided")),
+    ("receipts turned off", _("the member turned receipts off")),
+    ("outcome unknown", _("unknown whether it was sent (not sent again)")),
+    ("not an active member", _("not an active member with this phone")),
+    ("marketing goes to members only", _("not a member")),
+)
+
+
+def reason_words(error: str) -> tuple[str, bool]:
+    """An outbox's reason in the page's language, and whether it was known (else as is)."""
+    for start, words in REASONS:
+        if error.startswith(start):
+            return str(words), True
+    return error, False
+
+
 # What a template's preview fills its placeholders with, by language.
 SAMPLES = {
     "fa": {
@@ -205,6 +233,7 @@ class LogRow:
     phone: str  # masked, or whole when shown
     shown: bool
     error: str
+    error_known: bool
 
 
 def _mask(phone: str, access_role: Role) -> str:
@@ -237,7 +266,8 @@ def _log_page(request: PanelRequest, shown_id: int | None = None) -> HttpRespons
             member_id=m.member_id,
             phone=m.phone if m.pk == shown_id else _mask(m.phone, role),
             shown=m.pk == shown_id,
-            error=m.error if role is not Role.SUPPORT else "",
+            error=reason_words(m.error)[0] if role is not Role.SUPPORT else "",
+            error_known=reason_words(m.error)[1],
         )
         for m in page
     ]
