@@ -591,21 +591,26 @@ def _campaign_list() -> list[dict[str, Any]]:
     return rows
 
 
-def _segment_words(segment: dict[str, Any]) -> str:
-    """A segment's filters in the page's language (`every member` for none)."""
-    words = []
+def _segment_words(segment: dict[str, Any]) -> list[tuple[str, str]]:
+    """A segment's filters as (what, which) in the page's language; `every member` alone
+    for none (the template puts each `which`, a branch's name perhaps, in a <bdi>)."""
+    from hub.panel.templatetags.panel import digits
+
+    words: list[tuple[str, str]] = []
     if segment.get("tier"):
         persian = (get_language() or "fa").startswith("fa")
         names = {t.id: (t.name_fa if persian else t.name_en) for t in tiers_of(current_program())}
-        words.append(f"{_('Tier')}: {names.get(segment['tier'], segment['tier'])}")
+        words.append((str(_("Tier")), names.get(segment["tier"], segment["tier"])))
     if segment.get("branch_id") is not None:
         branch = Branch.objects.filter(pk=segment["branch_id"]).first()
-        words.append(f"{_('Branch')}: {branch.name if branch else segment['branch_id']}")
+        words.append((str(_("Branch")), branch.name if branch else str(segment["branch_id"])))
     if segment.get("rfm"):
-        words.append(f"{_('RFM segment')}: {SEGMENT_NAMES.get(segment['rfm'], segment['rfm'])}")
+        words.append(
+            (str(_("RFM segment")), str(SEGMENT_NAMES.get(segment["rfm"], segment["rfm"])))
+        )
     if segment.get("inactive_days"):
-        words.append(str(_("no visit for %(days)s days") % {"days": segment["inactive_days"]}))
-    return " · ".join(words) or str(_("every member"))
+        words.append((str(_("No visit for (days)")), digits(segment["inactive_days"])))
+    return words or [("", str(_("every member")))]
 
 
 @never_cache
