@@ -8,6 +8,8 @@ inactive as an id alone.
 
 from __future__ import annotations
 
+import calendar
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -164,56 +166,130 @@ def _jalali_on(year: int, month: int, day: int) -> date:
             day -= 1
 
 
-def upcoming_birthdays(
-    scope: Scope, days: int, *, now: datetime | None = None
-) -> tuple[Birthday, ...]:
-    """Active members of the scope whose birthday comes round in the next `days` days
-    (today included), soonest first.
+@dataclass(frozen=True)
+class BirthdayPage:
+    """One page of upcoming birthdays, soonest first; `after` to ask for the next."""
 
-    PostgreSQL picks the candidates by the Gregorian month and day (the window's days,
-    with two days' margin either side: a Jalali day falls on one of two Gregorian days
-    depending on the year, and a 29 February on 28 February); each is then decided exactly
-    here in the member's own calendar.
+    people: tuple[Birthday, ...]
+    after: tuple[date, str] | None  # None: this was the last page
+
+
+# The oldest member whose birthday is looked for: born at most this many years ago.
+OLDEST_YEARS = 130
+
+
+@functools.lru_cache(maxsize=16)
+def _occurrences(today: date, last: date) -> tuple[list[date], list[date], list[bool]]:
+    """Every birth date whose birthday comes round from `today` to `last`, in each
+    calendar: (born, the day it comes round, whether in the Jalali calendar) as three
+    lists for one query. A birth date is a Gregorian date; a Persian member's birthday is
+    its Jalali day and month, so that list is made from the window's Jalali days, year by
+    year back (30 Esfand born in a common year's 29 Esfand, 29 February in 28 February).
+    Once a day per window (a few thousand dates; cached)."""
+    born: list[date] = []
+    on: list[date] = []
+    jalali: list[bool] = []
+    day = today
+    while day <= last:
+        j = jdatetime.date.fromgregorian(date=day, locale=_LOCALE)
+        wanted = [(j.month, j.day)]
+        if (j.month, j.day) == (12, 29) and not j.isleap():
+            wanted.append((12, 30))
+        for year in range(j.year - OLDEST_YEARS, j.year + 1):
+            for month, dom in wanted:
+                try:
+                    found: date = jdatetime.date(year, month, dom, locale=_LOCALE).togregorian()
+                except ValueError:
+                    continue
+                if found <= today:
+                    born.append(found)
+                    on.append(day)
+                    jalali.append(True)
+        wanted = [(day.month, day.day)]
+        if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+            wanted.append((2, 29))
+        for year in range(day.year - OLDEST_YEARS, day.year + 1):
+            for month, dom in wanted:
+                try:
+                    found = date(year, month, dom)
+                except ValueError:
+                    continue
+                if found <= today:
+                    born.append(found)
+                    on.append(day)
+                    jalali.append(False)
+        day += timedelta(days=1)
+    return born, on, jalali
+
+
+def birthdays_page(
+    scope: Scope,
+    days: int,
+    *,
+    after: tuple[date, str] | None = None,
+    limit: int | None = PAGE,
+    now: datetime | None = None,
+) -> BirthdayPage:
+    """Active members of the scope whose birthday comes round in the next `days` days
+    (today included), soonest first, then by member id; a page of `limit` (None: all).
+
+    PostgreSQL finds them exactly, by birth date: the dates whose birthday falls in the
+    window in each calendar are worked out here (`_occurrences`) and joined with the
+    members' birthdays (an index), each member's calendar by their language.
     """
     today = scope.today(now)
     last = today + timedelta(days=days - 1)
-    wanted = sorted(
-        {(d.month, d.day) for d in (today + timedelta(days=i) for i in range(-2, days + 2))}
-    )
+    born, on, jalali = _occurrences(today, last)
+    after_on, after_id = after if after is not None else (None, "")
     found = sql.rows(
         f"""
-        SELECT m.member_id, m.phone, m.name, m.language, m.birthday
-        FROM hub_member m
+        SELECT m.member_id, m.phone, m.name, m.language, m.birthday, t.on_day
+        FROM unnest(%(born)s::date[], %(on)s::date[], %(jalali)s::bool[])
+             AS t(born, on_day, jalali)
+        JOIN hub_member m ON m.birthday = t.born
         WHERE m.merged_into IS NULL AND m.status = 'active' AND m.birthday IS NOT NULL
-          AND (extract(month FROM m.birthday)::int * 100 + extract(day FROM m.birthday)::int)
-              = ANY(%(days)s)
+          AND (COALESCE(m.language, '') LIKE 'fa%%') = t.jalali
           AND {sql.MEMBER_IN_SCOPE}
+          AND (%(after_on)s::date IS NULL
+               OR (t.on_day, m.member_id) > (%(after_on)s::date, %(after_id)s))
+        ORDER BY t.on_day, m.member_id
+        LIMIT %(limit)s
         """,
-        {"branches": scope.branch_list(), "days": [m * 100 + d for m, d in wanted]},
+        {
+            "branches": scope.branch_list(),
+            "born": born,
+            "on": on,
+            "jalali": jalali,
+            "after_on": after_on,
+            "after_id": after_id,
+            "limit": None if limit is None else limit + 1,
+        },
     )
-    coming = []
-    # Many members share a birthday: each (day, calendar) is worked out once (jdatetime's
-    # conversions are most of this function's time on a large chain).
-    occurrences: dict[tuple[date, str], date] = {}
-    for member_id, phone, name, language, birthday in found:
-        calendar = calendar_of(language)
-        on = occurrences.get((birthday, calendar))
-        if on is None:
-            on = occurrences[(birthday, calendar)] = next_birthday(birthday, today, calendar)
-        if on <= last:
-            coming.append(
-                Birthday(
-                    member_id=str(member_id),
-                    phone=phone,
-                    name=name,
-                    language=language,
-                    birthday=birthday,
-                    calendar=calendar,
-                    on=on,
-                    in_days=(on - today).days,
-                )
-            )
-    return tuple(sorted(coming, key=lambda b: (b.on, b.member_id)))
+    people = tuple(
+        Birthday(
+            member_id=str(member_id),
+            phone=phone,
+            name=name,
+            language=language,
+            birthday=birthday,
+            calendar=calendar_of(language),
+            on=on_day,
+            in_days=(on_day - today).days,
+        )
+        for member_id, phone, name, language, birthday, on_day in found[:limit]
+    )
+    more = limit is not None and len(found) > limit
+    return BirthdayPage(
+        people=people,
+        after=(people[-1].on, people[-1].member_id) if more and people else None,
+    )
+
+
+def upcoming_birthdays(
+    scope: Scope, days: int, *, now: datetime | None = None
+) -> tuple[Birthday, ...]:
+    """Every upcoming birthday of `birthdays_page` (for the CSV download)."""
+    return birthdays_page(scope, days, limit=None, now=now).people
 
 
 def every_inactive_member(

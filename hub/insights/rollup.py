@@ -250,6 +250,12 @@ def held(scope: Scope) -> tuple[int, int]:
     return sql.whole(holders), sql.whole(points)
 
 
+def changes_waiting() -> int:
+    """How many changes to the points held wait to be folded into the snapshot."""
+    ((count,),) = sql.rows("SELECT count(*) FROM hub_insight_liability_change", {})
+    return sql.whole(count)
+
+
 _HELD_NOW = """
 SELECT -1, count(*), COALESCE(sum(b.balance), 0) FROM hub_balance b
 WHERE b.balance > 0 AND NOT EXISTS (SELECT 1 FROM hub_member a

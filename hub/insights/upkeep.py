@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from functools import partial
 from typing import Any
@@ -29,6 +29,8 @@ log = logging.getLogger("hub.insights")
 # The nightly reports are worked out after this time of the chain's day (few shoppers).
 NIGHTLY_AFTER = clock_time(3, 0)
 EVERY = 60.0  # seconds between two rounds of the worker
+FOLD_EVERY = timedelta(hours=1)
+FOLD_AT = 20_000  # changes to the points held waiting
 
 
 def scopes() -> list[Scope]:
@@ -83,13 +85,24 @@ class Worker:
 
     now: Callable[[], datetime] = timezone.now
     last_night: date | None = None
+    last_folded: datetime | None = None
 
     def round(self) -> dict[str, int]:
         """One round; what it did (days worked out, reports made)."""
         days = rollup.refresh_days()
-        rollup.refresh_liability()
+        # The changes to the points held are read with their snapshot (exact either way):
+        # folded in when they are many or an hour old, not at every round (a fold reads
+        # every balance).
+        moment = self.now()
+        if (
+            self.last_folded is None
+            or moment - self.last_folded >= FOLD_EVERY
+            or rollup.changes_waiting() >= FOLD_AT
+        ):
+            rollup.refresh_liability()
+            self.last_folded = moment
         made = 0
-        local = self.now().astimezone(rollup.ROLLUP_TIME_ZONE)
+        local = moment.astimezone(rollup.ROLLUP_TIME_ZONE)
         due = local.date() if local.time() >= NIGHTLY_AFTER else None
         if self.last_night is None and not _any_snapshot():
             due = local.date()

@@ -35,6 +35,7 @@ from hub.insights.downloads import (
 from hub.insights.people import (
     Birthday,
     InactiveMember,
+    birthdays_page,
     every_inactive_member,
     inactive_members,
     upcoming_birthdays,
@@ -197,19 +198,38 @@ def birthdays(request: PanelRequest) -> HttpResponse:
         return _page(request, "birthdays", {"form": form, "people": ()}, status=400)
     days = form.days_or(BIRTHDAY_DAYS) if form.is_bound else BIRTHDAY_DAYS
     scope = scope_of(request)
-    coming = tuple(_unnamed(request, upcoming_birthdays(scope, days)))
     if _wants_csv(request):
         personal = request.GET.get("personal") == "1"
         if personal and not request.access.sees_personal:
             return forbidden(request)
         _audit_download(request, "birthdays", personal, days)
+        coming = _unnamed(request, upcoming_birthdays(scope, days))
         return _csv(
             f"birthdays-{days}-days-{scope.today()}",
             *birthday_rows(coming, personal=personal),
             scope,
         )
-    shown = [{"birthday": b, "name": mask_name(b.name), "phone": b.phone} for b in coming]
-    return _page(request, "birthdays", {"form": form, "days": days, "people": shown})
+    page = birthdays_page(scope, days, after=_after_day(request))
+    shown = [
+        {"birthday": b, "name": mask_name(b.name), "phone": b.phone}
+        for b in _unnamed(request, page.people)
+    ]
+    return _page(
+        request,
+        "birthdays",
+        {"form": form, "days": days, "people": shown, "next": page.after},
+    )
+
+
+def _after_day(request: PanelRequest) -> tuple[date, str] | None:
+    """The keyset of the birthdays' page before (its "next" link carries it)."""
+    on, member_id = request.GET.get("after_on"), request.GET.get("after_id")
+    if not on or not member_id:
+        return None
+    try:
+        return date.fromisoformat(on), member_id
+    except ValueError:
+        return None
 
 
 def _unnamed(request: PanelRequest, people: Iterable[Person]) -> Iterator[Person]:
