@@ -237,11 +237,14 @@ def test_the_receipt_goes_to_the_phone_the_hub_holds_not_to_one_an_entry_names(
     assert all(r[1] != "+989129999999" for r in receipts(messaging))
 
 
-def test_a_receipt_in_quiet_hours_goes_at_once_and_is_not_marketing(messaging: Hub) -> None:
+def test_a_receipt_in_quiet_hours_goes_at_once_and_is_not_marketing(
+    messaging: Hub, sim_gateway: SmsGateway, tmp_path: Path
+) -> None:
     """A receipt at 23:00 Tehran right after a purchase is expected: transactional, not held
     by quiet hours, outside the marketing cap, counted in the day's spend."""
     from hub.devices.models import Device
     from hub.messaging import limits
+    from hub.messaging.outbox import enqueue
     from hub.messaging.receipts import DELAY, after_push
     from tests.hub.test_messaging_support import add_member
 
@@ -269,6 +272,25 @@ def test_a_receipt_in_quiet_hours_goes_at_once_and_is_not_marketing(messaging: H
     assert not_before == late + DELAY
     assert marketing is False
     assert limits.in_quiet_hours(not_before, limits.policy())
+
+    _worker(sim_gateway, tmp_path, Clock(late + DELAY)).run_once()
+    ((state, cost),) = messaging.sql("SELECT state, cost FROM hub_message")
+    assert state == "sent"  # in the quiet hours
+    assert limits.spent_today(late + DELAY, limits.policy()) == cost > 0
+    # The marketing cap (2 in 7 days) does not count it: two campaigns still go.
+    offers = [
+        enqueue(
+            phone="+989120000001",
+            body="offer",
+            kind="campaign",
+            key=f"c:{i}",
+            member_id="m1",
+            marketing=True,
+            now=late + DELAY,
+        ).state
+        for i in range(2)
+    ]
+    assert offers == ["queued", "queued"]
 
 
 def test_a_kiosk_pushing_many_purchases_cannot_flood_a_members_phone(
