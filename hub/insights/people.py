@@ -246,12 +246,16 @@ def birthdays_page(
         SELECT m.member_id, m.phone, m.name, m.language, m.birthday, t.on_day
         FROM unnest(%(born)s::date[], %(on)s::date[], %(jalali)s::bool[])
              AS t(born, on_day, jalali)
-        JOIN hub_member m ON m.birthday = t.born
-        WHERE m.merged_into IS NULL AND m.status = 'active' AND m.birthday IS NOT NULL
-          AND (COALESCE(m.language, '') LIKE 'fa%%') = t.jalali
-          AND {sql.MEMBER_IN_SCOPE}
-          AND (%(after_on)s::date IS NULL
-               OR (t.on_day, m.member_id) > (%(after_on)s::date, %(after_id)s))
+        -- Each date's members through the birthday index (a join would hash them all).
+        CROSS JOIN LATERAL (
+            SELECT m.* FROM hub_member m
+            WHERE m.birthday = t.born AND m.merged_into IS NULL AND m.status = 'active'
+              AND (COALESCE(m.language, '') LIKE 'fa%%') = t.jalali
+              AND {sql.MEMBER_IN_SCOPE}
+            OFFSET 0  -- kept a subquery of its own, run per date
+        ) m
+        WHERE %(after_on)s::date IS NULL
+           OR (t.on_day, m.member_id) > (%(after_on)s::date, %(after_id)s)
         ORDER BY t.on_day, m.member_id
         LIMIT %(limit)s
         """,

@@ -245,6 +245,6 @@ def kept_tiers(scope: Scope) -> tuple[tuple[TierRow, ...], datetime]:
         "tiers",
         scope,
         lambda: [asdict(row) for row in tier_distribution(scope)],
-        version=program_version(),
+        per_program=True,
     )
     return tuple(TierRow(**row) for row in found.data), found.at

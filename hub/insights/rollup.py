@@ -304,13 +304,23 @@ def snapshot_name(report: str, scope: Scope) -> str:
     return f"{report}:{key}"
 
 
-def kept(report: str, scope: Scope, make: Callable[[], Any], *, version: object = None) -> Kept:
-    """The report's snapshot for the scope; made now (and kept) if there is none, or if it
-    was made for another `version` (of the program, say)."""
+def kept(report: str, scope: Scope, make: Callable[[], Any], *, per_program: bool = False) -> Kept:
+    """The report's snapshot for the scope; made now (and kept) if there is none, or, for
+    a report `per_program`, if it was made for another version of the program.
+
+    One statement (the snapshot and the program's version), outside a transaction: a
+    page's read of it is one round trip.
+    """
     name = snapshot_name(report, scope)
-    found = sql.rows("SELECT at, data::text FROM hub_insight_snapshot WHERE name = %s", [name])
-    if found:
-        at, text = found[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.at, s.data::text, (SELECT COALESCE(max(version), 0) FROM hub_program)"
+            " FROM (SELECT 1) AS one LEFT JOIN hub_insight_snapshot s ON s.name = %s",
+            [name],
+        )
+        at, text, newest = cursor.fetchone()
+    version = int(newest) if per_program else None
+    if text is not None:
         stored = json.loads(text)
         if stored.get("version") == _version(version):
             return Kept(at=at, data=stored["report"])
