@@ -105,6 +105,7 @@ def accept(device: Device, records: list[dict[str, Any]]) -> list[FeedChange]:
         now: datetime = cursor.fetchone()[0]
     changes: list[FeedChange] = []
     raised: list[Raised] = []
+    asked = links.asked()  # the program's verification setting, once for the push
     for record in ordered:
         member_id = str(record["member_id"])
         decision = _accepted(record, held.get(member_id), now)
@@ -112,7 +113,7 @@ def accept(device: Device, records: list[dict[str, Any]]) -> list[FeedChange]:
         if decision.record is None:
             continue
         owner = decision.into or (member_id if member_id in held else None)
-        raised += links.take(device, decision.record, owner, now)  # a code for a card linked
+        raised += links.take(device, decision.record, owner, now, asked)  # a code, if asked
         changes += _write(device, decision, held.get(member_id))
         events.emit(events.MemberWritten(decision.record, decision.into, held.get(member_id)))
         held[member_id] = Held(

@@ -33,7 +33,13 @@ NUMBERS = {
 OPTIONAL_NUMBERS = {"max_adjust_points": 0, "max_opening_balance": 0}
 MODES = ("points", "stamps")
 REWARD_KINDS = ("fixed_discount", "percent_discount", "free_item")
-_KEYS = {"version", "mode", "tiers", "rewards", *NUMBERS, *OPTIONAL_NUMBERS}
+# Whether the chain asks for a code sent to the phone (docs/sync-protocol.md, "Verification
+# codes"): to link a card to a member's phone (on unless the owner turns it off), to
+# enroll a phone. The hub refuses what a push makes without one (hub/verification/links.py)
+# and the kiosks ask for it: both read this signed setting, never a kiosk's own config.
+VERIFICATION = ("link_card", "enroll")
+DEFAULT_VERIFICATION = {"link_card": True, "enroll": False}
+_KEYS = {"version", "mode", "tiers", "rewards", "verification", *NUMBERS, *OPTIONAL_NUMBERS}
 _TIER_KEYS = {"id", "name_fa", "name_en", "threshold", "multiplier"}
 _REWARD_KEYS = {"id", "name_fa", "name_en", "cost", "kind", "value", "active_from", "active_until"}
 _MULTIPLIER = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?")
@@ -51,6 +57,7 @@ DEFAULT_PROGRAM: dict[str, Any] = {
     "offline_redemption_allowance": 500,
     "max_adjust_points": DEFAULT_MAX_ADJUST_POINTS,
     "max_opening_balance": DEFAULT_MAX_OPENING_BALANCE,
+    "verification": dict(DEFAULT_VERIFICATION),
     "tiers": [
         {
             "id": "bronze",
@@ -134,7 +141,36 @@ def program_problem(data: object) -> str | None:
             problem = _number(name, data[name], least)
             if problem:
                 return problem
+    if "verification" in data:
+        problem = _verification_problem(data["verification"])
+        if problem:
+            return problem
     return _tiers_problem(data.get("tiers")) or _rewards_problem(data.get("rewards"))
+
+
+def _verification_problem(given: object) -> str | None:
+    if not isinstance(given, dict):
+        return 'verification must be an object ({"link_card": true, "enroll": false})'
+    unknown = sorted(set(given) - set(VERIFICATION))
+    if unknown:
+        return f"verification has an unknown field {unknown[0]!r} (it has: link_card, enroll)"
+    for name, value in given.items():
+        if not isinstance(value, bool):
+            return f"verification's {name} must be true or false, not {value!r}"
+    return None
+
+
+def verification_of(data: dict[str, Any] | None) -> dict[str, bool]:
+    """Whether a published program asks for codes: {"link_card", "enroll"}.
+
+    A program that says nothing (one published before the setting) asks as the default
+    does: a code to link a card, none to enroll.
+    """
+    given = (data or {}).get("verification")
+    found = dict(DEFAULT_VERIFICATION)
+    if isinstance(given, dict):
+        found |= {k: v for k, v in given.items() if k in found and isinstance(v, bool)}
+    return found
 
 
 def _number(name: str, value: object, least: int) -> str | None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.db.models import QuerySet
+
 from hub.devices.models import Device
 from hub.verification import secrets
 from hub.verification.models import Verification
@@ -46,7 +48,9 @@ def issue(row: Verification, device: Device) -> Verified:
     return Verified(f"v1.{row.pk}.{expires}.{signature}", expires_at)
 
 
-def valid(proof: str, device: Device, phone: str, card: str, now: datetime) -> Verification | None:
+def valid(
+    proof: str, device: Device, phone: str, card: str | None, now: datetime
+) -> Verification | None:
     """The verification a proof stands for, if it is this device's for this phone and card."""
     parts = proof.split(".")
     if len(parts) != 4 or parts[0] != "v1" or not parts[1].isdigit() or not parts[2].isdigit():
@@ -75,6 +79,29 @@ def take_for_link(
         candidates = Verification.objects.filter(
             device=device, phone_digest=secrets.phone_digest(phone), card=card
         )
+    return _use(candidates, now)
+
+
+def take_for_enroll(
+    device: Device, phone: str, now: datetime, proof: str | None = None, card: str | None = None
+) -> bool:
+    """Mark used the verified, unused enrollment code of this device for this phone (the
+    proof's, when given: bound to `card` too); whether there was one. In the push's
+    transaction."""
+    if proof is not None:
+        row = valid(proof, device, phone, card, now)
+        if row is None or row.purpose != "enroll":
+            return False
+        candidates = Verification.objects.filter(pk=row.pk)
+    else:
+        candidates = Verification.objects.filter(
+            device=device, phone_digest=secrets.phone_digest(phone), purpose="enroll"
+        )
+    return _use(candidates, now)
+
+
+def _use(candidates: QuerySet[Verification], now: datetime) -> bool:
+    """Mark used the latest verified, unexpired one of `candidates`; whether there was one."""
     found = (
         candidates.select_for_update()
         .filter(state="verified", verified_at__gt=now - PROOF_VALID)

@@ -20,6 +20,7 @@ from kiosk.core.store.staff import CLI
 from kiosk.core.summary import member_summary
 from tests.hub.conftest import Hub, HubServer
 from tests.hub.test_kiosk_on_the_hub import Kiosk
+from tests.hub.test_verification_program import asks_no_codes
 
 PHONE = "09121112233"
 CARD_NORTH, CARD_SOUTH = "0A0A0A0A", "0B0B0B0B"
@@ -30,6 +31,9 @@ def branches(
     hub: Hub, hub_server: HubServer, tmp_path: Path, clock: ManualClock
 ) -> Iterator[tuple[Kiosk, Kiosk]]:
     opened: list[Kiosk] = []
+    # A chain that asks no code to link a card: by default the survivor would not take the
+    # second branch's card without one (tests/hub/test_verification.py, the merged enrollment).
+    asks_no_codes(hub, tmp_path)
     for branch in ("North", "South"):
         kiosk = Kiosk(tmp_path / branch, hub_server.url, clock, f"kiosk-{branch.lower()}-1")
         kiosk.provision(hub.new_device(branch)["code"])

@@ -9,19 +9,24 @@ kiosks on a real hub: tests/hub/test_kiosk_merge.py.)
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.hub.conftest import Hub, HubServer
 from tests.hub.test_holds import hold, redeem_entry
+from tests.hub.test_verification_program import asks_no_codes
 from tests.hub.wire import Server, Wire, error_code, member, new_id, outcome
 
 PHONE = "+989121112233"
 
 
 @pytest.fixture
-def server(hub: Hub, hub_server: HubServer) -> Server:
+def server(hub: Hub, hub_server: HubServer, tmp_path: Path) -> Server:
+    # A chain that asks no code to link a card: by default the survivor would not take the
+    # alias's card without one (tests/hub/test_verification.py, the merged enrollment).
+    asks_no_codes(hub, tmp_path)
     return Server("hub", hub_server.url, hub=hub)
 
 
