@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hub.program.rules import VERIFICATION, verification_of
 from hub.program.wording import Text
 
 SECTIONS: dict[str, Text] = {
@@ -18,6 +19,7 @@ SECTIONS: dict[str, Text] = {
     "rewards": Text("جایزه‌ها", "Rewards"),
     "limits": Text("سقف‌ها", "Limits"),
     "offline": Text("اجازهٔ آفلاین", "Offline allowance"),
+    "verification": Text("کد تأیید پیامکی", "Codes by SMS"),
 }
 # Each top-level number (and the mode) with its section and its name.
 FIELDS: dict[str, tuple[str, Text]] = {
@@ -34,7 +36,13 @@ FIELDS: dict[str, tuple[str, Text]] = {
         "offline",
         Text("امتیاز قابل خرج بدون اتصال", "Points spendable offline"),
     ),
+    "verification.link_card": (
+        "verification",
+        Text("کد برای افزودن کارت به شمارهٔ عضو", "A code to link a card to a member's phone"),
+    ),
+    "verification.enroll": ("verification", Text("کد برای عضویت", "A code to enroll")),
 }
+ON_OFF = {True: Text("روشن", "on"), False: Text("خاموش", "off")}
 ITEM_FIELDS: dict[str, Text] = {
     "name_fa": Text("نام فارسی", "Persian name"),
     "name_en": Text("نام انگلیسی", "English name"),
@@ -78,11 +86,21 @@ class Difference:
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[Difference]:
     """Every difference from `before` to `after` (two programs' data), in section order."""
     found: list[Difference] = []
-    for name in sorted(set(FIELDS) | (set(before) | set(after)) - {"version", "tiers", "rewards"}):
+    skipped = {"version", "tiers", "rewards", "verification"}
+    for name in sorted(set(FIELDS) | set(before) | set(after)):
+        if name in skipped or name.startswith("verification."):
+            continue
         old, new = before.get(name), after.get(name)
         if old != new:
             section = FIELDS[name][0] if name in FIELDS else "rules"
             found.append(Difference(section, "", name, "changed", old, new))
+    # A program that says nothing asks as the default does: no change to list.
+    was, now = verification_of(before), verification_of(after)
+    for name in VERIFICATION:
+        if was[name] != now[name]:
+            field = f"verification.{name}"
+            old_on, new_on = ON_OFF[was[name]], ON_OFF[now[name]]
+            found.append(Difference("verification", "", field, "changed", old_on, new_on))
     for section in ("tiers", "rewards"):
         found += _items(section, before.get(section) or [], after.get(section) or [])
     return sorted(found, key=lambda d: _ORDER.index(d.section))  # stable: keeps item order

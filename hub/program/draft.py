@@ -23,7 +23,7 @@ from typing import Any
 import jdatetime
 
 from hub.program.preview import RIAL_PER_UNIT
-from hub.program.rules import MODES, REWARD_KINDS, program_problem
+from hub.program.rules import MODES, REWARD_KINDS, VERIFICATION, program_problem, verification_of
 from hub.program.wording import Text, ascii_digits, persian_digits
 
 # Rows read of each list (the form shows those there are and one empty row to add one).
@@ -72,6 +72,9 @@ def values_of(data: Mapping[str, Any], unit: str, calendar: str = "gregorian") -
     """A program's data as the form's values (money in `unit`, dates in `calendar`:
     "jalali" for a Persian page), to start editing from."""
     values = {"mode": str(data["mode"])}
+    # Checkboxes: "on" when checked, as a browser posts them (absent when not).
+    for name, asked in verification_of(dict(data)).items():
+        values[f"verification-{name}"] = "on" if asked else ""
     for name in NUMBERS:
         if name in data:
             number = int(data[name])
@@ -112,6 +115,7 @@ def read_draft(posted: Mapping[str, str], unit: str) -> Draft:
         else:
             number = _whole(values, name, LEAST.get(name, 0), errors)
         data[name] = number
+    data["verification"] = {name: bool(values.get(f"verification-{name}")) for name in VERIFICATION}
     data["tiers"] = _tiers(values, errors)
     data["rewards"] = _rewards(values, unit, errors)
     if errors:

@@ -36,6 +36,21 @@ T = {
         "امتیازی که عضو بی‌اتصال به سرور می‌تواند خرج کند",
         "Points a member may spend while the kiosk is offline",
     ),
+    "verification": Text("کد تأیید پیامکی", "Codes by SMS"),
+    "verification_link_card": Text(
+        "پیش از افزودن کارت به شمارهٔ عضوی که هست، کدی به آن شماره پیامک شود",
+        "Text a code to the phone before a card is linked to an existing member",
+    ),
+    "verification_enroll": Text(
+        "پیش از عضویت، کدی به شمارهٔ تازه پیامک شود",
+        "Text a code to the phone before it is enrolled",
+    ),
+    "verification_hint": Text(
+        "دستگاه‌ها و سرور هر دو همین تنظیم را می‌خوانند؛ بدون کد، صندوقدار تأیید می‌کند و "
+        "سرور آن را برای شما نشان می‌گذارد.",
+        "The kiosks and the hub both follow this setting; without a code a cashier "
+        "approves, and the hub flags it for you.",
+    ),
     "tiers": Text("سطح‌ها", "Tiers"),
     "rewards": Text("جایزه‌ها", "Rewards"),
     "id": Text("شناسه", "Id"),

@@ -23,7 +23,7 @@ from hub.program import versions
 from hub.program.diff import ITEM_FIELDS, diff
 from hub.program.draft import MAX_REWARDS, MAX_TIERS, NUMBERS, Draft, read_draft, values_of
 from hub.program.preview import UNIT_NAMES, AmountProblem, parse_amount, preview
-from hub.program.rules import REWARD_KINDS
+from hub.program.rules import REWARD_KINDS, VERIFICATION
 from hub.program.wording import Text
 
 DEFAULT_PREVIEW = {"toman": "1,250,000", "rial": "12,500,000"}
@@ -134,6 +134,14 @@ def _context(draft: Draft, amount_text: str, unit: str, said: Text | None) -> di
             for n in NUMBERS
         ],
         "mode": values.get("mode", "points"),
+        "verification": [
+            {
+                "name": f"verification-{n}",
+                "label": T[f"verification_{n}"],
+                "on": values.get(f"verification-{n}") == "on",
+            }
+            for n in VERIFICATION
+        ],
         "tiers": tiers,
         "rewards": rewards,
         "kinds": [(k, T[k]) for k in REWARD_KINDS],
