@@ -45,6 +45,23 @@ def earning_rules(data: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def verification_rules(data: dict[str, Any]) -> dict[str, bool]:
+    """Whether the program asks for a code to link a card or to enroll (`verification`,
+    either may be missing); raises when the setting is not one."""
+    given = data.get("verification")
+    if given is None:
+        return {}
+    if not isinstance(given, dict):
+        raise TypeError("verification is an object")
+    found: dict[str, bool] = {}
+    for name in ("link_card", "enroll"):
+        if name in given:
+            if not isinstance(given[name], bool):
+                raise TypeError(f"verification.{name} is true or false")
+            found[name] = given[name]
+    return found
+
+
 def program_from(data: Any) -> tuple[tuple[TierConfig, ...], tuple[RewardConfig, ...]]:
     """The tiers and rewards `data` describes; raises when it is not a valid program."""
     if not isinstance(data, dict):

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.config import ProgramConfig
-from kiosk.core.program_data import INVALID, earning_rules, program_from
+from kiosk.core.program_data import INVALID, earning_rules, program_from, verification_rules
 from kiosk.core.signed import (
     SIGNED_KINDS,
     ChangeVerifier,
@@ -286,6 +286,7 @@ def _program(stores: Stores, here: Here, data: dict[str, Any]) -> None:
         raise Refused("not_newer")
     program_from(data)  # raises when it is not a valid program: the change is skipped
     earning_rules(data)
+    verification_rules(data)
     stores.state.write({PROGRAM_KEY: data})
     audit.record(
         stores.conn,

@@ -7,24 +7,30 @@ numbers that are not theirs for the enrollment bonus. The hub sends the code by 
 (docs/sync-protocol.md, "Verification"); this module is the port through which the kiosk
 asks (`Verifier`, implemented by sync/verification.py on the CRM client, injected by
 kiosk/bootstrap.py as the Authorizer is) and the rules: what needs a code
-(`verification.enroll`, `verification.link_card`), and that a change goes ahead only with
+(the chain's signed program's `verification`, pulled from the hub; the kiosk's own
+`[verification]` config only while the program says nothing: the program wins, so that a
+kiosk's config edited on its SD card asks no less than the hub checks), and that a change
+goes ahead only with
 a proof from the hub or, when the hub cannot be reached, a cashier's approval (PIN or staff
 card), each recorded in the audit log: who, why, never the phone or the code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sqlite3
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.config import VerificationConfig
 from kiosk.core.cards import normalize_uid
 from kiosk.core.clock import to_iso
+from kiosk.core.program_data import INVALID, verification_rules
+from kiosk.core.pulled import PROGRAM_KEY
 from kiosk.core.results import EnrollResult
 from kiosk.core.store import audit
 from kiosk.core.store.db import write_transaction
-from kiosk.core.store.outbox import APPROVALS, SyncState
+from kiosk.core.store.outbox import APPROVALS, ENROLL_APPROVAL, SyncState
 from kiosk.core.store.staff import SHOPPER, Actor
 from kiosk.errors import NotAllowed
 from kiosk.text.phone import format_phone, normalize_phone
@@ -141,7 +147,8 @@ class CounterVerification:
         """
         if self.verifier is None:
             return False
-        return self.config.enroll if purpose == ENROLL else self.config.link_card
+        asked = asked_here(self.service.conn, self.config)
+        return asked.enroll if purpose == ENROLL else asked.link_card
 
     def phone(self, text: str) -> str:
         """The phone typed, as E.164 (InvalidPhone if it is not a mobile number)."""
@@ -207,13 +214,17 @@ class CounterVerification:
         with it: kiosk/core/store/outbox.py `member_record`), under the card's blind index.
         """
         now = to_iso(self.service.clock())
-        if isinstance(verified, Approval) and card:
+        if isinstance(verified, Approval) and (card or purpose == ENROLL):
             conn = self.service.conn
             with write_transaction(conn):
-                blind = conn.execute("SELECT blind('card', ?)", (normalize_uid(card),))
+                if card:
+                    blind = conn.execute("SELECT blind('card', ?)", (normalize_uid(card),))
+                    key = str(blind.fetchone()[0])
+                else:  # an enrollment without a card: the member's approval
+                    key = ENROLL_APPROVAL
                 state = SyncState(conn)
                 approvals = state.get(APPROVALS, {})
-                approvals.setdefault(member_id, {})[blind.fetchone()[0]] = {
+                approvals.setdefault(member_id, {})[key] = {
                     "approved_by": verified.actor.actor_id,
                     "reason": verified.reason,
                 }
@@ -236,6 +247,19 @@ class CounterVerification:
                 target=member_id,
                 details={"purpose": purpose, "verification_id": verified.verification_id},
             )
+
+
+def asked_here(conn: sqlite3.Connection, config: VerificationConfig) -> VerificationConfig:
+    """What needs a code at this kiosk: the pulled program's `verification` where it says,
+    else the kiosk's `[verification]` config (a CRM or hub that sends no such setting)."""
+    data = SyncState(conn).get(PROGRAM_KEY)
+    if not data:
+        return config
+    try:
+        rules = verification_rules(data)
+    except INVALID:
+        return config  # a program the kiosk would not apply (kiosk/core/pulled.py)
+    return replace(config, **rules)
 
 
 def masked_national(e164: str, region: str) -> str:

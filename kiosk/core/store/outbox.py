@@ -210,6 +210,8 @@ class Outbox:
             for card in cards
             if card["uid_index"] in approved
         ]
+        if ENROLL_APPROVAL in approved:  # an enrollment a cashier approved (no card named)
+            verification.append({"purpose": "enroll", **approved[ENROLL_APPROVAL]})
         if verification:
             record["verification"] = verification
         phone, name, birthday = person_fields(row["person"])
@@ -302,6 +304,8 @@ class Outbox:
 # sync_state's key of the cashiers' approvals of cards: member id -> the card's blind index
 # -> {"approved_by", "reason"} (never the card's id in clear).
 APPROVALS = "verification_approvals"
+# Its key of an enrollment's approval made without a card (a blind index is never this).
+ENROLL_APPROVAL = "enroll"
 
 
 class SyncState:
