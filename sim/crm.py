@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sim import crm_holds, crm_lookup
+from sim import crm_holds, crm_lookup, crm_verify
 from sim.crm_checks import heartbeat_problem, is_int64, member_problem
 from sim.crm_faults import GARBAGE, Faults
 from sim.crm_store import CODE_REFUSED, MAX_BATCH, CrmStore
@@ -43,6 +43,7 @@ _OPERATIONS = {
     ("POST", "/v2/heartbeat"),
     ("POST", "/v2/holds"),
     ("GET", crm_lookup.PATH),
+    *(("POST", path) for path in crm_verify.PATHS),
 }
 
 
@@ -82,6 +83,9 @@ class CrmServer:
         self.requests = 0
         self.faults_injected = 0
         self.injected: Counter[str] = Counter()  # faults that hit, by kind
+        # Verification codes: always crm_verify.DEMO_CODE, told on the console (masked);
+        # None: a CRM without verification (404 not_found, as one from before it).
+        self.codes: crm_verify.Codes | None = crm_verify.Codes(clock)
         # Tests hear of each request as it arrives (its path), before it is handled.
         self.on_request: Callable[[str], None] | None = None
         self._lock = threading.Lock()
@@ -315,6 +319,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._holds(device, method, path, raw)
             elif path == crm_lookup.PATH:
                 self._send(*crm_lookup.answer(crm.store, urlsplit(self.path).query))
+            elif path in crm_verify.PATHS and crm.codes is not None:
+                self._send(*crm.codes.answer(device, path, self._json(raw)))
+            elif path in crm_verify.PATHS:
+                self._error(404, "not_found", f"No {method} {path} here.")
             else:
                 status = self._json(raw)
                 problem = heartbeat_problem(status)

@@ -1,9 +1,9 @@
 """Verification at the kiosk's core (kiosk/core/verification.py) and its CRM port.
 
 What needs a code, who may approve in its place, what the audit log keeps (never the phone
-or the code), and the port's answers from a CRM that cannot verify: nothing listening, and
-the simulated CRM, which has no verification (404). The code's flow with a real hub is in
-tests/ui/test_verify_ui.py.
+or the code), and the port's answers from a CRM that cannot verify: nothing listening (a
+CRM without verification, 404: tests/test_sim_crm_verification.py). The code's flow with a
+real hub is in tests/ui/test_verify_ui.py.
 """
 
 from __future__ import annotations
@@ -95,16 +95,6 @@ def test_a_hub_out_of_reach_is_unreachable_never_an_error(
     checked = verification.check(1, "12345")
 
     assert isinstance(sent, Unreachable) and isinstance(checked, Unreachable)
-
-
-def test_a_crm_without_verification_is_unreachable_so_a_cashier_approves(
-    open_service: Callable[..., LoyaltyService], sim_crm: CrmServer
-):
-    service = open_service(f'crm.url="{sim_crm.url}"', f'crm.device_secret="{SECRET}"')
-
-    sent = _verification(service).send(PHONE, LINK_CARD, "A1B2C3D4", "fa")
-
-    assert isinstance(sent, Unreachable)
 
 
 @pytest.mark.parametrize("role", ["shopper", "technician", "cli"])
