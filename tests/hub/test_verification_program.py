@@ -21,7 +21,9 @@ import pytest
 import requests
 from django_otp.oath import TOTP  # type: ignore[import-untyped]
 
+from hub.program.diff import diff
 from hub.program.draft import values_of
+from hub.program.rules import default_program
 from sync.owner_key import OwnerKey
 from tests.hub.conftest import Hub, HubServer
 from tests.hub.wire import Server, Wire, member, new_id
@@ -261,3 +263,16 @@ def asks_no_codes(hub: Hub, directory: Path) -> None:
     program["verification"] = {"link_card": False, "enroll": False}
     (directory / "no-codes.json").write_text(json.dumps(program))
     hub.run("program", "publish", str(directory / "no-codes.json"))
+
+
+def test_the_history_shows_a_verification_change_as_on_and_off_and_an_unsaid_one_as_none():
+    before = default_program()
+    unsaid = {k: v for k, v in before.items() if k != "verification"}
+    after = default_program() | {"verification": {"link_card": True, "enroll": True}}
+
+    (change,) = diff(before, after)
+
+    assert diff(unsaid, before) == []  # a program from before the setting asks as the default
+    assert (change.section, change.field) == ("verification", "verification.enroll")
+    assert (change.before.en, change.after.en) == ("off", "on")
+    assert change.field_name.fa == "کد برای عضویت"
