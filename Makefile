@@ -49,23 +49,46 @@ torture: $(STAMP)
 # Message catalogues: extract the keys from the code and kv files, merge them into the
 # Persian and English catalogues (new keys arrive empty: a test fails until translated),
 # compile the .mo files the app loads.
-translations: $(STAMP)
+translations: $(STAMP) panel-translations
 	$(BIN)/pybabel -q extract -F babel.cfg -k t -k tr -k say -k N_ -k _message \
 		--no-location --sort-output --omit-header -o kiosk/locale/kiosk.pot .
 	$(BIN)/pybabel -q update -i kiosk/locale/kiosk.pot -d kiosk/locale -D kiosk \
 		--no-fuzzy-matching --ignore-obsolete --no-wrap
 	$(BIN)/pybabel -q compile -d kiosk/locale -D kiosk
-	@# The panel's (docs/panel.md, "Translations"): Django's makemessages and
-	@# compilemessages (they read the templates; GNU gettext does the work), one Persian
-	@# catalogue per part; the .mo files are committed (tests/panel/test_formats.py).
+
+# The panel's (docs/panel.md, "Translations"): Django's makemessages and
+# compilemessages (GNU gettext does the work), a Persian catalogue for the panel's own
+# pages (hub/panel/locale) and one per part (settings.PANEL_PARTS,
+# hub/panel/<part>/locale); the .mo files are committed (tests/panel/test_formats.py).
+# A part's templates are in templates/panel/<part>/, outside its folder, and
+# makemessages files a string under the nearest locale folder above it (or the first of
+# LOCALE_PATHS): so each catalogue is made in a folder of its own, of symbolic links to
+# exactly its files (a part's code and templates; the panel's, all the rest) next to a
+# link to its locale (tests/panel/test_catalogues_cover_templates.py checks the result).
+.PHONY: panel-translations
+panel-translations: $(STAMP)
 	@command -v xgettext >/dev/null || $(MAKE) --no-print-directory gettext-package
-	for dir in hub/panel $(wildcard hub/panel/members hub/panel/insights hub/panel/program hub/panel/messages); do \
-		ignore=""; [ "$$dir" = hub/panel ] && ignore="--ignore=members/* --ignore=insights/* --ignore=program/* --ignore=messages/*"; \
-		mkdir -p $$dir/locale && (cd $$dir && HUB_DATA_DIR=$(CURDIR)/var/hub DJANGO_SETTINGS_MODULE=hub.settings \
-			$(CURDIR)/$(BIN)/python -m django makemessages -l fa --no-location --no-obsolete $$ignore && \
-			HUB_DATA_DIR=$(CURDIR)/var/hub DJANGO_SETTINGS_MODULE=hub.settings \
-			$(CURDIR)/$(BIN)/python -m django compilemessages -v 0); \
-	done
+	set -e; export HUB_DATA_DIR=$(CURDIR)/var/hub DJANGO_SETTINGS_MODULE=hub.settings; \
+	panel=$(CURDIR)/hub/panel; python=$(CURDIR)/$(BIN)/python; \
+	parts=$$($$python -c 'from hub.settings import PANEL_PARTS; print(*PANEL_PARTS)'); \
+	farm=$$(mktemp -d); trap 'rm -rf "$$farm"' EXIT; \
+	for part in panel $$parts; do \
+		mkdir "$$farm/$$part"; files=$$farm/$$part/files; \
+		if [ $$part = panel ]; then \
+			locale=$$panel/locale; cp -rs $$panel $$files; \
+			for other in $$parts; do rm -rf $$files/$$other $$files/templates/panel/$$other; done; \
+		else \
+			locale=$$panel/$$part/locale; mkdir $$files; \
+			[ ! -d $$panel/$$part ] || cp -rs $$panel/$$part $$files/code; \
+			[ ! -d $$panel/templates/panel/$$part ] || cp -rs $$panel/templates/panel/$$part $$files/templates; \
+		fi; \
+		find $$files -depth -type d -name locale -exec rm -rf {} +; \
+		mkdir -p $$locale; ln -s $$locale $$farm/$$part/locale; \
+		(cd $$farm/$$part && $$python -m django makemessages -l fa --no-location --no-obsolete -v 0); \
+		po=$$locale/fa/LC_MESSAGES/django.po; \
+		if [ -f $$po ]; then sed -i '/^"POT-Creation-Date: /d' $$po; else rmdir $$locale 2>/dev/null || true; fi; \
+	done; \
+	cd $$panel && $$python -m django compilemessages -v 0
 
 # Every screen at 800x480, in Persian and in English, into docs/screenshots/.
 screenshots: $(STAMP)
