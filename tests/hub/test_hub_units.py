@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -184,3 +185,22 @@ def test_verify_would_catch_a_misspelled_hardening_directive(
     )
 
     assert verify_problems(unit) != []
+
+
+def test_the_sysusers_file_makes_the_user_the_units_run_as(tmp_path: Path) -> None:
+    if shutil.which("systemd-sysusers") is None:
+        pytest.skip("systemd-sysusers is not installed (Debian: systemd)")
+    (tmp_path / "etc").mkdir()
+    conf = UNITS / "loyalty-hub.sysusers.conf"
+
+    done = subprocess.run(
+        ["systemd-sysusers", f"--root={tmp_path}", "--dry-run", str(conf)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "Creating user 'loyalty-hub'" in done.stdout + done.stderr
+    assert {value(u, "User") for u in SERVICES} == {"loyalty-hub"}
