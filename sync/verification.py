@@ -4,7 +4,8 @@ docs/sync-protocol.md, "Verification". A shopper waits at the counter: the reque
 the counter's short timeout (`crm.hold_timeout_seconds`) and never while the kiosk's
 credentials stand refused or a Retry-After holds the device (sync/counter.py). Any answer
 the kiosk cannot act on is `Unreachable`, and a cashier approves instead: the network, a
-timeout, a 5xx, and a CRM that has no verification (the simulated CRM answers 404).
+timeout, a 5xx, and a CRM that has no verification (404; the simulated CRM has it: its
+code is always 12345, sim/crm_verify.py).
 """
 
 from __future__ import annotations
