@@ -35,6 +35,7 @@ from hub.members import records
 from hub.members.models import BranchMember, Card, Member
 from hub.members.profile import NotYours, visible
 from hub.members.search import Viewer
+from hub.messaging.models import Message
 from hub.program.publish import current
 from hub.program.rules import DEFAULT_MAX_ADJUST_POINTS
 
@@ -45,6 +46,7 @@ _BRANCH_MEMBERS = BranchMember._meta.db_table
 _BRANCHES = Branch._meta.db_table
 _CARD_UID = 32
 _HOLDS = Hold._meta.db_table
+_MESSAGES = Message._meta.db_table
 
 
 class NotAllowed(HubError):
@@ -250,7 +252,8 @@ class Erased:
 def erase(member_id: str, viewer: Viewer) -> Erased:
     """Remove the person everywhere; the anonymous ledger stays, under the same ids.
 
-    The personal fields are nulled, the cards deleted, their active holds released, the
+    The personal fields are nulled, the cards deleted, their active holds released, their
+    SMS stripped of phone and text (one not yet sent is cancelled), the
     status `erased` for good (a kiosk's record cannot bring them back:
     hub/members/records.py), and an `erasure` change per id goes to every kiosk of their
     branches.
@@ -284,6 +287,16 @@ def erase(member_id: str, viewer: Viewer) -> Erased:
             cursor.execute(
                 f"UPDATE {_HOLDS} SET state = 'released' "
                 "WHERE member_id = ANY(%s) AND state = 'active'",
+                [ids],
+            )
+            # Their SMS: the phone and the text (which names them) go; a message not yet
+            # sent is not sent. The row stays, anonymous, for the spend and the log.
+            cursor.execute(
+                f"UPDATE {_MESSAGES} SET phone = '', body = '', "
+                "state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END, "
+                "error = CASE WHEN state = 'queued' THEN 'erased' ELSE error END, "
+                "finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END "
+                "WHERE member_id = ANY(%s)",
                 [ids],
             )
         feed.append([("erasure", {"member_id": one}) for one in live])
