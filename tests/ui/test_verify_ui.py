@@ -20,6 +20,9 @@ import pytest
 
 from kiosk.core.store import audit
 from kiosk.errors import UnknownCard
+from sim.crm import CrmServer
+from sim.crm_store import CrmStore
+from sim.crm_verify import DEMO_CODE
 from sync.client import CrmClient
 from tests.hub.conftest import Hub, HubServer, hub, hub_template, postgres  # noqa: F401
 from tests.ui.conftest import CASHIER_PIN, Kiosk
@@ -258,3 +261,36 @@ def test_enrollment_asks_for_the_code_when_the_chain_wants_it(
 
     assert kiosk.screen == "result"
     assert kiosk.service.identify_phone("09351234567").member_id
+
+
+@pytest.fixture
+def on_the_simulator(kiosk_factory: Callable[..., Kiosk]) -> Iterator[tuple[Kiosk, list[str]]]:
+    """A kiosk enrolled at the simulated CRM, as `make run` has it, and what the CRM told."""
+    told: list[str] = []
+    with CrmServer(CrmStore()) as crm:
+        assert crm.codes is not None
+        crm.codes.tell = told.append
+        client = CrmClient(crm.url, "kiosk-sim-1")
+        try:
+            secret = base64.urlsafe_b64encode(client.enroll(crm.store.new_code())).decode()
+        finally:
+            client.close()
+        kiosk = kiosk_factory(
+            f'crm.url="{crm.url}"', 'device.id="kiosk-sim-1"', f'crm.device_secret="{secret}"'
+        )
+        kiosk.service.enroll(PHONE, client_txn_id="setup", card=OWN_CARD)
+        yield kiosk, told
+
+
+def test_on_the_simulated_crm_the_code_screen_shows_and_its_demo_code_links_the_card(
+    on_the_simulator: tuple[Kiosk, list[str]],
+):
+    kiosk, told = on_the_simulator
+    linking(kiosk)
+    shown = kiosk.screen
+
+    kiosk.keys(DEMO_CODE + "[ok]")
+
+    assert shown == "verify"  # not the cashier's approval: the simulator verifies
+    assert told == [f"simulated CRM: code for 0912***: {DEMO_CODE}"]
+    assert kiosk.screen == "member" and card_linked(kiosk)
