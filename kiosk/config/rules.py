@@ -67,6 +67,7 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
     _at_least(b, "ui.height", c.ui.height, 240)
     _at_least(b, "ui.idle_timeout_seconds", c.ui.idle_timeout_seconds, 5)
     _at_least(b, "ui.result_seconds", c.ui.result_seconds, 1)
+    _at_least(b, "feedback.every_days", c.feedback.every_days, 1)
 
     p = c.program
     _one_of(b, "program.mode", p.mode, ("points", "stamps"))

@@ -172,6 +172,14 @@ class VerificationConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    # The shopper's rating of a visit after a purchase (kiosk/core/feedback.py), asked at
+    # most once per member every `every_days` days; the chain's program wins once pulled.
+    enabled: bool
+    every_days: int
+
+
+@dataclass(frozen=True)
 class ReadersConfig:
     urls: tuple[str, ...]
     debounce_ms: int
@@ -202,6 +210,7 @@ class KioskConfig:
     verification: VerificationConfig
     readers: ReadersConfig
     ui: UiConfig
+    feedback: FeedbackConfig
     # The layers that made this config, for `kiosk config show` and diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
 
