@@ -91,11 +91,11 @@ def index(request: PanelRequest) -> HttpResponse:
 @panel_page()
 def visits(request: PanelRequest) -> HttpResponse:
     """Visits and purchases by day and branch over a period, with a chart of the amounts."""
-    form = PeriodForm(request.GET or None)
     scope = scope_of(request)
-    if request.GET and not form.is_valid():
+    form, period = _period(request, scope)
+    if period is None:
         return _page(request, "visits", {"form": form, "rows": ()}, status=400)
-    first, last = form.period(scope.today()) if form.is_bound else _last_30(scope)
+    first, last = period
     rows = by_day(scope, first, last)
     if _wants_csv(request):
         return _csv(f"visits-{first}-{last}", *by_day_rows(rows), scope)
@@ -130,11 +130,11 @@ def tiers(request: PanelRequest) -> HttpResponse:
 @panel_page()
 def rewards(request: PanelRequest) -> HttpResponse:
     """Rewards redeemed over a period."""
-    form = PeriodForm(request.GET or None)
     scope = scope_of(request)
-    if request.GET and not form.is_valid():
+    form, period = _period(request, scope)
+    if period is None:
         return _page(request, "rewards", {"form": form, "rows": ()}, status=400)
-    first, last = form.period(scope.today()) if form.is_bound else _last_30(scope)
+    first, last = period
     rows = rewards_redeemed(scope, first, last)
     if _wants_csv(request):
         return _csv(f"rewards-{first}-{last}", *reward_rows(rows), scope)
@@ -237,6 +237,14 @@ def _unnamed(request: PanelRequest, people: Iterable[Person]) -> Iterator[Person
     personal data (support): not even masked."""
     for person in people:
         yield person if request.access.sees_personal else replace(person, phone=None, name=None)
+
+
+def _period(request: PanelRequest, scope: Scope) -> tuple[PeriodForm, tuple[date, date] | None]:
+    """The period asked for (the last 30 days if none), or None with the form's errors."""
+    form = PeriodForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        return form, None
+    return form, form.period(scope.today()) if form.is_bound else _last_30(scope)
 
 
 def _last_30(scope: Scope) -> tuple[date, date]:
