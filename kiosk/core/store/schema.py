@@ -479,3 +479,31 @@ def m012_chain_seals(db: Database) -> None:
         "hash TEXT NOT NULL, mac TEXT NOT NULL) WITHOUT ROWID"
     )
     seal_heads(db.conn)
+
+
+@MIGRATIONS()
+def m013_visit_feedback(db: Database) -> None:
+    """The shopper's rating of a visit (kiosk/core/feedback.py): one row per earn entry asked.
+
+    The ask is written when the faces are shown (at most one per member every few days),
+    the rating and reasons when tapped; `version` moves on at each change and the sync
+    pushes a row while `pushed_version` is behind it. Not the ledger: no points change.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE feedback (
+            entry_id TEXT PRIMARY KEY REFERENCES entries(entry_id),
+            member_id TEXT NOT NULL REFERENCES members(member_id),
+            asked_at TEXT NOT NULL,
+            rating INTEGER CHECK (rating IS NULL OR rating BETWEEN 1 AND 5),
+            rated_at TEXT,
+            reasons TEXT NOT NULL DEFAULT '',
+            version INTEGER NOT NULL DEFAULT 0,
+            pushed_version INTEGER NOT NULL DEFAULT 0,
+            refused TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX feedback_by_member ON feedback(member_id, asked_at);
+        CREATE INDEX feedback_to_push ON feedback(entry_id) WHERE version > pushed_version;
+        """,
+    )
