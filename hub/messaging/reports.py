@@ -7,7 +7,10 @@ from datetime import datetime
 
 from django.db import transaction
 
+from hub.feed import feed
+from hub.integration import events
 from hub.members.models import Member
+from hub.members.records import record_of
 from hub.messaging.models import Message, OptOut
 
 # Replies that opt a phone out of marketing: Persian «لغو» (cancel), 11 (the number
@@ -49,9 +52,22 @@ def opt_out(phone: str, via: str, now: datetime) -> int:
         if Member.objects.filter(phone=phone, consent_at__gt=now).exists():
             return 0
         OptOut.objects.update_or_create(phone=phone, defaults={"at": now, "via": via})
-        Member.objects.filter(phone=phone, consent_marketing=True).update(
-            consent_marketing=False, consent_at=now
+        withdrawn = list(
+            Member.objects.filter(phone=phone, consent_marketing=True).values_list("pk", flat=True)
         )
+        Member.objects.filter(pk__in=withdrawn).update(
+            consent_marketing=False, consent_at=now, updated_at=now
+        )
+        _tell_kiosks_and_crm(withdrawn)
         return Message.objects.filter(phone=phone, marketing=True, state="queued").update(
             state="cancelled", finished_at=now, error=f"opted out ({via})"
         )
+
+
+def _tell_kiosks_and_crm(member_ids: list[str]) -> None:
+    """The members' records as now held, to the kiosks (a `member` change in the feed: a
+    kiosk stops offering marketing at once) and to the CRM (`member.updated`)."""
+    for member in Member.objects.filter(pk__in=member_ids, merged_into__isnull=True):
+        record = record_of(member, member.cards.order_by("uid"))
+        feed.append([("member", record)])
+        events.emit(events.MemberWritten(record, None, member))
