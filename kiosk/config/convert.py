@@ -53,6 +53,8 @@ class _Builder:
             if not f.init or f.name == "sources":
                 continue
             key = f"{prefix}{f.name}"
+            if f.name not in data and f.default is not dataclasses.MISSING:
+                continue  # an item's optional key (an offer's): its default holds
             if f.name not in data:
                 self.problem(key, "is missing")
                 ok = False

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import phonenumbers
 
 from kiosk.config.crm_url import crm_url_problem
+from kiosk.config.offer_rules import offer_problems
 from kiosk.config.problems import suggest
 from kiosk.config.schema import READER_SCHEMES, KioskConfig
 
@@ -112,6 +113,13 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
         if not reward.id:
             b.problem(f"{key}.id", "must not be empty")
     _unique(b, "program.rewards", [r.id for r in p.rewards])
+    for name in ("birthday_window_before_days", "anniversary_bonus"):
+        _at_least(b, f"program.{name}", getattr(p, name), 0)
+    _at_least(b, "program.anniversary_window_days", p.anniversary_window_days, 1)
+    for i, offer in enumerate(p.offers):
+        for key, wrong in offer_problems(offer, {t.id for t in p.tiers}):
+            b.problem(f"program.offers[{i}].{key}", wrong)
+    _unique(b, "program.offers", [o.id for o in p.offers])
 
     s = c.security
     _at_least(b, "security.pin_min_length", s.pin_min_length, 4)

@@ -106,6 +106,25 @@ class RewardConfig:
 
 
 @dataclass(frozen=True)
+class OfferConfig:
+    # A limited-time offer (docs/program.md, "Limited-time offers"): kiosk/core/offers.py.
+    # Only the id is required: an empty condition means "any".
+    id: str
+    name_fa: str = ""
+    name_en: str = ""
+    multiplier: Decimal = Decimal(1)
+    bonus: int = 0
+    starts: date | None = None
+    ends: date | None = None
+    weekdays: tuple[str, ...] = ()
+    from_time: str = "00:00"
+    until_time: str = "24:00"
+    branches: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    min_amount: int = 0
+
+
+@dataclass(frozen=True)
 class ProgramConfig:
     mode: str
     points: int
@@ -115,6 +134,10 @@ class ProgramConfig:
     birthday_bonus: int
     birthday_calendar: str
     birthday_window_days: int
+    birthday_window_before_days: int
+    anniversary_bonus: int
+    anniversary_window_days: int
+    show_member_count: bool
     tier_window_days: int
     offline_redemption_allowance: int
     stamps: StampsConfig
@@ -122,6 +145,7 @@ class ProgramConfig:
     limits: LimitsConfig
     tiers: tuple[TierConfig, ...]
     rewards: tuple[RewardConfig, ...]
+    offers: tuple[OfferConfig, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import jdatetime
 
+from kiosk.core import offers
+
 if TYPE_CHECKING:
     from kiosk.config import ProgramConfig, RewardConfig, TierConfig
+    from kiosk.config.schema import OfferConfig
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,20 @@ class PointsRule:
     lines: tuple[QuoteLine, ...]
 
 
-def points_for_purchase(program: ProgramConfig, amount: int, tier: TierConfig) -> PointsRule:
-    """Points a purchase of `amount` rial earns in `tier`, with reasons, capped by the limits."""
+def points_for_purchase(
+    program: ProgramConfig,
+    amount: int,
+    tier: TierConfig,
+    *,
+    at: datetime | None = None,
+    branch: str = "",
+    language: str = "fa",
+) -> PointsRule:
+    """Points a purchase of `amount` rial earns in `tier`, with reasons, capped by the limits.
+
+    With `at` (the shop-local moment) and the `branch`, the program's offers that apply
+    raise it (kiosk/core/offers.py): one line each, named in `language`, before the cap.
+    """
     lines: list[QuoteLine] = []
     if program.mode == "stamps":
         minimum = program.stamps.min_purchase
@@ -58,11 +73,32 @@ def points_for_purchase(program: ProgramConfig, amount: int, tier: TierConfig) -
                 "tier_multiplier", total - base, {"tier": tier.id, "multiplier": tier.multiplier}
             )
         )
+    if at is not None and program.offers:
+        found = offers.combine(offers.applying(program.offers, at, branch, tier.id, amount))
+        if found.multiplied_by is not None:
+            # base x tier x offer, rounded down once: what the hub bounds (hub/ledger/rules.py)
+            raised = Decimal(base) * tier.multiplier * found.multiplier
+            offered = int(raised.to_integral_value(rounding=ROUND_FLOOR))
+            lines.append(_offer_line(found.multiplied_by, offered - total, language))
+            total = offered
+        for offer in found.bonuses:
+            lines.append(_offer_line(offer, offer.bonus, language))
+            total += offer.bonus
     cap = program.limits.max_points_per_purchase
     if cap and total > cap:
         lines.append(QuoteLine("capped", cap - total, {"cap": cap}))
         total = cap
     return PointsRule(total, tuple(lines))
+
+
+def _offer_line(offer: OfferConfig, points: int, language: str) -> QuoteLine:
+    params = {
+        "offer": offer.id,
+        "name": offers.name_in(offer, language),
+        "multiplier": offer.multiplier,
+        "bonus": offer.bonus,
+    }
+    return QuoteLine("offer", points, params)
 
 
 def tier_for(program: ProgramConfig, earned_in_window: int) -> TierConfig:

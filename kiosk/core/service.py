@@ -90,7 +90,17 @@ class LoyaltyService(RedemptionService):
         if history is None:
             history = self._earn_history(member.member_id, now)
         tier = self.effective_tier(member, now, history.earned_in_window)
-        rule = points_for_purchase(self.program, amount, tier)
+        language = (member.person.language if member.person else None) or (
+            self.config.shop.default_language
+        )
+        rule = points_for_purchase(
+            self.program,
+            amount,
+            tier,
+            at=now.astimezone(self.tz),  # offers run by the shop's clock
+            branch=self.config.shop.name,
+            language=language,
+        )
         limits = self.program.limits
         refusal = None
         wait = 0
