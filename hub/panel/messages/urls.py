@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from hub.panel.messages import views
+from hub.panel.messages import policy, views
 
 app_name = "messages"
 urlpatterns = [
@@ -17,4 +17,5 @@ urlpatterns = [
     path("balance/", views.balance, name="balance"),
     path("webhooks/", views.webhooks, name="webhooks"),
     path("webhooks/<int:endpoint_id>/active", views.webhook_active, name="webhook_active"),
+    path("settings/", policy.policy_page, name="settings"),
 ]

@@ -11,6 +11,7 @@ may ask and audit every change and every phone number shown.
 | campaigns: preview, send, the list | the owner (a send audited) |
 | the balance and the spend | the owner and support (figures, no person) |
 | webhooks: endpoints, deliveries, enable and disable | the owner (audited); secrets never shown |
+| the settings (policy.py): quiet hours, caps, budget | all read; the owner changes (audited) |
 """
 
 from __future__ import annotations
@@ -148,6 +149,7 @@ def _tabs(request: PanelRequest) -> list[dict[str, Any]]:
     tabs += [("campaigns", _("Campaigns"), role is Role.OWNER)]
     tabs += [("balance", _("Balance and spend"), role in (Role.OWNER, Role.SUPPORT))]
     tabs += [("webhooks", _("Webhooks"), role is Role.OWNER)]
+    tabs += [("settings", _("Settings"), True)]
     return [
         {"url": reverse(f"panel:messages:{name}"), "label": label, "here": name == _here(request)}
         for name, label, shown in tabs
