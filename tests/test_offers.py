@@ -13,6 +13,7 @@ from kiosk.config import ConfigError
 from kiosk.config.schema import OfferConfig
 from kiosk.core.offers import combine, ends_at, running_now, runs_at
 from kiosk.core.program import points_for_purchase, tier_by_id
+from kiosk.core.program_data import INVALID, earning_rules
 from kiosk.core.store.staff import CLI, Actor
 from tests.conftest import make_config
 
@@ -259,3 +260,17 @@ def test_a_wrong_offer_in_the_config_is_reported(offer, problem):
 def test_two_offers_with_one_id_are_reported():
     with pytest.raises(ConfigError, match="used twice"):
         make_config('program.offers=[{id="x", bonus=1}, {id="x", bonus=2}]')
+
+
+def test_the_hubs_offers_reach_the_program_and_a_bad_one_is_refused():
+    data = {
+        "tiers": [{"id": "bronze", "threshold": 0, "multiplier": "1"}],
+        "offers": [{"id": "noon", "name_en": "Noon", "multiplier": "2", "from_time": "12:00"}],
+    }
+
+    (offer,) = earning_rules(data)["offers"]
+
+    assert (offer.multiplier, offer.from_time, offer.until_time) == (Decimal(2), "12:00", "24:00")
+    for bad in ({"id": "x", "multiplier": "1"}, {"id": "x", "bonus": 1, "tiers": ["gold"]}, "x"):
+        with pytest.raises(INVALID):
+            earning_rules(data | {"offers": [bad]})

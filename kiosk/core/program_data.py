@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from kiosk.config import RewardConfig, TierConfig
+from kiosk.config.offer_rules import offer_problems
+from kiosk.config.schema import OfferConfig
 
 # A program's earning rules that the CRM may send (docs/sync-protocol.md, the `program`
 # row), with the least value each may take; `max_adjust_points` is the hub's alone.
@@ -23,6 +25,7 @@ _RULES = {
     "max_amount": 1,
     "enrollment_bonus": 0,
     "birthday_bonus": 0,
+    "anniversary_bonus": 0,
     "offline_redemption_allowance": 0,
 }
 _MODES = ("points", "stamps")
@@ -42,7 +45,40 @@ def earning_rules(data: dict[str, Any]) -> dict[str, Any]:
         if data["mode"] not in _MODES:
             raise ValueError("mode must be points or stamps")
         found["mode"] = data["mode"]
+    if "offers" in data:
+        found["offers"] = offers_from(data["offers"], data)
     return found
+
+
+def offers_from(given: Any, data: dict[str, Any]) -> tuple[OfferConfig, ...]:
+    """The limited-time offers a program carries, held to the config's rules; raises when
+    one is bad (docs/program.md, "Limited-time offers")."""
+    if not isinstance(given, list):
+        raise TypeError("offers is a list")
+    tier_ids = {str(t["id"]) for t in data.get("tiers") or []}
+    offers = []
+    for item in given:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise TypeError("an offer is an object with an id")
+        offer = OfferConfig(
+            id=item["id"],
+            name_fa=str(item.get("name_fa", "")),
+            name_en=str(item.get("name_en", "")),
+            multiplier=Decimal(str(item.get("multiplier", "1"))),
+            bonus=int(item.get("bonus", 0)),
+            starts=date.fromisoformat(item["starts"]) if item.get("starts") else None,
+            ends=date.fromisoformat(item["ends"]) if item.get("ends") else None,
+            weekdays=tuple(str(d) for d in item.get("weekdays", ())),
+            from_time=str(item.get("from_time", "00:00")),
+            until_time=str(item.get("until_time", "24:00")),
+            branches=tuple(str(b) for b in item.get("branches", ())),
+            tiers=tuple(str(t) for t in item.get("tiers", ())),
+            min_amount=int(item.get("min_amount", 0)),
+        )
+        for key, problem in offer_problems(offer, tier_ids):
+            raise ValueError(f"offer {offer.id}: {key} {problem}")
+        offers.append(offer)
+    return tuple(offers)
 
 
 def verification_rules(data: dict[str, Any]) -> dict[str, bool]:
