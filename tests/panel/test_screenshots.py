@@ -114,6 +114,7 @@ PAGES: list[tuple[str, str, str | None, Step]] = [
     ("messages-campaign", "/panel/messages/campaigns/", "owner", _campaign_preview),
     ("messages-balance", "/panel/messages/balance/", "owner", None),
     ("messages-webhooks", "/panel/messages/webhooks/", "owner", None),
+    ("messages-settings", "/panel/messages/settings/", "owner", None),
     # What a branch manager and support see of the same.
     ("dashboard-manager", "/panel/", "manager", None),
     ("member-support", MEMBER, "support", None),
