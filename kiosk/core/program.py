@@ -149,16 +149,33 @@ def lot_expiry(program: ProgramConfig, earned_at: datetime) -> datetime | None:
 
 
 def birthday_occurrence(
-    birthday: date, today: date, calendar: str, window_days: int
+    birthday: date, today: date, calendar: str, window_days: int, before_days: int = 0
 ) -> date | None:
-    """The birthday's date this year if `today` falls in its bonus window, else None.
+    """The birthday's date whose bonus window holds `today`, else None.
 
-    In the Jalali calendar the birthday comes round on the same Jalali day and month;
-    30 Esfand in a common year falls back to 29 Esfand, 29 February to 28 February.
-    Checks this year's and last year's occurrence, so a window across new year works.
+    The window opens `before_days` before the birthday and lasts to `window_days - 1`
+    after it (docs/program.md, "Birthday window"). In the Jalali calendar the birthday
+    comes round on the same Jalali day and month; 30 Esfand in a common year falls back to
+    29 Esfand, 29 February to 28 February. Last, this and next year's occurrences are
+    checked, so a window across Nowruz or 1 January works.
     """
     for occurrence in _occurrences(birthday, today, calendar):
-        if occurrence <= today < occurrence + timedelta(days=window_days):
+        if (
+            occurrence - timedelta(days=before_days)
+            <= today
+            < occurrence + timedelta(days=window_days)
+        ):
+            return occurrence
+    return None
+
+
+def anniversary_occurrence(
+    joined: date, today: date, calendar: str, window_days: int
+) -> date | None:
+    """The anniversary of joining whose window (`window_days` from it) holds `today`, else
+    None; the joining day itself is no anniversary. Dates come round as birthdays do."""
+    for occurrence in _occurrences(joined, today, calendar):
+        if joined < occurrence <= today < occurrence + timedelta(days=window_days):
             return occurrence
     return None
 
@@ -168,7 +185,7 @@ def _occurrences(birthday: date, today: date, calendar: str) -> list[date]:
         born = jdatetime.date.fromgregorian(date=birthday)
         year = jdatetime.date.fromgregorian(date=today).year
         found = []
-        for y in (year, year - 1):
+        for y in (year + 1, year, year - 1):
             day = born.day
             while True:
                 try:
@@ -178,7 +195,7 @@ def _occurrences(birthday: date, today: date, calendar: str) -> list[date]:
                     day -= 1
         return found
     found = []
-    for y in (today.year, today.year - 1):
+    for y in (today.year + 1, today.year, today.year - 1):
         day = birthday.day
         while True:
             try:

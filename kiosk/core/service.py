@@ -8,11 +8,12 @@ adjust and expire.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from kiosk.core.clock import from_iso, to_iso
 from kiosk.core.program import (
+    anniversary_occurrence,
     birthday_occurrence,
     points_for_purchase,
     tier_by_id,
@@ -388,31 +389,42 @@ class LoyaltyService(RedemptionService):
             self.members.set_tier(member.member_id, qualified.id, to_iso(now), until)
 
     def _birthday_bonus(self, member: Member, now: datetime, cashier: Actor) -> list[Bonus]:
-        points = self.program.birthday_bonus
-        if points <= 0 or member.person is None or member.person.birthday is None:
-            return []
-        occurrence = birthday_occurrence(
-            member.person.birthday,
-            self.local_today(now),
-            self.program.birthday_calendar,
-            self.program.birthday_window_days,
-        )
-        if occurrence is None:
-            return []
-        key = f"birthday:{member.member_id}:{occurrence.isoformat()}"
-        if self.ledger.by_client_txn(key) is not None:
-            return []
-        entry = self.ledger.append(
-            kind="bonus",
-            member_id=member.member_id,
-            points=points,
-            created_at=to_iso(now),
-            client_txn_id=key,
-            reason="birthday",
-            cashier_id=staff_id(cashier),
-            expires_at=self.expiry_for(now),
-        )
-        return [Bonus(entry.entry_id, points, "birthday")]
+        """The birthday's and the anniversary of joining's bonuses due at this purchase,
+        each once per occurrence (its client transaction id names it), as `bonus` entries."""
+        program, today = self.program, self.local_today(now)
+        due: list[tuple[str, int, date | None]] = []
+        if program.birthday_bonus > 0 and member.person and member.person.birthday:
+            occurrence = birthday_occurrence(
+                member.person.birthday,
+                today,
+                program.birthday_calendar,
+                program.birthday_window_days,
+                program.birthday_window_before_days,
+            )
+            due.append(("birthday", program.birthday_bonus, occurrence))
+        if program.anniversary_bonus > 0:
+            joined = self.local_today(from_iso(member.created_at))
+            occurrence = anniversary_occurrence(
+                joined, today, program.birthday_calendar, program.anniversary_window_days
+            )
+            due.append(("anniversary", program.anniversary_bonus, occurrence))
+        bonuses = []
+        for reason, points, day in due:
+            key = f"{reason}:{member.member_id}:{day.isoformat()}" if day else ""
+            if not key or self.ledger.by_client_txn(key) is not None:
+                continue
+            entry = self.ledger.append(
+                kind="bonus",
+                member_id=member.member_id,
+                points=points,
+                created_at=to_iso(now),
+                client_txn_id=key,
+                reason=reason,
+                cashier_id=staff_id(cashier),
+                expires_at=self.expiry_for(now),
+            )
+            bonuses.append(Bonus(entry.entry_id, points, reason))
+        return bonuses
 
 
 def _seconds_left(last: str | None, spacing: timedelta, now: datetime) -> int:
