@@ -39,7 +39,20 @@ REWARD_KINDS = ("fixed_discount", "percent_discount", "free_item")
 # and the kiosks ask for it: both read this signed setting, never a kiosk's own config.
 VERIFICATION = ("link_card", "enroll")
 DEFAULT_VERIFICATION = {"link_card": True, "enroll": False}
-_KEYS = {"version", "mode", "tiers", "rewards", "verification", *NUMBERS, *OPTIONAL_NUMBERS}
+# Whether kiosks ask the shopper to rate a visit after a purchase, and at most once per
+# member every how many days (kiosk/core/feedback.py; docs/program.md, "Feedback"). A
+# program that says nothing asks as this default does (`feedback_of`), as kiosks do.
+DEFAULT_FEEDBACK = {"enabled": True, "every_days": 7}
+_KEYS = {
+    "version",
+    "mode",
+    "tiers",
+    "rewards",
+    "verification",
+    "feedback",
+    *NUMBERS,
+    *OPTIONAL_NUMBERS,
+}
 _TIER_KEYS = {"id", "name_fa", "name_en", "threshold", "multiplier"}
 _REWARD_KEYS = {"id", "name_fa", "name_en", "cost", "kind", "value", "active_from", "active_until"}
 _MULTIPLIER = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?")
@@ -145,7 +158,34 @@ def program_problem(data: object) -> str | None:
         problem = _verification_problem(data["verification"])
         if problem:
             return problem
+    if "feedback" in data:
+        problem = _feedback_problem(data["feedback"])
+        if problem:
+            return problem
     return _tiers_problem(data.get("tiers")) or _rewards_problem(data.get("rewards"))
+
+
+def feedback_of(data: dict[str, Any] | None) -> dict[str, Any]:
+    """The feedback rule of a published program: {"enabled", "every_days"}."""
+    given = (data or {}).get("feedback")
+    found: dict[str, Any] = dict(DEFAULT_FEEDBACK)
+    if isinstance(given, dict) and _feedback_problem(given) is None:
+        found |= given
+    return found
+
+
+def _feedback_problem(given: object) -> str | None:
+    if not isinstance(given, dict):
+        return 'feedback must be an object ({"enabled": true, "every_days": 7})'
+    unknown = sorted(set(given) - set(DEFAULT_FEEDBACK))
+    if unknown:
+        return f"feedback has an unknown field {unknown[0]!r} (it has: enabled, every_days)"
+    if "enabled" in given and not isinstance(given["enabled"], bool):
+        return f"feedback's enabled must be true or false, not {given['enabled']!r}"
+    days = given.get("every_days", 1)
+    if type(days) is not int or not 1 <= days <= 3650:
+        return f"feedback's every_days must be a whole number from 1 to 3650, not {days!r}"
+    return None
 
 
 def _verification_problem(given: object) -> str | None:
