@@ -9,6 +9,7 @@ requests (tests/hub/wire.py) to `hub serve` on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from tests.hub.conftest import Hub, HubServer
 
 # Every answer heard here is checked against docs/sync-openapi.yaml, as the protocol tests do.
 from tests.hub.test_protocol import answers_are_what_the_openapi_file_declares, spec  # noqa: F401
+from tests.hub.test_verification_program import asks_no_codes
 from tests.hub.wire import Server, Wire, error_code, member, new_id
 
 kiosks = test_kiosk_on_the_hub.kiosks  # real kiosks (Appliance, SyncWorker) on the hub
@@ -228,9 +230,10 @@ def test_a_kiosk_is_not_sent_another_branchs_members_but_finds_one_who_taps_a_ca
 
 
 def test_a_merged_member_is_answered_with_the_one_it_became_and_both_branches_hear_of_it(
-    chain,
+    chain, hub: Hub, tmp_path: Path
 ):
     a1, _a2, b = chain
+    asks_no_codes(hub, tmp_path)  # else the survivor takes no card without its code
     first, second = new_id(), new_id()
     a1.push([a1.entry(1, first, 30)], [member(first, phone="+989120000007", cards=[])])
     card = [{"uid": "04F1F2F3", "status": "active"}]
