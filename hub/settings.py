@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "hub.integration",
     # The rollups the panel's figures are read from (hub/insights/models.py).
     "hub.insights",
+    # The member's own page on their phone, under /club/ (docs/club.md).
+    "hub.club",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

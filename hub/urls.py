@@ -21,6 +21,7 @@ urlpatterns = [
     path("v2/verify/check", verify.check),
     path("api/v1/", include("hub.integration.urls")),  # the CRM's read API
     path("panel/", include("hub.panel.urls")),
+    path("club/", include("hub.club.urls")),  # the member's phone page (docs/club.md)
     # The SMS gateway's callbacks and the opt-out link (docs/messaging.md).
     path("sms/", include("hub.messaging.urls")),
     *language_urls,
