@@ -136,7 +136,7 @@ class PolicyForm(forms.Form):
     """The policy's settings; the amounts in the chain's unit (labels say which)."""
 
     shop_name = forms.CharField(
-        label=_("The shop's name in messages"), required=False, max_length=60
+        label=_("The shop's name in messages"), required=False, max_length=100
     )
     time_zone = forms.ChoiceField(label=_("Time zone"))
     quiet_start = TimeField(label=_("Quiet hours from"))
