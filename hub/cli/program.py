@@ -12,6 +12,7 @@ from hub.errors import HubError
 from hub.formats import to_timestamp
 from hub.program import publish
 from hub.program.pins import PIN
+from hub.program.rules import verification_of
 
 
 def register(commands: Any) -> None:
@@ -52,8 +53,10 @@ def program_show(args: argparse.Namespace) -> int:
         return 0
     print(f"program version {found.version}, published {to_timestamp(found.published_at)}")
     for name in sorted(data):
-        if name not in ("tiers", "rewards", "version"):
+        if name not in ("tiers", "rewards", "version", "verification"):
             print(f"  {name}: {data[name]}")
+    asked = verification_of(data)  # what a program that says nothing asks, too
+    print("  verification: " + ", ".join(f"{k} {'on' if v else 'off'}" for k, v in asked.items()))
     for tier in data["tiers"]:
         print(f"  tier {tier['id']}: from {tier['threshold']} points, x{tier['multiplier']}")
     for reward in data["rewards"]:

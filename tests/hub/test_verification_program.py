@@ -91,8 +91,10 @@ def enrolled(**fields: Any) -> dict[str, Any]:
 
 def test_a_new_chain_asks_a_code_to_link_a_card_and_none_to_enroll(hub: Hub):
     program = hub.json("program", "show", "--json")
+    shown = hub.run("program", "show").stdout
 
     assert program["verification"] == {"link_card": True, "enroll": False}
+    assert "verification: link_card on, enroll off" in shown
 
 
 def test_the_owner_can_turn_the_link_check_off_and_the_hub_then_takes_the_link(
