@@ -29,6 +29,7 @@ from drivers.factory import ReaderSet
 from drivers.feedback import Feedback, NoFeedback, Signal
 from kiosk.appliance.assets import assets_dir
 from kiosk.appliance.watchdog import Notifier
+from kiosk.core.feedback import VisitFeedback
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.settings import storage_writable
 from kiosk.core.sync_status import SyncStatus
@@ -62,7 +63,8 @@ FONT = "Kiosk"
 # screen's background) first, so that a screen's own rule is applied after them.
 KV_DIR = Path(__file__).with_name("kv")
 KV_FILES = tuple(
-    KV_DIR / f"{name}.kv" for name in ("widgets", "shopper", "cashier", "technician", "verify")
+    KV_DIR / f"{name}.kv"
+    for name in ("widgets", "shopper", "cashier", "technician", "verify", "feedback")
 )
 # systemd restarts the service whatever its exit status (Restart=always); a distinct code
 # tells the journal that a technician asked for it.
@@ -153,6 +155,10 @@ class KioskApp(App):
         self.exit_code = 0
         self.clock = service.clock
         default: Language = self.default_language()
+        # The visit rating after a purchase (kiosk/ui/screens/feedback.py).
+        self.visit_feedback = VisitFeedback(
+            service.conn, service.clock, service.tz, service.device_id, service.config.feedback
+        )
         self.counter = Counter(
             self.clock,
             default_language=default,

@@ -31,6 +31,7 @@ BareScreen = Literal[
     "provision",
     "staff",
     "out_of_service",
+    "feedback",
 ]
 # Screens shown only with their request.
 RequestedScreen = Literal["pin", "result", "new_pin", "verify"]

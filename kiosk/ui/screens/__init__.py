@@ -8,6 +8,7 @@ from kiosk.ui.requests import ScreenName
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.cashier import AmountScreen, CashierScreen, RedeemScreen
 from kiosk.ui.screens.enrollment import BirthdayScreen, EnrollScreen, NameScreen
+from kiosk.ui.screens.feedback import FeedbackScreen
 from kiosk.ui.screens.shopper import AttractScreen, MemberScreen, PhoneScreen, ResultScreen
 from kiosk.ui.screens.sign_in import PinScreen
 from kiosk.ui.screens.technician import (
@@ -39,6 +40,7 @@ SCREENS: dict[ScreenName, type[KioskScreen[Any]]] = {
     "new_pin": NewPinScreen,
     "out_of_service": OutOfServiceScreen,
     "verify": VerifyScreen,
+    "feedback": FeedbackScreen,
 }
 
 __all__ = ["SCREENS", "KioskScreen"]

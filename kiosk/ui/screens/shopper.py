@@ -409,6 +409,7 @@ class ResultScreen(KioskScreen[ResultRequest]):
         app.result_until = app.clock() + timedelta(seconds=app.config_.ui.result_seconds)
         app.sounds.play("earn")
         self.ids.points.opacity = 0.0  # not drawn at rest for a frame before its entrance
+        self.ids.faces.offer(request.kind == "earn")  # the visit rating, when due
 
     def refresh(self) -> None:
         app = self.app
