@@ -11,6 +11,8 @@ from kivy.uix.image import Image
 from phonenumbers import AsYouTypeFormatter
 
 from kiosk.core.clock import from_iso
+from kiosk.core.offers import ends_at, name_in, running_now
+from kiosk.core.social import active_members
 from kiosk.core.store.staff import SHOPPER, Actor
 from kiosk.core.summary import member_summary
 from kiosk.core.verification import LINK_CARD, Verified
@@ -91,6 +93,25 @@ class AttractScreen(KioskScreen[AttractRequest | None]):
         self.say(self.message_key)
         self.message_key = ""
         self.status_changed()
+        members = ""
+        if program.show_member_count:  # docs/program.md, "Social proof"
+            count = texts.number(active_members(app.service.conn))
+            members = app.t("attract.members", count=count, shop=app.config_.shop.name)
+        self.ids.members.text = members
+        self.tick()
+
+    def tick(self) -> None:
+        """Show the offer running now at this branch and until when, by the app's clock;
+        nothing once it has ended (docs/program.md, "Limited-time offers")."""
+        app = self.app
+        now = app.clock().astimezone(app.service.tz)
+        offer = running_now(app.service.program.offers, now, app.config_.shop.name)
+        text = ""
+        if offer is not None:
+            until = app.texts.digits(ends_at(offer, now).strftime("%H:%M"))
+            text = app.t("attract.offer_until", offer=name_in(offer, app.lang), time=until)
+        if self.ids.offer.text != text:
+            self.ids.offer.text = text
 
     def status_changed(self) -> None:
         app = self.app
