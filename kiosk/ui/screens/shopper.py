@@ -302,6 +302,11 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
         else:
             self.ids.last_visit.text = ""
         self._rewards(summary)
+        # The club's page on the phone (docs/club.md): its address only, nothing of the member.
+        from kiosk.ui.qr import phone_page_url
+
+        page = phone_page_url(app.service.conn, app.config_.crm.url, app.lang)
+        self.ids.qr.data = page or ""
         # Withdrawing consent is one tap here, as giving it was one tick at enrollment.
         offers = self.ids.offers
         offers.disabled = not summary.consent_marketing
