@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "hub.panel",
     # Codes sent to a phone before a kiosk enrolls it or links a card (issue 17).
     "hub.verification",
+    # Shoppers' ratings of their visits, pushed by the kiosks (issue 20).
+    "hub.feedback",
     # SMS to members from a durable outbox (docs/messaging.md).
     "hub.messaging",
     # Webhooks and the read API for the chain's own CRM (docs/integration.md).

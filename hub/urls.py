@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from hub.feedback import views as feedback_views
 from hub.panel.urls import language_urls
 from hub.protocol import holds, storage_key, verify, views
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("v2/storage-key", storage_key.storage_key),
     path("v2/verify", verify.send),
     path("v2/verify/check", verify.check),
+    path("v2/feedback", feedback_views.push),
     path("api/v1/", include("hub.integration.urls")),  # the CRM's read API
     path("panel/", include("hub.panel.urls")),
     path("club/", include("hub.club.urls")),  # the member's phone page (docs/club.md)

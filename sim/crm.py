@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sim import crm_holds, crm_lookup, crm_verify
+from sim import crm_feedback, crm_holds, crm_lookup, crm_verify
 from sim.crm_checks import heartbeat_problem, is_int64, member_problem
 from sim.crm_faults import GARBAGE, Faults
 from sim.crm_store import CODE_REFUSED, MAX_BATCH, CrmStore
@@ -43,6 +43,7 @@ _OPERATIONS = {
     ("POST", "/v2/heartbeat"),
     ("POST", "/v2/holds"),
     ("GET", crm_lookup.PATH),
+    ("POST", crm_feedback.PATH),
     *(("POST", path) for path in crm_verify.PATHS),
 }
 
@@ -317,6 +318,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._changes()
             elif path.startswith("/v2/holds"):
                 self._holds(device, method, path, raw)
+            elif path == crm_feedback.PATH:
+                body = self._json(raw)
+                problem = crm_feedback.body_problem(body)
+                if problem is not None:
+                    raise BadRequest(problem)
+                self._send(*crm_feedback.answer(crm.store, device, body))
             elif path == crm_lookup.PATH:
                 self._send(*crm_lookup.answer(crm.store, urlsplit(self.path).query))
             elif path in crm_verify.PATHS and crm.codes is not None:

@@ -178,6 +178,15 @@ class CrmClient:
             rejected=[r for r in rejected if isinstance(r, dict)],
         )
 
+    def push_feedback(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send visit ratings (docs/sync-protocol.md, "Feedback"); the rows refused for good."""
+        body = {"device_id": self.device_id, "feedback": rows}
+        answer = self._request("POST", "/v2/feedback", body)
+        refused = answer.get("refused")
+        if not _count(answer.get("stored")) or not isinstance(refused, list):
+            raise _bad_answer("the feedback answer has no usable stored or refused")
+        return [r for r in refused if isinstance(r, dict) and isinstance(r.get("entry_id"), str)]
+
     def changes(self, cursor: int, limit: int = 500) -> ChangesPage:
         """The changes after `cursor`."""
         query = urlencode({"cursor": cursor, "limit": limit})

@@ -34,6 +34,7 @@ from kiosk.core.store.db import database_folder
 from kiosk.core.store.outbox import Outbox, SyncState
 from kiosk.core.sync_status import StopReason, SyncStatus
 from sync.client import CrmClient, CrmError
+from sync.feedback import push_feedback
 from sync.provisioned import keep_owner_key, owner_key
 from sync.secret import SECRET_FILENAME, fingerprint, load_secret, save_secret, secret_path
 
@@ -138,6 +139,8 @@ class SyncWorker:
                 return DrainResult(batches, acknowledged, rejected, StopReason.BACKOFF)
             batch = self.outbox.next_batch(self.config.batch_size)
             if batch.empty:
+                # Every visit's entry is at the CRM now: its ratings may follow it.
+                push_feedback(self.client, self.service)
                 return DrainResult(batches, acknowledged, rejected, StopReason.EMPTY)
             try:
                 answer = self.client.push(

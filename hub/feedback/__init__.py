@@ -1,0 +1,1 @@
+"""Shoppers' ratings of their visits, pushed by the kiosks (docs/sync-protocol.md, "Feedback")."""

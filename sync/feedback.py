@@ -1,0 +1,60 @@
+"""Pushing visit ratings to the CRM (docs/sync-protocol.md, "Feedback").
+
+After the ledger's outbox is empty, so that every rated visit's entry is at the CRM first.
+A rating is never in the way of the ledger: a CRM that does not know `/v2/feedback` (an
+older hub, 404) or fails is tried again later, and the ratings wait in the kiosk's
+database; one refused for good (not this device's visit) is kept, flagged, and not sent
+again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kiosk.core.feedback import VisitFeedback
+from kiosk.core.service_base import ServiceBase
+from sync.client import CrmClient, CrmError
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class FeedbackPushed:
+    """Ratings taken by the CRM, refused by it, and why nothing went (or "")."""
+
+    sent: int
+    refused: int
+    problem: str = ""
+
+
+def visit_feedback(service: ServiceBase) -> VisitFeedback:
+    """The ratings of one kiosk database."""
+    return VisitFeedback(
+        service.conn, service.clock, service.tz, service.device_id, service.config.feedback
+    )
+
+
+def push_feedback(client: CrmClient, service: ServiceBase, *, batches: int = 5) -> FeedbackPushed:
+    """Send the ratings waiting (a few batches at most); never raises for the CRM's sake."""
+    ratings = visit_feedback(service)
+    sent = refused = 0
+    for _ in range(batches):
+        rows = ratings.to_push(BATCH)
+        if not rows:
+            break
+        try:
+            answer = client.push_feedback(rows)
+        except CrmError as error:
+            if error.status == 404:
+                return FeedbackPushed(sent, refused, "the CRM takes no feedback (an older hub)")
+            log.info("feedback not pushed: %s", error.code)
+            return FeedbackPushed(sent, refused, str(error))
+        codes = {str(r["entry_id"]): str(r.get("code", "refused")) for r in answer}
+        ratings.pushed(rows, codes)
+        sent += len(rows) - len(codes)
+        refused += len(codes)
+        if codes:
+            log.warning("the CRM refused %d visit ratings; they are kept and flagged", len(codes))
+    return FeedbackPushed(sent, refused)
