@@ -108,7 +108,8 @@ def _page(
     )
 
 
-def _number(value: int, language: str) -> str:
+def _number(value: int | str, language: str) -> str:
+    """A number or a masked phone in the page's digits (Persian ones in Persian)."""
     return persian_digits(value) if language == "fa" else str(value)
 
 
@@ -196,7 +197,7 @@ def code(request: HttpRequest, language: str) -> HttpResponse:
     pending = _pending(request)
     if pending is None:
         return _to_start()
-    shown = mask_phone(str(pending["phone"]))
+    shown = _number(mask_phone(str(pending["phone"])), language)
     if request.method == "GET":
         return _page(request, language, "code.html", phone=shown)
     typed = ascii_digits(request.POST.get("code", ""))[:10]
@@ -225,7 +226,7 @@ def resend(request: HttpRequest, language: str) -> HttpResponse:
         return _to_start()
     sent = _send(request, language, str(pending["phone"]))
     if isinstance(sent, str):
-        shown = mask_phone(str(pending["phone"]))
+        shown = _number(mask_phone(str(pending["phone"])), language)
         return _page(request, language, "code.html", status=429, phone=shown, error=sent)
     return sent
 
@@ -260,7 +261,7 @@ def me(request: HttpRequest, language: str, session: ClubSession) -> HttpRespons
         language,
         "me.html",
         member=summary,
-        phone=mask_phone(summary.phone),
+        phone=_number(mask_phone(summary.phone), language),
         history=[
             (
                 line,
