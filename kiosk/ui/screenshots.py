@@ -25,6 +25,9 @@ _OVERRIDES = (
     "program.expiry.days=20",
     'readers.urls=["sim:counter"]',
     "readers.debounce_ms=0",
+    # A hub, so that the member screen shows its phone page's QR (kiosk/ui/qr.py); the
+    # screenshots run no sync worker, so nothing is ever sent there.
+    'crm.url="https://club.example.ir"',
 )
 
 
