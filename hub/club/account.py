@@ -16,6 +16,7 @@ from django.db import transaction
 
 from hub.club.texts import CONSENT_LINES
 from hub.feed import feed
+from hub.integration import events
 from hub.ledger.models import Balance, Entry
 from hub.members import operations, records
 from hub.members.models import Member
@@ -118,24 +119,35 @@ def _in_force(item: dict[str, Any], today: date) -> bool:
 
 
 def set_consent(member_id: str, wanted: bool, now: datetime) -> str:
-    """The member's own choice of marketing, recorded with this page's text version; it
-    reaches the kiosks as the member's record in the feed, and messaging as the hub's
-    opt-out does (an opt-out, queued marketing cancelled). The version recorded."""
+    """The member's own choice of marketing, recorded with this page's text version.
+
+    Off is the hub's opt-out (hub/messaging/reports.py `opt_out`, via "club"): kept by
+    phone, queued marketing cancelled, the record in the feed for the kiosks and
+    `member.updated` for the CRM. On is the member's record with consent and this page's
+    version, told to the kiosks and the CRM the same way. Returns the version recorded.
+    """
     version = consent_version()
     with transaction.atomic():
-        member = Member.objects.select_for_update().get(pk=member_id, status="active")
-        if not wanted and member.phone:
-            opt_out(member.phone, "club", now)
+        was = Member.objects.select_for_update().get(pk=member_id, status="active")
+        if not wanted:
+            if was.phone:
+                opt_out(was.phone, "club", now)
+            Member.objects.filter(pk=member_id, consent_marketing=True).update(
+                consent_marketing=False, consent_at=now, updated_at=now
+            )
+            return version
         Member.objects.filter(pk=member_id).update(
-            consent_marketing=wanted,
+            consent_marketing=True,
             consent_version=version,
             consent_at=now,
             updated_at=now,
             received_at=now,
             pushed_by=None,
         )
-        member.refresh_from_db()
-        feed.append([("member", records.record_of(member, member.cards.order_by("uid")))])
+        member = Member.objects.get(pk=member_id)
+        record = records.record_of(member, member.cards.order_by("uid"))
+        feed.append([("member", record)])
+        events.emit(events.MemberWritten(record, None, was))
     return version
 
 

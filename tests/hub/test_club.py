@@ -242,10 +242,9 @@ def test_consent_off_is_the_members_own_and_reaches_messaging_and_kiosks(club: H
     assert done["Location"] == "/club/me?saved=1"
     page = browser.get(done["Location"]).content.decode()
     assert "خاموش است" in page and "انتخاب شما ذخیره شد" in page
-    ((marketing, version),) = club.sql(
-        "SELECT consent_marketing, consent_version FROM hub_member WHERE member_id = 'anna'"
-    )
-    assert marketing is False and version.startswith("club-")
+    assert club.sql("SELECT consent_marketing FROM hub_member WHERE member_id = 'anna'") == [
+        (False,)
+    ]
     assert club.sql("SELECT via FROM hub_message_opt_out WHERE phone = %s", ANNA) == [("club",)]
     # The kiosks hear it: a member change in the feed, consent off.
     ((data,),) = club.sql(
@@ -263,6 +262,11 @@ def test_consent_off_is_the_members_own_and_reaches_messaging_and_kiosks(club: H
 
     anna = Member.objects.get(pk="anna")
     assert anna.consent_marketing and not opted_out(ANNA, anna.consent_at)
+    assert anna.consent_version is not None and anna.consent_version.startswith("club-")
+    ((data,),) = club.sql(
+        "SELECT data FROM hub_change WHERE type = 'member' ORDER BY cursor DESC LIMIT 1"
+    )
+    assert data["consent_marketing"] is True and data["consent_version"] == anna.consent_version
 
 
 def test_erasure_is_confirmed_fresh_and_audited(club: Hub):
