@@ -109,7 +109,7 @@ LOGGING = {
 
 # -- the owner's panel (docs/panel.md) ------------------------------------------------------
 # hub/panel/<part>/, each with its own URLs
-PANEL_PARTS = ("members", "insights", "program", "messages")
+PANEL_PARTS = ("members", "insights", "program", "messages", "feedback")
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

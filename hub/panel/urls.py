@@ -18,6 +18,7 @@ urlpatterns = [
     path("reports/", include("hub.panel.insights.urls")),
     path("program/", include("hub.panel.program.urls")),
     path("messages/", include("hub.panel.messages.urls")),
+    path("feedback/", include("hub.panel.feedback.urls")),
 ]
 
 # Django's own view: checks `next` and sets the language cookie (a POST with CSRF token).

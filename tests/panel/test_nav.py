@@ -18,6 +18,7 @@ PAGES = {
     "/panel/program/devices/": {"owner", "manager", "support"},
     "/panel/program/staff/": {"owner", "manager"},
     "/panel/messages/": {"owner", "manager", "support"},
+    "/panel/feedback/": {"owner", "manager", "support"},
     "/panel/audit/": {"owner"},
 }
 

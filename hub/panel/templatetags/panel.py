@@ -197,6 +197,7 @@ _NAV = (
     ("panel:program:devices", gettext_lazy("Devices")),
     ("panel:program:staff", gettext_lazy("Staff")),
     ("panel:messages:log", __import__("hub.panel.messages", fromlist=["NAV"]).NAV),
+    ("panel:feedback:index", __import__("hub.panel.feedback", fromlist=["NAV"]).NAV),
     ("panel:audit", gettext_lazy("Audit log")),
 )
 
