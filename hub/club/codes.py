@@ -185,6 +185,9 @@ def token_hash(token: str) -> str:
 def open_session(member_id: str, now: datetime) -> str:
     """A new session for the member; its token (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
+    # Sessions past their limits are gone with the next sign-in, used or not.
+    ClubSession.objects.filter(last_seen__lt=now - IDLE).delete()
+    ClubSession.objects.filter(created_at__lt=now - MOST).delete()
     ClubSession.objects.create(
         token_hash=token_hash(token), member_id=member_id, created_at=now, last_seen=now
     )
