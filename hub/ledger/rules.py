@@ -14,13 +14,17 @@ taken in member-id order (hub/ledger/push.py says why).
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from hub.devices.models import Device
+from hub.formats import parse_timestamp
 from hub.ledger import holds
 from hub.ledger.models import Balance, Entry
 from hub.members import records
@@ -64,6 +68,9 @@ class Judge:
     def __init__(self, device: Device, entries: list[Any], known: set[str]) -> None:
         self.device = device
         self.programs = in_force()
+        # An offer runs by the shop's clock at the device's branch (hub/program/offers.py).
+        self.zone = zoneinfo.ZoneInfo(settings.PANEL_TIME_ZONE)
+        self.branch = device.branch.name if any(p.offers for p in self.programs) else None
         named = {
             e["member_id"] for e in entries if isinstance(e, dict) and e.get("member_id") in known
         }
@@ -112,7 +119,9 @@ class Judge:
             return _outside("points_negative", points=points)
         if amount is None or amount <= 0:
             return _outside("no_amount", amount=amount)
-        if any(_earns(p, amount, points) for p in self.programs):
+        created = parse_timestamp(entry["created_at"])
+        at = created.astimezone(self.zone) if created else None
+        if any(_earns(p, amount, points, at, self.branch) for p in self.programs):
             return STORE
         now = self.programs[0]
         return _outside(
@@ -121,7 +130,7 @@ class Judge:
             amount=amount,
             version=now.version,
             max_points_per_purchase=now.max_points_per_purchase,
-            most_for_amount=now.most_earned(amount),
+            most_for_amount=now.most_earned(amount, at, self.branch),
             max_amount=now.max_amount,
         )
 
@@ -196,14 +205,17 @@ def _unknown(entry: dict[str, Any]) -> Verdict:
     return _outside("unknown_kind")
 
 
-def _earns(program: Limits, amount: int, points: int) -> bool:
-    """Whether `program` lets a purchase of `amount` earn `points`."""
+def _earns(
+    program: Limits, amount: int, points: int, at: datetime | None, branch: str | None
+) -> bool:
+    """Whether `program` lets a purchase of `amount` at `at` (shop-local, the entry's own
+    time) at `branch` earn `points`, its offers running then included."""
     if amount > program.max_amount:
         return False
     cap = program.max_points_per_purchase
     if cap and points > cap:
         return False
-    return points <= program.most_earned(amount)
+    return points <= program.most_earned(amount, at, branch)
 
 
 def _lock_balances(members: list[str]) -> dict[str, int]:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
+
+from hub.program.offers import Offer, offers_problem, raise_at
 
 DEFAULT_MAX_ADJUST_POINTS = 10_000
 # An opening balance a kiosk imports (`kiosk member import`, an adjust with reason
@@ -30,7 +32,7 @@ NUMBERS = {
     "birthday_bonus": 0,
     "offline_redemption_allowance": 0,
 }
-OPTIONAL_NUMBERS = {"max_adjust_points": 0, "max_opening_balance": 0}
+OPTIONAL_NUMBERS = {"max_adjust_points": 0, "max_opening_balance": 0, "anniversary_bonus": 0}
 MODES = ("points", "stamps")
 REWARD_KINDS = ("fixed_discount", "percent_discount", "free_item")
 # Whether the chain asks for a code sent to the phone (docs/sync-protocol.md, "Verification
@@ -50,6 +52,8 @@ _KEYS = {
     "rewards",
     "verification",
     "feedback",
+    # Limited-time offers (docs/program.md), optional: hub/program/offers.py checks them.
+    "offers",
     *NUMBERS,
     *OPTIONAL_NUMBERS,
 }
@@ -162,7 +166,10 @@ def program_problem(data: object) -> str | None:
         problem = _feedback_problem(data["feedback"])
         if problem:
             return problem
-    return _tiers_problem(data.get("tiers")) or _rewards_problem(data.get("rewards"))
+    problem = _tiers_problem(data.get("tiers")) or _rewards_problem(data.get("rewards"))
+    if problem is None and "offers" in data:
+        problem = offers_problem(data["offers"], {str(t["id"]) for t in data["tiers"]})
+    return problem
 
 
 def feedback_of(data: dict[str, Any] | None) -> dict[str, Any]:
@@ -310,6 +317,7 @@ class Limits:
     max_opening_balance: int
     top_multiplier: Decimal
     reward_costs: dict[str, int]
+    offers: tuple[Offer, ...] = ()
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Limits:
@@ -321,22 +329,35 @@ class Limits:
             per_amount=int(data["per_amount"]),
             max_points_per_purchase=int(data["max_points_per_purchase"]),
             max_amount=int(data["max_amount"]),
-            max_bonus=max(int(data["enrollment_bonus"]), int(data["birthday_bonus"])),
+            max_bonus=max(
+                int(data["enrollment_bonus"]),
+                int(data["birthday_bonus"]),
+                int(data.get("anniversary_bonus", 0)),
+            ),
             offline_redemption_allowance=int(data["offline_redemption_allowance"]),
             max_adjust_points=int(data.get("max_adjust_points", DEFAULT_MAX_ADJUST_POINTS)),
             max_opening_balance=int(data.get("max_opening_balance", DEFAULT_MAX_OPENING_BALANCE)),
             top_multiplier=max(Decimal(t["multiplier"]) for t in data["tiers"]),
             reward_costs={str(r["id"]): int(r["cost"]) for r in data["rewards"]},
+            offers=tuple(Offer.of(o) for o in data.get("offers") or ()),
         )
 
-    def most_earned(self, amount: int) -> int:
+    def most_earned(
+        self, amount: int, at: datetime | None = None, branch: str | None = None
+    ) -> int:
         """The most points a purchase of `amount` earns, at the highest tier, +1 for rounding.
 
+        With `at` (the purchase's shop-local time) and the device's `branch`, the offers
+        running then raise it: their highest multiplier, and their bonuses added.
         In stamps mode a purchase earns its stamps whatever the amount: only the cap holds.
         """
         if self.mode == "stamps":
             return self.max_points_per_purchase or _LARGEST
-        return tier_points(amount, self.points, self.per_amount, self.top_multiplier) + 1
+        multiplier, bonus = Decimal(1), 0
+        if at is not None and self.offers:
+            multiplier, bonus = raise_at(self.offers, at, branch, amount)
+        top = self.top_multiplier * multiplier
+        return tier_points(amount, self.points, self.per_amount, top) + bonus + 1
 
 
 def tier_points(amount: int, points: int, per_amount: int, multiplier: Decimal) -> int:
