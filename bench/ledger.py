@@ -37,12 +37,14 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from bench.common import CACHE, Scale, peak_rss_mb, percentile, progress, report, timings
+from kiosk.config.schema import OfferConfig
 from kiosk.core.store import vault
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -270,6 +272,13 @@ def paired(
     return _figures(a), _figures(b)
 
 
+# Two offers running all day (docs/program.md, "Limited-time offers").
+TWO_OFFERS = (
+    OfferConfig(id="double", name_en="Double points", multiplier=Decimal(2)),
+    OfferConfig(id="basket", name_en="Big basket", bonus=10, min_amount=1_000_000),
+)
+
+
 def measure_service(size: Size, data: Path, small: Path) -> dict[str, Any]:
     from kiosk.bootstrap import Appliance
     from kiosk.config import load_config
@@ -318,6 +327,14 @@ def measure_service(size: Size, data: Path, small: Path) -> dict[str, Any]:
     # Distinct members across both, so that no fraud limit refuses a purchase.
     members = _sample(size, 2 * size.earns, 4, distinct=True)
     out["earn"], out["raw_earn"] = paired(
+        earn, raw.earn, members[: size.earns], members[size.earns :]
+    )
+    # The same earn with two offers running (a multiplier and a fixed bonus, as a pulled
+    # program would carry them): what choosing and combining offers adds to a purchase.
+    service.program = replace(service.program, offers=TWO_OFFERS)
+    clock.advance(hours=1)  # past the spacing between one member's purchases
+    members = _sample(size, 2 * size.earns, 7, distinct=True)
+    out["earn_offers"], out["raw_earn_offers"] = paired(
         earn, raw.earn, members[: size.earns], members[size.earns :]
     )
     raw.close()
@@ -530,6 +547,7 @@ def main(scale: Scale) -> int:
         ("card", "lookup_by_card", "ratio <= 2"),
         ("phone", "lookup_by_phone", "ratio <= 2"),
         ("earn", "durable_earn", "ratio <= 1.5"),
+        ("earn_offers", "durable_earn_two_offers", "ratio <= 1.5"),
     ):
         for pct in ("p50", "p99"):
             report(
