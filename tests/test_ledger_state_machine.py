@@ -1,15 +1,20 @@
-"""Any sequence of enroll / earn / redeem / void / adjust / expire keeps the books straight."""
+"""Any sequence of enroll / earn / redeem / void / adjust / expire keeps the books straight.
+
+With two offers (one by the hour) and the birthday window and anniversary bonuses on, so
+that offer-raised earns and `bonus` entries of reasons `birthday` and `anniversary` come
+and go with the clock (docs/program.md).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import shutil
 import tempfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
@@ -27,6 +32,22 @@ from kiosk.errors import InsufficientPoints, KioskError, LimitReached, NotRevers
 from tests.conftest import START, make_config
 
 PHONES = [f"0912{n:07d}" for n in range(1_000_001, 1_000_009)]
+# Near the machine's start (1 March 2026, 10 Esfand 1404) so that windows open often, and
+# the edges: Nowruz's eve, 29 February, 30 Esfand of a leap year (1399), 1 January.
+BIRTHDAYS = [
+    None,
+    date(1990, 3, 2),
+    date(1990, 2, 27),
+    date(1990, 3, 20),
+    date(2000, 2, 29),
+    date(2021, 3, 20),
+    date(1985, 1, 1),
+]
+OFFERS = (
+    'program.offers=[{id="noon", multiplier="2", from_time="12:00", until_time="14:00"}, '
+    '{id="basket", bonus=15, min_amount=20000000}]'
+)
+BONUS_REASONS = {"enrollment", "birthday", "anniversary"}
 CASHIER = Actor("s-test", "cashier")
 MANAGER = Actor("s-boss", "manager")
 
@@ -46,6 +67,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 "program.limits.min_minutes_between_earns=0",
                 "program.limits.max_earns_per_day=1000",
                 "program.expiry.days=60",
+                OFFERS,
+                "program.anniversary_bonus=30",
+                "program.anniversary_window_days=3",
+                "program.birthday_window_before_days=2",
             ),
             self.folder,
             clock=self.clock,
@@ -61,10 +86,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.service.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    @rule(target=members, phone=st.sampled_from(PHONES))
-    def enroll(self, phone: str):
+    @rule(target=members, phone=st.sampled_from(PHONES), birthday=st.sampled_from(BIRTHDAYS))
+    def enroll(self, phone: str, birthday: date | None):
         try:
-            return self.service.enroll(phone, client_txn_id=self.next_txn()).member_id
+            return self.service.enroll(
+                phone, client_txn_id=self.next_txn(), birthday=birthday
+            ).member_id
         except KioskError:
             return multiple()
 
@@ -80,6 +107,8 @@ class LedgerMachine(RuleBasedStateMachine):
             )
         except LimitReached:
             return multiple()
+        for bonus in result.bonuses:
+            event(f"{bonus.reason} bonus")
         return result.entry_id
 
     @rule(target=entries, member=members, reward=st.sampled_from(["coffee", "discount-100k"]))
@@ -139,6 +168,17 @@ class LedgerMachine(RuleBasedStateMachine):
         self.clock.advance(days=days, minutes=1)
         self.service.expire_due(actor=CLI)
 
+    @rule(off=st.integers(-3, 3))
+    def a_year_passes(self, off: int) -> None:
+        # To about the anniversaries of joining (and the birthdays), a year on.
+        self.clock.advance(days=365 + off)
+        self.service.expire_due(actor=CLI)
+
+    @rule(hours=st.integers(1, 30))
+    def hours_pass(self, hours: int) -> None:
+        # Into and out of the noon offer, across midnight.
+        self.clock.advance(hours=hours)
+
     @rule(member=members)
     def replay_changes_nothing(self, member: str) -> None:
         if self.txn == 0:
@@ -154,6 +194,31 @@ class LedgerMachine(RuleBasedStateMachine):
     def books_balance(self) -> None:
         report = verify_ledger(self.service.conn)
         assert report.ok, report.problems
+
+    @invariant()
+    def yearly_bonuses_come_once_each_with_their_reason(self) -> None:
+        conn = self.service.conn
+        reasons = {r for (r,) in conn.execute("SELECT reason FROM entries WHERE kind = 'bonus'")}
+        assert reasons <= BONUS_REASONS
+        twice = conn.execute(
+            "SELECT client_txn_id FROM entries WHERE kind = 'bonus' "
+            "AND reason IN ('birthday', 'anniversary') GROUP BY 1 HAVING COUNT(*) > 1"
+        ).fetchall()
+        assert twice == []
+        for member_id, joined, key in conn.execute(
+            "SELECT m.member_id, m.created_at, e.client_txn_id FROM entries e "
+            "JOIN members m USING (member_id) WHERE e.reason = 'anniversary'"
+        ):
+            # Never on the joining day: the first comes a year on.
+            assert key.rsplit(":", 1)[1] > joined[:10], (member_id, joined, key)
+
+    @invariant()
+    def an_earn_is_never_above_the_cap(self) -> None:
+        cap = self.service.program.limits.max_points_per_purchase
+        most = self.service.conn.execute(
+            "SELECT COALESCE(MAX(points), 0) FROM entries WHERE kind = 'earn'"
+        ).fetchone()[0]
+        assert most <= cap
 
     @invariant()
     def tier_windows_add_up(self) -> None:
