@@ -33,6 +33,8 @@ FIGURES: dict[str, list[str]] = {
         "lookup_by_phone_p99",
         "durable_earn_p50",
         "durable_earn_p99",
+        "durable_earn_two_offers_p50",
+        "durable_earn_two_offers_p99",
         "encryption_lookup_by_card_p50",
         "encryption_lookup_by_card_p99",
         "encryption_lookup_by_phone_p50",
