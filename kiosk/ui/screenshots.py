@@ -14,6 +14,10 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.ui.app import KioskApp
 
 SIZES = ((800, 480), (1280, 800))
 # Screens also shown at the 10" size in the README.
@@ -112,6 +116,13 @@ def _render(out: Path, width: int, height: int) -> int:
             made = Window.screenshot(name=str(out / "shot.png"))
             Path(made).replace(target)
             written += 1
+        if (width, height) == SIZES[0]:
+            _with_offer(app)  # the attract screen during an offer, with the club's size
+            for _ in range(4):
+                EventLoop.idle()
+            made = Window.screenshot(name=str(out / "shot.png"))
+            Path(made).replace(out / f"{language}-attract-offer.png")
+            written += 1
         app.dispatch("on_stop")
         Window.remove_widget(root)
         service.close()
@@ -120,6 +131,27 @@ def _render(out: Path, width: int, height: int) -> int:
         object.__setattr__(global_idmap["app"], "_obj", None)
     print(f"wrote {written} screenshots at {width}x{height} to {out}")
     return 0
+
+
+def _with_offer(app: KioskApp) -> None:
+    """Run a noon offer (the clock says 12:00 in Tehran) and show the member count, as a
+    pulled program would (docs/program.md), and go back to the attract screen."""
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from kiosk.config.schema import OfferConfig
+
+    offer = OfferConfig(
+        id="noon",
+        name_fa="امتیاز دوبرابر",
+        name_en="Double points",
+        multiplier=Decimal(2),
+        from_time="12:00",
+        until_time="14:00",
+    )
+    service = app.service
+    service.program = replace(service.program, offers=(offer,), show_member_count=True)
+    app.go_home()
 
 
 if __name__ == "__main__":
