@@ -106,6 +106,14 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
 
     def result(app: KioskApp) -> None:
         app.go(ResultRequest(kind="earn", points=125, balance=540, bonus=100))
+        app.screen.ids.faces.visit = "tour-visit"  # the rating asked (shown, not stored)
+
+    def feedback(app: KioskApp) -> None:
+        screen = app.manager.get_screen("feedback")  # type: ignore[union-attr]
+        screen.visit, screen.rating = "", 4  # shown only: nothing is stored
+        app.go("feedback")
+        screen.chosen = ("staff", "quality")
+        screen.refresh()
 
     def redeem(app: KioskApp) -> None:
         _member(app, member_id)
@@ -163,6 +171,7 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         ("pin", pin),
         ("amount", amount),
         ("result", result),
+        ("feedback", feedback),
         ("redeem", redeem),
         ("cashier", cashier),
         ("void", void),
