@@ -59,11 +59,14 @@ def test_the_member_screen_shows_the_hubs_page_as_a_qr(kiosk_factory: Any):
     # Readable at 800x480: whole modules of 4 pixels and more, the quiet zone included,
     # on screen and clear of every other widget of the screen.
     assert qr.opacity == 1
-    assert qr.module_pixels() >= 4, qr.module_pixels()
+    assert kiosk.text("qr_caption") == kiosk.shows("member.phone_page")
+    assert qr.module_pixels() >= 4
     assert qr.right <= kiosk.window.width and qr.y >= 0 and qr.top <= kiosk.window.height
+    caption = kiosk.ids("qr_caption")
     for name in ("balance", "tier", "reward_progress_text", "rewards", "purchase", "message"):
         other = kiosk.ids(name)
         assert not qr.collide_widget(other), name
+        assert not caption.collide_widget(other), name
 
 
 def test_the_english_screen_opens_the_page_in_english(kiosk_factory: Any):
@@ -75,7 +78,8 @@ def test_the_english_screen_opens_the_page_in_english(kiosk_factory: Any):
 
 def test_an_offline_only_kiosk_shows_no_qr(kiosk: Kiosk):
     qr = on_member_screen(kiosk)
-    assert qr.data == "" and qr.opacity == 0 and qr.width == 0
+    assert qr.data == "" and qr.opacity == 0 and qr.parent.width == 0
+    assert kiosk.text("qr_caption") == ""
     assert kiosk.ids("rewards").width > kiosk.window.width * 0.8  # the room is the rewards'
 
 

@@ -307,6 +307,7 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
 
         page = phone_page_url(app.service.conn, app.config_.crm.url, app.lang)
         self.ids.qr.data = page or ""
+        self.ids.qr_caption.text = app.t("member.phone_page") if page else ""
         # Withdrawing consent is one tap here, as giving it was one tick at enrollment.
         offers = self.ids.offers
         offers.disabled = not summary.consent_marketing
