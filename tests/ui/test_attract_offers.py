@@ -63,4 +63,4 @@ def test_the_clubs_size_shows_when_the_program_says(kiosk_factory, setting, show
     assert kiosk.text("members") == expected
     if shown:
         kiosk.press("language")
-        assert kiosk.text("members") == "3 members at Demo shop"
+        assert kiosk.text("members") == "Members at Demo shop: 3"
