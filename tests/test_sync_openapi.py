@@ -65,6 +65,7 @@ OPERATIONS = {
     ("GET", "/v2/storage-key"),
     ("POST", "/v2/verify"),
     ("POST", "/v2/verify/check"),
+    ("POST", "/v2/feedback"),
 }
 ERROR_CODES = {
     "bad_request",
@@ -813,6 +814,7 @@ def test_the_openapi_file_is_a_valid_openapi_3_1_document():
     assert statuses == {
         ("POST", "/v2/enroll"): {"201", "400", "403", "413", "429", "503"},
         ("POST", "/v2/push"): {"200", "400", "401", "403", "404", "413", "429", "503"},
+        ("POST", "/v2/feedback"): {"200", "400", "401", "403", "404", "413", "429", "503"},
         ("GET", "/v2/changes"): {"200", "400", "401", "403", "404", "429", "503"},
         ("POST", "/v2/heartbeat"): {"200", "400", "401", "403", "404", "413", "429", "503"},
         ("POST", "/v2/holds"): {
