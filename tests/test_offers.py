@@ -274,3 +274,10 @@ def test_the_hubs_offers_reach_the_program_and_a_bad_one_is_refused():
     for bad in ({"id": "x", "multiplier": "1"}, {"id": "x", "bonus": 1, "tiers": ["gold"]}, "x"):
         with pytest.raises(INVALID):
             earning_rules(data | {"offers": [bad]})
+
+
+def test_a_pulled_program_without_offers_turns_the_configs_off():
+    # The hub bounds earns by its own program's offers: a kiosk must not give others.
+    data = {"tiers": [{"id": "bronze", "threshold": 0, "multiplier": "1"}]}
+
+    assert earning_rules(data)["offers"] == ()

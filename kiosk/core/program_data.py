@@ -45,8 +45,9 @@ def earning_rules(data: dict[str, Any]) -> dict[str, Any]:
         if data["mode"] not in _MODES:
             raise ValueError("mode must be points or stamps")
         found["mode"] = data["mode"]
-    if "offers" in data:
-        found["offers"] = offers_from(data["offers"], data)
+    # The hub's program alone says which offers run (hub/ledger/rules.py bounds earns by
+    # them): one that carries none turns off the offers of the kiosk's own config.
+    found["offers"] = offers_from(data.get("offers") or [], data)
     return found
 
 
