@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
+from kiosk.core.clock import from_iso, to_iso
 from kiosk.core.feedback import VisitFeedback
 from kiosk.core.service_base import ServiceBase
+from kiosk.core.store.outbox import SyncState
 from sync.client import CrmClient, CrmError
 
 log = logging.getLogger(__name__)
 BATCH = 200
+# A CRM that answered 404 (it has no feedback) is asked again this much later: an older
+# hub is upgraded now and then, not between two pushes.
+ASK_OLDER_CRM_AFTER = timedelta(hours=6)
+_NOT_BEFORE = "feedback_not_before"
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,10 @@ def visit_feedback(service: ServiceBase) -> VisitFeedback:
 def push_feedback(client: CrmClient, service: ServiceBase, *, batches: int = 5) -> FeedbackPushed:
     """Send the ratings waiting (a few batches at most); never raises for the CRM's sake."""
     ratings = visit_feedback(service)
+    state = SyncState(service.conn)
+    not_before = state.get(_NOT_BEFORE)
+    if isinstance(not_before, str) and service.clock() < from_iso(not_before):
+        return FeedbackPushed(0, 0, "the CRM takes no feedback (an older hub): asked again later")
     sent = refused = 0
     for _ in range(batches):
         rows = ratings.to_push(BATCH)
@@ -48,6 +59,7 @@ def push_feedback(client: CrmClient, service: ServiceBase, *, batches: int = 5) 
             answer = client.push_feedback(rows)
         except CrmError as error:
             if error.status == 404:
+                state.set(**{_NOT_BEFORE: to_iso(service.clock() + ASK_OLDER_CRM_AFTER)})
                 return FeedbackPushed(sent, refused, "the CRM takes no feedback (an older hub)")
             log.info("feedback not pushed: %s", error.code)
             return FeedbackPushed(sent, refused, str(error))

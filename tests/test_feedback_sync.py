@@ -72,7 +72,7 @@ def test_the_simulated_crm_takes_a_rating_after_its_visit(
 
 
 def test_a_crm_without_feedback_leaves_the_ratings_waiting_and_the_ledger_pushed(
-    crm: CrmServer, kiosk: LoyaltyService, monkeypatch: pytest.MonkeyPatch
+    crm: CrmServer, kiosk: LoyaltyService, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
 ) -> None:
     # An older CRM: it knows no POST /v2/feedback and answers 404 as for any unknown path.
     monkeypatch.setattr(sim_crm, "_OPERATIONS", sim_crm._OPERATIONS - {("POST", "/v2/feedback")})
@@ -81,9 +81,15 @@ def test_a_crm_without_feedback_leaves_the_ratings_waiting_and_the_ledger_pushed
 
     drained = sync.drain(ignore_backoff=True)
     assert sync.client is not None
-    again = push_feedback(sync.client, kiosk)
+    soon = push_feedback(sync.client, kiosk)
+    monkeypatch.undo()  # the CRM is upgraded
+    clock.advance(hours=1)
+    still_later = push_feedback(sync.client, kiosk)
+    clock.advance(hours=6)
+    upgraded = push_feedback(sync.client, kiosk)
 
     assert drained.stopped == "empty" and drained.acknowledged == 2
-    assert "older hub" in again.problem
-    assert visit_feedback(kiosk).waiting() == 1
     assert crm.store.entry_ids(kiosk.device_id)  # the ledger went all the same
+    assert "asked again later" in soon.problem and "asked again later" in still_later.problem
+    assert (upgraded.sent, upgraded.problem) == (1, "")
+    assert visit_feedback(kiosk).waiting() == 0
