@@ -313,3 +313,17 @@ def test_the_pages_headers_and_cookies(club: Hub):
     signed_out = browser.post("/club/sign-out")
     assert signed_out["Location"] == "/club/?m=out"
     assert browser.get("/club/me")["Location"] in ("/club/", "/club/?m=over")
+
+
+def test_behind_https_the_cookies_are_secure(club: Hub):
+    from django.test import override_settings
+
+    with override_settings(HUB_HTTPS=True):
+        browser = client()
+        asked = ask_code(browser, ANNA)
+        assert asked.cookies["club_pending"]["secure"]
+        done = browser.post("/club/code", {"code": sms_code(club, ANNA)})
+        assert done.cookies["club_session"]["secure"]
+    plain = client()
+    club.sql("UPDATE hub_club_code SET created_at = created_at - interval '61 seconds'")
+    assert not ask_code(plain, ANNA).cookies["club_pending"]["secure"]  # loopback, tests
