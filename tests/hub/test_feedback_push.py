@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from sync.client import CrmError
 from sync.feedback import visit_feedback
 from tests.hub.conftest import Hub, HubServer
 from tests.hub.test_kiosk_on_the_hub import Kiosk
+from tests.hub.wire import Server, Wire, error_code, member, new_id, outcome
+from tests.test_sync_openapi import OPERATIONS, Answer, Spec, load_document
 
 
 @pytest.fixture
@@ -137,6 +140,41 @@ def test_a_rating_that_is_not_one_is_refused_whole(
 
     assert refused.value.status == 400
     assert held(hub) == []
+
+
+def test_the_hub_answers_feedback_as_the_simulated_crm_does(server: Server) -> None:
+    honest, other = Wire(server), Wire(server)
+    someone = new_id()
+    visit = honest.entry(1, someone)
+    assert outcome(honest.push([visit], [member(someone)]))["stored"] == 1
+    row = {
+        "entry_id": visit["entry_id"],
+        "rating": 4,
+        "reasons": ["staff"],
+        "rated_at": "2026-03-01T09:05:00.000000Z",
+        "version": 1,
+    }
+
+    def rate(wire: Wire, *rows: dict[str, Any]) -> Any:
+        return wire.send("POST", "/v2/feedback", {"device_id": wire.device_id, "feedback": rows})
+
+    taken = rate(honest, row, row | {"version": 2, "reasons": ["staff", "price"]})
+    forged = rate(other, row | {"version": 3, "rating": 1})
+    unknown = rate(honest, row | {"entry_id": "no-such-entry"})
+    free_text = rate(honest, row | {"reasons": ["the cashier, Ali"]})
+
+    assert taken.status_code == 200 and taken.json()["stored"] == 2
+    assert [r["code"] for r in forged.json()["refused"]] == ["not_this_device"]
+    assert [r["code"] for r in unknown.json()["refused"]] == ["unknown_entry"]
+    assert error_code(free_text) == (400, "bad_request")
+    spec = Spec(load_document())
+    for wire in (honest, other):
+        for method, path, response in wire.exchanges:
+            if (method, path) in OPERATIONS:
+                headers = Message()
+                for name, value in response.headers.items():
+                    headers[name] = value
+                spec.check(Answer(response.status_code, headers, response.content), method, path)
 
 
 @pytest.mark.parametrize(
