@@ -88,7 +88,10 @@ def test_an_offline_only_kiosk_shows_no_qr(kiosk: Kiosk):
     [
         ({"enabled": False}, ""),
         ({"enabled": True}, "https://hub.shop.ir:8443/club/?lang=fa"),
-        ({"enabled": True, "url": "https://club.example.ir"}, "https://club.example.ir/club/?lang=fa"),
+        (
+            {"enabled": True, "url": "https://club.example.ir"},
+            "https://club.example.ir/club/?lang=fa",
+        ),
         ({"enabled": True, "url": "javascript:alert(1)"}, "https://hub.shop.ir:8443/club/?lang=fa"),
         (None, "https://hub.shop.ir:8443/club/?lang=fa"),
     ],
