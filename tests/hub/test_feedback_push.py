@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
@@ -175,6 +176,46 @@ def test_the_hub_answers_feedback_as_the_simulated_crm_does(server: Server) -> N
                 for name, value in response.headers.items():
                     headers[name] = value
                 spec.check(Answer(response.status_code, headers, response.content), method, path)
+
+
+def test_the_chains_every_days_reaches_the_kiosk_and_is_kept_there(
+    hub: Hub, hub_server: HubServer, kiosks: Any, tmp_path: Path
+) -> None:
+    kiosk = kiosks(hub_server.url, "kiosk-valiasr-1")
+    kiosk.provision(hub.new_device("Valiasr")["code"])
+    before = visit_feedback(kiosk.service).rule()
+    program = hub.json("program", "show", "--json") | {
+        "feedback": {"enabled": True, "every_days": 30}
+    }
+    (tmp_path / "p.json").write_text(json.dumps(program))
+    hub.run("program", "publish", str(tmp_path / "p.json"))
+    refused = hub.run(
+        "program",
+        "publish",
+        str(_written(tmp_path / "bad.json", program | {"feedback": {"every_days": 0}})),
+        check=False,
+    )
+
+    kiosk.sync()
+    after = visit_feedback(kiosk.service).rule()
+    member = kiosk.service.enroll("09121234567", client_txn_id="enroll").member_id
+    ratings = visit_feedback(kiosk.service)
+    kiosk.clock.advance(hours=5)
+    kiosk.service.earn(member, 2_000_000, cashier=CLI, client_txn_id="sale-1")
+    first = ratings.ask(member)
+    kiosk.clock.advance(days=8)  # past the config's 7 days, within the chain's 30
+    kiosk.service.earn(member, 2_000_000, cashier=CLI, client_txn_id="sale-2")
+    second = ratings.ask(member)
+
+    assert (before.enabled, before.every_days) == (True, 7)  # the kiosk's config
+    assert refused.returncode != 0 and "every_days" in refused.stdout + refused.stderr
+    assert (after.enabled, after.every_days) == (True, 30)
+    assert first is not None and second is None
+
+
+def _written(path: Path, data: Any) -> Path:
+    path.write_text(json.dumps(data))
+    return path
 
 
 @pytest.mark.parametrize(
