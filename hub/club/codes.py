@@ -37,7 +37,7 @@ ADDRESS_PER_HOUR = 20
 IDLE = timedelta(minutes=15)  # a session unused this long is over
 MOST = timedelta(hours=2)  # and any session this old, however used
 FRESH = timedelta(minutes=10)  # an erasure needs a code typed this recently
-KIND = "club_code"
+KIND = "verification"  # a code, as a kiosk's are (the panel's message log names it so)
 _LOCK = 0x436C7562  # "Club": the first key of the advisory locks
 
 

@@ -47,7 +47,7 @@ def member(panel_hub: PanelHub, points: int, name: str = "سارا رضایی") 
 def code_for(panel_hub: PanelHub, national: str) -> str:
     rows = sql(
         panel_hub,
-        "SELECT body FROM hub_message WHERE phone = %s AND kind = 'club_code' ORDER BY id DESC",
+        "SELECT body FROM hub_message WHERE phone = %s AND key LIKE 'club:%%' ORDER BY id DESC",
         "+98" + national[1:],
     )
     assert rows, "no code in the outbox"
