@@ -99,12 +99,20 @@ def values_of(data: Mapping[str, Any], unit: str, calendar: str = "gregorian") -
     return values
 
 
-def read_draft(posted: Mapping[str, str], unit: str) -> Draft:
-    """Check a posted form; the program's data when every field is right."""
+# What the form edits; the rest of a program (offers, feedback, the phone page, ...) is
+# carried from the program in force unchanged, never dropped by an edit of the form.
+FORM_KEYS = frozenset({"version", "mode", "verification", "tiers", "rewards", *NUMBERS})
+
+
+def read_draft(
+    posted: Mapping[str, str], unit: str, kept: Mapping[str, Any] | None = None
+) -> Draft:
+    """Check a posted form; the program's data when every field is right, with what the
+    form does not edit taken from `kept` (the program in force)."""
     values = {k: str(v) for k, v in posted.items() if isinstance(k, str)}
     draft = Draft(values)
     errors = draft.errors
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = {k: v for k, v in (kept or {}).items() if k not in FORM_KEYS}
     mode = values.get("mode", "")
     if mode not in MODES:
         errors["mode"] = Text("نوع باشگاه را انتخاب کنید.", "Choose the kind of club.")

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from hub.club.setting import phone_page_problem
 from hub.program.offers import Offer, offers_problem, raise_at
 
 DEFAULT_MAX_ADJUST_POINTS = 10_000
@@ -54,6 +55,8 @@ _KEYS = {
     "feedback",
     # Limited-time offers (docs/program.md), optional: hub/program/offers.py checks them.
     "offers",
+    # The member's page on their phone and its QR at the kiosks (docs/club.md).
+    "phone_page",
     *NUMBERS,
     *OPTIONAL_NUMBERS,
 }
@@ -164,6 +167,10 @@ def program_problem(data: object) -> str | None:
             return problem
     if "feedback" in data:
         problem = _feedback_problem(data["feedback"])
+        if problem:
+            return problem
+    if "phone_page" in data:
+        problem = phone_page_problem(data["phone_page"])
         if problem:
             return problem
     problem = _tiers_problem(data.get("tiers")) or _rewards_problem(data.get("rewards"))

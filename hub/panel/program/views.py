@@ -51,7 +51,7 @@ def index(request: PanelRequest) -> HttpResponse:
     current = versions.current_data()
     said: Text | None = None
     if request.method == "POST":
-        draft = read_draft(request.POST.dict(), unit)
+        draft = read_draft(request.POST.dict(), unit, kept=current)
         amount_text = request.POST.get("amount", "")
         if draft.valid and request.POST.get("action") == "publish":
             assert draft.data is not None
