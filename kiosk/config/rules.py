@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 
+from kiosk.config.badge_rules import badge_problems
 from kiosk.config.crm_url import crm_url_problem
 from kiosk.config.offer_rules import offer_problems
 from kiosk.config.problems import suggest
@@ -120,6 +121,8 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
         for key, wrong in offer_problems(offer, {t.id for t in p.tiers}):
             b.problem(f"program.offers[{i}].{key}", wrong)
     _unique(b, "program.offers", [o.id for o in p.offers])
+    for key, wrong in badge_problems(p.badges):
+        b.problem(f"program.badges.{key}", wrong)
 
     s = c.security
     _at_least(b, "security.pin_min_length", s.pin_min_length, 4)

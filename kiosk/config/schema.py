@@ -125,6 +125,25 @@ class OfferConfig:
 
 
 @dataclass(frozen=True)
+class MilestoneConfig:
+    # A badge at the member's Nth visit (a day with a purchase or a redemption).
+    visits: int
+    bonus: int
+
+
+@dataclass(frozen=True)
+class BadgesConfig:
+    # Streaks and badges (docs/program.md, "Streaks and badges"): kiosk/core/badges.py.
+    # Weeks run Saturday to Friday ("jalali") or Monday to Sunday ("iso").
+    week: str = "jalali"
+    streak_weeks: tuple[int, ...] = ()
+    streak_bonus: int = 0
+    milestones: tuple[MilestoneConfig, ...] = ()
+    first_redemption_bonus: int = 0
+    tier_bonus: int = 0
+
+
+@dataclass(frozen=True)
 class ProgramConfig:
     mode: str
     points: int
@@ -146,6 +165,7 @@ class ProgramConfig:
     tiers: tuple[TierConfig, ...]
     rewards: tuple[RewardConfig, ...]
     offers: tuple[OfferConfig, ...] = ()
+    badges: BadgesConfig = BadgesConfig()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 from kiosk.config import RewardConfig, TierConfig
 from kiosk.config.offer_rules import offer_problems
 from kiosk.config.schema import OfferConfig
+from kiosk.core.badges import badges_from
 
 # A program's earning rules that the CRM may send (docs/sync-protocol.md, the `program`
 # row), with the least value each may take; `max_adjust_points` is the hub's alone.
@@ -48,6 +49,8 @@ def earning_rules(data: dict[str, Any]) -> dict[str, Any]:
     # The hub's program alone says which offers run (hub/ledger/rules.py bounds earns by
     # them): one that carries none turns off the offers of the kiosk's own config.
     found["offers"] = offers_from(data.get("offers") or [], data)
+    # Likewise its badges (kiosk/core/badges.py): none in the program, none given.
+    found["badges"] = badges_from(data.get("badges") or {})
     return found
 
 

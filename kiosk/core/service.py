@@ -11,6 +11,7 @@ import math
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from kiosk.core import badges
 from kiosk.core.clock import from_iso, to_iso
 from kiosk.core.program import (
     anniversary_occurrence,
@@ -177,6 +178,8 @@ class LoyaltyService(RedemptionService):
             )
             tier = self._promote(member, now, earned + quote.points)
             bonuses = self._birthday_bonus(member, now, cashier)
+            reached = tier.id if tier.id != member.tier and tier_rank(self.program, tier) else None
+            bonuses += badges.give(self, member, now, cashier, tier_reached=reached)
             audit.record(
                 self.conn,
                 at=stamp,

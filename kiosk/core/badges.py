@@ -1,0 +1,250 @@
+"""Streaks and badges (docs/program.md, "Streaks and badges"): reasons to come back.
+
+A *visit* is a shop-local day on which the member made a purchase or a redemption that was
+not voided: several purchases on one day are one visit, so a cashier cannot raise a
+member's visits faster than one a day (and the per-day earn limits bound the purchases).
+
+A *streak* of N weeks: a visit in each of N consecutive weeks, this visit's week the last.
+The program's `week` says where a week starts: "jalali" (Saturday to Friday, as Persian
+calendars print them) or "iso" (Monday to Sunday). Weeks are counted on the plain calendar,
+so a streak goes on across Nowruz or 1 January as across any other week.
+
+Each badge reached is given once, as a `bonus` ledger entry with reason `badge:<id>` in
+the same transaction as the visit's entry; the ledger is the memory: a badge already among
+the member's entries is not given again. A void of the visit that reached a badge leaves
+the badge (and its bonus) where it is: the visit was made, the badge was shown to the
+shopper, and a badge never comes twice. A badge with no bonus (0) is not given: a badge is
+its ledger entry.
+
+The rules are the program's (signed by the owner, the same at every branch); the history
+is this kiosk's ledger: a kiosk counts the visits it recorded (kiosk/core/pulled.py pulls
+balances, not other branches' entries), so a member's 10th visit across two branches is
+not seen as such by either until one of them counts ten of its own.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from kiosk.config.badge_rules import badge_problems
+from kiosk.config.schema import BadgesConfig, MilestoneConfig
+from kiosk.core.clock import from_iso, to_iso
+from kiosk.core.results import Bonus
+
+if TYPE_CHECKING:
+    from kiosk.core.service import LoyaltyService
+    from kiosk.core.store.members import Member
+    from kiosk.core.store.staff import Actor
+
+REASON_PREFIX = "badge:"
+FIRST_REDEMPTION = "first-redemption"
+_INVALID = (KeyError, TypeError, ValueError)
+
+
+@dataclass(frozen=True)
+class Award:
+    """A badge newly reached at this visit, and the points it brings."""
+
+    badge: str
+    points: int
+
+    @property
+    def reason(self) -> str:
+        """The reason of its ledger entry."""
+        return REASON_PREFIX + self.badge
+
+
+def week_of(day: date, week: str) -> int:
+    """The number of the week `day` falls in: consecutive weeks have consecutive numbers.
+
+    Day 1 of the proleptic calendar (0001-01-01) was a Monday; "jalali" weeks start on
+    Saturday (day 6), "iso" weeks on Monday (day 1).
+    """
+    if week == "jalali":
+        return (day.toordinal() + 1) // 7
+    return (day.toordinal() - 1) // 7
+
+
+def streak_weeks(days: Iterable[date], today: date, week: str) -> int:
+    """How many consecutive weeks, ending with `today`'s, each had a visit (today counts)."""
+    weeks = {week_of(d, week) for d in days}
+    last = week_of(today, week)
+    weeks.add(last)
+    length = 0
+    while last - length in weeks:
+        length += 1
+    return length
+
+
+def milestone_badge(milestone: MilestoneConfig) -> str:
+    return f"visits-{milestone.visits}"
+
+
+def streak_badge(weeks: int) -> str:
+    return f"streak-{weeks}w"
+
+
+def tier_badge(tier_id: str) -> str:
+    return f"tier-{tier_id}"
+
+
+def new_badges(
+    rules: BadgesConfig,
+    earlier: Iterable[date],
+    today: date,
+    had: Collection[str],
+    *,
+    redemption: bool = False,
+    redeemed_before: bool = False,
+    tier_reached: str | None = None,
+) -> list[Award]:
+    """The badges newly reached at a visit on `today`.
+
+    `earlier`: the shop-local days of the member's earlier visits (not voided); `had`: the
+    badges already given; `redemption`: this visit is a redemption (`redeemed_before`: an
+    earlier one exists); `tier_reached`: the tier this visit promoted the member to (not
+    the first tier), if any.
+    """
+    days = set(earlier)
+    visits = len(days | {today})
+    found: list[Award] = []
+    for milestone in sorted(rules.milestones, key=lambda m: m.visits):
+        if visits >= milestone.visits:
+            found.append(Award(milestone_badge(milestone), milestone.bonus))
+    if rules.streak_weeks:
+        length = streak_weeks(days, today, rules.week)
+        for weeks in sorted(rules.streak_weeks):
+            if length >= weeks:
+                found.append(Award(streak_badge(weeks), rules.streak_bonus))
+    if redemption and not redeemed_before:
+        found.append(Award(FIRST_REDEMPTION, rules.first_redemption_bonus))
+    if tier_reached is not None:
+        found.append(Award(tier_badge(tier_reached), rules.tier_bonus))
+    return [a for a in found if a.points > 0 and a.badge not in had]
+
+
+def most_bonus(rules: BadgesConfig) -> int:
+    """The largest bonus any badge of `rules` gives (what the hub bounds a badge entry by)."""
+    bonuses = [m.bonus for m in rules.milestones]
+    if rules.streak_weeks:
+        bonuses.append(rules.streak_bonus)
+    return max([*bonuses, rules.first_redemption_bonus, rules.tier_bonus])
+
+
+def badges_from(given: Any) -> BadgesConfig:
+    """The badges setting of a pulled program (`badges`); raises when it is not one."""
+    if not isinstance(given, dict):
+        raise TypeError("badges is an object")
+    unknown = set(given) - set(BadgesConfig.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"badges has an unknown field {sorted(unknown)[0]!r}")
+
+    def whole(value: Any) -> int:
+        if type(value) is not int:
+            raise TypeError("a whole number")
+        return value
+
+    milestones = given.get("milestones", [])
+    streaks = given.get("streak_weeks", [])
+    if not isinstance(milestones, list) or not isinstance(streaks, list):
+        raise TypeError("milestones and streak_weeks are lists")
+    rules = BadgesConfig(
+        week=str(given.get("week", "jalali")),
+        streak_weeks=tuple(whole(w) for w in streaks),
+        streak_bonus=whole(given.get("streak_bonus", 0)),
+        milestones=tuple(
+            MilestoneConfig(visits=whole(m["visits"]), bonus=whole(m.get("bonus", 0)))
+            for m in milestones
+        ),
+        first_redemption_bonus=whole(given.get("first_redemption_bonus", 0)),
+        tier_bonus=whole(given.get("tier_bonus", 0)),
+    )
+    for key, problem in badge_problems(rules):
+        raise ValueError(f"badges.{key} {problem}")
+    return rules
+
+
+# -- the member's history, from this kiosk's ledger -------------------------------------
+
+
+def visit_days(conn: sqlite3.Connection, member_id: str, tz: tzinfo) -> set[date]:
+    """The shop-local days of the member's purchases and redemptions, not voided."""
+    rows = conn.execute(
+        "SELECT e.created_at FROM entries e WHERE e.member_id = ? "
+        "AND e.kind IN ('earn', 'redeem') "
+        "AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)",
+        (member_id,),
+    ).fetchall()
+    return {from_iso(row[0]).astimezone(tz).date() for row in rows}
+
+
+def badges_had(conn: sqlite3.Connection, member_id: str) -> list[str]:
+    """The badges the member was given (from their `badge:*` bonus entries), oldest first."""
+    rows = conn.execute(
+        "SELECT reason FROM entries WHERE member_id = ? AND kind = 'bonus' "
+        "AND reason LIKE 'badge:%' ORDER BY created_at, seq",
+        (member_id,),
+    ).fetchall()
+    return [str(row[0])[len(REASON_PREFIX) :] for row in rows]
+
+
+def redeemed_before(conn: sqlite3.Connection, member_id: str) -> bool:
+    """Whether the member has any redemption on this kiosk's ledger."""
+    row = conn.execute(
+        "SELECT 1 FROM entries WHERE member_id = ? AND kind = 'redeem' LIMIT 1", (member_id,)
+    ).fetchone()
+    return row is not None
+
+
+def give(
+    service: LoyaltyService,
+    member: Member,
+    now: datetime,
+    cashier: Actor,
+    *,
+    tier_reached: str | None = None,
+    redemption: bool = False,
+) -> list[Bonus]:
+    """Write the bonus entries of the badges this visit reached (the caller holds the
+    transaction of the visit's own entry, already appended)."""
+    # Here: the service base imports the pulled program, which imports this module.
+    from kiosk.core.service_base import staff_id
+
+    rules = service.program.badges
+    if most_bonus(rules) <= 0:
+        return []
+    conn, member_id = service.conn, member.member_id
+    today = service.local_today(now)
+    before = False
+    if redemption:  # the redemption just appended is not an earlier one
+        row = conn.execute(
+            "SELECT COUNT(*) FROM entries WHERE member_id = ? AND kind = 'redeem'", (member_id,)
+        ).fetchone()
+        before = int(row[0]) > 1
+    awards = new_badges(
+        rules,
+        visit_days(conn, member_id, service.tz),
+        today,
+        set(badges_had(conn, member_id)),
+        redemption=redemption,
+        redeemed_before=before,
+        tier_reached=tier_reached,
+    )
+    given = []
+    for award in awards:
+        entry = service.ledger.append(
+            kind="bonus",
+            member_id=member_id,
+            points=award.points,
+            created_at=to_iso(now),
+            client_txn_id=f"badge:{award.badge}:{member_id}"[:100],
+            reason=award.reason,
+            cashier_id=staff_id(cashier),
+            expires_at=service.expiry_for(now),
+        )
+        given.append(Bonus(entry.entry_id, award.points, award.reason))
+    return given
