@@ -10,6 +10,7 @@ from kiosk.core.cards import normalize_uid
 from kiosk.core.clock import to_iso
 from kiosk.core.directory import Found, MemberDirectory, NotFound
 from kiosk.core.pulled import Here, apply_found
+from kiosk.core.referral import Referrals, parse_code
 from kiosk.core.results import (
     EnrollResult,
 )
@@ -111,6 +112,17 @@ class EnrollmentService(ServiceBase):
 
     # -- enrolling ---------------------------------------------------------------
 
+    def find_referrer(self, text: str) -> Member:
+        """The member a typed referral code or phone names (kiosk/core/referral.py): a code
+        among the members held here, a phone here or at the hub's lookup."""
+        code = parse_code(text)
+        if code is not None:
+            found = Referrals(self.conn).by_code(code)
+            if len(found) == 1:
+                return self.member(found[0])
+            raise UnknownMember(by="referral code")
+        return self.identify_phone(text)
+
     def enroll(
         self,
         phone: str,
@@ -123,8 +135,11 @@ class EnrollmentService(ServiceBase):
         consent_marketing: bool = False,
         consent_version: str | None = None,
         language: str | None = None,
+        referrer: str | None = None,
     ) -> EnrollResult:
-        """Enroll a member by phone, with optional name, birthday, card and consent."""
+        """Enroll a member by phone, with optional name, birthday, card and consent.
+
+        `referrer`: the member id `find_referrer` gave (kiosk/core/referral.py)."""
         actor.require("enroll")
         phone = normalize_phone(phone, self.config.shop.phone_region)
         uid = normalize_uid(card) if card else None
@@ -142,6 +157,8 @@ class EnrollmentService(ServiceBase):
             "consent": consent_marketing,
             "consent_version": consent_version,
         }
+        if referrer is not None:  # absent otherwise: earlier enrollments' fingerprints hold
+            request["referrer"] = referrer
 
         def write() -> EnrollResult:
             if self.members.id_by_phone(phone) is not None:
@@ -160,6 +177,11 @@ class EnrollmentService(ServiceBase):
             )
             if uid is not None:
                 self.members.link_card(uid, member_id=member_id, now=stamp)
+            if referrer is not None:
+                sender = self.member(referrer)
+                if sender.person is not None and sender.person.phone == phone:
+                    raise InvalidInput("A member cannot refer themselves.")
+                Referrals(self.conn).add(member_id, referrer, now)
             if consent_version:
                 self.members.set_consent(
                     member_id,

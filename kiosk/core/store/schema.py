@@ -507,3 +507,32 @@ def m013_visit_feedback(db: Database) -> None:
         CREATE INDEX feedback_to_push ON feedback(entry_id) WHERE version > pushed_version;
         """,
     )
+
+
+@MIGRATIONS()
+def m014_referrals(db: Database) -> None:
+    """A new member's referrer (kiosk/core/referral.py): one row per member who named one.
+
+    `state` is pending until the first purchase large enough, then paid (with the purchase
+    and the two bonus entries), refused (a self-referral), capped (the referrer's month was
+    full) or voided (the purchase was voided and both bonuses taken back). Not the ledger:
+    the points are its `bonus` entries.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE referrals (
+            member_id TEXT PRIMARY KEY REFERENCES members(member_id),
+            referrer_id TEXT NOT NULL REFERENCES members(member_id),
+            created_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'paid', 'refused', 'capped', 'voided')),
+            purchase_id TEXT REFERENCES entries(entry_id),
+            paid_at TEXT,
+            referee_entry TEXT REFERENCES entries(entry_id),
+            referrer_entry TEXT REFERENCES entries(entry_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX referrals_paid ON referrals(referrer_id, paid_at) WHERE state = 'paid';
+        CREATE INDEX referrals_by_purchase ON referrals(purchase_id);
+        """,
+    )
