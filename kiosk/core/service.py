@@ -11,7 +11,7 @@ import math
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from kiosk.core import badges
+from kiosk.core import badges, referral
 from kiosk.core.clock import from_iso, to_iso
 from kiosk.core.program import (
     anniversary_occurrence,
@@ -180,6 +180,10 @@ class LoyaltyService(RedemptionService):
             bonuses = self._birthday_bonus(member, now, cashier)
             reached = tier.id if tier.id != member.tier and tier_rank(self.program, tier) else None
             bonuses += badges.give(self, member, now, cashier, tier_reached=reached)
+            paid = referral.pay_at_purchase(
+                self, member_id, amount, entry.entry_id, now, staff_id(cashier)
+            )
+            bonuses += [Bonus(entry_id, points, referral.REASON) for entry_id, points in paid]
             audit.record(
                 self.conn,
                 at=stamp,
@@ -255,6 +259,7 @@ class LoyaltyService(RedemptionService):
             )
             if target.kind == "earn":
                 self._demote_after_void(target, now)
+                referral.take_back_at_void(self, entry_id, now, staff_id(cashier))
             audit.record(
                 self.conn,
                 at=stamp,
