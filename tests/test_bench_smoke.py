@@ -82,6 +82,8 @@ FIGURES: dict[str, list[str]] = {
         "panel_inactive_p95",
         "panel_birthdays_p95",
         "panel_member_search_by_phone_p99",
+        "panel_rollup_round_ms",
+        "panel_nightly_reports_s",
     ],
     "sms": ["sms_queue_per_s", "sms_send_per_s", "sms_worker_peak_rss", "sms_queue_peak_rss"],
 }
