@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kiosk.config.problems import ConfigError
 from kiosk.core import referral
 from kiosk.core.pulled import PROGRAM_KEY
 from kiosk.core.referral import ReferralRule, code_for, decide, month_of, parse_code, shown
@@ -16,6 +17,7 @@ from kiosk.core.store.outbox import SyncState
 from kiosk.core.store.staff import CLI, Actor
 from kiosk.core.store.verify import verify_ledger
 from kiosk.errors import AlreadyEnrolled, InvalidInput, UnknownMember
+from tests.conftest import make_config
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 RULE = ReferralRule(
@@ -204,3 +206,28 @@ def test_an_upgraded_kiosk_keeps_its_members_and_gains_referrals(counter, open_s
     new = upgraded.enroll("09122222222", client_txn_id=txn(), referrer=sender).member_id
     upgraded.earn(new, 600_000, cashier=cashier, client_txn_id=txn())
     assert upgraded.member(sender).balance == balance + 40
+
+
+def test_the_kiosk_config_rule_counts_until_a_program_says(open_service, txn):
+    service = open_service(
+        "program.enrollment_bonus=0",
+        "program.limits.min_minutes_between_earns=0",
+        "program.referral.enabled=true",
+        "program.referral.referee_bonus=7",
+        "program.referral.referrer_bonus=9",
+        "program.referral.max_per_month=3",
+    )
+    cashier = Actor(
+        service.staff.add(name="C", role="cashier", pin="3691", actor=CLI).staff_id, "cashier"
+    )
+    sender = service.enroll("09121111111", client_txn_id=txn()).member_id
+    new = service.enroll("09122222222", client_txn_id=txn(), referrer=sender).member_id
+    assert [
+        b.points for b in service.earn(new, 100, cashier=cashier, client_txn_id=txn()).bonuses
+    ] == [7]
+    assert service.member(sender).balance == 9
+
+
+def test_a_negative_referral_bonus_in_the_config_is_refused():
+    with pytest.raises(ConfigError, match=r"program\.referral\.referrer_bonus"):
+        make_config("program.referral.referrer_bonus=-1")

@@ -123,6 +123,8 @@ def _validate(c: KioskConfig, b: _Builder) -> None:
     _unique(b, "program.offers", [o.id for o in p.offers])
     for key, wrong in badge_problems(p.badges):
         b.problem(f"program.badges.{key}", wrong)
+    for name in ("referrer_bonus", "referee_bonus", "max_per_month", "min_purchase"):
+        _at_least(b, f"program.referral.{name}", getattr(p.referral, name), 0)
 
     s = c.security
     _at_least(b, "security.pin_min_length", s.pin_min_length, 4)

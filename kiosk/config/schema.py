@@ -144,6 +144,16 @@ class BadgesConfig:
 
 
 @dataclass(frozen=True)
+class ReferralConfig:
+    # Referrals (docs/program.md, "Referrals"): kiosk/core/referral.py. Off by default.
+    enabled: bool = False
+    referrer_bonus: int = 0
+    referee_bonus: int = 0
+    max_per_month: int = 0
+    min_purchase: int = 0
+
+
+@dataclass(frozen=True)
 class ProgramConfig:
     mode: str
     points: int
@@ -166,6 +176,7 @@ class ProgramConfig:
     rewards: tuple[RewardConfig, ...]
     offers: tuple[OfferConfig, ...] = ()
     badges: BadgesConfig = BadgesConfig()
+    referral: ReferralConfig = ReferralConfig()
 
 
 @dataclass(frozen=True)

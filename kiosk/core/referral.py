@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 
+from kiosk.config import KioskConfig
 from kiosk.core.clock import to_iso
 from kiosk.core.pulled import PROGRAM_KEY
 from kiosk.core.store.outbox import SyncState
@@ -231,13 +232,15 @@ class Referrals:
 # -- at the counter (kiosk/core/enrollment.py and kiosk/core/service.py call these) ----------
 
 
-def config_rule(config: Any) -> ReferralRule:
-    """The kiosk config's rule (`[program.referral]`), off when the config has none."""
-    given = getattr(getattr(config, "program", None), "referral", None)
-    if given is None:
-        return ReferralRule()
+def config_rule(config: KioskConfig) -> ReferralRule:
+    """The kiosk config's rule (`[program.referral]`), in force while no program says."""
+    given = config.program.referral
     return ReferralRule(
-        **{name: getattr(given, name) for name in ReferralRule.__dataclass_fields__}
+        enabled=given.enabled,
+        referrer_bonus=given.referrer_bonus,
+        referee_bonus=given.referee_bonus,
+        max_per_month=given.max_per_month,
+        min_purchase=given.min_purchase,
     )
 
 
