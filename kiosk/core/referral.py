@@ -1,12 +1,14 @@
 """Referrals: a member's short code, a new member naming who sent them, both rewarded.
 
-The code (`code_for`) is 8 characters of Crockford's base32 (no I, L, O or U) from a keyed
-hash of the member id: stable for the member at every kiosk and the hub, with nothing
-personal in it (member ids are random; the hash is keyed only to keep it apart from
-other uses of the id). A typed code is read in Persian, Arabic or Latin digits, any case,
-with or without its dash; O is read as 0 and I or L as 1 (`parse_code`). A code names a
-member this kiosk holds (its own, or one pulled from the hub); a referrer held nowhere
-here is named by their phone instead, which the hub's lookup finds.
+The code (`code_for`) is 8 digits (the first never 0) from a keyed hash of the member
+id: typed on the kiosk's digit keypad in either language, never taken for a phone (11
+digits), stable for the member at every kiosk and the hub, with nothing personal in it
+(member ids are random; the hash is keyed only to keep it apart from other uses of the
+id). A typed code is read in Persian, Arabic or Latin digits, with or without spaces or a
+dash (`parse_code`). Two members held here with one code (rare: 90 million codes) make it
+ambiguous, and the phone is asked for instead. A code names a member this kiosk holds
+(its own, or one pulled from the hub); a referrer held nowhere here is named by their
+phone instead, which the hub's lookup finds.
 
 The rule is the chain's signed program's `referral` ({"enabled", "referrer_bonus",
 "referee_bonus", "max_per_month", "min_purchase"}), the kiosk's `[program.referral]`
@@ -40,10 +42,8 @@ from kiosk.core.pulled import PROGRAM_KEY
 from kiosk.core.store.outbox import SyncState
 from kiosk.text.digits import to_ascii_digits
 
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32
 CODE_LENGTH = 8
 _KEY = b"loyalty-kiosk referral code v1"
-_READ_AS = {"O": "0", "I": "1", "L": "1"}
 _LARGEST = 2**53 - 1
 REASON = "referral"
 VOID_REASON = "referral_void"
@@ -51,26 +51,21 @@ INVALID = (TypeError, ValueError)
 
 
 def code_for(member_id: str) -> str:
-    """The member's referral code (8 characters, no dash)."""
+    """The member's referral code (8 digits, the first not 0)."""
     digest = hmac.new(_KEY, member_id.encode(), hashlib.sha256).digest()
-    number = int.from_bytes(digest[:5], "big")  # 40 bits, 8 characters of 5
-    chars = []
-    for _ in range(CODE_LENGTH):
-        number, index = divmod(number, 32)
-        chars.append(ALPHABET[index])
-    return "".join(reversed(chars))
+    low = 10 ** (CODE_LENGTH - 1)
+    return str(low + int.from_bytes(digest[:8], "big") % (9 * low))
 
 
 def shown(code: str) -> str:
-    """The code as shown: two groups of four (`ABCD-EF12`)."""
-    return f"{code[:4]}-{code[4:]}"
+    """The code as shown: two groups of four (`4821 0937`)."""
+    return f"{code[:4]} {code[4:]}"
 
 
 def parse_code(text: str) -> str | None:
-    """The code typed in `text`, normalized; None when it is not one's shape."""
-    cleaned = to_ascii_digits(text or "").upper()
-    cleaned = "".join(_READ_AS.get(c, c) for c in cleaned if c not in " -\u200c\u200f")
-    if len(cleaned) != CODE_LENGTH or any(c not in ALPHABET for c in cleaned):
+    """The code typed in `text`, normalized; None when it is not one's shape (a phone)."""
+    cleaned = "".join(c for c in to_ascii_digits(text or "") if c not in " -\u200c\u200f")
+    if len(cleaned) != CODE_LENGTH or not cleaned.isdigit() or cleaned[0] == "0":
         return None
     return cleaned
 
