@@ -35,6 +35,7 @@ _BALANCES = Balance._meta.db_table
 _ENTRIES = Entry._meta.db_table
 REVERSIBLE = frozenset({"earn", "redeem"})
 OPENING_BALANCE = "import"  # the reason of an opening balance (kiosk/core/member_io.py)
+BADGE = "badge:"  # a badge's bonus (kiosk/core/badges.py): reason badge:<id>
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Judge:
             }
         )
         self.targets, self.reversed = _reversal_targets(device, reverses)
+        self.badges: set[tuple[str, str]] = set()  # (member, reason) stored in this push
 
     def judge(self, entry: dict[str, Any]) -> Verdict:
         """The verdict on a well-formed entry of a known member."""
@@ -144,9 +146,34 @@ class Judge:
         return self._overdraw(entry)
 
     def _bonus(self, entry: dict[str, Any]) -> Verdict:
+        if str(entry.get("reason") or "").split(":")[0] == "referral":
+            # The new member's (`referral`) or the referrer's (`referral:<member id>`):
+            # bounded by the referral rule's bonuses alone (hub/program/referral.py).
+            top = max(p.max_referral_bonus for p in self.programs)
+            if not 0 < entry["points"] <= top:
+                return _outside("referral_above_program", points=entry["points"], max_bonus=top)
+            return STORE
+        if str(entry.get("reason") or "").startswith(BADGE):
+            return self._badge(entry)
         most = max(p.max_bonus for p in self.programs)
         if not 0 < entry["points"] <= most:
             return _outside("bonus_above_program", points=entry["points"], max_bonus=most)
+        return STORE
+
+    def _badge(self, entry: dict[str, Any]) -> Verdict:
+        """A badge's bonus: a badge a program in force gives, at most its points, and once
+        per member (two branches that each counted a member's 10th visit: the second is
+        refused, docs/program.md, "Streaks and badges")."""
+        badge, points = entry["reason"][len(BADGE) :], entry["points"]
+        most = max(p.badges.get(badge, 0) for p in self.programs)
+        if not 0 < points <= most:
+            return _outside("badge_above_program", badge=badge, points=points, max_bonus=most)
+        member = self.survivor.get(entry["member_id"], entry["member_id"])
+        if (member, entry["reason"]) in self.badges or Entry.objects.filter(
+            member_id__in={member, entry["member_id"]}, kind="bonus", reason=entry["reason"]
+        ).exists():
+            return _outside("badge_given_before", badge=badge, points=points)
+        self.badges.add((member, entry["reason"]))
         return STORE
 
     def _adjust(self, entry: dict[str, Any]) -> Verdict:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from hub.club.setting import phone_page_problem
+from hub.program.badges import badge_bonuses, badges_problem
 from hub.program.offers import Offer, offers_problem, raise_at
+from hub.program.referral import most_referral_bonus, referral_problem
 
 DEFAULT_MAX_ADJUST_POINTS = 10_000
 # An opening balance a kiosk imports (`kiosk member import`, an adjust with reason
@@ -57,6 +59,10 @@ _KEYS = {
     "offers",
     # The member's page on their phone and its QR at the kiosks (docs/club.md).
     "phone_page",
+    # Referrals (docs/program.md), optional: hub/program/referral.py checks them.
+    "referral",
+    # Streaks and badges (docs/program.md), optional: hub/program/badges.py checks them.
+    "badges",
     *NUMBERS,
     *OPTIONAL_NUMBERS,
 }
@@ -171,6 +177,14 @@ def program_problem(data: object) -> str | None:
             return problem
     if "phone_page" in data:
         problem = phone_page_problem(data["phone_page"])
+        if problem:
+            return problem
+    if "referral" in data:
+        problem = referral_problem(data["referral"])
+        if problem:
+            return problem
+    if "badges" in data:
+        problem = badges_problem(data["badges"])
         if problem:
             return problem
     problem = _tiers_problem(data.get("tiers")) or _rewards_problem(data.get("rewards"))
@@ -325,6 +339,9 @@ class Limits:
     top_multiplier: Decimal
     reward_costs: dict[str, int]
     offers: tuple[Offer, ...] = ()
+    max_referral_bonus: int = 0  # a `bonus` of reason referral (hub/program/referral.py)
+    # The bonus of each badge the program gives, by id (hub/program/badges.py).
+    badges: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Limits:
@@ -347,6 +364,8 @@ class Limits:
             top_multiplier=max(Decimal(t["multiplier"]) for t in data["tiers"]),
             reward_costs={str(r["id"]): int(r["cost"]) for r in data["rewards"]},
             offers=tuple(Offer.of(o) for o in data.get("offers") or ()),
+            max_referral_bonus=most_referral_bonus(data),
+            badges=badge_bonuses(data),
         )
 
     def most_earned(
