@@ -47,7 +47,17 @@ OFFERS = (
     'program.offers=[{id="noon", multiplier="2", from_time="12:00", until_time="14:00"}, '
     '{id="basket", bonus=15, min_amount=20000000}]'
 )
-BONUS_REASONS = {"enrollment", "birthday", "anniversary"}
+# Streaks and badges (kiosk/core/badges.py): each a `bonus` entry with reason badge:<id>.
+BADGES = (
+    "program.badges.milestones=[{visits=3, bonus=25}, {visits=6, bonus=60}]",
+    "program.badges.streak_weeks=[2]",
+    "program.badges.streak_bonus=10",
+    "program.badges.tier_bonus=40",
+)
+BADGE_REASONS = {"badge:visits-3", "badge:visits-6", "badge:streak-2w"} | {
+    f"badge:tier-{tier}" for tier in ("silver", "gold")
+}
+BONUS_REASONS = {"enrollment", "birthday", "anniversary", *BADGE_REASONS}
 CASHIER = Actor("s-test", "cashier")
 MANAGER = Actor("s-boss", "manager")
 
@@ -71,6 +81,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 "program.anniversary_bonus=30",
                 "program.anniversary_window_days=3",
                 "program.birthday_window_before_days=2",
+                *BADGES,
             ),
             self.folder,
             clock=self.clock,
@@ -109,6 +120,34 @@ class LedgerMachine(RuleBasedStateMachine):
             return multiple()
         for bonus in result.bonuses:
             event(f"{bonus.reason} bonus")
+        return result.entry_id
+
+    @rule(target=entries, member=members)
+    def earn_toward_a_milestone(self, member: str):
+        """A visit the next day: once the member has 3 visit days, the badge is there once."""
+        self.clock.advance(days=1)
+        result = self.service.earn(
+            member, 1_000_000, cashier=CASHIER, client_txn_id=self.next_txn()
+        )
+        conn = self.service.conn
+        days = {
+            from_iso(at).astimezone(self.service.tz).date()
+            for (at,) in conn.execute(
+                "SELECT created_at FROM entries e WHERE member_id = ? "
+                "AND kind IN ('earn', 'redeem') "
+                "AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)",
+                (member,),
+            )
+        }
+        given = conn.execute(
+            "SELECT COUNT(*) FROM entries WHERE member_id = ? AND reason = 'badge:visits-3'",
+            (member,),
+        ).fetchone()[0]
+        assert given <= 1, given  # never twice, a void of its visit or not
+        if len(days) >= 3:
+            assert given == 1, (len(days), given)
+        if any(b.reason == "badge:visits-3" for b in result.bonuses):
+            event("badge:visits-3 at its visit")
         return result.entry_id
 
     @rule(target=entries, member=members, reward=st.sampled_from(["coffee", "discount-100k"]))
@@ -205,6 +244,11 @@ class LedgerMachine(RuleBasedStateMachine):
             "AND reason IN ('birthday', 'anniversary') GROUP BY 1 HAVING COUNT(*) > 1"
         ).fetchall()
         assert twice == []
+        badges_twice = conn.execute(
+            "SELECT member_id, reason FROM entries WHERE kind = 'bonus' "
+            "AND reason LIKE 'badge:%' GROUP BY 1, 2 HAVING COUNT(*) > 1"
+        ).fetchall()
+        assert badges_twice == []  # the ledger is the memory: a badge is given once
         for member_id, joined, key in conn.execute(
             "SELECT m.member_id, m.created_at, e.client_txn_id FROM entries e "
             "JOIN members m USING (member_id) WHERE e.reason = 'anniversary'"
