@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CACHE, Scale, peak_rss_mb, percentile, progress, report, timings
-from kiosk.config.schema import OfferConfig
+from kiosk.config.schema import BadgesConfig, MilestoneConfig, OfferConfig
 from kiosk.core.store import vault
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -279,6 +279,16 @@ TWO_OFFERS = (
 )
 
 
+# Streaks and badges on (docs/program.md, "Streaks and badges"): each purchase reads the
+# member's visit days and badges from the ledger, and may write a badge's bonus entry.
+BADGES = BadgesConfig(
+    streak_weeks=(4, 8),
+    streak_bonus=30,
+    milestones=(MilestoneConfig(10, 50), MilestoneConfig(50, 200)),
+    tier_bonus=80,
+)
+
+
 def measure_service(size: Size, data: Path, small: Path) -> dict[str, Any]:
     from kiosk.bootstrap import Appliance
     from kiosk.config import load_config
@@ -335,6 +345,13 @@ def measure_service(size: Size, data: Path, small: Path) -> dict[str, Any]:
     clock.advance(hours=1)  # past the spacing between one member's purchases
     members = _sample(size, 2 * size.earns, 7, distinct=True)
     out["earn_offers"], out["raw_earn_offers"] = paired(
+        earn, raw.earn, members[: size.earns], members[size.earns :]
+    )
+    # And with the badges on as well: what evaluating streaks and milestones adds.
+    service.program = replace(service.program, badges=BADGES)
+    clock.advance(hours=1)
+    members = _sample(size, 2 * size.earns, 8, distinct=True)
+    out["earn_badges"], out["raw_earn_badges"] = paired(
         earn, raw.earn, members[: size.earns], members[size.earns :]
     )
     raw.close()
@@ -548,6 +565,7 @@ def main(scale: Scale) -> int:
         ("phone", "lookup_by_phone", "ratio <= 2"),
         ("earn", "durable_earn", "ratio <= 1.5"),
         ("earn_offers", "durable_earn_two_offers", "ratio <= 1.5"),
+        ("earn_badges", "durable_earn_two_offers_badges", "ratio <= 1.5"),
     ):
         for pct in ("p50", "p99"):
             report(

@@ -35,6 +35,8 @@ FIGURES: dict[str, list[str]] = {
         "durable_earn_p99",
         "durable_earn_two_offers_p50",
         "durable_earn_two_offers_p99",
+        "durable_earn_two_offers_badges_p50",
+        "durable_earn_two_offers_badges_p99",
         "encryption_lookup_by_card_p50",
         "encryption_lookup_by_card_p99",
         "encryption_lookup_by_phone_p50",
