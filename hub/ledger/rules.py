@@ -146,6 +146,13 @@ class Judge:
         return self._overdraw(entry)
 
     def _bonus(self, entry: dict[str, Any]) -> Verdict:
+        if str(entry.get("reason") or "").split(":")[0] == "referral":
+            # The new member's (`referral`) or the referrer's (`referral:<member id>`):
+            # bounded by the referral rule's bonuses alone (hub/program/referral.py).
+            top = max(p.max_referral_bonus for p in self.programs)
+            if not 0 < entry["points"] <= top:
+                return _outside("referral_above_program", points=entry["points"], max_bonus=top)
+            return STORE
         if str(entry.get("reason") or "").startswith(BADGE):
             return self._badge(entry)
         most = max(p.max_bonus for p in self.programs)
