@@ -248,3 +248,26 @@ def give(
         )
         given.append(Bonus(entry.entry_id, award.points, award.reason))
     return given
+
+
+def badges_at_last_visit(conn: sqlite3.Connection, member_id: str) -> list[Award]:
+    """The badges given at the member's latest purchase or redemption (what the result
+    screen celebrates): their `badge:*` entries written at that entry's time."""
+    rows = conn.execute(
+        "SELECT reason, points FROM entries WHERE member_id = :member AND kind = 'bonus' "
+        "AND reason LIKE 'badge:%' AND created_at = (SELECT MAX(created_at) FROM entries "
+        "WHERE member_id = :member AND kind IN ('earn', 'redeem')) ORDER BY seq",
+        {"member": member_id},
+    ).fetchall()
+    return [Award(str(r[0])[len(REASON_PREFIX) :], int(r[1])) for r in rows]
+
+
+def badge_kind(badge: str) -> tuple[str, str]:
+    """A badge id's kind and figure, for its name on screen: ("visits", "10"),
+    ("streak", "4"), ("tier", "silver"), ("first_redemption", "")."""
+    if badge == FIRST_REDEMPTION:
+        return "first_redemption", ""
+    kind, _, figure = badge.partition("-")
+    if kind == "streak":
+        return "streak", figure.removesuffix("w")
+    return kind, figure

@@ -10,6 +10,7 @@ from kivy.animation import Animation
 from kivy.uix.image import Image
 from phonenumbers import AsYouTypeFormatter
 
+from kiosk.core import badges
 from kiosk.core.clock import from_iso
 from kiosk.core.offers import ends_at, name_in, running_now
 from kiosk.core.social import active_members
@@ -302,6 +303,12 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
         else:
             self.ids.last_visit.text = ""
         self._rewards(summary)
+        # The member's badges (docs/program.md, "Streaks and badges"), from their entries.
+        had = badges.badges_had(app.service.conn, member_id)
+        names = [badge_name(texts, b, app.service.program.tiers) for b in had[-2:]]
+        self.ids.badges.text = (
+            app.t("member.badges", badges=texts_join(texts, names)) if had else ""
+        )
         # The club's page on the phone (docs/club.md): its address only, nothing of the member.
         from kiosk.ui.qr import phone_page_url
 
@@ -380,6 +387,24 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
         app.go(PinRequest(PinPurpose.SHIFT, then=opened, back="member"))
 
 
+def badge_name(texts: Texts, badge: str, tiers: tuple[Any, ...]) -> str:
+    """A badge's name in the shopper's language (kiosk/core/badges.py ids)."""
+    kind, figure = badges.badge_kind(badge)
+    if kind == "visits":
+        return texts.tr("badge.visits", count=int(figure))
+    if kind == "streak":
+        return texts.tr("badge.streak", weeks=int(figure))
+    if kind == "tier":
+        named = {t.id: local_name(t.name_fa, t.name_en, texts) for t in tiers}
+        return texts.tr("badge.tier", tier=named.get(figure, figure))
+    return texts.tr("badge.first_redemption")
+
+
+def texts_join(texts: Texts, names: list[str]) -> str:
+    """Names in a list, with the language's comma ("، " in Persian)."""
+    return texts.tr("common.list_separator").join(names)
+
+
 def _masked_name(name: str | None) -> str:
     """The first name and the initial of the rest: "Sara K." (others are at the counter)."""
     if not name:
@@ -447,6 +472,21 @@ class ResultScreen(KioskScreen[ResultRequest]):
         self.ids.balance.text = app.t("result.balance", points=shown.balance)
         bonus = shown.bonus
         self.ids.extra.text = app.t("result.birthday", points=bonus) if bonus else ""
+        # A badge reached at this purchase is celebrated (a trophy and its name) instead.
+        member_id = app.counter.member_id
+        new = []
+        if shown.kind == "earn" and member_id is not None:
+            new = badges.badges_at_last_visit(app.service.conn, member_id)
+        if new:
+            self.ids.extra.text = app.t(
+                "result.badge",
+                badge=texts_join(
+                    app.texts,
+                    [badge_name(app.texts, a.badge, app.service.program.tiers) for a in new],
+                ),
+                points=sum(a.points for a in new),
+            )
+        self.ids.badge_icon.opacity = 1.0 if new else 0.0
 
     def done(self) -> None:
         """The result was seen (its button, or its time is up): a new member goes on to
