@@ -12,11 +12,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kiosk.core.clock import ManualClock
     from kiosk.ui.app import KioskApp
 
 SIZES = ((800, 480), (1280, 800))
@@ -123,6 +125,17 @@ def _render(out: Path, width: int, height: int) -> int:
             made = Window.screenshot(name=str(out / "shot.png"))
             Path(made).replace(out / f"{language}-attract-offer.png")
             written += 1
+            # The 10th visit's purchase celebrated, then the member screen with the badge.
+            for shot in _with_badge(app, member_id, clock):
+                for _ in range(4):
+                    EventLoop.idle()
+                settle = getattr(app.screen, "settle", None)
+                if settle is not None:
+                    settle()
+                    EventLoop.idle()
+                made = Window.screenshot(name=str(out / "shot.png"))
+                Path(made).replace(out / f"{language}-{shot}.png")
+                written += 1
         app.dispatch("on_stop")
         Window.remove_widget(root)
         service.close()
@@ -151,6 +164,36 @@ def _with_offer(app: KioskApp) -> None:
     )
     service = app.service
     service.program = replace(service.program, offers=(offer,), show_member_count=True)
+    app.go_home()
+
+
+def _with_badge(app: KioskApp, member_id: str, clock: ManualClock) -> Iterator[str]:
+    """Reach the 10th visit's badge (docs/program.md, "Streaks and badges") with a
+    purchase a day, and show its result ("result-badge"), then the member ("member-badge")."""
+    from dataclasses import replace
+
+    from kiosk.config.schema import BadgesConfig, MilestoneConfig
+    from kiosk.core.store.staff import CLI
+    from kiosk.ui.requests import ResultRequest
+
+    service = app.service
+    badges = BadgesConfig(milestones=(MilestoneConfig(10, 50),))
+    service.program = replace(service.program, badges=badges)
+    result = None
+    for day in range(9):  # the seeded member has one visit: these make ten
+        clock.advance(days=1)
+        result = service.earn(member_id, 1_250_000, cashier=CLI, client_txn_id=f"shot-{day}")
+    assert result is not None
+    app.go_home()
+    app.counter.touched()  # the days just passed are no idle shopper
+    app.counter.member_id = member_id
+    points = result.points + sum(b.points for b in result.bonuses)
+    app.go(ResultRequest(kind="earn", points=points, balance=result.balance, bonus=50))
+    yield "result-badge"
+    app.go_home()
+    app.counter.member_id = member_id
+    app.go("member")
+    yield "member-badge"
     app.go_home()
 
 
