@@ -191,6 +191,7 @@ class CounterVerification:
         consent_marketing: bool = False,
         consent_version: str | None = None,
         language: str | None = None,
+        referrer: str | None = None,
     ) -> EnrollResult:
         """Enroll (as the service does), recording the proof or approval it was made with."""
         result = self.service.enroll(
@@ -202,6 +203,7 @@ class CounterVerification:
             consent_marketing=consent_marketing,
             consent_version=consent_version,
             language=language,
+            referrer=referrer,
         )
         if verified is not None:
             self._record(verified, ENROLL, result.member_id, card)

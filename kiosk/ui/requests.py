@@ -22,6 +22,7 @@ BareScreen = Literal[
     "enroll",
     "name",
     "birthday",
+    "referral",
     "member",
     "amount",
     "redeem",

@@ -7,7 +7,7 @@ from typing import Any
 from kiosk.ui.requests import ScreenName
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.cashier import AmountScreen, CashierScreen, RedeemScreen
-from kiosk.ui.screens.enrollment import BirthdayScreen, EnrollScreen, NameScreen
+from kiosk.ui.screens.enrollment import BirthdayScreen, EnrollScreen, NameScreen, ReferralScreen
 from kiosk.ui.screens.feedback import FeedbackScreen
 from kiosk.ui.screens.shopper import AttractScreen, MemberScreen, PhoneScreen, ResultScreen
 from kiosk.ui.screens.sign_in import PinScreen
@@ -27,6 +27,7 @@ SCREENS: dict[ScreenName, type[KioskScreen[Any]]] = {
     "enroll": EnrollScreen,
     "name": NameScreen,
     "birthday": BirthdayScreen,
+    "referral": ReferralScreen,
     "member": MemberScreen,
     "pin": PinScreen,
     "amount": AmountScreen,

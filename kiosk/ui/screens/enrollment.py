@@ -1,4 +1,5 @@
-"""Enrollment: consent to the club's text (its version recorded), then name and birthday."""
+"""Enrollment: consent to the club's text (its version recorded), then name and birthday,
+and who referred the new member (a referral code or phone, kiosk/core/referral.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import hashlib
 from datetime import date
 from typing import Any
 
+from kiosk.core import referral
 from kiosk.core.verification import ENROLL, Verified
-from kiosk.errors import InvalidDate, KioskError
+from kiosk.errors import InvalidDate, InvalidInput, KioskError
 from kiosk.text.dates import parse_date_input
-from kiosk.text.i18n import LANGUAGES, Texts
+from kiosk.text.i18n import LANGUAGES, N_, Texts
 from kiosk.text.phone import format_phone, normalize_phone
 from kiosk.text.rtl import ltr
 from kiosk.ui.counter import new_txn_id
@@ -49,6 +51,8 @@ class EnrollScreen(KioskScreen[EnrollRequest | None]):
         self.birthday: date | None = None
         self.marketing = False
         self.txn = ""
+        self.referrer_id: str | None = None  # the member who referred them, once found
+        self.referrer_shown = ""  # the code or phone typed, as shown on the button
 
     def prepare(self, request: EnrollRequest | None) -> None:
         if request is not None:  # a new enrollment (coming back from name/birthday keeps it)
@@ -56,6 +60,8 @@ class EnrollScreen(KioskScreen[EnrollRequest | None]):
             self.name_text = ""
             self.birthday = None
             self.marketing = False
+            self.referrer_id = None
+            self.referrer_shown = ""
             self.txn = new_txn_id("enroll")
 
     def refresh(self) -> None:
@@ -83,12 +89,24 @@ class EnrollScreen(KioskScreen[EnrollRequest | None]):
             if self.birthday
             else app.t("enroll.birthday")
         )
+        # Asked only while the chain's program pays referrals (docs/program.md, "Referrals").
+        rule = referral.rule_for(app.service.conn, referral.config_rule(app.config_))
+        button = self.ids.referral
+        button.disabled = not rule.enabled
+        button.opacity = 1 if rule.enabled else 0
+        button.text = (
+            app.t("enroll.referral_is", code=ltr(app.texts.digits(self.referrer_shown)))
+            if self.referrer_id
+            else app.t("enroll.referral")
+        )
 
     def forget(self) -> None:
         self.phone = ""
         self.name_text = ""
         self.birthday = None
         self.marketing = False
+        self.referrer_id = None
+        self.referrer_shown = ""
 
     def toggle_marketing(self) -> None:
         self.marketing = not self.marketing
@@ -119,6 +137,7 @@ class EnrollScreen(KioskScreen[EnrollRequest | None]):
                 consent_marketing=self.marketing,
                 consent_version=consent_version(),
                 language=counter.language,
+                referrer=self.referrer_id,
             )
         except KioskError as error:
             app.screen.fail(error)  # the code's screen, or the enrollment's
@@ -254,6 +273,7 @@ class BirthdayScreen(DigitEntry[None]):
 
     enter_button = "done"
     escape_button = "cancel"
+    title_key = N_("birthday.title")
 
     max_digits = 8
 
@@ -288,3 +308,50 @@ class BirthdayScreen(DigitEntry[None]):
         if enroll is not None:
             enroll.birthday = birthday
         self.app.go("enroll")
+
+
+class ReferralScreen(BirthdayScreen):
+    """Who referred the new member: their referral code (8 digits) or phone, on the
+    birthday's keypad and layout; found here or by the hub's lookup, else refused."""
+
+    title_key = N_("referral.title")
+    max_digits = 11  # a phone: 09121234567
+
+    def refresh(self) -> None:
+        DigitEntry.refresh(self)
+        self.ids.hint.text = self.app.t("referral.hint")
+
+    def show_digits(self) -> None:
+        self.ids.display.text = self.app.show(ltr(self.app.texts.digits(self.digits)))
+
+    def submit(self) -> None:
+        app = self.app
+        enroll = app.manager.get_screen("enroll") if app.manager else None
+        if enroll is None:
+            return
+        if not self.digits:  # nothing typed: no referrer
+            enroll.referrer_id = None
+            enroll.referrer_shown = ""
+            app.go("enroll")
+            return
+        try:
+            if referral.parse_code(self.digits) is None and _same_phone(
+                app, self.digits, enroll.phone
+            ):
+                raise InvalidInput("A member cannot refer themselves.")
+            found = app.service.find_referrer(self.digits)
+        except KioskError as error:
+            self.fail(error)
+            return
+        code = referral.parse_code(self.digits)
+        enroll.referrer_id = found.member_id
+        enroll.referrer_shown = referral.shown(code) if code else self.digits
+        app.go("enroll")
+
+
+def _same_phone(app: Any, typed: str, phone: str) -> bool:
+    region = app.config_.shop.phone_region
+    try:
+        return normalize_phone(typed, region) == normalize_phone(phone, region)
+    except KioskError:
+        return False

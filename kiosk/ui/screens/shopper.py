@@ -10,7 +10,7 @@ from kivy.animation import Animation
 from kivy.uix.image import Image
 from phonenumbers import AsYouTypeFormatter
 
-from kiosk.core import badges
+from kiosk.core import badges, referral
 from kiosk.core.clock import from_iso
 from kiosk.core.offers import ends_at, name_in, running_now
 from kiosk.core.social import active_members
@@ -308,6 +308,12 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
         names = [badge_name(texts, b, app.service.program.tiers) for b in had[-2:]]
         self.ids.badges.text = (
             app.t("member.badges", badges=texts_join(texts, names)) if had else ""
+        )
+        # The member's referral code while the program pays referrals (docs/program.md).
+        rule = referral.rule_for(app.service.conn, referral.config_rule(app.config_))
+        code = ltr(app.texts.digits(referral.shown(referral.code_for(member_id))))
+        self.ids.referral_code.text = (
+            app.t("member.referral_code", code=code) if rule.enabled else ""
         )
         # The club's page on the phone (docs/club.md): its address only, nothing of the member.
         from kiosk.ui.qr import phone_page_url
