@@ -273,3 +273,23 @@ def test_reaching_a_tier_gives_its_badge_once(counter, clock, txn):
     assert reasons[2] == ["badge:visits-3", "badge:tier-silver"]
     assert result.tier == "silver"
     assert [r for r, _ in badge_entries(service, member)].count("badge:tier-silver") == 1
+
+
+def test_the_first_redemption_is_a_badge_once_and_a_redemption_is_a_visit(open_service, clock, txn):
+    service = open_service(*BADGES, "program.badges.first_redemption_bonus=20")
+    staff = service.staff.add(name="C", role="cashier", pin="3691", actor=CLI)
+    cashier = Actor(staff.staff_id, "cashier")
+    clock.now = tehran(date(2026, 5, 4), 10)
+    member = service.enroll("09121234567", client_txn_id=txn()).member_id
+    service.adjust(member, 1_000, reason="opening", actor=CLI, client_txn_id=txn())
+    service.earn(member, 1_000_000, cashier=cashier, client_txn_id=txn())  # visit 1
+    clock.advance(days=1)
+    service.redeem(member, "coffee", cashier=cashier, client_txn_id=txn())  # visit 2
+    clock.advance(days=1)
+    service.redeem(member, "coffee", cashier=cashier, client_txn_id=txn())  # visit 3
+
+    assert badge_entries(service, member) == [
+        ("badge:first-redemption", 20),  # the second redemption gives none
+        ("badge:visits-3", 50),  # Monday to Wednesday: one week, no streak
+    ]
+    assert verify_ledger(service.conn).ok

@@ -36,7 +36,7 @@ from kiosk.core.clock import from_iso, to_iso
 from kiosk.core.results import Bonus
 
 if TYPE_CHECKING:
-    from kiosk.core.service import LoyaltyService
+    from kiosk.core.service_base import ServiceBase
     from kiosk.core.store.members import Member
     from kiosk.core.store.staff import Actor
 
@@ -201,7 +201,7 @@ def redeemed_before(conn: sqlite3.Connection, member_id: str) -> bool:
 
 
 def give(
-    service: LoyaltyService,
+    service: ServiceBase,
     member: Member,
     now: datetime,
     cashier: Actor,

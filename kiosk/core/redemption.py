@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from kiosk.core import badges
 from kiosk.core.authorize import Authorization, Authorizer, Held, HoldRequest, Refused, Unreachable
 from kiosk.core.clock import to_iso
 from kiosk.core.enrollment import EnrollmentService
@@ -49,7 +50,7 @@ class RedemptionService(EnrollmentService):
 
         def write() -> RedeemResult:
             now = self.clock()
-            self._active(member_id)
+            member = self._active(member_id)
             reward = find_reward(self.program, reward_id)
             if reward is None:
                 raise UnknownReward(reward_id=reward_id)
@@ -74,6 +75,8 @@ class RedemptionService(EnrollmentService):
                 reward_id=reward.id,
                 coupon_code=code,
             )
+            # A redemption is a visit too, and the first one may be a badge (kiosk/core/badges.py).
+            badges.give(self, member, now, cashier, redemption=True)
             audit.record(
                 self.conn,
                 at=stamp,
