@@ -349,7 +349,9 @@ def measure_service(size: Size, data: Path, small: Path) -> dict[str, Any]:
     )
     # And with the badges on as well: what evaluating streaks and milestones adds.
     service.program = replace(service.program, badges=BADGES)
-    clock.advance(hours=1)
+    # Past the raw reference's purchases too (written from NOW + 2 days): a member it drew
+    # before would otherwise have a purchase "in the future" and be refused as too soon.
+    clock.advance(days=3)
     members = _sample(size, 2 * size.earns, 8, distinct=True)
     out["earn_badges"], out["raw_earn_badges"] = paired(
         earn, raw.earn, members[: size.earns], members[size.earns :]
