@@ -293,3 +293,24 @@ def test_the_first_redemption_is_a_badge_once_and_a_redemption_is_a_visit(open_s
         ("badge:visits-3", 50),  # Monday to Wednesday: one week, no streak
     ]
     assert verify_ledger(service.conn).ok
+
+
+def test_once_the_milestones_are_had_a_streak_still_comes_from_its_weeks(open_service, clock, txn):
+    # The milestone read stops once every milestone is given; a streak reads its own weeks.
+    service = open_service(
+        "program.badges.milestones=[{visits=1, bonus=5}]",
+        "program.badges.streak_weeks=[3]",
+        "program.badges.streak_bonus=40",
+    )
+    clock.now = tehran(date(2026, 5, 4), 10)  # a Monday
+    member = service.enroll("09121234567", client_txn_id=txn()).member_id
+    reasons = []
+    for _ in range(3):  # three Mondays: three Jalali weeks
+        reasons.append(
+            [
+                b.reason
+                for b in service.earn(member, 1_000_000, cashier=CLI, client_txn_id=txn()).bonuses
+            ]
+        )
+        clock.advance(weeks=1)
+    assert reasons == [["badge:visits-1"], [], ["badge:streak-3w"]]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from kiosk.config.badge_rules import badge_problems
@@ -171,13 +171,14 @@ def badges_from(given: Any) -> BadgesConfig:
 # -- the member's history, from this kiosk's ledger -------------------------------------
 
 
-def visit_days(conn: sqlite3.Connection, member_id: str, tz: tzinfo) -> set[date]:
-    """The shop-local days of the member's purchases and redemptions, not voided."""
+def visit_days(conn: sqlite3.Connection, member_id: str, tz: tzinfo, since: str = "") -> set[date]:
+    """The shop-local days of the member's purchases and redemptions, not voided (those
+    at or after `since`, an ISO time, when given)."""
     rows = conn.execute(
-        "SELECT e.created_at FROM entries e WHERE e.member_id = ? "
+        "SELECT e.created_at FROM entries e WHERE e.member_id = ? AND e.created_at >= ? "
         "AND e.kind IN ('earn', 'redeem') "
         "AND NOT EXISTS (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)",
-        (member_id,),
+        (member_id, since),
     ).fetchall()
     return {from_iso(row[0]).astimezone(tz).date() for row in rows}
 
@@ -225,11 +226,22 @@ def give(
             "SELECT COUNT(*) FROM entries WHERE member_id = ? AND kind = 'redeem'", (member_id,)
         ).fetchone()
         before = int(row[0]) > 1
+    had = set(badges_had(conn, member_id))
+    # The history read is what a badge still to come needs: all of it for a milestone, the
+    # longest streak's weeks for a streak, none once the member has them all (a member
+    # with a long history pays for it only until then).
+    if any(m.bonus > 0 and milestone_badge(m) not in had for m in rules.milestones):
+        days = visit_days(conn, member_id, service.tz)
+    elif rules.streak_bonus > 0 and any(streak_badge(w) not in had for w in rules.streak_weeks):
+        weeks = max(rules.streak_weeks) + 1
+        days = visit_days(conn, member_id, service.tz, to_iso(now - timedelta(weeks=weeks)))
+    else:
+        days = set()
     awards = new_badges(
         rules,
-        visit_days(conn, member_id, service.tz),
+        days,
         today,
-        set(badges_had(conn, member_id)),
+        had,
         redemption=redemption,
         redeemed_before=before,
         tier_reached=tier_reached,
