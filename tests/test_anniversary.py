@@ -15,7 +15,8 @@ from kiosk.core.store.verify import verify_ledger
 
 def j(year: int, month: int, day: int) -> date:
     """A Jalali day as the Gregorian date the code sees."""
-    return jdatetime.date(year, month, day).togregorian()
+    found: date = jdatetime.date(year, month, day).togregorian()
+    return found
 
 
 @pytest.mark.parametrize(

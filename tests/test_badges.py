@@ -22,7 +22,8 @@ TEHRAN = ZoneInfo("Asia/Tehran")
 
 def j(year: int, month: int, day: int) -> date:
     """A Jalali day as the Gregorian date the code sees."""
-    return jdatetime.date(year, month, day).togregorian()
+    found: date = jdatetime.date(year, month, day).togregorian()
+    return found
 
 
 def days_before(today: date, *offsets: int) -> list[date]:

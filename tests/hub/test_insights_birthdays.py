@@ -42,7 +42,7 @@ def born_around(center: date, rng: random.Random) -> list[date]:
 def test_birthdays_found_by_date_are_those_of_each_members_calendar(
     chain: Chain, now: datetime, center: date
 ):
-    from hub.insights.people import birthdays_page, calendar_of, next_birthday
+    from hub.insights.people import Birthday, birthdays_page, calendar_of, next_birthday
     from hub.insights.scope import Scope
 
     rng = random.Random(center.toordinal())
@@ -63,7 +63,8 @@ def test_birthdays_found_by_date_are_those_of_each_members_calendar(
     assert {(b.member_id, b.on) for b in found} == expected
     assert [(b.on, b.member_id) for b in found] == sorted((b.on, b.member_id) for b in found)
 
-    pages, after = [], None
+    pages: list[Birthday] = []
+    after: tuple[date, str] | None = None
     while True:
         page = birthdays_page(scope, 10, after=after, limit=7, now=now)
         pages += page.people
