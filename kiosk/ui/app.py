@@ -18,16 +18,13 @@ from typing import Any, Protocol
 from kivy.app import App
 from kivy.base import ExceptionHandler, ExceptionManager
 from kivy.clock import Clock
-from kivy.core.text import LabelBase
 from kivy.core.window import Window
-from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from drivers.base import CardPresented, ReaderEvent, ReaderStatusChanged
 from drivers.factory import ReaderSet
 from drivers.feedback import Feedback, NoFeedback, Signal
-from kiosk.appliance.assets import assets_dir
 from kiosk.appliance.watchdog import Notifier
 from kiosk.core.feedback import VisitFeedback
 from kiosk.core.service import LoyaltyService
@@ -38,11 +35,11 @@ from kiosk.text.i18n import Language, Texts
 from kiosk.text.rtl import visual
 from kiosk.ui.counter import Counter
 from kiosk.ui.requests import AttractRequest, BareScreen, ScreenName, ScreenRequest
+from kiosk.ui.resources import ASSETS, load_resources
 from kiosk.ui.screens import SCREENS, KioskScreen
-from kiosk.ui.screens.shopper import ResultScreen
+from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.sounds import Sounds
 from kiosk.ui.theme import Theme, theme_for
-from kiosk.ui.widgets import ICON_FONT
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +54,6 @@ class SyncControl(Protocol):
         """Push at once (after a sale)."""
 
 
-ASSETS = assets_dir()
-FONT = "Kiosk"
-# The kv rules, in the order they are loaded: the shared widgets' rules (and every
-# screen's background) first, so that a screen's own rule is applied after them.
-KV_DIR = Path(__file__).with_name("kv")
-KV_FILES = tuple(
-    KV_DIR / f"{name}.kv"
-    for name in ("widgets", "shopper", "cashier", "technician", "verify", "feedback")
-)
 # systemd restarts the service whatever its exit status (Restart=always); a distinct code
 # tells the journal that a technician asked for it.
 RESTART_EXIT_CODE = 3
@@ -73,24 +61,6 @@ _PROBE_EVERY = timedelta(seconds=5)
 # Kivy's key codes of the keys a USB keyboard drives the screens with (kivy.core.window
 # Keyboard.keycodes): Enter and the numeric keypad's Enter, Backspace, Escape.
 HARDWARE_KEYS = {13: "enter", 271: "enter", 8: "backspace", 27: "escape"}
-
-
-def load_resources() -> None:
-    """Register the font and load the kv rules, once per process."""
-    if FONT not in LabelBase._fonts:
-        fonts = ASSETS / "fonts"
-        LabelBase.register(
-            FONT,
-            fn_regular=str(fonts / "Vazirmatn-Regular.ttf"),
-            fn_bold=str(fonts / "Vazirmatn-Bold.ttf"),
-        )
-    if ICON_FONT not in LabelBase._fonts:
-        LabelBase.register(
-            ICON_FONT, fn_regular=str(ASSETS / "icons" / "MaterialIcons-Regular.ttf")
-        )
-    for kv_file in KV_FILES:
-        if str(kv_file) not in Builder.files:
-            Builder.load_file(str(kv_file))
 
 
 class _KeepRunning(ExceptionHandler):

@@ -9,7 +9,8 @@ from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.cashier import AmountScreen, CashierScreen, RedeemScreen
 from kiosk.ui.screens.enrollment import BirthdayScreen, EnrollScreen, NameScreen, ReferralScreen
 from kiosk.ui.screens.feedback import FeedbackScreen
-from kiosk.ui.screens.shopper import AttractScreen, MemberScreen, PhoneScreen, ResultScreen
+from kiosk.ui.screens.result import ResultScreen
+from kiosk.ui.screens.shopper import AttractScreen, MemberScreen, PhoneScreen
 from kiosk.ui.screens.sign_in import PinScreen
 from kiosk.ui.screens.technician import (
     NewPinScreen,
