@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
@@ -167,26 +168,11 @@ def program_problem(data: object) -> str | None:
             problem = _number(name, data[name], least)
             if problem:
                 return problem
-    if "verification" in data:
-        problem = _verification_problem(data["verification"])
-        if problem:
-            return problem
-    if "feedback" in data:
-        problem = _feedback_problem(data["feedback"])
-        if problem:
-            return problem
-    if "phone_page" in data:
-        problem = phone_page_problem(data["phone_page"])
-        if problem:
-            return problem
-    if "referral" in data:
-        problem = referral_problem(data["referral"])
-        if problem:
-            return problem
-    if "badges" in data:
-        problem = badges_problem(data["badges"])
-        if problem:
-            return problem
+    for key, check in _SECTIONS.items():
+        if key in data:
+            problem = check(data[key])
+            if problem:
+                return problem
     problem = _tiers_problem(data.get("tiers")) or _rewards_problem(data.get("rewards"))
     if problem is None and "offers" in data:
         problem = offers_problem(data["offers"], {str(t["id"]) for t in data["tiers"]})
@@ -396,3 +382,13 @@ def tier_points(amount: int, points: int, per_amount: int, multiplier: Decimal) 
     """
     base = (amount // per_amount) * points
     return int((Decimal(base) * multiplier).to_integral_value(ROUND_FLOOR))
+
+
+# The program's optional sections, each with its own check (an absent one: the default).
+_SECTIONS: dict[str, Callable[[object], str | None]] = {
+    "verification": _verification_problem,
+    "feedback": _feedback_problem,
+    "phone_page": phone_page_problem,
+    "referral": referral_problem,
+    "badges": badges_problem,
+}
