@@ -281,7 +281,8 @@ class Mounted:
     """The kiosk app mounted on the window, as the UI tests mount it."""
 
     def __init__(self, parts: Appliance, service: LoyaltyService, window: Any) -> None:
-        from kiosk.ui.app import ASSETS, KioskApp
+        from kiosk.ui.app import KioskApp
+        from kiosk.ui.resources import ASSETS
         from kiosk.ui.sounds import Sounds
         from sim.reader import SimReader
 
