@@ -39,6 +39,7 @@ READER_SCHEMES = ("nfc", "serial", "sim", "evdev")
 class DeviceConfig:
     id: str
     simulated: bool
+    first_boot_setup: bool
 
 
 @dataclass(frozen=True)
