@@ -64,6 +64,8 @@ _KEYS = {
     "referral",
     # Streaks and badges (docs/program.md), optional: hub/program/badges.py checks them.
     "badges",
+    # The club's size on the attract screen (docs/program.md, "Social proof"): true or false.
+    "show_member_count",
     *NUMBERS,
     *OPTIONAL_NUMBERS,
 }
@@ -391,4 +393,7 @@ _SECTIONS: dict[str, Callable[[object], str | None]] = {
     "phone_page": phone_page_problem,
     "referral": referral_problem,
     "badges": badges_problem,
+    "show_member_count": lambda given: (
+        None if isinstance(given, bool) else "show_member_count must be true or false"
+    ),
 }
