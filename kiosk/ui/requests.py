@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import Enum
 from typing import ClassVar, Literal
 
@@ -38,6 +39,8 @@ BareScreen = Literal[
 RequestedScreen = Literal["pin", "result", "new_pin", "verify"]
 ScreenName = BareScreen | RequestedScreen
 ResultKind = Literal["earn", "enroll", "void"]
+# What a line under "+N points" names: a bonus entry's reason, or an offer in the quote.
+BonusKind = Literal["birthday", "anniversary", "offer", "referral", "badge"]
 
 
 class PinPurpose(Enum):
@@ -106,6 +109,22 @@ class ResumeVoid:
 
 
 @dataclass(frozen=True)
+class BonusLine:
+    """One line of the result screen: what a purchase got besides its points, by kind.
+
+    `ref` names it (an offer's or a badge's id); an offer's names are kept as the quote
+    had them (its `multiplier` when it multiplied, else its `points` are a fixed bonus).
+    """
+
+    kind: BonusKind
+    points: int
+    ref: str = ""
+    name_fa: str = ""
+    name_en: str = ""
+    multiplier: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class ResultRequest:
     """What was just recorded: points won (or taken back) and the new balance."""
 
@@ -113,7 +132,7 @@ class ResultRequest:
     kind: ResultKind
     points: int
     balance: int
-    bonus: int = 0  # birthday bonus points within `points`
+    lines: tuple[BonusLine, ...] = ()  # a line each: bonuses, offers applied, badges
 
 
 @dataclass(frozen=True)

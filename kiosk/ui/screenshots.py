@@ -175,6 +175,7 @@ def _with_badge(app: KioskApp, member_id: str, clock: ManualClock) -> Iterator[s
     from kiosk.config.schema import BadgesConfig, MilestoneConfig
     from kiosk.core.store.staff import CLI
     from kiosk.ui.requests import ResultRequest
+    from kiosk.ui.screens.result import bonus_lines
 
     service = app.service
     badges = BadgesConfig(milestones=(MilestoneConfig(10, 50),))
@@ -187,8 +188,8 @@ def _with_badge(app: KioskApp, member_id: str, clock: ManualClock) -> Iterator[s
     app.go_home()
     app.counter.touched()  # the days just passed are no idle shopper
     app.counter.member_id = member_id
-    points = result.points + sum(b.points for b in result.bonuses)
-    app.go(ResultRequest(kind="earn", points=points, balance=result.balance, bonus=50))
+    lines = bonus_lines(result.bonuses, (), service.program)
+    app.go(ResultRequest(kind="earn", points=result.points, balance=result.balance, lines=lines))
     yield "result-badge"
     app.go_home()
     app.counter.member_id = member_id

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from kiosk.core.store.staff import CLI
 from kiosk.core.verification import LINK_CARD, Sent
 from kiosk.ui.requests import (
+    BonusLine,
     EnrollRequest,
     NewPinRequest,
     PinPurpose,
@@ -26,6 +27,7 @@ DEMO_PHONE = "09121234567"
 DEMO_CARD = "5A17C0DE"
 CASHIER_PIN = "1357"
 TECHNICIAN_PIN = "9753"
+BIRTHDAY = BonusLine("birthday", 100)
 
 
 def seed(app: KioskApp) -> str:
@@ -105,7 +107,7 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         _typed(app, "1250000")
 
     def result(app: KioskApp) -> None:
-        app.go(ResultRequest(kind="earn", points=125, balance=540, bonus=100))
+        app.go(ResultRequest(kind="earn", points=125, balance=540, lines=(BIRTHDAY,)))
         app.screen.ids.faces.visit = "tour-visit"  # the rating asked (shown, not stored)
 
     def feedback(app: KioskApp) -> None:

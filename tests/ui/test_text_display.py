@@ -72,7 +72,7 @@ def test_centred_texts_stay_centred_after_switching_language_and_back(kiosk_fact
     kiosk.press("language")
 
     assert is_centred(kiosk.ids("promise"))  # the attract screen's headline
-    kiosk.app.go(ResultRequest(kind="earn", points=125, balance=540, bonus=0))
+    kiosk.app.go(ResultRequest(kind="earn", points=125, balance=540))
     kiosk.pump(2)
     assert is_centred(kiosk.ids("points"))  # "+125 points"
 

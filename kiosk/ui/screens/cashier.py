@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from kiosk.core.program import find_reward
+from kiosk.core.offers import ends_at, name_in
+from kiosk.core.program import QuoteLine, find_reward
 from kiosk.core.service_base import check_approver
 from kiosk.core.store.staff import Actor
 from kiosk.errors import (
@@ -25,6 +26,8 @@ from kiosk.ui.requests import (
 )
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.entry import DigitEntry
+from kiosk.ui.screens.result import bonus_lines, offer_text
+from kiosk.ui.screens.shopper import own_direction, texts_join
 
 
 class AmountScreen(DigitEntry[ResumePurchase | None]):
@@ -123,6 +126,7 @@ class AmountScreen(DigitEntry[ResumePurchase | None]):
         texts = app.texts
         self.say()
         self.ids.quote.text = ""
+        self.ids.offer.text = ""
         self.ids.confirm.disabled = False
         self.wait_until = None
         if not self.text:
@@ -149,6 +153,7 @@ class AmountScreen(DigitEntry[ResumePurchase | None]):
             self.say(f"error.limit.{quote.refusal}", seconds=quote.wait_seconds)
             return
         self.ids.quote.text = app.t("amount.will_earn", points=quote.points)
+        self.ids.offer.text = app.show(offers_applied(app, quote.lines))
         if quote.needs_manager and self.approved_by is None:
             self.say("amount.needs_manager")
 
@@ -185,13 +190,12 @@ class AmountScreen(DigitEntry[ResumePurchase | None]):
         app.counter.shift_used()
         app.recorded()
         app.signal(ok=True)
+        # The offers of the quote just taken are those the purchase got, unless its points
+        # differ (an offer ended in between): then only the bonus entries are named.
+        offered = quote.lines if quote.points == result.points else ()
+        lines = bonus_lines(result.bonuses, offered, app.service.program)
         app.go(
-            ResultRequest(
-                kind="earn",
-                points=result.points,
-                balance=result.balance,
-                bonus=sum(bonus.points for bonus in result.bonuses),
-            )
+            ResultRequest(kind="earn", points=result.points, balance=result.balance, lines=lines)
         )
 
     def _shift_opened(self, actor: Actor) -> None:
@@ -217,6 +221,28 @@ class AmountScreen(DigitEntry[ResumePurchase | None]):
     def logout(self) -> None:
         self.app.counter.close_shift()
         self.app.go("member")
+
+
+def offers_applied(app: Any, lines: tuple[QuoteLine, ...]) -> str:
+    """The offers a quote applied, each with what it gives and until when it runs today:
+    "Double points until 14:00: ×2" (docs/program.md, "Limited-time offers"), unshaped."""
+    texts = app.texts
+    now = app.clock().astimezone(app.service.tz)
+    offers = {offer.id: offer for offer in app.service.program.offers}
+    shown = []
+    multiplied = False  # the one multiplier comes first (kiosk/core/offers.py combine)
+    for line in lines:
+        offer = offers.get(str(line.params.get("offer"))) if line.code == "offer" else None
+        if offer is None:
+            continue
+        name = own_direction(name_in(offer, texts.language), rtl=texts.rtl)
+        if offer.until_time != "24:00":  # an offer all day long has no "until"
+            until = texts.digits(ends_at(offer, now).strftime("%H:%M"))
+            name = texts.tr("attract.offer_until", offer=name, time=until)
+        times = offer.multiplier if offer.multiplier > 1 and not multiplied else None
+        multiplied = multiplied or times is not None
+        shown.append(offer_text(app, name, times, line.points))
+    return texts_join(texts, shown)
 
 
 class RedeemScreen(KioskScreen[RedeemRequest | None]):

@@ -9,7 +9,7 @@ from typing import Any
 
 from kiosk.core import referral
 from kiosk.core.verification import ENROLL, Verified
-from kiosk.errors import InvalidDate, InvalidInput, KioskError
+from kiosk.errors import InvalidDate, KioskError, UnknownMember
 from kiosk.text.dates import parse_date_input
 from kiosk.text.i18n import LANGUAGES, N_, Texts
 from kiosk.text.phone import format_phone, normalize_phone
@@ -334,12 +334,14 @@ class ReferralScreen(BirthdayScreen):
             enroll.referrer_shown = ""
             app.go("enroll")
             return
+        if referral.parse_code(self.digits) is None and _same_phone(app, self.digits, enroll.phone):
+            self.refuse("error.referral.self")
+            return
         try:
-            if referral.parse_code(self.digits) is None and _same_phone(
-                app, self.digits, enroll.phone
-            ):
-                raise InvalidInput("A member cannot refer themselves.")
             found = app.service.find_referrer(self.digits)
+        except UnknownMember:  # said of a referrer: not "this number or card"
+            self.refuse("error.referral.unknown")
+            return
         except KioskError as error:
             self.fail(error)
             return
@@ -347,6 +349,12 @@ class ReferralScreen(BirthdayScreen):
         enroll.referrer_id = found.member_id
         enroll.referrer_shown = referral.shown(code) if code else self.digits
         app.go("enroll")
+
+    def refuse(self, key: str) -> None:
+        """Say why the referrer typed is not taken, with the refusal's tone."""
+        self.app.signal(ok=False)
+        self.app.sounds.play("error")
+        self.say(key)
 
 
 def _same_phone(app: Any, typed: str, phone: str) -> bool:
