@@ -2,7 +2,9 @@
 
 With two offers (one by the hour) and the birthday window and anniversary bonuses on, so
 that offer-raised earns and `bonus` entries of reasons `birthday` and `anniversary` come
-and go with the clock (docs/program.md).
+and go with the clock (docs/program.md); with streaks and badges; and with referrals, so
+that members enrolled naming another are paid at their first qualifying purchase, within
+the monthly cap, and taken back (`referral_void`) when that purchase is voided.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from hypothesis.stateful import (
 
 from kiosk.bootstrap import Appliance
 from kiosk.core.clock import ManualClock, from_iso, to_iso
+from kiosk.core.referral import month_of
 from kiosk.core.store.staff import CLI, Actor
 from kiosk.core.store.verify import verify_ledger
 from kiosk.errors import InsufficientPoints, KioskError, LimitReached, NotReversible
@@ -57,7 +61,16 @@ BADGES = (
 BADGE_REASONS = {"badge:visits-3", "badge:visits-6", "badge:streak-2w"} | {
     f"badge:tier-{tier}" for tier in ("silver", "gold")
 }
-BONUS_REASONS = {"enrollment", "birthday", "anniversary", *BADGE_REASONS}
+# Referrals (kiosk/core/referral.py): `referral` for the new member, `referral:<their id>`
+# for the referrer, at the first purchase of at least 5,000,000 rial; two a month at most.
+REFERRAL = (
+    "program.referral.enabled=true",
+    "program.referral.referrer_bonus=40",
+    "program.referral.referee_bonus=20",
+    "program.referral.max_per_month=2",
+    "program.referral.min_purchase=5000000",
+)
+BONUS_REASONS = {"enrollment", "birthday", "anniversary", "referral", *BADGE_REASONS}
 CASHIER = Actor("s-test", "cashier")
 MANAGER = Actor("s-boss", "manager")
 
@@ -66,6 +79,7 @@ class LedgerMachine(RuleBasedStateMachine):
     """Drives the real service on a real database and checks the invariants after each step."""
 
     members = Bundle("members")
+    referred = Bundle("referred")  # members enrolled naming a referrer
     entries = Bundle("entries")
 
     def __init__(self) -> None:
@@ -82,6 +96,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 "program.anniversary_window_days=3",
                 "program.birthday_window_before_days=2",
                 *BADGES,
+                *REFERRAL,
             ),
             self.folder,
             clock=self.clock,
@@ -106,6 +121,24 @@ class LedgerMachine(RuleBasedStateMachine):
         except KioskError:
             return multiple()
 
+    @rule(
+        targets=(members, referred),
+        phone=st.sampled_from(PHONES),
+        referrer=members,
+        same_phone=st.booleans(),
+    )
+    def enroll_referred(self, phone: str, referrer: str, same_phone: bool):
+        """A new member naming a member who sent them (or, refused, themselves)."""
+        if same_phone:
+            sender = self.service.member(referrer).person
+            phone = sender.phone if sender is not None else phone
+        try:
+            enrolled = self.service.enroll(phone, client_txn_id=self.next_txn(), referrer=referrer)
+        except KioskError:
+            return multiple()
+        event("referred enrollment")
+        return enrolled.member_id
+
     @rule(target=entries, member=members, amount=st.integers(1, 60_000_000))
     def earn(self, member: str, amount: int):
         try:
@@ -120,6 +153,19 @@ class LedgerMachine(RuleBasedStateMachine):
             return multiple()
         for bonus in result.bonuses:
             event(f"{bonus.reason} bonus")
+        return result.entry_id
+
+    @rule(target=entries, member=referred, amount=st.integers(4_000_000, 8_000_000))
+    def a_referred_members_purchase(self, member: str, amount: int):
+        """Around the referral's least purchase: the one at or above it pays both sides."""
+        try:
+            result = self.service.earn(
+                member, amount, cashier=CASHIER, client_txn_id=self.next_txn()
+            )
+        except LimitReached:
+            return multiple()
+        if any(b.reason == "referral" for b in result.bonuses):
+            event("referral paid at its purchase")
         return result.entry_id
 
     @rule(target=entries, member=members)
@@ -238,7 +284,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def yearly_bonuses_come_once_each_with_their_reason(self) -> None:
         conn = self.service.conn
         reasons = {r for (r,) in conn.execute("SELECT reason FROM entries WHERE kind = 'bonus'")}
-        assert reasons <= BONUS_REASONS
+        referrers = {r for r in reasons if r.startswith("referral:")}
+        assert reasons - referrers <= BONUS_REASONS
         twice = conn.execute(
             "SELECT client_txn_id FROM entries WHERE kind = 'bonus' "
             "AND reason IN ('birthday', 'anniversary') GROUP BY 1 HAVING COUNT(*) > 1"
@@ -255,6 +302,58 @@ class LedgerMachine(RuleBasedStateMachine):
         ):
             # Never on the joining day: the first comes a year on.
             assert key.rsplit(":", 1)[1] > joined[:10], (member_id, joined, key)
+
+    @invariant()
+    def a_referral_pays_once_each_side_within_the_cap_and_a_void_takes_it_back(self) -> None:
+        conn = self.service.conn
+        for member_id, referrer_id, state, purchase in conn.execute(
+            "SELECT member_id, referrer_id, state, purchase_id FROM referrals"
+        ).fetchall():
+            mine = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(points), 0) FROM entries "
+                "WHERE member_id = ? AND kind = 'bonus' AND reason = 'referral'",
+                (member_id,),
+            ).fetchone()
+            theirs = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(points), 0) FROM entries "
+                "WHERE member_id = ? AND kind = 'bonus' AND reason = ?",
+                (referrer_id, f"referral:{member_id}"),
+            ).fetchone()
+            taken = conn.execute(
+                "SELECT COALESCE(SUM(-points), 0) FROM entries WHERE kind = 'adjust' "
+                "AND reason = 'referral_void' AND client_txn_id IN (SELECT "
+                "'referral_void:' || entry_id FROM entries WHERE kind = 'bonus' AND "
+                "((member_id = ? AND reason = 'referral') OR (member_id = ? AND reason = ?)))",
+                (member_id, referrer_id, f"referral:{member_id}"),
+            ).fetchone()[0]
+            assert mine[0] <= 1 and theirs[0] <= 1, (member_id, mine, theirs)
+            paid = mine[0] + theirs[0] > 0
+            assert paid == (state in ("paid", "voided")), (state, mine, theirs)
+            if paid:
+                assert (mine[1], theirs[1]) == (20, 40)
+                amount = conn.execute(
+                    "SELECT amount FROM entries WHERE entry_id = ?", (purchase,)
+                ).fetchone()[0]
+                assert amount >= 5_000_000  # only a qualifying purchase pays
+                event("referral paid")
+            if state == "voided":
+                assert purchase in self.voided
+                assert taken == 60, taken  # both sides taken back
+                event("referral taken back")
+            else:
+                assert taken == 0, (state, taken)
+            if state == "paid":
+                assert purchase not in self.voided
+        # The monthly cap: never more than two paid to one referrer in one month (the
+        # program's calendar: the Jalali month here).
+        months: Counter[tuple[str, date]] = Counter()
+        for referrer_id, paid_at in conn.execute(
+            "SELECT referrer_id, paid_at FROM referrals WHERE state = 'paid'"
+        ):
+            at = from_iso(paid_at)
+            calendar = self.service.program.birthday_calendar
+            months[(referrer_id, month_of(at, self.service.tz, calendar)[0])] += 1
+        assert max(months.values(), default=0) <= 2, months
 
     @invariant()
     def an_earn_is_never_above_the_cap(self) -> None:
@@ -290,7 +389,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 LedgerMachine.TestCase.settings = settings(
-    max_examples=40,
+    max_examples=80,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
