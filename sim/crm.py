@@ -247,8 +247,8 @@ class _Handler(JsonHandler, BaseHTTPRequestHandler):  # do_GET &c.: the stdlib's
                 problem = heartbeat_problem(status)
                 if problem is not None:
                     raise BadRequest(problem)
-                crm.store.heartbeat(device, status)
-                self._send(200, {"server_time": _now_iso()})
+                members = crm.store.heartbeat(device, status)  # the club's size, always
+                self._send(200, {"server_time": _now_iso(), "members": members})
         except BadRequest as exc:
             self._error(400, "bad_request", f"The request is not valid: {exc}")
 

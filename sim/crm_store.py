@@ -200,13 +200,16 @@ class CrmStore:
         with self._transaction() as conn:
             conn.execute("UPDATE devices SET revoked = 1 WHERE device_id = ?", (device_id,))
 
-    def heartbeat(self, device_id: str, data: dict[str, Any]) -> None:
-        """Keep the device's latest heartbeat."""
+    def heartbeat(self, device_id: str, data: dict[str, Any]) -> int:
+        """Keep the device's latest heartbeat; the chain's members not erased (its answer)."""
         with self._transaction() as conn:
             conn.execute(
                 "UPDATE devices SET last_heartbeat = ? WHERE device_id = ?",
                 (json.dumps(data), device_id),
             )
+            erased = "SELECT count(*) FROM members WHERE json_extract(data, '$.status') = 'erased'"
+            everyone = conn.execute("SELECT count(*) FROM members").fetchone()[0]
+            return int(everyone - conn.execute(erased).fetchone()[0])
 
     # -- push ------------------------------------------------------------------------------
 

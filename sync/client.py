@@ -201,9 +201,10 @@ class CrmClient:
             raise _bad_answer("the page of changes is not what the protocol says")
         return ChangesPage(changes=changes, next_cursor=next_cursor, more=more)
 
-    def heartbeat(self, status: dict[str, Any]) -> None:
-        """Tell the CRM how this kiosk is doing."""
-        self._request("POST", "/v2/heartbeat", status)
+    def heartbeat(self, status: dict[str, Any]) -> dict[str, Any]:
+        """Tell the CRM how this kiosk is doing; its answer (`server_time`, and `members`,
+        the chain's count, while its program shows the club's size)."""
+        return self._request("POST", "/v2/heartbeat", status)
 
     def hold(
         self,

@@ -30,6 +30,7 @@ from kiosk.config import CrmConfig
 from kiosk.core import pulled
 from kiosk.core.pulled import Here
 from kiosk.core.service_base import ServiceBase
+from kiosk.core.social import CHAIN_MEMBERS, chain_count_of
 from kiosk.core.store.db import database_folder
 from kiosk.core.store.outbox import Outbox, SyncState
 from kiosk.core.sync_status import StopReason, SyncStatus
@@ -236,15 +237,22 @@ class SyncWorker:
             "clock_offset_ms": round(offset * 1000) if offset is not None else None,
         }
         try:
-            self.client.heartbeat(status)
+            answer = self.client.heartbeat(status)
         except CrmError as error:
             log.warning("heartbeat failed (%s)", error.code)
             kept = {**self._offset(), **self._hold(error)} if error.status is not None else {}
             if kept:
                 self.state.set(**kept)
             return False
+        members = chain_count_of(answer)  # the club's size (kiosk/core/social.py)
+        heard = (
+            {CHAIN_MEMBERS: {"count": members, "at": self.clock()}} if members is not None else {}
+        )
         self.state.set(
-            last_heartbeat_at=_iso(self.clock()), last_contact_at=self.clock(), **self._offset()
+            last_heartbeat_at=_iso(self.clock()),
+            last_contact_at=self.clock(),
+            **self._offset(),
+            **heard,
         )
         return True
 

@@ -15,6 +15,7 @@ from hub.devices import enrollment, signatures
 from hub.devices.models import Device
 from hub.feed import feed
 from hub.formats import is_int64, storable
+from hub.insights import club_size
 from hub.ledger.push import MAX_BATCH
 from hub.ledger.push import push as store_push
 from hub.members import lookup
@@ -128,7 +129,9 @@ def heartbeat(request: HttpRequest, raw: bytes, device: Device | None) -> HttpRe
     Device.objects.filter(pk=device.pk).update(
         last_heartbeat=heartbeat_kept(status), last_seen_at=timezone.now()
     )
-    return answer(200, {"server_time": _now()})
+    # The chain's size for the attract screen, while the program shows it (club_size.py).
+    members = {"members": club_size.chain_members()} if club_size.shown() else {}
+    return answer(200, {"server_time": _now()} | members)
 
 
 def _number(text: str) -> int | None:

@@ -51,6 +51,10 @@ def earning_rules(data: dict[str, Any]) -> dict[str, Any]:
     found["offers"] = offers_from(data.get("offers") or [], data)
     # Likewise its badges (kiosk/core/badges.py): none in the program, none given.
     found["badges"] = badges_from(data.get("badges") or {})
+    if "show_member_count" in data:  # docs/program.md, "Social proof"
+        if not isinstance(data["show_member_count"], bool):
+            raise TypeError("show_member_count is true or false")
+        found["show_member_count"] = data["show_member_count"]
     return found
 
 

@@ -13,7 +13,7 @@ from phonenumbers import AsYouTypeFormatter
 from kiosk.core import badges, referral
 from kiosk.core.clock import from_iso
 from kiosk.core.offers import ends_at, name_in, running_now
-from kiosk.core.social import active_members
+from kiosk.core.social import club_size
 from kiosk.core.store.staff import SHOPPER, Actor
 from kiosk.core.summary import member_summary
 from kiosk.core.verification import LINK_CARD, Verified
@@ -94,8 +94,8 @@ class AttractScreen(KioskScreen[AttractRequest | None]):
         self.message_key = ""
         self.status_changed()
         members = ""
-        if program.show_member_count:  # docs/program.md, "Social proof"
-            count = texts.number(active_members(app.service.conn))
+        if program.show_member_count:  # docs/program.md, "Social proof": the hub's, or ours
+            count = texts.number(club_size(app.service.conn, app.clock().timestamp()).count)
             members = app.t("attract.members", count=count, shop=app.config_.shop.name)
         self.ids.members.text = members
         self.tick()
