@@ -72,9 +72,13 @@ def take(
     with transaction.atomic(), connection.cursor() as cursor:
         _no_disk_wait(cursor)
         # A merged enrollment spends its survivor's points: the hold is the survivor's.
+        # The survivor's row is read under a share lock: an erasure holds it locked from
+        # its status change to its commit (hub/members/operations.py `erase`), so a hold
+        # asked for meanwhile waits, then sees `erased`, instead of outliving it.
         cursor.execute(
             f"SELECT s.status, s.member_id FROM {_MEMBERS} m JOIN {_MEMBERS} s "
-            "ON s.member_id = COALESCE(m.merged_into, m.member_id) WHERE m.member_id = %s",
+            "ON s.member_id = COALESCE(m.merged_into, m.member_id) WHERE m.member_id = %s "
+            "FOR SHARE OF s",
             [member_id],
         )
         row = cursor.fetchone()
