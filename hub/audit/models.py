@@ -36,6 +36,10 @@ class AuditEvent(models.Model):
             models.Index(fields=("at",), name="hub_audit_by_time"),
             models.Index(fields=("actor", "at"), name="hub_audit_by_actor"),
             models.Index(fields=("action", "at"), name="hub_audit_by_action"),
+            # The page's filters: a member's trail (subject) and who did it (by name, which
+            # still reads after a user is removed): hub/panel/audit_log.py.
+            models.Index(fields=("subject", "at"), name="hub_audit_by_subject"),
+            models.Index(fields=("actor_name", "at"), name="hub_audit_by_actor_name"),
         )
 
     def __str__(self) -> str:
