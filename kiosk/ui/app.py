@@ -37,6 +37,7 @@ from kiosk.ui.counter import Counter
 from kiosk.ui.requests import AttractRequest, BareScreen, ScreenName, ScreenRequest
 from kiosk.ui.resources import ASSETS, load_resources
 from kiosk.ui.screens import SCREENS, KioskScreen
+from kiosk.ui.screens.provision import first_boot_pending
 from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.sounds import Sounds
 from kiosk.ui.theme import Theme, theme_for
@@ -143,6 +144,7 @@ class KioskApp(App):
         self.last_sync = ""
         self._texts: dict[str, Texts] = {}
         self.manager: ScreenManager | None = None
+        self.home: BareScreen = "attract"  # or the first-boot setup (build)
         self._handler: _KeepRunning | None = None
         self.stopped = False
         # How many card taps the UI has handled (no ids kept: they are personal data).
@@ -171,8 +173,13 @@ class KioskApp(App):
         for name, screen_class in SCREENS.items():
             manager.add_widget(screen_class(name=name))
         self.manager = manager
+        # The screen an idle kiosk shows: the first-boot setup on a flashed kiosk not set
+        # up yet (kiosk/ui/screens/provision.py), else the attract screen.
         manager.current = "attract"
         log.info("screen: attract")
+        self.home = "first_boot" if first_boot_pending(self.service) else "attract"
+        if self.home != "attract":
+            self.go(self.home)
         Clock.schedule_interval(self.tick, 0.5)
         if self.notifier.interval is not None:
             Clock.schedule_interval(self._watchdog, self.notifier.interval)
@@ -277,7 +284,7 @@ class KioskApp(App):
                 screen.forget()
                 screen.clear_message()
         self._set_language(self.counter.language)
-        self.go("attract")
+        self.go(self.home)
 
     def next_shopper(self) -> None:
         """Someone else is served now (a card tapped mid-session): forget the previous
@@ -459,7 +466,7 @@ class KioskApp(App):
         if self.screen.waiting():
             self.counter.touched()  # the idle timeout starts when the wait ends
         elif self.counter.idle() and (
-            name != "attract" or self.counter.language != self.counter.default_language
+            name != self.home or self.counter.language != self.counter.default_language
         ):
             self.go_home()  # forgets the shopper, and their language
             return

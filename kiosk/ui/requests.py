@@ -31,6 +31,7 @@ BareScreen = Literal[
     "void",
     "tech",
     "provision",
+    "first_boot",
     "staff",
     "out_of_service",
     "feedback",

@@ -18,7 +18,7 @@ FONT = "Kiosk"
 KV_DIR = Path(__file__).with_name("kv")
 KV_FILES = tuple(
     KV_DIR / f"{name}.kv"
-    for name in ("widgets", "shopper", "cashier", "technician", "verify", "feedback")
+    for name in ("widgets", "shopper", "cashier", "technician", "verify", "feedback", "first_boot")
 )
 
 

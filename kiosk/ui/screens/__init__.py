@@ -9,13 +9,13 @@ from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.cashier import AmountScreen, CashierScreen, RedeemScreen
 from kiosk.ui.screens.enrollment import BirthdayScreen, EnrollScreen, NameScreen, ReferralScreen
 from kiosk.ui.screens.feedback import FeedbackScreen
+from kiosk.ui.screens.provision import FirstBootScreen, ProvisionScreen
 from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.screens.shopper import AttractScreen, MemberScreen, PhoneScreen
 from kiosk.ui.screens.sign_in import PinScreen
 from kiosk.ui.screens.technician import (
     NewPinScreen,
     OutOfServiceScreen,
-    ProvisionScreen,
     StaffScreen,
     TechScreen,
 )
@@ -38,6 +38,7 @@ SCREENS: dict[ScreenName, type[KioskScreen[Any]]] = {
     "void": VoidScreen,
     "tech": TechScreen,
     "provision": ProvisionScreen,
+    "first_boot": FirstBootScreen,
     "staff": StaffScreen,
     "new_pin": NewPinScreen,
     "out_of_service": OutOfServiceScreen,
