@@ -151,6 +151,8 @@ SESSION_COOKIE_NAME = "hub_session"
 SESSION_COOKIE_SAMESITE = "Lax"
 PANEL_SESSION_MAX_SECONDS = 12 * 60 * 60
 CSRF_COOKIE_HTTPONLY = True
+# A refused form told in the page's language and look (Django's own page is English, bare).
+CSRF_FAILURE_VIEW = "hub.panel.errors.csrf_failure"
 LANGUAGE_COOKIE_NAME = "hub_language"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 # Persian (and English) catalogues: hub/panel/locale (found as the app's own), and one of

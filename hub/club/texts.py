@@ -49,6 +49,12 @@ TEXTS: dict[str, Text] = {
     "session_over": Text(
         "برای امنیت شما، دوباره وارد شوید.", "For your safety, please sign in again."
     ),
+    "expired": Text(
+        "این صفحه زیاد باز مانده بود. شماره را دوباره بنویسید؛ "
+        "اگر باز هم دیدید، کوکی‌های مرورگر را روشن کنید.",
+        "This page was open too long. Type your number again; if you see this again, "
+        "allow cookies in your browser.",
+    ),
     "hello": Text("سلام", "Hello"),
     "balance": Text("امتیاز شما", "Your points"),
     "points": Text("امتیاز", "points"),

@@ -330,3 +330,11 @@ def sign_out(request: HttpRequest, language: str) -> HttpResponse:
     _forget(response, SESSION_COOKIE)
     _forget(response, PENDING_COOKIE)
     return response
+
+
+@club_page
+def expired(request: HttpRequest, language: str) -> HttpResponse:
+    """A form refused by the CSRF check (hub/panel/errors.py `csrf_failure`): the first
+    page again with what to do, never Django's bare English page on a member's phone."""
+    message = TEXTS["expired"].pick(language)
+    return _page(request, language, "start.html", status=403, error=message)

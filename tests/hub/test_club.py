@@ -183,8 +183,15 @@ def test_an_address_asks_for_at_most_twenty_codes_an_hour(club: Hub):
 
 def test_a_post_without_the_csrf_token_is_refused(club: Hub):
     strict = client(enforce_csrf_checks=True)
-    assert strict.post("/club/", {"phone": ANNA}).status_code == 403
+    refused = strict.post("/club/", {"phone": ANNA})
+    assert refused.status_code == 403
     assert club.sql("SELECT count(*) FROM hub_club_code") == [(0,)]
+    # The member's phone shows the first page again, in their language, saying what to do
+    # (not Django's English page): Persian first.
+    text = refused.content.decode()
+    assert "این صفحه زیاد باز مانده بود" in text and 'name="phone"' in text
+    english = strict.post("/club/?lang=en", {"phone": ANNA}).content.decode()
+    assert "This page was open too long" in english
     browser = client()
     sign_in(club, browser)
     strict.cookies = browser.cookies

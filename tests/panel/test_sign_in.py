@@ -173,6 +173,9 @@ def test_a_post_without_the_csrf_token_is_refused(page, panel_hub, signed_in):
     forged = page.request.post("/panel/sign-out", form={"x": "1"})
 
     assert forged.status == 403
+    # Told in the panel's look and language, with what to do (Persian until one chooses).
+    told = forged.text()
+    assert "فرم کهنه شده" in told and "panel.css" in told
     page.goto("/panel/")
     assert urlsplit(page.url).path == "/panel/"
 
