@@ -102,6 +102,9 @@ def member_problem(record: object) -> str | None:
         "consent_at": lambda v: _optional(v, lambda t: _matches(_TIMESTAMP, t)),
         "cards": _cards_valid,
     }
+    referrer = record.get("referrer_id", "-")  # optional: a new member's referrer
+    if not isinstance(referrer, str) or not referrer:
+        return "referrer_id is not valid"
     return _first_problem(record, checks)
 
 

@@ -64,6 +64,9 @@ def member_problem(record: object) -> str | None:
             return f"{name} is missing"
         if not check(record[name]):
             return f"{name} is not valid"
+    referrer = record.get("referrer_id", "-")  # optional: a new member's referrer
+    if not is_text(referrer) or not referrer or len(referrer) > 200:
+        return "referrer_id is not valid"
     if not all_storable(record):
         return "a field holds what PostgreSQL cannot store (NUL, a lone surrogate, NaN, Infinity)"
     return None

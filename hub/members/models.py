@@ -101,3 +101,38 @@ class LookupAllowance(models.Model):
 
     class Meta:
         db_table = "hub_lookup_allowance"
+
+
+class Referral(models.Model):
+    """A new member's referrer, as the kiosk that enrolled them pushed it with their record
+    (`referrer_id`), and what became of it (hub/members/referrals.py keeps it, hub/ledger/
+    referrals.py pays it once, docs/program.md "Referrals").
+
+    `state`: pending until the new member's first qualifying purchase, then paid (by the
+    device whose bonuses the hub stored, or by the hub itself), capped (the referrer's
+    month was full), voided (that purchase was voided: both bonuses taken back) or refused
+    when it was taken (`refused` says why). Ids only, no person: no foreign keys, whose
+    checks would share-lock member rows a push holds (as BranchMember).
+    """
+
+    member_id = models.TextField(primary_key=True)  # the new member, as enrolled
+    referrer_id = models.TextField()
+    pushed_by = models.ForeignKey(Device, null=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField(default=timezone.now)
+    state = models.TextField(
+        choices=[(s, s) for s in ("pending", "paid", "capped", "voided", "refused")],
+        default="pending",
+    )
+    refused = models.TextField(null=True)
+    paid_by = models.TextField(null=True, choices=(("device", "device"), ("hub", "hub")))
+    paid_device = models.ForeignKey(Device, null=True, on_delete=models.SET_NULL, related_name="+")
+    purchase_id = models.TextField(null=True)  # the qualifying purchase's entry id
+    paid_at = models.DateTimeField(null=True)  # the month the referrer's cap counts it in
+    referee_entry = models.TextField(null=True)
+    referrer_entry = models.TextField(null=True)
+
+    class Meta:
+        db_table = "hub_referral"
+        indexes = (
+            models.Index(fields=("referrer_id", "paid_at"), name="hub_referral_by_referrer"),
+        )

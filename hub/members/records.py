@@ -20,6 +20,7 @@ The rules of protocol v2 (docs/sync-protocol.md, "What the hub refuses"), decide
   consent another kiosk recorded) brings the rest of the record, never its consent. A
   kiosk's record made before an opt-out it had not pulled must not market to that person
   again; a consent given at the counter after the opt-out is later, and wins.
+- A new member's `referrer_id` is kept once, checked (hub/members/referrals.py).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from hub.devices.models import Device
 from hub.flags.flags import Raised, raise_flags
 from hub.formats import parse_date, parse_timestamp, to_timestamp
 from hub.integration import events
-from hub.members import merges
+from hub.members import merges, referrals
 from hub.members.models import Card, Member
 from hub.verification import links
 
@@ -106,12 +107,14 @@ def accept(device: Device, records: list[dict[str, Any]]) -> list[FeedChange]:
     changes: list[FeedChange] = []
     raised: list[Raised] = []
     asked = links.asked()  # the program's verification setting, once for the push
+    taken: list[dict[str, Any]] = []
     for record in ordered:
         member_id = str(record["member_id"])
         decision = _accepted(record, held.get(member_id), now)
         raised += decision.flags
         if decision.record is None:
             continue
+        taken.append(decision.record)
         owner = decision.into or (member_id if member_id in held else None)
         raised += links.take(device, decision.record, owner, now, asked)  # a code, if asked
         changes += _write(device, decision, held.get(member_id))
@@ -122,6 +125,7 @@ def accept(device: Device, records: list[dict[str, Any]]) -> list[FeedChange]:
             decision.into,
             consent=_consent_of(decision.record),
         )
+    raised += referrals.take(device, taken)  # a new member's referrer (referrals.py)
     raise_flags(device, raised)
     return changes
 

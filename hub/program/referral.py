@@ -2,14 +2,20 @@
 
 `referral`: {"enabled", "referrer_bonus", "referee_bonus", "max_per_month",
 "min_purchase"}, every field optional; a program without it has referrals off. Kiosks
-read the same rule (kiosk/core/referral.py) and write the bonuses; the hub bounds a pushed
-`bonus` entry of reason `referral` (the new member's) or `referral:<member id>` (the
-referrer's) by the larger of the two bonuses of an enabled rule (hub/ledger/rules.py).
+read the same rule (kiosk/core/referral.py) and write the bonuses; the hub is the arbiter
+(hub/ledger/referrals.py): it stores a pushed `bonus` of reason `referral` (the new
+member's) or `referral:<member id>` (the referrer's) only for a referral it holds, after a
+qualifying purchase, once, within the referrer's cap at every branch, and pays a referral
+itself when the purchase was made where the referral is not known.
 """
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import jdatetime
 
 DEFAULT_REFERRAL: dict[str, Any] = {
     "enabled": False,
@@ -52,3 +58,32 @@ def most_referral_bonus(data: dict[str, Any] | None) -> int:
     if not rule["enabled"]:
         return 0
     return max(int(rule["referrer_bonus"]), int(rule["referee_bonus"]))
+
+
+def month_of(at: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The start of the Jalali month `at` falls in (shop time) and of the next, as the
+    kiosks of a Persian chain count a referrer's month (kiosk/core/referral.py)."""
+    day = at.astimezone(zone).date()
+    j = jdatetime.date.fromgregorian(date=day)
+    first = jdatetime.date(j.year, j.month, 1).togregorian()
+    following = jdatetime.date(j.year + (j.month == 12), j.month % 12 + 1, 1).togregorian()
+
+    def start(d: date) -> datetime:
+        return datetime(d.year, d.month, d.day, tzinfo=zone)
+
+    return start(first), start(following)
+
+
+def rules_in_force() -> list[dict[str, Any]]:
+    """The referral rule of every program in force, the current one first: as
+    hub/program/publish.py `in_force` reads them (the current version, and those superseded
+    within its 7 days' grace)."""
+    from django.utils import timezone  # here: rules.py imports this module before Django's apps
+
+    from hub.program.models import Program
+
+    since = timezone.now() - timedelta(days=7)
+    rows = Program.objects.filter(superseded_at__isnull=True) | Program.objects.filter(
+        superseded_at__gt=since
+    )
+    return [referral_of(p.data) for p in rows.order_by("-version")]

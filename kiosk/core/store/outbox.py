@@ -225,6 +225,12 @@ class Outbox:
             consent_at=row["consent_at"],
             cards=[{"uid": card["uid"], "status": card["status"]} for card in cards],
         )
+        # A referrer named at enrollment (kiosk/core/referral.py): the hub pays referrals.
+        referral = self.conn.execute(
+            "SELECT referrer_id FROM referrals WHERE member_id = ?", (member_id,)
+        ).fetchone()
+        if referral is not None:
+            record["referrer_id"] = str(referral[0])
         return record
 
     def acknowledge(
