@@ -117,6 +117,8 @@ def push(
             else:
                 result.rejected.append(_rejection(entry, code))
         _insert(rows)
+        for member_id, added in judge.referrals.settle(raised).items():  # the hub pays
+            points[member_id] += added  # (hub/ledger/referrals.py)
         events.emit(events.EntriesStored(device, stored))  # for the CRM, in this transaction
         raise_flags(device, raised)  # nothing the hub refuses goes unseen by the owner
         result.high_water = _advance(device)

@@ -25,7 +25,7 @@ from django.db import connection
 
 from hub.devices.models import Device
 from hub.formats import parse_timestamp
-from hub.ledger import holds
+from hub.ledger import holds, referrals
 from hub.ledger.models import Balance, Entry
 from hub.members import records
 from hub.program.publish import in_force
@@ -77,7 +77,9 @@ class Judge:
         }
         # A merged enrollment's entries count in its survivor's balance (and holds).
         self.survivor = records.survivor_of(named) if named else {}
-        members = sorted(set(self.survivor.values()))
+        # The referrals the batch may pay, their referrers' balances locked too (referrals.py).
+        self.referrals = referrals.Book(device, entries, self.zone)
+        members = sorted(set(self.survivor.values()) | self.referrals.to_lock)
         self.balance = _lock_balances(members)
         self.held = holds.held_points(members) if members else {}
         reverses = sorted(
@@ -112,6 +114,7 @@ class Judge:
         self.targets[entry["entry_id"]] = _Stored(member_id, entry["kind"], entry["points"])
         if entry["kind"] == "reversal":
             self.reversed.add(entry["reverses"])
+        self.referrals.stored(entry)
 
     # -- one rule per kind -----------------------------------------------------------
 
@@ -147,12 +150,10 @@ class Judge:
 
     def _bonus(self, entry: dict[str, Any]) -> Verdict:
         if str(entry.get("reason") or "").split(":")[0] == "referral":
-            # The new member's (`referral`) or the referrer's (`referral:<member id>`):
-            # bounded by the referral rule's bonuses alone (hub/program/referral.py).
-            top = max(p.max_referral_bonus for p in self.programs)
-            if not 0 < entry["points"] <= top:
-                return _outside("referral_above_program", points=entry["points"], max_bonus=top)
-            return STORE
+            # The new member's (`referral`) or the referrer's (`referral:<member id>`): once,
+            # after a purchase, within the cap at every branch (hub/ledger/referrals.py).
+            refused = self.referrals.judge(entry)
+            return STORE if refused is None else _outside(refused[0], **refused[1])
         if str(entry.get("reason") or "").startswith(BADGE):
             return self._badge(entry)
         most = max(p.max_bonus for p in self.programs)
