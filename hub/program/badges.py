@@ -8,6 +8,9 @@ least its points, and only once per member.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 WEEKS = ("jalali", "iso")
@@ -75,3 +78,65 @@ def badge_bonuses(data: dict[str, Any]) -> dict[str, int]:
     for tier in (data.get("tiers") or [])[1:]:
         found[f"tier-{tier['id']}"] = int(given.get("tier_bonus", 0))
     return {badge: bonus for badge, bonus in found.items() if bonus > 0}
+
+
+# -- whether a member's history reaches a badge (hub/ledger/badge_check.py) --------------
+#
+# A port of kiosk/core/badges.py's week_of and streak_weeks: the hub is installed apart and
+# may not import the kiosk (tests/test_architecture.py). tests/test_badge_rule_table.py
+# runs one table of days against both, so the two cannot drift apart unseen.
+
+
+def week_of(day: date, week: str) -> int:
+    """The number of the week `day` falls in: consecutive weeks have consecutive numbers
+    ("jalali": Saturday to Friday; "iso": Monday to Sunday)."""
+    if week == "jalali":
+        return (day.toordinal() + 1) // 7
+    return (day.toordinal() - 1) // 7
+
+
+def streak_weeks(days: Iterable[date], today: date, week: str) -> int:
+    """How many consecutive weeks, ending with `today`'s, each had a visit (today counts)."""
+    weeks = {week_of(d, week) for d in days}
+    last = week_of(today, week)
+    weeks.add(last)
+    length = 0
+    while last - length in weeks:
+        length += 1
+    return length
+
+
+@dataclass(frozen=True)
+class History:
+    """A member's history as the hub holds it, up to a badge's time (all kiosks)."""
+
+    days: frozenset[date]  # the shop-local days of purchases and redemptions not voided
+    redeemed: bool  # any redemption
+    earned: int  # points of purchases not voided, all time
+
+
+def shortfall(badge: str, data: dict[str, Any], history: History, today: date) -> dict[str, Any]:
+    """Why `history` does not reach `badge` at a visit on `today` under the program `data`
+    (figures for the owner's flag), or {} when it does."""
+    kind, _, figure = badge.partition("-")
+    if today not in history.days:  # a badge is given at a visit, in its transaction
+        return {"needs": "a visit that day", "visits": len(history.days)}
+    if kind == "visits" and figure.isdigit():
+        if len(history.days) >= int(figure):
+            return {}
+        return {"needs": f"{figure} visits", "visits": len(history.days)}
+    if kind == "streak" and figure.endswith("w") and figure[:-1].isdigit():
+        week = str((data.get("badges") or {}).get("week", "jalali"))
+        length = streak_weeks(history.days, today, week)
+        if length >= int(figure[:-1]):
+            return {}
+        return {"needs": f"{figure[:-1]} weeks in a row", "weeks": length, "week": week}
+    if badge == "first-redemption":
+        return {} if history.redeemed else {"needs": "a redemption"}
+    if kind == "tier":
+        tiers = {str(t["id"]): int(t["threshold"]) for t in data.get("tiers") or []}
+        threshold = tiers.get(figure)
+        if threshold is not None and history.earned >= threshold:
+            return {}
+        return {"needs": f"{threshold} points earned", "earned": history.earned}
+    return {"needs": "a badge of a known kind"}
