@@ -1,0 +1,391 @@
+"""The hub pays a referral once, wherever the first purchase is, and refuses a forged one
+(docs/program.md, "Referrals"; hub/ledger/referrals.py, hub/members/referrals.py).
+
+Two kinds of push, over real HTTP to `hub serve` on PostgreSQL: a raw device (one kiosk's
+SD card: its secret signs whatever it pushes) trying to mint referral bonuses, and real
+kiosks of two branches (the product's Appliance and sync worker) enrolling at one branch
+and selling at the other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.core.clock import ManualClock
+from kiosk.core.store.staff import CLI
+from kiosk.core.summary import member_summary
+from tests.hub.conftest import Hub
+from tests.hub.test_entry_rules import balance_of, flags_of
+from tests.hub.test_kiosk_on_the_hub import Kiosk
+from tests.hub.wire import Server, Wire, member, new_id, outcome
+
+RULE = {
+    "enabled": True,
+    "referrer_bonus": 150,
+    "referee_bonus": 60,
+    "max_per_month": 2,
+    "min_purchase": 1_000_000,
+}
+END_OF_FARVARDIN = "2026-04-20T20:29:59.999999Z"  # 23:59:59 in Tehran, 31 Farvardin 1405
+ORDIBEHESHT = "2026-04-20T20:30:00.000000Z"  # 00:00 in Tehran, 1 Ordibehesht 1405
+
+
+def publish(hub: Hub, folder: Path, **changes: Any) -> None:
+    program = hub.json("program", "show", "--json") | changes
+    (folder / "p.json").write_text(json.dumps(program))
+    hub.run("program", "publish", str(folder / "p.json"))
+
+
+@pytest.fixture(scope="module")
+def at(hub_server_shared: Server, tmp_path_factory: pytest.TempPathFactory) -> Server:
+    """One hub for the module's raw pushes, its program paying referrals."""
+    assert hub_server_shared.hub is not None
+    publish(hub_server_shared.hub, tmp_path_factory.mktemp("program"), referral=RULE)
+    return hub_server_shared
+
+
+class Device:
+    """One kiosk's raw pushes (signed with its secret), at a branch of its own."""
+
+    def __init__(self, server: Server, branch: str = "Valiasr") -> None:
+        assert server.hub is not None
+        code = str(server.hub.new_device(branch)["code"])
+        self.wire = Wire(Server(server.name, server.url, hub=server.hub, codes=[code]))
+        self.seq = 0
+
+    def entry(self, member_id: str, **fields: Any) -> dict[str, Any]:
+        self.seq += 1
+        return self.wire.entry(self.seq, member_id, **fields)
+
+    def purchase(self, member_id: str, amount: int = 2_000_000, **fields: Any) -> dict[str, Any]:
+        return self.entry(member_id, kind="earn", points=amount // 100_000, amount=amount, **fields)
+
+    def bonus(self, member_id: str, reason: str, points: int, **fields: Any) -> dict[str, Any]:
+        return self.entry(
+            member_id, kind="bonus", points=points, amount=None, reason=reason, **fields
+        )
+
+    def push(
+        self, entries: list[dict[str, Any]], members: list[Any] | None = None
+    ) -> dict[str, Any]:
+        return outcome(self.wire.push(entries, members))
+
+
+def referred(referrer: str) -> tuple[str, dict[str, Any]]:
+    """A new member's id and record naming `referrer`."""
+    new = new_id()
+    return new, member(new, referrer_id=referrer)
+
+
+def refusals(hub: Hub, member_id: str) -> list[str]:
+    return [
+        d.get("reason", "") for code, d in flags_of(hub, member_id) if code == "outside_program"
+    ]
+
+
+def hub_paid(hub: Hub, new: str) -> list[tuple[str, str, int]]:
+    """The referral bonuses stored for `new` (theirs, any id of theirs, and their
+    referrer's), then the hub's entries taking them back: (source, reason, points)."""
+    family = [
+        str(r[0])
+        for r in hub.sql(
+            "SELECT member_id FROM hub_member WHERE member_id = %s OR merged_into = %s "
+            "OR member_id = (SELECT merged_into FROM hub_member WHERE member_id = %s)",
+            new,
+            new,
+            new,
+        )
+    ]
+    bonuses = hub.sql(
+        "SELECT entry_id, device_id IS NULL, reason, points FROM hub_entry "
+        "WHERE status = 'stored' AND kind = 'bonus' AND (reason = %s "
+        "OR reason = 'referral' AND member_id = ANY(%s)) "
+        "ORDER BY received_at, device_id NULLS LAST, seq",
+        f"referral:{new}",
+        family,
+    )
+    voids = hub.sql(
+        "SELECT reason, points FROM hub_entry WHERE device_id IS NULL "
+        "AND client_txn_id = ANY(%s) ORDER BY seq",
+        [f"referral_void:{r[0]}" for r in bonuses],
+    )
+    paid = [("hub" if r[1] else "device", str(r[2]), int(r[3])) for r in bonuses]
+    return paid + [("hub", str(r[0]), int(r[1])) for r in voids]
+
+
+# -- a forged push ---------------------------------------------------------------------------
+
+Setup = Callable[[Device, str, str], list[dict[str, Any]]]
+
+
+def _no_purchase(device: Device, referrer: str, new: str) -> list[dict[str, Any]]:
+    return []
+
+
+def _small_purchase(device: Device, referrer: str, new: str) -> list[dict[str, Any]]:
+    return [device.purchase(new, amount=999_999)]  # one rial below min_purchase
+
+
+def _voided_purchase(device: Device, referrer: str, new: str) -> list[dict[str, Any]]:
+    bought = device.purchase(new)
+    return [
+        bought,
+        device.entry(new, kind="reversal", points=-20, amount=None, reverses=bought["entry_id"]),
+    ]
+
+
+def _purchase(device: Device, referrer: str, new: str) -> list[dict[str, Any]]:
+    return [device.purchase(new, amount=1_000_000)]  # exactly min_purchase
+
+
+HUB_PAID = [("hub", "referral", 60), ("hub", "referral:{new}", 150)]
+
+
+@pytest.mark.parametrize(
+    ("case", "setup", "reason", "points", "verdict", "paid"),
+    [
+        ("qualifying", _purchase, "referral", 60, None, [("device", "referral", 60)]),
+        ("qualifying", _purchase, "referral:{new}", 150, None, [("device", "referral:{new}", 150)]),
+        ("no purchase", _no_purchase, "referral", 60, "referral_no_purchase", []),
+        ("no purchase", _no_purchase, "referral:{new}", 150, "referral_no_purchase", []),
+        ("below the minimum", _small_purchase, "referral", 60, "referral_no_purchase", []),
+        ("voided purchase", _voided_purchase, "referral:{new}", 150, "referral_no_purchase", []),
+        # Refused, and the hub pays the referral itself by the program (the purchase qualifies).
+        ("one point too many", _purchase, "referral", 61, "referral_above_program", HUB_PAID),
+        (
+            "one point too many",
+            _purchase,
+            "referral:{new}",
+            151,
+            "referral_above_program",
+            HUB_PAID,
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_a_referral_bonus_is_stored_only_after_a_qualifying_purchase(
+    at: Server,
+    case: str,
+    setup: Setup,
+    reason: str,
+    points: int,
+    verdict: str | None,
+    paid: list[tuple[str, str, int]],
+):
+    hub = at.hub
+    assert hub is not None
+    device = Device(at)
+    referrer = new_id()
+    new, record = referred(referrer)
+    device.push([], [member(referrer), record])
+    target = referrer if reason.startswith("referral:") else new
+
+    # As a kiosk pushes them: the purchase and the bonus it paid, in one batch.
+    answer = device.push(
+        [*setup(device, referrer, new), device.bonus(target, reason.format(new=new), points)]
+    )
+
+    assert answer["rejected"] == ([] if verdict is None else [(device.seq, "outside_program")])
+    assert refusals(hub, target) == ([] if verdict is None else [verdict])
+    assert hub_paid(hub, new) == [(s, r.format(new=new), p) for s, r, p in paid]
+
+
+@pytest.mark.parametrize("reason", ["referral", "referral:{new}"])
+def test_a_referral_bonus_without_a_referral_is_refused_and_flagged(at: Server, reason: str):
+    hub = at.hub
+    assert hub is not None
+    device = Device(at)
+    referrer, new = new_id(), new_id()
+    device.push([], [member(referrer), member(new)])  # the new member named nobody
+    device.push([device.purchase(new)])
+    target = referrer if reason != "referral" else new
+
+    answer = device.push([device.bonus(target, reason.format(new=new), 60)])
+
+    assert answer["rejected"] == [(device.seq, "outside_program")]
+    assert refusals(hub, target) == ["referral_unknown"]
+    assert hub_paid(hub, new) == []
+
+
+def test_a_referral_is_paid_once_and_the_referrers_bonus_only_to_the_referrer(at: Server):
+    hub = at.hub
+    assert hub is not None
+    device = Device(at)
+    referrer, thief = new_id(), new_id()
+    new, record = referred(referrer)
+    device.push([], [member(referrer), member(thief), record])
+    paid = device.push(
+        [
+            device.purchase(new),
+            device.bonus(thief, f"referral:{new}", 150),  # not the referrer
+            device.bonus(new, "referral", 60),
+            device.bonus(referrer, f"referral:{new}", 150),
+        ]
+    )
+    again = device.push(  # the same kiosk again, as if at a second purchase
+        [device.purchase(new), device.bonus(new, "referral", 60)]
+    )
+
+    assert paid["rejected"] == [(2, "outside_program")]
+    assert again["rejected"] == [(device.seq, "outside_program")]
+    assert refusals(hub, thief) == ["referral_not_referrer"]
+    assert refusals(hub, new) == ["referral_paid_before"]
+    assert hub_paid(hub, new) == [("device", "referral", 60), ("device", f"referral:{new}", 150)]
+
+
+@pytest.mark.parametrize(
+    ("why", "record_of"),
+    [
+        ("self_referral", lambda referrer, new: member(new, referrer_id=new)),
+        ("unknown_referrer", lambda referrer, new: member(new, referrer_id="m-nobody-here")),
+    ],
+)
+def test_a_referral_the_hub_refuses_is_flagged_and_pays_nothing(
+    at: Server, why: str, record_of: Callable[[str, str], dict[str, Any]]
+):
+    hub = at.hub
+    assert hub is not None
+    device = Device(at)
+    referrer, new = new_id(), new_id()
+    device.push([], [member(referrer), record_of(referrer, new)])
+
+    answer = device.push([device.purchase(new), device.bonus(new, "referral", 60)])
+
+    assert answer["rejected"] == [(device.seq, "outside_program")]
+    assert [d["reason"] for c, d in flags_of(hub, new) if c == "referral_refused"] == [why]
+    assert refusals(hub, new) == ["referral_refused"]
+    assert hub_paid(hub, new) == []
+
+
+@pytest.mark.parametrize(
+    ("third_at", "verdict"),
+    [
+        (END_OF_FARVARDIN, "referral_over_cap"),  # the same Jalali month: the cap is full
+        (ORDIBEHESHT, None),  # a minute later in Tehran: a new month
+    ],
+)
+def test_the_referrers_monthly_cap_counts_every_branch(
+    at: Server, third_at: str, verdict: str | None
+):
+    hub = at.hub
+    assert hub is not None
+    north, south = Device(at, "North"), Device(at, "South")
+    referrer = new_id()
+    north.push([], [member(referrer)])
+    for device in (north, south, north):  # two paid (the cap), then a third
+        new, record = referred(referrer)
+        device.push([], [record])
+        when = third_at if device is north and device.seq else "2026-04-10T09:00:00.000000Z"
+        answer = device.push(
+            [
+                device.purchase(new, created_at=when),
+                device.bonus(referrer, f"referral:{new}", 150, created_at=when),
+            ]
+        )
+
+    assert answer["rejected"] == ([] if verdict is None else [(north.seq, "outside_program")])
+    assert refusals(hub, referrer) == ([] if verdict is None else [verdict])
+    assert balance_of(hub, referrer) == 150 * (2 if verdict else 3)
+
+
+# -- real kiosks at two branches -------------------------------------------------------------
+
+
+@pytest.fixture
+def branches(at: Server, tmp_path: Path, clock: ManualClock) -> Iterator[tuple[Kiosk, Kiosk]]:
+    hub = at.hub
+    assert hub is not None
+    opened = []
+    for branch in ("North", "South"):
+        kiosk = Kiosk(tmp_path / branch, at.url, clock, f"kiosk-{branch.lower()}-{new_id()[2:8]}")
+        kiosk.provision(hub.new_device(branch)["code"])
+        kiosk.sync()
+        kiosk.service.reload_program()
+        opened.append(kiosk)
+    yield opened[0], opened[1]
+    for kiosk in opened:
+        kiosk.appliance.forget_client()
+        kiosk.service.close()
+
+
+def shown(kiosk: Kiosk, member_id: str) -> int:
+    return member_summary(kiosk.service, member_id).balance
+
+
+def phone() -> str:
+    return "0912" + new_id()[-7:].translate(str.maketrans("abcdef", "123456"))
+
+
+def test_enrolled_at_one_branch_first_purchase_at_another_the_hub_pays_once_then_takes_back(
+    at: Server, branches: tuple[Kiosk, Kiosk]
+):
+    hub = at.hub
+    assert hub is not None
+    north, south = branches
+    sender = north.service.enroll(phone(), client_txn_id="e1").member_id
+    new_phone = phone()
+    new = north.service.enroll(new_phone, client_txn_id="e2", referrer=sender).member_id
+    north.sync()
+
+    found = south.service.identify_phone(new_phone)  # at the hub: another branch's member
+    north.clock.advance(hours=1)
+    sale = south.service.earn(found.member_id, 2_000_000, cashier=CLI, client_txn_id="s1")
+    south.sync()
+    north.sync()  # the feed brings the hub's balances
+
+    assert sale.bonuses == [] or all(b.reason != "referral" for b in sale.bonuses)
+    assert hub_paid(hub, new) == [("hub", "referral", 60), ("hub", f"referral:{new}", 150)]
+    assert shown(north, sender) == balance_of(hub, sender) == 50 + 150
+    assert shown(north, new) == balance_of(hub, new) == 50 + 20 + 60
+
+    # The enrolling kiosk, not knowing, pays again at the member's next purchase: refused.
+    north.clock.advance(hours=6)
+    north.service.earn(new, 2_000_000, cashier=CLI, client_txn_id="n1")
+    pushed, _, _ = north.sync()
+    north.sync()
+
+    assert pushed.rejected == 2
+    assert hub_paid(hub, new) == [("hub", "referral", 60), ("hub", f"referral:{new}", 150)]
+    assert shown(north, new) == balance_of(hub, new) == 50 + 20 + 60 + 20
+    assert shown(north, sender) == balance_of(hub, sender) == 50 + 150
+
+    # The paying purchase voided at the branch that made it: the hub takes its bonuses back.
+    south.service.void(sale.entry_id, reason="returned", cashier=CLI, client_txn_id="v1")
+    south.sync()
+    north.sync()
+
+    assert hub_paid(hub, new)[2:] == [("hub", "referral_void", -60), ("hub", "referral_void", -150)]
+    assert shown(north, sender) == balance_of(hub, sender) == 50
+    assert shown(north, new) == balance_of(hub, new) == 50 + 20
+
+
+@pytest.mark.parametrize("enrolling_branch_sold", [False, True])
+def test_enrolled_offline_bought_at_another_branch_then_pushed_paid_once(
+    at: Server, branches: tuple[Kiosk, Kiosk], enrolling_branch_sold: bool
+):
+    hub = at.hub
+    assert hub is not None
+    north, south = branches
+    new_phone = phone()
+    # North, offline: the referrer, the new member naming them (and maybe a sale, paying).
+    sender = north.service.enroll(phone(), client_txn_id="e1").member_id
+    new = north.service.enroll(new_phone, client_txn_id="e2", referrer=sender).member_id
+    if enrolling_branch_sold:
+        north.clock.advance(hours=1)
+        north.service.earn(new, 3_000_000, cashier=CLI, client_txn_id="n1")
+    # South, online: the hub does not know the phone; enrolled again, and a purchase.
+    again = south.service.enroll(new_phone, client_txn_id="s-e").member_id
+    south.clock.advance(hours=1)
+    south.service.earn(again, 2_000_000, cashier=CLI, client_txn_id="s1")
+    south.sync()
+
+    north.sync()  # the referral arrives after the purchase (and north's id is merged)
+
+    payer = "device" if enrolling_branch_sold else "hub"
+    assert hub_paid(hub, new) == [(payer, "referral", 60), (payer, f"referral:{new}", 150)]
+    assert balance_of(hub, sender) == 50 + 150
