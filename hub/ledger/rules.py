@@ -26,6 +26,7 @@ from django.db import connection
 from hub.devices.models import Device
 from hub.formats import parse_timestamp
 from hub.ledger import holds, referrals
+from hub.ledger.badge_check import BadgeCheck
 from hub.ledger.models import Balance, Entry
 from hub.members import records
 from hub.program.publish import in_force
@@ -91,6 +92,8 @@ class Judge:
         )
         self.targets, self.reversed = _reversal_targets(device, reverses)
         self.badges: set[tuple[str, str]] = set()  # (member, reason) stored in this push
+        # Whether a badge was reached: the member's visits at every branch (badge_check.py).
+        self.reached = BadgeCheck(device, entries, self.survivor, self.zone)
 
     def judge(self, entry: dict[str, Any]) -> Verdict:
         """The verdict on a well-formed entry of a known member."""
@@ -115,6 +118,7 @@ class Judge:
         if entry["kind"] == "reversal":
             self.reversed.add(entry["reverses"])
         self.referrals.stored(entry)
+        self.reached.stored(entry)
 
     # -- one rule per kind -----------------------------------------------------------
 
@@ -174,6 +178,9 @@ class Judge:
             member_id__in={member, entry["member_id"]}, kind="bonus", reason=entry["reason"]
         ).exists():
             return _outside("badge_given_before", badge=badge, points=points)
+        missing = self.reached.missing(entry, member)
+        if missing is not None:  # the member's visits at the hub do not reach it
+            return _outside("badge_not_reached", badge=badge, points=points, **missing)
         self.badges.add((member, entry["reason"]))
         return STORE
 
