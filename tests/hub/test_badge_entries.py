@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,15 @@ BADGES = {
     "milestones": [{"visits": 3, "bonus": 50}, {"visits": 10, "bonus": 120}],
     "tier_bonus": 80,
 }
+
+
+def _weeks_after(weeks: int) -> str:
+    return (datetime(2026, 3, 1, 9, tzinfo=UTC) + timedelta(weeks=weeks)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
+
+
+LAST = _weeks_after(9)
 
 
 def publish(hub: Hub, tmp_path: Path, **changes: Any) -> None:
@@ -81,13 +91,18 @@ def test_a_badge_is_stored_up_to_its_bonus_once_and_a_forged_one_refused(
 ):
     publish(hub, tmp_path, badges=BADGES)
     counter = Counter(Server("hub", hub_server.url, hub=hub))
-    badge = {"kind": "bonus", "amount": None, "reason": reason}
+    # A member who reached them all: ten weeks in a row with a visit, 6,000 points earned
+    # (the hub checks the visits too: tests/hub/test_badge_reached.py).
+    for week in range(10):
+        at = _weeks_after(week)
+        assert counter.verdict(points=600, amount=10**9, created_at=at) == "stored"
+    badge = {"kind": "bonus", "amount": None, "reason": reason, "created_at": LAST}
 
     assert counter.verdict(points=allowed + 1, **badge) == "outside_program"
     assert counter.verdict(points=allowed, **badge) == "stored"
     assert counter.verdict(points=allowed, **badge) == "outside_program"  # once per member
 
-    assert balance_of(hub, counter.member_id) == allowed
+    assert balance_of(hub, counter.member_id) == 6_000 + allowed
     reasons = [detail["reason"] for _, detail in flags_of(hub, counter.member_id)]
     assert sorted(reasons) == ["badge_above_program", "badge_given_before"]
 
