@@ -22,9 +22,16 @@ from typing import Any
 
 import jdatetime
 
-from hub.program.preview import RIAL_PER_UNIT
+from hub.program.draft_sections import SECTION_KEYS, read_sections, section_values
+from hub.program.form_fields import day as _day
+from hub.program.form_fields import ident as _ident
+from hub.program.form_fields import money as _money
+from hub.program.form_fields import money_text as _money_text
+from hub.program.form_fields import names as _names
+from hub.program.form_fields import rows as _rows
+from hub.program.form_fields import whole as _whole
 from hub.program.rules import MODES, REWARD_KINDS, VERIFICATION, program_problem, verification_of
-from hub.program.wording import Text, ascii_digits, persian_digits
+from hub.program.wording import Text, ascii_digits
 
 # Rows read of each list (the form shows those there are and one empty row to add one).
 MAX_TIERS = 10
@@ -43,15 +50,9 @@ NUMBERS = (
 )
 MONEY = frozenset({"per_amount", "max_amount"})
 LEAST = {"points": 1, "per_amount": 1, "max_amount": 1}  # the rest may be 0
-LARGEST = 2**53 - 1
 TIER_FIELDS = ("id", "name_fa", "name_en", "threshold", "multiplier")
 REWARD_FIELDS = ("id", "name_fa", "name_en", "cost", "kind", "value", "active_from", "active_until")
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _MULTIPLIER = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?")
-_DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
-# A typed year below this is a Jalali one (1405 is 2026): the two calendars' years in use
-# are six centuries apart.
-JALALI_BEFORE = 1700
 
 
 @dataclass
@@ -96,12 +97,14 @@ def values_of(data: Mapping[str, Any], unit: str, calendar: str = "gregorian") -
                     "%Y/%m/%d"
                 )
             values[f"reward-{i}-{name}"] = text
-    return values
+    return values | section_values(data, unit, calendar)
 
 
-# What the form edits; the rest of a program (offers, feedback, the phone page, ...) is
-# carried from the program in force unchanged, never dropped by an edit of the form.
-FORM_KEYS = frozenset({"version", "mode", "verification", "tiers", "rewards", *NUMBERS})
+# What the form edits; the rest of a program (the anniversary and birthday windows, ...)
+# is carried from the program in force unchanged, never dropped by an edit of the form.
+FORM_KEYS = frozenset(
+    {"version", "mode", "verification", "tiers", "rewards", *NUMBERS, *SECTION_KEYS}
+)
 
 
 def read_draft(
@@ -126,6 +129,8 @@ def read_draft(
     data["verification"] = {name: bool(values.get(f"verification-{name}")) for name in VERIFICATION}
     data["tiers"] = _tiers(values, errors)
     data["rewards"] = _rewards(values, unit, errors)
+    tier_ids = {str(t["id"]) for t in data["tiers"]}
+    data |= read_sections(values, unit, tier_ids, kept or {}, errors)
     if errors:
         return draft
     problem = program_problem(data)
@@ -134,122 +139,6 @@ def read_draft(
         return draft
     draft.data = data
     return draft
-
-
-# -- one field -------------------------------------------------------------------------
-
-
-def _whole(values: Mapping[str, str], key: str, least: int, errors: dict[str, Text]) -> int | None:
-    text = ascii_digits(values.get(key, ""))
-    if not text:
-        errors[key] = Text("این را پر کنید.", "Fill this in.")
-        return None
-    if not (text.isascii() and text.isdigit()) or int(text) > LARGEST:
-        errors[key] = Text("یک عدد درست بنویسید، مانند ۱۰۰.", "Type a whole number, like 100.")
-        return None
-    if int(text) < least:
-        errors[key] = Text(
-            f"کمتر از {persian_digits(least)} نمی‌شود.", f"It must be at least {least}."
-        )
-        return None
-    return int(text)
-
-
-def _money(
-    values: Mapping[str, str], key: str, unit: str, least: int, errors: dict[str, Text]
-) -> int | None:
-    """An amount typed in `unit`, in Rial; a Toman amount may have one decimal (a Rial)."""
-    text = ascii_digits(values.get(key, "")).replace("٫", ".")
-    if not text:
-        errors[key] = Text("این را پر کنید.", "Fill this in.")
-        return None
-    whole, _, tenth = text.partition(".")
-    scale = RIAL_PER_UNIT[unit]
-    ok = whole.isascii() and whole.isdigit() and len(whole) <= 16
-    ok = ok and (not tenth or (scale == 10 and len(tenth) == 1 and tenth.isdigit()))
-    if not ok:
-        errors[key] = Text(
-            "مبلغ را به عدد بنویسید، مانند ۱۰۰٬۰۰۰.", "Type the amount as a number, like 100,000."
-        )
-        return None
-    rial = int(whole) * scale + (int(tenth) if tenth else 0)
-    if not least <= rial <= LARGEST:
-        errors[key] = Text("این مبلغ پذیرفته نیست.", "This amount is out of range.")
-        return None
-    return rial
-
-
-def _money_text(rial: int, unit: str) -> str:
-    """Rial in `unit`, thousands grouped as people read amounts (read back without them)."""
-    scale = RIAL_PER_UNIT[unit]
-    whole = f"{rial // scale:,}"
-    return whole if rial % scale == 0 else f"{whole}.{rial % scale}"
-
-
-def _day(values: Mapping[str, str], key: str, errors: dict[str, Text]) -> str:
-    """A date typed Jalali (1405/01/15: a year below 1700) or Gregorian (2026-04-04), as
-    the ISO Gregorian date the program carries."""
-    text = ascii_digits(values.get(key, ""))
-    if not text:
-        return ""
-    parts = _DATE.fullmatch(text)
-    day: date | None = None
-    if parts is not None:
-        year, month, dom = (int(p) for p in parts.groups())
-        try:
-            if year < JALALI_BEFORE:
-                day = jdatetime.date(year, month, dom).togregorian()
-            else:
-                day = date(year, month, dom)
-        except ValueError:
-            day = None
-    if day is None:
-        errors[key] = Text(
-            "تاریخ را مانند ۱۴۰۵/۰۱/۱۵ بنویسید.", "Type a date like 2026-04-04 (or 1405/01/15)."
-        )
-        return ""
-    return day.isoformat()
-
-
-# -- the lists ---------------------------------------------------------------------------
-
-
-def _rows(values: Mapping[str, str], prefix: str, names: tuple[str, ...], most: int) -> list[int]:
-    """The indexes of the rows filled in and not marked to remove, in the form's order."""
-    found = []
-    for i in range(most):
-        if values.get(f"{prefix}-{i}-remove"):
-            continue
-        if any(values.get(f"{prefix}-{i}-{n}", "").strip() for n in names if n != "kind"):
-            found.append(i)
-    return found
-
-
-def _ident(values: Mapping[str, str], key: str, seen: set[str], errors: dict[str, Text]) -> str:
-    text = values.get(key, "").strip()
-    if not _ID.fullmatch(text):
-        errors[key] = Text(
-            "شناسه: حروف و رقم‌های انگلیسی، بدون فاصله (مانند gold).",
-            "Id: English letters and digits, no spaces (like gold).",
-        )
-    elif text in seen:
-        errors[key] = Text("این شناسه دو بار آمده است.", "This id is used twice.")
-    seen.add(text)
-    return text
-
-
-def _names(values: Mapping[str, str], prefix: str, errors: dict[str, Text]) -> dict[str, str]:
-    names = {}
-    for language in ("fa", "en"):
-        key = f"{prefix}-name_{language}"
-        text = values.get(key, "").strip()
-        if not text or len(text) > 80 or "\x00" in text:
-            errors[key] = Text(
-                "نام را به هر دو زبان بنویسید (تا ۸۰ نویسه).",
-                "Give the name in both languages (up to 80 characters).",
-            )
-        names[f"name_{language}"] = text
-    return names
 
 
 def _tiers(values: Mapping[str, str], errors: dict[str, Text]) -> list[dict[str, Any]]:

@@ -94,6 +94,77 @@ T = {
         "منتشر شد: دستگاه‌ها در دریافت بعدی آن را می‌گیرند.",
         "Published: kiosks take it at their next pull.",
     ),
+    # -- issue 20's rules (hub/panel/program/sections.py) ---------------------------
+    "offers": Text("پیشنهادهای زمان‌دار", "Limited-time offers"),
+    "offers_hint": Text(
+        "خانهٔ خالی یعنی «همه»: هر روز، تمام روز، همهٔ شعبه‌ها و سطح‌ها. از چند پیشنهاد هم‌زمان "
+        "بیشترین ضریب و همهٔ هدیه‌ها به خرید می‌رسد.",
+        "An empty field means any: every day, all day, every branch and tier. Of offers at "
+        "once, the highest multiplier and every bonus apply.",
+    ),
+    "offer": Text("پیشنهاد", "Offer"),
+    "new_offer": Text("پیشنهاد تازه", "A new offer"),
+    "offer_multiplier": Text("ضریب امتیاز (۱ تا ۱۰)", "Points multiplier (1 to 10)"),
+    "bonus": Text("امتیاز هدیه", "Bonus points"),
+    "starts": Text("از تاریخ", "From"),
+    "ends": Text("تا تاریخ (با خودش)", "Until (inclusive)"),
+    "from_time": Text("از ساعت", "From"),
+    "until_time": Text("تا ساعت", "Until"),
+    "time_example": Text("۱۲:۰۰", "12:00"),
+    "min_amount": Text("کمترین مبلغ سبد", "Smallest basket"),
+    "weekdays": Text("روزهای هفته", "Weekdays"),
+    "offer_tiers": Text("سطح‌ها", "Tiers"),
+    "sat": Text("شنبه", "Sat"),
+    "sun": Text("یکشنبه", "Sun"),
+    "mon": Text("دوشنبه", "Mon"),
+    "tue": Text("سه‌شنبه", "Tue"),
+    "wed": Text("چهارشنبه", "Wed"),
+    "thu": Text("پنجشنبه", "Thu"),
+    "fri": Text("جمعه", "Fri"),
+    "feedback": Text("نظرسنجی پس از خرید", "Feedback after a purchase"),
+    "feedback-enabled": Text(
+        "پس از خرید نظر خریدار پرسیده شود", "Ask the shopper to rate the visit"
+    ),
+    "feedback-every_days": Text(
+        "هر عضو دست‌کم هر چند روز یک بار (۱ تا ۳۶۵۰)",
+        "At most once per member every (days, 1 to 3650)",
+    ),
+    "referral": Text("معرفی دوستان", "Referrals"),
+    "referral-enabled": Text("به معرفی هدیه داده شود", "Pay referral bonuses"),
+    "referral-referrer_bonus": Text("هدیهٔ معرف (امتیاز)", "Referrer's bonus (points)"),
+    "referral-referee_bonus": Text("هدیهٔ عضو تازه (امتیاز)", "New member's bonus (points)"),
+    "referral-max_per_month": Text(
+        "بیشترین معرفی پرداختی به هر معرف در ماه", "Most referrals paid to one referrer a month"
+    ),
+    "referral-min_purchase": Text("کمترین نخستین خرید", "Smallest first purchase"),
+    "badges": Text("پیوستگی و نشان‌ها", "Streaks and badges"),
+    "badges-week": Text("آغاز هفته", "A week starts"),
+    "week_jalali": Text("شنبه (تقویم ایرانی)", "Saturday (Persian calendar)"),
+    "week_iso": Text("دوشنبه (ISO)", "Monday (ISO)"),
+    "badges-streak_weeks": Text(
+        "زنجیره‌ها (هفته‌های پیاپی، با ویرگول)", "Streaks (weeks in a row, comma-separated)"
+    ),
+    "badges-streak_bonus": Text("هدیهٔ هر زنجیره (امتیاز)", "Each streak's bonus (points)"),
+    "badges-first_redemption_bonus": Text(
+        "هدیهٔ نخستین دریافت جایزه (امتیاز)", "First redemption's bonus (points)"
+    ),
+    "badges-tier_bonus": Text("هدیهٔ رسیدن به سطح بالاتر (امتیاز)", "Reaching a tier (points)"),
+    "milestones": Text("دیدارهای نشان‌دار", "Visit milestones"),
+    "visits": Text("دیدار شمارهٔ", "Visit number"),
+    "badges_hint": Text(
+        "نشانی که هدیه‌اش صفر است داده نمی‌شود.", "A badge with a bonus of 0 is not given."
+    ),
+    "phone_page": Text("باشگاه روی گوشی", "The club on the phone"),
+    "phone_page-enabled": Text(
+        "کد QR صفحهٔ عضو روی دستگاه نشان داده شود", "Show the member page's QR code at the kiosks"
+    ),
+    "phone_page-url": Text("نشانی عمومی سرور (اختیاری)", "The hub's public address (optional)"),
+    "would_change": Text("با انتشار این تغییرها", "Publishing this changes"),
+    "club_size": Text("اندازهٔ باشگاه", "The club's size"),
+    "show_member_count": Text(
+        "شمار اعضای باشگاه روی صفحهٔ آغاز دستگاه‌ها نشان داده شود",
+        "Show the club's size on the kiosks' attract screen",
+    ),
     "history": Text("تاریخچهٔ نسخه‌ها", "Versions"),
     "changes": Text("تغییرها", "Changes"),
     "first_version": Text("نخستین نسخه", "The first version"),

@@ -18,6 +18,7 @@ from hub import audit
 from hub.errors import HubError
 from hub.panel import audit_log
 from hub.panel.access import PanelRequest, Role, panel_page
+from hub.panel.program.sections import sections
 from hub.panel.program.texts import T
 from hub.program import versions
 from hub.program.diff import ITEM_FIELDS, diff
@@ -74,6 +75,9 @@ def index(request: PanelRequest) -> HttpResponse:
         amount_text = DEFAULT_PREVIEW[unit]
     status = 400 if draft.errors else 200
     context = _context(draft, amount_text, unit, said) | _comparison(request)
+    if request.method == "POST" and said is None and draft.valid:
+        assert draft.data is not None  # what publishing it would change, named
+        context["pending"] = diff(current, draft.data)
     return TemplateResponse(request, "panel/program/program.html", context, status=status)
 
 
@@ -154,6 +158,8 @@ def _context(draft: Draft, amount_text: str, unit: str, said: Text | None) -> di
         # Shown in the page's numerals (۱٫۲۵ in Persian; read back either way); an id or
         # a name is shown as typed (an id's digits are part of it).
         "numeric_fields": ("threshold", "multiplier", "cost", "value"),
+        # Issue 20's rules: offers, feedback, referrals, badges, the phone page, the size.
+        "sections": sections(values, errors),
     }
 
 
