@@ -24,6 +24,7 @@ from kiosk.appliance import keys
 from kiosk.appliance.backup import backup
 from kiosk.bootstrap import Appliance
 from kiosk.core.clock import ManualClock
+from kiosk.core.pin import hash_pin
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.db import connect, database_path
 from kiosk.core.store.schema import MIGRATIONS
@@ -59,6 +60,9 @@ def forms(secret: bytes | None = None) -> dict[str, bytes]:
         "card id (lower case)": CARD.lower().encode(),
         "staff card id": STAFF_CARD.encode(),
         "staff name": STAFF_NAME.encode(),
+        # A staff PIN's scrypt hash (its parameters and salt): with it, a 4-digit PIN
+        # falls to 10,000 tries offline.
+        "PIN hash": b"scrypt$",
     }
     if secret is not None:
         found["device secret (raw)"] = secret
@@ -221,8 +225,8 @@ def test_a_database_from_before_is_sealed_when_the_new_version_opens_it(tmp_path
     old.execute("INSERT INTO cards (uid, member_id, linked_at) VALUES (?, 'm-1', ?)", (CARD, now))
     old.execute(
         "INSERT INTO staff (staff_id, name, role, pin_hash, created_at) "
-        "VALUES ('s-1', ?, 'cashier', 'x', ?)",
-        (STAFF_NAME, now),
+        "VALUES ('s-1', ?, 'cashier', ?, ?)",
+        (STAFF_NAME, hash_pin("4826", n=1024), now),
     )
     old.execute("DELETE FROM member_outbox")  # all pushed before the upgrade
     old.close()
@@ -234,7 +238,9 @@ def test_a_database_from_before_is_sealed_when_the_new_version_opens_it(tmp_path
         found = LoyaltyService(conn, make_config()).identify_phone(PHONE)
         assert found.person is not None and found.person.name == NAME
         assert found.person.birthday == BIRTHDAY
-        assert LoyaltyService(conn, make_config()).staff.name_of("s-1") == STAFF_NAME
+        staff = LoyaltyService(conn, make_config()).staff
+        assert staff.name_of("s-1") == STAFF_NAME
+        assert staff.login_with_pin("4826", "s-1").actor_id == "s-1"  # its hash, sealed
         fingerprint_key = conn.execute("SELECT value FROM meta WHERE key = 'txn_key'")
         assert isinstance(fingerprint_key.fetchone()[0], bytes)  # sealed, not hex text
     finally:

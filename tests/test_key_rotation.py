@@ -155,6 +155,7 @@ def as_shown(service: LoyaltyService) -> dict[str, Any]:
             shown[card] = service.identify_card(card).member_id
     actor = service.staff.login_with_card(STAFF_CARD)
     shown["staff"] = (actor.actor_id, service.staff.name_of(actor.actor_id))
+    shown["pin"] = service.staff.login_with_pin("4826", actor.actor_id).actor_id  # its hash
     return shown
 
 
@@ -167,7 +168,7 @@ def sealed_now(data: Path) -> dict[str, list[bytes]]:
                 bytes(row[0])
                 for row in conn.execute(
                     "SELECT sealed FROM people UNION ALL SELECT sealed FROM cards "
-                    "UNION ALL SELECT name FROM staff "
+                    "UNION ALL SELECT name FROM staff UNION ALL SELECT pin_hash FROM staff "
                     "UNION ALL SELECT value FROM meta WHERE key = 'txn_key'"
                 )
             ],
@@ -227,7 +228,7 @@ def test_after_a_rotation_everyone_is_found_by_phone_and_card_and_shown_the_same
 
     assert status == 0, err
     assert rotated["previous"] == rotated["source"] == "file"
-    assert rotated["sealed_by_kind"] == {"people": 3, "cards": 3, "staff": 1, "meta": 1}
+    assert rotated["sealed_by_kind"] == {"people": 3, "cards": 3, "staff": 1, "pins": 1, "meta": 1}
     assert rotated["compacted"] is True
     service = kiosk.open()
     try:
@@ -242,7 +243,7 @@ def test_after_a_rotation_everyone_is_found_by_phone_and_card_and_shown_the_same
             "SELECT actor, details FROM audit WHERE action = 'key.rotate'"
         ).fetchall()
         assert [(r[0], json.loads(r[1])) for r in recorded] == [
-            ("cli", {"from": "file", "to": "file", "sealed": 8})
+            ("cli", {"from": "file", "to": "file", "sealed": 9})
         ]
     finally:
         service.close()
@@ -251,7 +252,7 @@ def test_after_a_rotation_everyone_is_found_by_phone_and_card_and_shown_the_same
     assert status == 0, err  # the chain seals follow the new key
     status, shown, _ = kiosk("key", "status")
     assert status == 0
-    assert (shown["source"], shown["opens"], shown["sealed"]) == ("file", True, 8)
+    assert (shown["source"], shown["opens"], shown["sealed"]) == ("file", True, 9)
     assert shown["protects_against_theft"] is False
 
 

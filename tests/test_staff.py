@@ -7,7 +7,7 @@ import pytest
 from kiosk.core.pin import hash_cost, hash_pin
 from kiosk.core.store import audit
 from kiosk.core.store.db import write_transaction
-from kiosk.core.store.staff import CLI, Actor, StaffAccounts
+from kiosk.core.store.staff import CLI, PIN_HASH, Actor, StaffAccounts
 from kiosk.errors import (
     DuplicatePin,
     InvalidPin,
@@ -36,11 +36,14 @@ def test_a_pin_signs_in_the_person_picked(service, cashier):
     assert service.staff.login_with_pin("2580", cashier.actor_id) == cashier
 
 
-def test_pins_are_stored_as_salted_hashes(service, cashier):
-    stored = service.conn.execute("SELECT pin_hash FROM staff").fetchone()[0]
+def test_pins_are_stored_as_salted_hashes_sealed_with_the_data_key(service, cashier):
+    sealed = service.conn.execute("SELECT pin_hash FROM staff").fetchone()[0]
+    stored = service.conn.execute(f"SELECT {PIN_HASH} FROM staff").fetchone()[0]
 
     assert "2580" not in stored
     assert stored.startswith("scrypt$")
+    # On the card, the hash itself is sealed: without the data key, nothing to try PINs on.
+    assert isinstance(sealed, bytes) and b"scrypt" not in sealed
 
 
 def test_a_cashier_with_the_technicians_pin_gets_cashier_rights_and_is_the_one_audited(service):
@@ -180,7 +183,7 @@ def test_a_hash_below_the_scrypt_floor_is_replaced_at_sign_in(service):
 
     assert service.staff.login_with_pin("1357", "s-old").actor_id == "s-old"
 
-    stored = service.conn.execute("SELECT pin_hash FROM staff").fetchone()[0]
+    stored = service.conn.execute(f"SELECT {PIN_HASH} FROM staff").fetchone()[0]
     assert hash_cost(stored) == (1024, 8)
     assert audit.recent(service.conn, 1)[0].details == {"with": "pin", "rehashed": True}
     assert service.staff.login_with_pin("1357", "s-old").actor_id == "s-old"

@@ -213,6 +213,7 @@ def rotate_run(ctx: Context, args: argparse.Namespace) -> int:
             "people": done.people,
             "cards": done.cards,
             "staff": done.staff,
+            "pins": done.pins,
             "meta": done.meta,
         },
         chain_seals=done.chain_seals,
@@ -458,6 +459,7 @@ def _kinds(counts: dict[str, int] | None) -> str:
         "people": "people",
         "cards": "cards",
         "staff": "staff names",
+        "pins": "PIN hashes",
         "meta": "fingerprint key",
     }
     return " (" + ", ".join(f"{names[k]} {n}" for k, n in counts.items()) + ")"

@@ -41,6 +41,7 @@ SEALED = (
     ("people", "sealed", "person:"),
     ("cards", "sealed", "card:"),
     ("staff", "name", "staff:"),
+    ("staff", "pin_hash", "pin:"),
     ("meta", "value", "meta:"),
 )
 # Every SQL function of the vault (kiosk/core/store/vault.py `install`) whose results are
@@ -61,11 +62,12 @@ class Rotated:
     staff: int
     meta: int
     chain_seals: int = 0  # the heads' seals made again (not counted as sealed values)
+    pins: int = 0  # the staff PINs' hashes (m015)
 
     @property
     def sealed(self) -> int:
         """Every sealed value rewritten."""
-        return self.people + self.cards + self.staff + self.meta
+        return self.people + self.cards + self.staff + self.pins + self.meta
 
 
 def sealed_counts(conn: sqlite3.Connection) -> dict[str, int]:
@@ -74,6 +76,7 @@ def sealed_counts(conn: sqlite3.Connection) -> dict[str, int]:
         "people": _count(conn, "SELECT COUNT(*) FROM people WHERE sealed IS NOT NULL"),
         "cards": _count(conn, "SELECT COUNT(*) FROM cards WHERE sealed IS NOT NULL"),
         "staff": _count(conn, "SELECT COUNT(*) FROM staff"),
+        "pins": _count(conn, "SELECT COUNT(*) FROM staff"),
         "meta": _count(conn, "SELECT COUNT(*) FROM meta WHERE key = 'txn_key'"),
     }
 
@@ -100,7 +103,7 @@ def rotate(conn: sqlite3.Connection, target: KeySource, *, actor: str = "cli") -
         cards = _cards(conn, old, new)
         staff = _staff(conn, old, new)
         meta = _meta(conn, old, new)
-        counted = Rotated(previous, target.name, people, cards, staff, meta)
+        counted = Rotated(previous, target.name, people, cards, staff, meta, pins=staff)
         # Audited with the old key still in use: the audit chain's seal moves on from the
         # genuine one, and is made again with the new key below with the others.
         audit.record(
@@ -115,7 +118,7 @@ def rotate(conn: sqlite3.Connection, target: KeySource, *, actor: str = "cli") -
         store_key(conn, _Fixed(target.name, target_key), data_key)
         for sql in triggers:
             conn.execute(sql)
-        done = Rotated(previous, target.name, people, cards, staff, meta, seals)
+        done = Rotated(previous, target.name, people, cards, staff, meta, seals, pins=staff)
     holder.replace(new)
     holder.source = target
     return done
@@ -226,12 +229,17 @@ def _cards(conn: sqlite3.Connection, old: Vault, new: Vault) -> int:
 
 
 def _staff(conn: sqlite3.Connection, old: Vault, new: Vault) -> int:
-    rows = conn.execute("SELECT staff_id, name FROM staff").fetchall()
-    for staff_id, sealed in rows:
-        aad = f"staff:{staff_id}"
+    """Each account's name and PIN hash (one row: `staff` counts accounts, `pins` the same)."""
+    rows = conn.execute("SELECT staff_id, name, pin_hash FROM staff").fetchall()
+    for staff_id, name, pin_hash in rows:
+        named, pinned = f"staff:{staff_id}", f"pin:{staff_id}"
         conn.execute(
-            "UPDATE staff SET name = ? WHERE staff_id = ?",
-            (new.seal(old.open(sealed, aad), aad), staff_id),
+            "UPDATE staff SET name = ?, pin_hash = ? WHERE staff_id = ?",
+            (
+                new.seal(old.open(name, named), named),
+                new.seal(old.open(pin_hash, pinned), pinned),
+                staff_id,
+            ),
         )
     return len(rows)
 
@@ -280,8 +288,9 @@ def _check(conn: sqlite3.Connection, new: Vault) -> None:
     ):
         if new.blind("card", new.open(sealed, f"card:{index}")) != index:
             raise DataKeyUnavailable(reason="a card's index did not follow the new key")
-    for staff_id, sealed in conn.execute("SELECT staff_id, name FROM staff"):
-        new.open_bytes(sealed, f"staff:{staff_id}")
+    for staff_id, name, pin_hash in conn.execute("SELECT staff_id, name, pin_hash FROM staff"):
+        new.open_bytes(name, f"staff:{staff_id}")
+        new.open_bytes(pin_hash, f"pin:{staff_id}")
 
 
 def _count(conn: sqlite3.Connection, sql: str) -> int:

@@ -393,3 +393,33 @@ def m014_referrals(db: Database) -> None:
         CREATE INDEX referrals_by_purchase ON referrals(purchase_id);
         """,
     )
+
+
+@MIGRATIONS()
+def m015_sealed_pin_hashes(db: Database) -> None:
+    """Seal each staff PIN's scrypt hash with the data key (kiosk/core/store/staff.py).
+
+    A PIN is 4 to 8 digits: with the file alone, trying them all against its hash takes a
+    thief hours at most, whatever the hash's cost. Sealed, the hash is nothing without the
+    data key, which is not on the card (kiosk/core/store/vault.py).
+    """
+    db.execute("UPDATE staff SET pin_hash = seal(pin_hash, 'pin:' || staff_id)")
+
+
+@MIGRATIONS()
+def m016_hub_visits(db: Database) -> None:
+    """The hub's summary of a member's visits at every branch (kiosk/core/badges.py): the
+    days of their purchases and redemptions, whether they redeemed, the badges they hold.
+    Pulled with their balance; a streak or milestone counts it with this kiosk's ledger.
+    Not the ledger: no points."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE hub_visits (
+            member_id TEXT PRIMARY KEY REFERENCES members(member_id),
+            days TEXT NOT NULL DEFAULT '',
+            redeemed INTEGER NOT NULL DEFAULT 0 CHECK (redeemed IN (0, 1)),
+            badges TEXT NOT NULL DEFAULT ''
+        ) WITHOUT ROWID;
+        """,
+    )

@@ -93,6 +93,9 @@ class StaffMember:
 _REFUSED = {"pin": "wrong_pin", "card": "not_a_staff_card"}
 # A staff member's name is sealed to their row (kiosk/core/store/vault.py).
 STAFF_NAME = "unseal(name, 'staff:' || staff_id)"
+# A PIN's scrypt hash is sealed too (m015): with the file alone a 4-digit PIN is found by
+# trying all 10,000 against its hash; sealed, the data key (off the card) is needed first.
+PIN_HASH = "unseal(pin_hash, 'pin:' || staff_id)"
 
 
 def card_subject(reader: str) -> str:
@@ -114,7 +117,7 @@ class StaffAccounts:
     def hash_in_use(self, pin_hash: str, *, other_than: str) -> bool:
         """Whether another active account stores this very hash (a copied PIN hash)."""
         row = self.conn.execute(
-            "SELECT 1 FROM staff WHERE pin_hash = ? AND staff_id <> ? AND disabled_at IS NULL",
+            f"SELECT 1 FROM staff WHERE {PIN_HASH} = ? AND staff_id <> ? AND disabled_at IS NULL",
             (pin_hash, other_than),
         ).fetchone()
         return row is not None
@@ -128,7 +131,7 @@ class StaffAccounts:
         """
         self.conn.execute(
             "INSERT INTO staff (staff_id, name, role, pin_hash, created_at, disabled_at) "
-            "VALUES (?1, seal(?2, 'staff:' || ?1), ?3, ?4, ?5, ?6) "
+            "VALUES (?1, seal(?2, 'staff:' || ?1), ?3, seal(?4, 'pin:' || ?1), ?5, ?6) "
             "ON CONFLICT(staff_id) DO UPDATE SET name = excluded.name, "
             "role = excluded.role, pin_hash = excluded.pin_hash, "
             "disabled_at = CASE WHEN excluded.disabled_at IS NULL THEN NULL "
@@ -162,7 +165,7 @@ class StaffStore:
         self.validate_pin(pin)
         # Salted hashes cannot be compared: each other account's is checked with this PIN.
         rows = self.conn.execute(
-            "SELECT staff_id, pin_hash FROM staff WHERE disabled_at IS NULL"
+            f"SELECT staff_id, {PIN_HASH} AS pin_hash FROM staff WHERE disabled_at IS NULL"
         ).fetchall()
         if any(r["staff_id"] != other_than and check_pin(pin, r["pin_hash"]) for r in rows):
             raise DuplicatePin()
@@ -184,7 +187,7 @@ class StaffStore:
         with write_transaction(self.conn):
             self.conn.execute(
                 "INSERT INTO staff (staff_id, name, role, pin_hash, created_at) "
-                "VALUES (?1, seal(?2, 'staff:' || ?1), ?3, ?4, ?5)",
+                "VALUES (?1, seal(?2, 'staff:' || ?1), ?3, seal(?4, 'pin:' || ?1), ?5)",
                 (staff_id, name, role, pin_hash, now),
             )
             audit.record(
@@ -206,7 +209,8 @@ class StaffStore:
         now = to_iso(self.clock())
         with write_transaction(self.conn):
             self.conn.execute(
-                "UPDATE staff SET pin_hash = ? WHERE staff_id = ?", (pin_hash, staff_id)
+                "UPDATE staff SET pin_hash = seal(?1, 'pin:' || ?2) WHERE staff_id = ?2",
+                (pin_hash, staff_id),
             )
             self.conn.execute("DELETE FROM pin_guard WHERE subject = ?", (staff_id,))
             audit.record(
@@ -259,7 +263,8 @@ class StaffStore:
         now = self.clock()
         self._raise_if_locked(staff_id, now, "pin")
         row = self.conn.execute(
-            "SELECT staff_id, role, pin_hash, disabled_at FROM staff WHERE staff_id = ?",
+            f"SELECT staff_id, role, {PIN_HASH} AS pin_hash, disabled_at FROM staff "
+            "WHERE staff_id = ?",
             (staff_id,),
         ).fetchone()
         if row is None:
@@ -275,7 +280,7 @@ class StaffStore:
             self.conn.execute("DELETE FROM pin_guard WHERE subject = ?", (staff_id,))
             if rehash:
                 self.conn.execute(
-                    "UPDATE staff SET pin_hash = ? WHERE staff_id = ?",
+                    "UPDATE staff SET pin_hash = seal(?1, 'pin:' || ?2) WHERE staff_id = ?2",
                     (hash_pin(pin, n=self.security.pin_scrypt_n), staff_id),
                 )
             details: dict[str, object] = {"with": "pin"}
