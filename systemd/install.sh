@@ -405,27 +405,13 @@ install_files() {
 
 CMDLINE_CHANGED=0
 
-# Raspberry Pi OS reads the kernel command line from the first line of cmdline.txt on
-# the boot partition (/boot/firmware since Bookworm). Edited in place, token by token:
-# consoleblank=0 (the console never blanks the screen) and, with --rotate, the rotation
-# of the DSI display under KMS (video=DSI-1:800x480@60,rotate=N; the firmware's
-# display_lcd_rotate= is not used by the KMS driver).
-edit_cmdline() {
-    step "Kernel command line"
-    local path
-    for path in /boot/firmware/cmdline.txt /boot/cmdline.txt ""; do
-        [[ -z $path || -f $DESTDIR$path ]] && break
-    done
-    if [[ -z $path ]]; then
-        note "no cmdline.txt in $DESTDIR/boot/firmware or $DESTDIR/boot (not a Raspberry Pi?): skipped"
-        return 0
-    fi
-    local file=$DESTDIR$path first_line rest word
-    local -a words new=()
-    local blank_done=0 video_done=0
-    first_line=$(head -n 1 -- "$file")
-    rest=$(tail -n +2 -- "$file")
-    read -r -a words <<<"$first_line"
+# with_kiosk_settings LINE: the kernel command line LINE with consoleblank=0 and, with
+# --rotate, the display's rotation; a setting already there is edited in place (the first
+# one kept, repeats dropped), a missing one appended.
+with_kiosk_settings() {
+    local word blank_done=0 video_done=0
+    local -a words=() new=()
+    read -r -a words <<<"$1"
     for word in "${words[@]}"; do
         case $word in
             consoleblank=*)
@@ -445,7 +431,28 @@ edit_cmdline() {
     done
     ((blank_done)) || new+=(consoleblank=0)
     [[ -z $ROTATE ]] || ((video_done)) || new+=("video=$DSI_MODE,rotate=$ROTATE")
-    local line="${new[*]}"
+    printf '%s' "${new[*]}"
+}
+
+# Raspberry Pi OS reads the kernel command line from the first line of cmdline.txt on
+# the boot partition (/boot/firmware since Bookworm). Edited in place, token by token:
+# consoleblank=0 (the console never blanks the screen) and, with --rotate, the rotation
+# of the DSI display under KMS (video=DSI-1:800x480@60,rotate=N; the firmware's
+# display_lcd_rotate= is not used by the KMS driver).
+edit_cmdline() {
+    step "Kernel command line"
+    local path
+    for path in /boot/firmware/cmdline.txt /boot/cmdline.txt ""; do
+        [[ -z $path || -f $DESTDIR$path ]] && break
+    done
+    if [[ -z $path ]]; then
+        note "no cmdline.txt in $DESTDIR/boot/firmware or $DESTDIR/boot (not a Raspberry Pi?): skipped"
+        return 0
+    fi
+    local file=$DESTDIR$path first_line rest line
+    first_line=$(head -n 1 -- "$file")
+    rest=$(tail -n +2 -- "$file")
+    line=$(with_kiosk_settings "$first_line")
     if [[ $line == "$first_line" ]]; then
         unchanged "$path: consoleblank=0${ROTATE:+, rotate=$ROTATE}"
         return 0
@@ -458,6 +465,27 @@ edit_cmdline() {
     # Rewritten in place: the boot partition is FAT, where a new file could not keep the
     # mode and owner of the old one.
     change "$path: $line" write_cmdline "$file" "$line" "$rest"
+}
+
+# Debian's raspi-firmware package (Debian on a Pi, as in `make image`; not Raspberry Pi
+# OS) writes cmdline.txt anew at each kernel or initramfs update, from
+# /etc/default/raspi-firmware with /etc/default/raspi-extra-cmdline appended: the same
+# settings go there too, or the next kernel update takes them away.
+readonly EXTRA_CMDLINE=/etc/default/raspi-extra-cmdline
+edit_extra_cmdline() {
+    [[ -f $DESTDIR/etc/default/raspi-firmware ]] || return 0
+    local file=$DESTDIR$EXTRA_CMDLINE first_line="" rest="" line
+    if [[ -f $file ]]; then
+        first_line=$(head -n 1 -- "$file")
+        rest=$(tail -n +2 -- "$file")
+    fi
+    line=$(with_kiosk_settings "$first_line")
+    if [[ $line == "$first_line" ]]; then
+        unchanged "$EXTRA_CMDLINE: consoleblank=0${ROTATE:+, rotate=$ROTATE} (kept by raspi-firmware)"
+        return 0
+    fi
+    change "$EXTRA_CMDLINE: $line (raspi-firmware rewrites cmdline.txt)" \
+        write_cmdline "$file" "$line" "$rest"
 }
 
 write_cmdline() {
@@ -573,6 +601,7 @@ create_directories
 install_project
 install_files
 edit_cmdline
+edit_extra_cmdline
 apply_udev_and_modules
 enable_services
 check_install

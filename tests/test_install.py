@@ -522,3 +522,47 @@ def test_install_leaves_the_device_secret_alone(tmp_path: Path) -> None:
     assert secret.read_text(encoding="utf-8") == "not-a-real-secret\n"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert "provisioned" in out
+
+
+def debian_raspi_firmware(destdir: Path) -> Path:
+    """Debian's raspi-firmware below destdir: it rewrites cmdline.txt at each kernel update
+    from /etc/default/raspi-firmware and appends /etc/default/raspi-extra-cmdline."""
+    default = destdir / "etc" / "default"
+    default.mkdir(parents=True)
+    (default / "raspi-firmware").write_text("ROOTPART=LABEL=RASPIROOT\n", encoding="utf-8")
+    fake_pi(destdir, "console=tty0 root=LABEL=RASPIROOT rw fsck.repair=yes rootwait")
+    return default / "raspi-extra-cmdline"
+
+
+def test_install_keeps_its_settings_through_debians_kernel_updates(tmp_path: Path) -> None:
+    """Found by `make appliance-test`'s image (docs/appliance-test.md): on Debian's
+    raspi-firmware consoleblank=0 in cmdline.txt alone lasted until the next kernel update."""
+    extra = debian_raspi_firmware(tmp_path)
+
+    installed(tmp_path, "--rotate", "180")
+
+    assert extra.read_text(encoding="utf-8") == (
+        "consoleblank=0 video=DSI-1:800x480@60,rotate=180\n"
+    )
+
+
+def test_install_edits_debians_extra_cmdline_once_and_keeps_the_rest(tmp_path: Path) -> None:
+    extra = debian_raspi_firmware(tmp_path)
+    extra.write_text("quiet consoleblank=600 splash\n# a comment line\n", encoding="utf-8")
+
+    installed(tmp_path, "--rotate", "180")
+    installed(tmp_path, "--rotate", "90")
+    out = installed(tmp_path)
+
+    assert extra.read_text(encoding="utf-8") == (
+        "quiet consoleblank=0 splash video=DSI-1:800x480@60,rotate=90\n# a comment line\n"
+    )
+    assert "0 changed" in out
+
+
+def test_raspberry_pi_os_gets_no_extra_cmdline(tmp_path: Path) -> None:
+    fake_pi(tmp_path)
+
+    installed(tmp_path)
+
+    assert not (tmp_path / "etc" / "default").exists()
