@@ -141,8 +141,12 @@ def test_an_image_not_set_up_opens_on_the_setup_screen_and_stays_there_when_idle
     assert kiosk.screen == "first_boot"
     assert kiosk.text("title") == kiosk.shows("setup.title")
     assert kiosk.app.lang == "fa"
+    assert kiosk.message() == kiosk.shows("setup.hint")  # where the address and code come from
+    kiosk.press("language")
+    assert kiosk.text("title") == kiosk.shows("setup.title") == "Set up this kiosk"
+    assert kiosk.message() == kiosk.shows("setup.hint")
     kiosk.tick(minutes=10)
-    assert kiosk.screen == "first_boot"
+    assert kiosk.screen == "first_boot" and kiosk.app.lang == "fa"
 
 
 def test_a_kiosk_installed_by_hand_still_opens_on_the_attract_screen(boot: Boot):

@@ -52,6 +52,7 @@ N_("setup.title")
 N_("setup.pin")
 N_("setup.again")
 N_("setup.pin_saved")
+N_("setup.hint")
 
 
 def first_boot_pending(service: LoyaltyService) -> bool:
@@ -205,7 +206,10 @@ class CrmEnrollment(KioskScreen[None]):
         self.app.signal(ok=True)
         self.say("tech.provision.done", device=outcome)
         self.ids.go.disabled = True
-        Clock.schedule_once(lambda _dt: self.app.restart(), RESTART_AFTER_SECONDS)
+        app = self.app  # this app's restart, not whichever app runs then (tests start many)
+        Clock.schedule_once(
+            lambda _dt: None if app.stopped else app.restart(), RESTART_AFTER_SECONDS
+        )
 
 
 class ProvisionScreen(CrmEnrollment):
@@ -228,6 +232,16 @@ class FirstBootScreen(CrmEnrollment):
         self.pin = ""
         self.again = ""
         self.pin_saved = False  # the technician was made on this visit (a retry needs no PIN)
+        self.hinting = True  # the message line shows where the address and code come from
+
+    def say(self, key: str = "", **params: Any) -> None:
+        # Nothing to say: where the address and the code come from.
+        self.hinting = not key
+        super().say(key or "setup.hint", **params)
+
+    def fail(self, error: KioskError) -> None:
+        self.hinting = False
+        super().fail(error)
 
     def forget(self) -> None:
         super().forget()
@@ -247,6 +261,8 @@ class FirstBootScreen(CrmEnrollment):
         self.ids.title.text = self.app.t("setup.title")
         self.ids.pin.disabled = self.ids.again.disabled = self.pin_saved
         self.ids.again.opacity = 0 if self.pin_saved else 1
+        if self.hinting:  # again, in the language now shown
+            self.say()
 
     def card(self, uid: str, reader: str) -> None:
         # No shopper is served before the setup; a tap shows that the reader works.
