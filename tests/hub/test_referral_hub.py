@@ -147,30 +147,72 @@ HUB_PAID = [("hub", "referral", 60), ("hub", "referral:{new}", 150)]
 
 
 @pytest.mark.parametrize(
-    ("case", "setup", "reason", "points", "verdict", "paid"),
+    ("setup", "reason", "points", "verdict", "paid"),
     [
-        ("qualifying", _purchase, "referral", 60, None, [("device", "referral", 60)]),
-        ("qualifying", _purchase, "referral:{new}", 150, None, [("device", "referral:{new}", 150)]),
-        ("no purchase", _no_purchase, "referral", 60, "referral_no_purchase", []),
-        ("no purchase", _no_purchase, "referral:{new}", 150, "referral_no_purchase", []),
-        ("below the minimum", _small_purchase, "referral", 60, "referral_no_purchase", []),
-        ("voided purchase", _voided_purchase, "referral:{new}", 150, "referral_no_purchase", []),
+        pytest.param(
+            _purchase,
+            "referral",
+            60,
+            None,
+            [("device", "referral", 60)],
+            id="qualifying, new member",
+        ),
+        pytest.param(
+            _purchase,
+            "referral:{new}",
+            150,
+            None,
+            [("device", "referral:{new}", 150)],
+            id="qualifying, referrer",
+        ),
+        pytest.param(
+            _no_purchase, "referral", 60, "referral_no_purchase", [], id="no purchase, new member"
+        ),
+        pytest.param(
+            _no_purchase,
+            "referral:{new}",
+            150,
+            "referral_no_purchase",
+            [],
+            id="no purchase, referrer",
+        ),
+        pytest.param(
+            _small_purchase,
+            "referral",
+            60,
+            "referral_no_purchase",
+            [],
+            id="below the minimum, new member",
+        ),
+        pytest.param(
+            _voided_purchase,
+            "referral:{new}",
+            150,
+            "referral_no_purchase",
+            [],
+            id="voided purchase, referrer",
+        ),
         # Refused, and the hub pays the referral itself by the program (the purchase qualifies).
-        ("one point too many", _purchase, "referral", 61, "referral_above_program", HUB_PAID),
-        (
-            "one point too many",
+        pytest.param(
+            _purchase,
+            "referral",
+            61,
+            "referral_above_program",
+            HUB_PAID,
+            id="one point too many, new member",
+        ),
+        pytest.param(
             _purchase,
             "referral:{new}",
             151,
             "referral_above_program",
             HUB_PAID,
+            id="one point too many, referrer",
         ),
     ],
-    ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_a_referral_bonus_is_stored_only_after_a_qualifying_purchase(
     at: Server,
-    case: str,
     setup: Setup,
     reason: str,
     points: int,
@@ -389,3 +431,29 @@ def test_enrolled_offline_bought_at_another_branch_then_pushed_paid_once(
     payer = "device" if enrolling_branch_sold else "hub"
     assert hub_paid(hub, new) == [(payer, "referral", 60), (payer, f"referral:{new}", 150)]
     assert balance_of(hub, sender) == 50 + 150
+
+
+# -- the field on the wire, at the simulated CRM as at the hub -------------------------------
+
+
+@pytest.mark.parametrize(("given", "status"), [("m-sender", 200), (5, 400), ("", 400)])
+def test_a_member_record_carries_its_referrer_to_either_crm(
+    at: Server, server: Server, given: object, status: int
+):
+    wire = Wire(server)
+    sender = member("m-sender-" + new_id())
+    record = member(new_id(), referrer_id=sender["member_id"] if given == "m-sender" else given)
+
+    answer = wire.push([], [sender, record])
+
+    assert answer.status_code == status, answer.text
+    if server.sim is not None and status == 200:  # kept with the record `make run` uses
+        kept = server.sim.store.conn.execute(
+            "SELECT data FROM members WHERE member_id = ?", (record["member_id"],)
+        ).fetchone()
+        assert json.loads(kept[0])["referrer_id"] == sender["member_id"]
+    if server.hub is not None and status == 200:
+        held = server.hub.sql(
+            "SELECT referrer_id, state FROM hub_referral WHERE member_id = %s", record["member_id"]
+        )
+        assert held == [(sender["member_id"], "pending")]
