@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: torture run test lint bench format clean system-packages ui-packages translations screenshots \
-	hub hub-db hub-stop hub-packages browser-packages gettext-package panel-screenshots
+	hub hub-db hub-stop hub-packages browser-packages gettext-package panel-screenshots \
+	image appliance-test image-packages appliance-packages
 
 # The development venv has the kiosk and the hub (editable), so that the tests can drive
 # the kiosk's real client against a real hub, and mypy can check both.
@@ -184,6 +185,39 @@ gettext-package:
 	else \
 		echo "Please install GNU gettext (Debian: sudo apt-get install gettext)"; exit 1; \
 	fi
+
+# -- the appliance (docs/appliance-test.md) -------------------------------------------------
+# `make image`: the flashable Raspberry Pi image (Debian Bookworm arm64: debootstrap, the
+# kernel and raspi-firmware from Debian), cached in $(APPLIANCE_DIR) by a hash of
+# systemd/image/ and install.sh's package list. `make appliance-test`: that image booted in
+# qemu-system-aarch64 (software emulation: long), install.sh run in it, the checks of
+# docs/appliance-test.md. Both need root and install their Debian packages when missing;
+# neither is part of `make test` or CI.
+APPLIANCE_DIR := var/appliance
+IMAGE_PACKAGES := debootstrap qemu-user-static binfmt-support mtools dosfstools fdisk e2fsprogs
+APPLIANCE_PACKAGES := qemu-system-arm socat openssh-client
+
+image-packages:
+	@$(call apt_missing,$(IMAGE_PACKAGES))
+
+appliance-packages:
+	@$(call apt_missing,$(APPLIANCE_PACKAGES))
+
+image: image-packages
+	systemd/image/build.sh $(APPLIANCE_DIR)
+
+appliance-test: $(STAMP) image appliance-packages
+	$(BIN)/python systemd/image/appliance_test.py $(APPLIANCE_DIR)/image.img --cache $(APPLIANCE_DIR)
+
+# apt_missing PACKAGES: install those of PACKAGES not installed yet (as root).
+define apt_missing
+missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "Please install:$$missing (as root: apt-get install$$missing)"; exit 1; fi; \
+fi
+endef
 
 clean: hub-stop
 	rm -rf $(VENV) $(HUB_VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info hub/*.egg-info

@@ -1,0 +1,672 @@
+"""`make appliance-test`: the kiosk's image booted in qemu-system-aarch64, installed with
+systemd/install.sh as a technician would, and checked on the running system.
+
+    .venv/bin/python systemd/image/appliance_test.py IMAGE [--workdir DIR] [--keep]
+
+It boots a copy of IMAGE (made by systemd/image/build.sh; the image itself is never
+written) on QEMU's `virt` machine with the kernel and initrd of the image's own /boot,
+a virtio disk, a virtio-gpu display (KMS), the serial console into a log file, and user
+networking that only forwards: the VM's SSH to a loopback port of this host, and
+10.0.2.100:80 inside the VM to the simulated CRM that this script runs on a loopback port.
+The VM has no other network: the Python wheels for aarch64 (downloaded here from the
+package index, cached) go in over SSH with the project, and pip in the VM takes them from
+that folder (/etc/pip.conf), which stands in for the Pi's network.
+
+Each check prints PASS or FAIL with its reason; the run ends with a summary and the wall
+time. docs/appliance-test.md describes the checks. Stdlib only, plus the project's sim/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(PROJECT))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from wheelhouse import wheelhouse  # noqa: E402
+
+from sim.crm import CrmServer  # noqa: E402  (the project's root is put on the path first)
+from sim.crm_store import CrmStore  # noqa: E402
+
+KIOSK = "/opt/loyalty-kiosk/venv/bin/kiosk"
+AS_SERVICE = f"runuser -u loyalty-kiosk -- {KIOSK}"
+APP = "loyalty-kiosk.service"
+SYNC = "loyalty-kiosk-sync.service"
+FIRSTBOOT = "loyalty-kiosk-firstboot.service"
+CARD = "04A1B2C3D4"
+PHONE = "09121234567"
+# Inside the VM: the CRM's loopback address (the kiosk takes plain http:// only to
+# loopback), relayed by systemd-socket-proxyd to QEMU's guestfwd address.
+VM_CRM = "http://127.0.0.1:8470"
+GUESTFWD = "10.0.2.100:80"
+
+
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S', time.gmtime())}] {text}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- pictures (QEMU's screendump is a PPM; the docs want a PNG) ------------------------------
+
+
+@dataclass
+class Picture:
+    width: int
+    height: int
+    rgb: bytes
+
+    @classmethod
+    def read_ppm(cls, path: Path) -> Picture:
+        data = path.read_bytes()
+        fields: list[bytes] = []
+        pos = 0
+        while len(fields) < 4:
+            while data[pos : pos + 1].isspace():
+                pos += 1
+            if data[pos : pos + 1] == b"#":
+                pos = data.index(b"\n", pos)
+                continue
+            end = pos
+            while not data[end : end + 1].isspace():
+                end += 1
+            fields.append(data[pos:end])
+            pos = end
+        if fields[0] != b"P6" or fields[3] != b"255":
+            raise ValueError(f"{path}: not an 8-bit P6 picture")
+        width, height = int(fields[1]), int(fields[2])
+        return cls(width, height, data[pos + 1 : pos + 1 + width * height * 3])
+
+    def colours(self) -> int:
+        """How many different colours (sampled), to tell a drawn screen from a blank one."""
+        step = 3 * 7
+        return len({self.rgb[i : i + 3] for i in range(0, len(self.rgb) - 2, step)})
+
+    def differs(self, other: Picture) -> float:
+        """The share of sampled pixels that differ."""
+        if (self.width, self.height) != (other.width, other.height):
+            return 1.0
+        step = 3 * 11
+        total = changed = 0
+        for i in range(0, len(self.rgb) - 2, step):
+            total += 1
+            changed += self.rgb[i : i + 3] != other.rgb[i : i + 3]
+        return changed / max(total, 1)
+
+    def write_png(self, path: Path) -> None:
+        def chunk(kind: bytes, body: bytes) -> bytes:
+            crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+            return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+        row = self.width * 3
+        raw = b"".join(b"\x00" + self.rgb[y * row : (y + 1) * row] for y in range(self.height))
+        header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)
+        path.write_bytes(
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(raw, 9))
+            + chunk(b"IEND", b"")
+        )
+
+
+# -- the disk ----------------------------------------------------------------------------
+
+
+@dataclass
+class Partition:
+    start: int  # bytes
+    size: int
+
+
+def partitions(image: Path) -> list[Partition]:
+    table = json.loads(subprocess.check_output(["sfdisk", "--json", str(image)]))
+    sector = int(table["partitiontable"].get("sectorsize", 512))
+    return [
+        Partition(int(p["start"]) * sector, int(p["size"]) * sector)
+        for p in table["partitiontable"]["partitions"]
+    ]
+
+
+def debugfs(device: str, *commands: str) -> str:
+    """debugfs's read-only commands on an ext4 file system (DEVICE?offset=N in a disk)."""
+    args = ["debugfs", "-f", "-", device]
+    done = subprocess.run(
+        args, input="\n".join(commands) + "\n", capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def prepare_disk(image: Path, work: Path, public_key: Path) -> tuple[Path, Path, Path]:
+    """A copy of the image to boot (sparse), its kernel and initrd read out of the root
+    partition (debugfs), and the test's SSH key put on the boot partition as a technician
+    does (technician_authorized_keys, with mtools): nothing is mounted."""
+    disk = work / "disk.img"
+    log(f"copying {image.name} to {disk}")
+    subprocess.run(["cp", "--sparse=always", str(image), str(disk)], check=True)
+    boot, root = partitions(disk)[:2]
+    device = f"{disk}?offset={root.start}"
+    listing = debugfs(device, "ls -p /boot")
+    names = [line.split("/")[5] for line in listing.splitlines() if line.count("/") >= 6]
+    kernel = sorted(n for n in names if n.startswith("vmlinuz-"))[-1]
+    initrd = sorted(n for n in names if n.startswith("initrd.img-"))[-1]
+    out_kernel, out_initrd = work / "vmlinuz", work / "initrd.img"
+    for name, out in ((kernel, out_kernel), (initrd, out_initrd)):
+        out.unlink(missing_ok=True)
+        debugfs(device, f"dump /boot/{name} {out}")
+    log(f"kernel {kernel}, initrd {initrd} from the image's /boot")
+    subprocess.run(
+        ["mcopy", "-o", "-i", f"{disk}@@{boot.start}", str(public_key),
+         "::technician_authorized_keys"],
+        check=True, env={**os.environ, "MTOOLS_SKIP_CHECK": "1"},
+    )  # fmt: skip
+    return disk, out_kernel, out_initrd
+
+
+# -- the VM ------------------------------------------------------------------------------
+
+
+@dataclass
+class Vm:
+    work: Path
+    disk: Path
+    kernel: Path
+    initrd: Path
+    crm_port: int
+    ssh_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def key(self) -> Path:
+        return self.work / "id_ed25519"
+
+    @property
+    def console(self) -> Path:
+        return self.work / "console.log"
+
+    @property
+    def monitor(self) -> Path:
+        return self.work / "monitor.sock"
+
+    def start(self) -> None:
+        relay = f"cmd:socat - TCP:127.0.0.1:{self.crm_port}"
+        command = [
+            "qemu-system-aarch64",
+            "-M", "virt", "-cpu", "cortex-a72", "-smp", "2", "-m", "2048",
+            "-accel", "tcg,thread=multi,tb-size=512",
+            "-kernel", str(self.kernel), "-initrd", str(self.initrd),
+            "-append", "root=LABEL=RASPIROOT rw rootwait console=ttyAMA0 net.ifnames=0",
+            "-drive", f"if=none,id=disk,format=raw,file={self.disk},cache=unsafe",
+            "-device", "virtio-blk-pci,drive=disk",
+            "-device", "virtio-gpu-pci,xres=800,yres=480",
+            "-device", "virtio-keyboard-pci",
+            "-display", "none",
+            "-netdev", f"user,id=net,restrict=on,hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22,"
+                       f"guestfwd=tcp:{GUESTFWD}-{relay}",
+            "-device", "virtio-net-pci,netdev=net,romfile=",
+            "-device", "virtio-rng-pci",
+            "-serial", f"file:{self.console}",
+            "-monitor", f"unix:{self.monitor},server=on,wait=off",
+        ]  # fmt: skip
+        log("starting " + shlex.join(command))
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=(self.work / "qemu.err").open("ab"),
+        )  # fmt: skip
+
+    def ssh_args(self, timeout: int = 10) -> list[str]:
+        return [
+            "ssh", "-i", str(self.key), "-p", str(self.ssh_port),
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={timeout}",
+            "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=8",
+            "technician@127.0.0.1",
+        ]  # fmt: skip
+
+    def run(
+        self,
+        command: str,
+        *,
+        timeout: float = 300,
+        stdin: bytes | None = None,
+        as_root: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        """A command in the VM as the technician, by default through sudo (bash as root);
+        never waits longer than timeout."""
+        if as_root:
+            command = f"sudo -n bash -c {shlex.quote(command)}"
+        try:
+            done = subprocess.run(
+                [*self.ssh_args(), command],
+                check=False,
+                input=stdin,
+                capture_output=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired as exc:
+            return subprocess.CompletedProcess(exc.cmd, 124, "", f"timed out after {timeout} s")
+        return subprocess.CompletedProcess(
+            done.args, done.returncode, done.stdout.decode(errors="replace"),
+            done.stderr.decode(errors="replace"),
+        )  # fmt: skip
+
+    def wait_ssh(self, timeout: float) -> float:
+        """Seconds until SSH answers; raises TimeoutError."""
+        begin = time.monotonic()
+        while time.monotonic() - begin < timeout:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"QEMU exited with {self.process.returncode}")
+            if self.run("true", timeout=30).returncode == 0:
+                return time.monotonic() - begin
+            time.sleep(5)
+        raise TimeoutError(f"no SSH after {timeout:.0f} s (see {self.console})")
+
+    def hmp(self, command: str, timeout: float = 30) -> str:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(self.monitor))
+            answer = b""
+            while not answer.endswith(b"(qemu) "):
+                answer += sock.recv(4096)
+            sock.sendall(command.encode() + b"\n")
+            answer = b""
+            while not answer.endswith(b"(qemu) "):
+                answer += sock.recv(4096)
+            return answer.decode(errors="replace")
+
+    def screendump(self, name: str) -> Picture:
+        ppm = self.work / f"{name}.ppm"
+        ppm.unlink(missing_ok=True)
+        self.hmp(f"screendump {ppm}")
+        for _ in range(50):
+            if ppm.exists() and ppm.stat().st_size > 0:
+                break
+            time.sleep(0.2)
+        picture = Picture.read_ppm(ppm)
+        picture.write_png(self.work / f"{name}.png")
+        return picture
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(OSError, TimeoutError):
+            self.hmp("quit", timeout=5)
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+# -- the checks --------------------------------------------------------------------------
+
+
+class CheckFailed(Exception):
+    pass
+
+
+@dataclass
+class Report:
+    results: list[tuple[str, bool, str, float]] = field(default_factory=list)
+
+    def last_passed(self) -> bool:
+        return bool(self.results) and self.results[-1][1]
+
+    @contextlib.contextmanager
+    def check(self, name: str) -> Iterator[list[str]]:
+        """A check: the body appends its reason to the list, raises CheckFailed to fail."""
+        reason: list[str] = []
+        begin = time.monotonic()
+        log(f"CHECK {name} ...")
+        try:
+            yield reason
+            ok = True
+        except (CheckFailed, TimeoutError, RuntimeError, OSError, ValueError) as exc:
+            reason.append(str(exc))
+            ok = False
+        seconds = time.monotonic() - begin
+        text = "; ".join(reason)
+        self.results.append((name, ok, text, seconds))
+        log(f"{'PASS' if ok else 'FAIL'} {name} ({seconds:.0f} s): {text}")
+
+
+def wait_for(what: str, test: Callable[[], bool], timeout: float, every: float = 3) -> float:
+    begin = time.monotonic()
+    while time.monotonic() - begin < timeout:
+        if test():
+            return time.monotonic() - begin
+        time.sleep(every)
+    raise CheckFailed(f"{what}: not within {timeout:.0f} s")
+
+
+def main_pid(vm: Vm, unit: str) -> int:
+    out = vm.run(f"systemctl show -p MainPID --value {unit}").stdout.strip()
+    return int(out or 0)
+
+
+def active(vm: Vm, *units: str) -> bool:
+    return vm.run(f"systemctl is-active --quiet {' '.join(units)}").returncode == 0
+
+
+def must(done: subprocess.CompletedProcess[str], what: str) -> str:
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        raise CheckFailed(f"{what} failed ({done.returncode}): {' | '.join(tail)}")
+    return done.stdout
+
+
+def copy_tree(vm: Vm, files: list[Path], base: Path, target: str) -> None:
+    """Files below base into target in the VM (tar over SSH)."""
+    names = b"\0".join(str(p.relative_to(base)).encode() for p in files)
+    tar = subprocess.Popen(
+        ["tar", "-C", str(base), "--null", "-T", "-", "-cf", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert tar.stdin is not None and tar.stdout is not None
+    tar.stdin.write(names)
+    tar.stdin.close()
+    done = subprocess.run(
+        [*vm.ssh_args(), f"mkdir -p {target} && tar -C {target} -xf -"],
+        check=False, stdin=tar.stdout, capture_output=True, timeout=900,
+    )  # fmt: skip
+    tar.wait()
+    if done.returncode != 0 or tar.returncode != 0:
+        raise CheckFailed(f"copy to {target}: {done.stderr.decode(errors='replace')}")
+
+
+def project_files() -> list[Path]:
+    """What a release copy holds: the committed files and new ones git does not ignore."""
+    out = subprocess.check_output(
+        ["git", "-C", str(PROJECT), "ls-files", "-z", "-co", "--exclude-standard"]
+    )
+    return [PROJECT / n for n in out.decode().split("\0") if n and (PROJECT / n).is_file()]
+
+
+PIP_CONF = """\
+# appliance test (systemd/image/appliance_test.py): the VM has no network; pip takes the
+# wheels downloaded on the host for aarch64 instead of the package index.
+[global]
+no-index = true
+find-links = /home/technician/wheelhouse
+"""
+
+# The VM's end of the CRM relay: the kiosk's http://127.0.0.1:8470 to QEMU's guestfwd.
+PROXY_UNITS = f"""\
+cat >/etc/systemd/system/appliance-test-crm.socket <<'EOF'
+[Socket]
+ListenStream=127.0.0.1:8470
+[Install]
+WantedBy=sockets.target
+EOF
+cat >/etc/systemd/system/appliance-test-crm.service <<'EOF'
+[Service]
+ExecStart=/lib/systemd/systemd-socket-proxyd {GUESTFWD}
+EOF
+systemctl daemon-reload && systemctl enable --now appliance-test-crm.socket
+"""
+
+
+@dataclass
+class Run:
+    args: argparse.Namespace
+    work: Path
+    report: Report
+    vm: Vm
+    crm: CrmServer
+    docs_png: Path
+
+    def firstboot_done(self) -> bool:
+        """The one-shot ran to its end (inactive before it starts too: the exit time tells)."""
+        shown = self.vm.run(
+            f"systemctl show -p ActiveState,ExecMainExitTimestampMonotonic {FIRSTBOOT}"
+        ).stdout
+        fields = dict(line.partition("=")[::2] for line in shown.split())
+        return fields.get("ActiveState") == "failed" or (
+            fields.get("ActiveState") == "inactive"
+            and fields.get("ExecMainExitTimestampMonotonic", "0") != "0"
+        )
+
+    def install(self, label: str) -> str:
+        done = self.vm.run("cd /root/loyalty-kiosk && bash systemd/install.sh 2>&1", timeout=5400)
+        (self.work / f"{label}.log").write_text(done.stdout + done.stderr)
+        must(done, f"install.sh ({label}.log)")
+        return done.stdout
+
+    def checks(self) -> None:
+        vm, report = self.vm, self.report
+        with report.check("boot: the image's system comes up, SSH answers") as reason:
+            seconds = vm.wait_ssh(self.args.boot_timeout)
+            system = vm.run("systemctl is-system-running --wait; uname -r; "
+                            ". /etc/os-release; echo $PRETTY_NAME").stdout.split()  # fmt: skip
+            reason.append(f"SSH after {seconds:.0f} s; {' '.join(system)}")
+        if not report.last_passed():
+            return
+        if vm.run(f"systemctl cat {FIRSTBOOT}").returncode == 0:
+            with report.check(
+                "first boot installs the kiosk (install.sh, the image's copy)"
+            ) as reason:
+                seconds = wait_for("the first-boot install to end", self.firstboot_done,
+                                   self.args.install_timeout, 15)  # fmt: skip
+                journal = vm.run(f"journalctl -b -u {FIRSTBOOT} -o cat --no-pager").stdout
+                (self.work / "install-firstboot.log").write_text(journal)
+                result = vm.run(f"systemctl show -p Result,ExecMainStatus --value {FIRSTBOOT}")
+                summary = [ln.strip() for ln in journal.splitlines() if "changed," in ln]
+                reason.append(f"done {seconds:.0f} s after SSH; {' '.join(result.stdout.split())}; "
+                              f"{' '.join(summary)}")  # fmt: skip
+                if not result.stdout.startswith("success"):
+                    raise CheckFailed("install.sh failed (install-firstboot.log)")
+        with report.check("install.sh as a technician runs it") as reason:
+            copy_tree(vm, project_files(), PROJECT, "loyalty-kiosk")
+            wheels = sorted(p for p in self.args.wheelhouse.iterdir() if p.name != ".done")
+            copy_tree(vm, wheels, self.args.wheelhouse, "wheelhouse")
+            must(vm.run(f"cat >/etc/pip.conf <<'EOF'\n{PIP_CONF}EOF"), "pip.conf")
+            begin = time.monotonic()
+            out = self.install("install-1")
+            summary = [ln.strip() for ln in out.splitlines() if "changed," in ln]
+            reason.append(f"{time.monotonic() - begin:.0f} s; {' '.join(summary)}")
+        if not report.last_passed():
+            return
+        with report.check("both services active under systemd, Type=notify") as reason:
+            wait_for("loyalty-kiosk and -sync active", lambda: active(vm, APP, SYNC), 600, 5)
+            shown = vm.run(f"systemctl show -p Id,Type,ActiveState,WatchdogUSec {APP} {SYNC}")
+            reason.append(" ".join(shown.stdout.split()))
+            if shown.stdout.count("Type=notify") != 2:
+                raise CheckFailed(f"not both Type=notify: {shown.stdout}")
+        with report.check("attract screen drawn on KMS (screendump)") as reason:
+            picture = vm.screendump("attract")
+            colours = picture.colours()
+            reason.append(f"{picture.width}x{picture.height}, {colours} colours")
+            if colours < 8:
+                # Give a slow software renderer a minute more.
+                time.sleep(60)
+                picture = vm.screendump("attract")
+                colours = picture.colours()
+                reason.append(f"a minute later {colours} colours")
+            if colours < 8:
+                raise CheckFailed("the screen is blank")
+            shutil.copyfile(self.work / "attract.png", self.docs_png)
+            reason.append(f"saved as {self.docs_png.relative_to(PROJECT)}")
+        self.card_and_push()
+        self.watchdogs()
+        with report.check("reboot brings everything back") as reason:
+            vm.run("systemctl reboot", timeout=30)
+            time.sleep(20)
+            seconds = vm.wait_ssh(self.args.boot_timeout)
+            wait_for("both services active again", lambda: active(vm, APP, SYNC), 600, 5)
+            picture = vm.screendump("after-reboot")
+            reason.append(f"SSH after {seconds:.0f} s, services active, "
+                          f"screen {picture.colours()} colours")  # fmt: skip
+        with report.check("second install.sh run changes nothing") as reason:
+            pids = (main_pid(vm, APP), main_pid(vm, SYNC))
+            out = self.install("install-2")
+            summary = [ln.strip() for ln in out.splitlines() if "changed," in ln]
+            reason.append(" ".join(summary))
+            if not summary or not summary[0].startswith("0 changed"):
+                raise CheckFailed(f"changed something: {summary}")
+            if (main_pid(vm, APP), main_pid(vm, SYNC)) != pids:
+                raise CheckFailed("the services were restarted")
+        with report.check("kiosk doctor with the real systemctl") as reason:
+            done = vm.run(f"{KIOSK} doctor --json", timeout=300)
+            (self.work / "doctor.json").write_text(done.stdout + done.stderr)
+            results = doctor_results(done.stdout)
+            reason.append(", ".join(f"{c['name']}={c['status']}" for c in results))
+            failed = [f"{c['name']}: {c.get('message', '')}" for c in results
+                      if c["status"] == "fail"]  # fmt: skip
+            if failed:
+                raise CheckFailed("; ".join(failed))
+
+    def card_and_push(self) -> None:
+        vm, report = self.vm, self.report
+        with report.check("simulated card reaches the screen") as reason:
+            code = self.crm.store.new_code()
+            must(vm.run(PROXY_UNITS), "CRM relay units")
+            # As the technician would: the readers and the CRM in the config, then restart.
+            must(vm.run(
+                "sed -i 's|^urls = .*|urls = [\"sim:\"]|' /etc/loyalty-kiosk/kiosk.toml"
+            ), "config")  # fmt: skip
+            must(vm.run(
+                f"{KIOSK} provision --crm {VM_CRM} --code {code} --store 'Appliance test'",
+                stdin=b"2468\n2468\n", timeout=300,
+            ), "kiosk provision")  # fmt: skip
+            must(vm.run(f"systemctl restart {APP} {SYNC}", timeout=300), "restart")
+            wait_for("services active", lambda: active(vm, APP, SYNC), 600, 5)
+            must(vm.run(f"{AS_SERVICE} member enroll --phone {PHONE} --name Test "
+                        f"--card {CARD}", timeout=300), "member enroll")  # fmt: skip
+            time.sleep(20)  # the attract screen settles after the restart
+            before = vm.screendump("before-card")
+            must(vm.run(f"{AS_SERVICE} sim tap {CARD} --hold", timeout=120), "sim tap")
+            wait_for(
+                "the screen changes after the card",
+                lambda: vm.screendump("card").differs(before) > 0.05, 120, 5,
+            )  # fmt: skip
+            reason.append(f"screen changed ({vm.screendump('card').differs(before):.0%})")
+            shutil.copyfile(self.work / "card.png", self.docs_png.with_name(
+                self.docs_png.name.replace("attract", "card")))  # fmt: skip
+        with report.check("CLI purchase pushed to the simulated CRM on the host") as reason:
+            must(vm.run(f"{AS_SERVICE} earn --card {CARD} --amount 500000 --txn appliance-1",
+                        timeout=300), "kiosk earn")  # fmt: skip
+            seconds = wait_for("the purchase at the CRM", lambda: self.crm_has("appliance-1"), 400)
+            reason.append(f"at the CRM after {seconds:.0f} s; {self.crm_summary()}")
+
+    def crm_entries(self) -> list[dict[str, object]]:
+        store: CrmStore = self.crm.store
+        return [e for d in store.view()["devices"] for e in store.entries(d)]
+
+    def crm_has(self, txn: str) -> bool:
+        return any(txn in json.dumps(e) for e in self.crm_entries())
+
+    def crm_summary(self) -> str:
+        devices = self.crm.store.view()["devices"]
+        return ", ".join(f"{d[:8]}: {v['entries']} entries, gaps {v['gaps']}"
+                         for d, v in devices.items())  # fmt: skip
+
+    def watchdogs(self) -> None:
+        vm, report = self.vm, self.report
+        with report.check("frozen app (SIGSTOP) restarted within WatchdogSec") as reason:
+            old = main_pid(vm, APP)
+            watchdog = vm.run(f"systemctl show -p WatchdogUSec --value {APP}").stdout.strip()
+            must(vm.run(f"kill -STOP {old}"), "kill -STOP")
+            begin = time.monotonic()
+            wait_for(
+                "a new main process",
+                lambda: main_pid(vm, APP) not in (0, old) and active(vm, APP), 300, 2,
+            )  # fmt: skip
+            seconds = time.monotonic() - begin
+            journal = vm.run(f"journalctl -u {APP} -n 200 --no-pager | grep -i watchdog").stdout
+            reason.append(
+                f"WatchdogUSec={watchdog}; new process after {seconds:.0f} s; "
+                + (journal.strip().splitlines() or ["no watchdog line"])[-1][-90:]
+            )
+            if "watchdog" not in journal.lower():
+                raise CheckFailed("restarted, but not by the watchdog")
+        with report.check("kill -9 of the sync worker: restarted, no entry lost") as reason:
+            old = main_pid(vm, SYNC)
+            must(vm.run(f"kill -9 {old}"), "kill -9")
+            must(vm.run(f"{AS_SERVICE} earn --card {CARD} --amount 700000 --txn appliance-2",
+                        timeout=300), "kiosk earn while the worker is down")  # fmt: skip
+            wait_for(
+                "a new sync worker",
+                lambda: main_pid(vm, SYNC) not in (0, old) and active(vm, SYNC), 120, 2,
+            )  # fmt: skip
+            seconds = wait_for("the second purchase at the CRM",
+                               lambda: self.crm_has("appliance-2"), 400)  # fmt: skip
+            local = vm.run(f"{AS_SERVICE} ledger verify --json", timeout=300)
+            reason.append(f"restarted; at the CRM after {seconds:.0f} s; {self.crm_summary()}")
+            devices = self.crm.store.view()["devices"].values()
+            if any(d["gaps"] for d in devices):
+                raise CheckFailed("gaps in the CRM's sequence")
+            if local.returncode != 0:
+                raise CheckFailed(f"ledger verify: {local.stdout[-200:]}")
+
+
+def doctor_results(out: str) -> list[dict[str, str]]:
+    """`kiosk doctor --json`'s checks ({"checks": [{name, status, message, ...}], "ok"})."""
+    try:
+        data = json.loads(out)
+    except json.JSONDecodeError as exc:
+        raise CheckFailed(f"not JSON: {out[-200:]}") from exc
+    return [dict(c) for c in data.get("checks", [])]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("image", type=Path)
+    parser.add_argument("--workdir", type=Path, default=PROJECT / "var/appliance/run")
+    parser.add_argument("--cache", type=Path, default=PROJECT / "var/appliance")
+    parser.add_argument("--boot-timeout", type=float, default=900)
+    parser.add_argument("--install-timeout", type=float, default=7200)
+    parser.add_argument("--screenshot", type=Path,
+                        default=PROJECT / "docs/screenshots/appliance-attract.png")  # fmt: skip
+    parser.add_argument("--keep", action="store_true", help="leave the VM running at the end")
+    args = parser.parse_args(argv)
+    begin = time.monotonic()
+    work: Path = args.workdir
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    args.wheelhouse = wheelhouse(args.cache)
+    key = work / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "appliance-test",
+                    "-f", str(key)], check=True)  # fmt: skip
+    disk, kernel, initrd = prepare_disk(args.image.resolve(), work, key.with_suffix(".pub"))
+    crm = CrmServer(CrmStore(work / "crm.sqlite")).start()
+    vm = Vm(work, disk, kernel, initrd, crm_port=int(crm.httpd.server_address[1]))
+    report = Report()
+    args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+    vm.start()
+    try:
+        Run(args, work, report, vm, crm, args.screenshot).checks()
+    finally:
+        if not args.keep:
+            vm.stop()
+        crm.stop()
+    wall = time.monotonic() - begin
+    print("\n== appliance test summary ==")
+    for name, ok, text, seconds in report.results:
+        print(f"{'PASS' if ok else 'FAIL'}  {name} ({seconds:.0f} s): {text}")
+    passed = sum(ok for _, ok, _, _ in report.results)
+    print(f"{passed}/{len(report.results)} passed; wall time {wall / 60:.1f} min "
+          f"on {os.cpu_count()} cores (software emulation); logs in {work}")  # fmt: skip
+    return 0 if passed == len(report.results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
