@@ -73,7 +73,7 @@ def edit(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         ),
         (
             lambda d: d["offers"][0].update(until_time="15:00"),
-            "Limited-time offers · Double points at noon: Until 14:00 → 15:00",
+            "Limited-time offers · Double points at noon: Until time 14:00 → 15:00",
             "پیشنهادهای زمان‌دار · امتیاز دوبرابر ظهر: تا ساعت 14:00 ← 15:00",
         ),
         (

@@ -107,6 +107,19 @@ SELECT d.id, md5('elsewhere' || d.id || k), 100000 + k, 'stored', %(shown)s, 'ea
 FROM other JOIN hub_device d ON d.branch_id = other.branch_id AND d.device_id LIKE '%%-0'
 CROSS JOIN generate_series(0, 1) k
 """
+# A third of the purchases rated at the counter, mostly well (the feedback page's month).
+_RATINGS = """
+INSERT INTO hub_visit_rating (entry_id, device_id, branch_id, rating, reasons, rated_at,
+                              version, received_at)
+SELECT e.id, e.device_id, d.branch_id,
+       CASE WHEN e.seq %% 10 < 5 THEN 5 WHEN e.seq %% 10 < 8 THEN 4
+            WHEN e.seq %% 10 = 8 THEN 3 WHEN e.seq %% 20 = 9 THEN 2 ELSE 1 END,
+       CASE e.seq %% 5 WHEN 0 THEN 'staff,quality' WHEN 1 THEN 'price' WHEN 2 THEN ''
+                       WHEN 3 THEN 'waiting' ELSE 'choice,cleanliness' END,
+       e.created_at + interval '1 minute', 1, now()
+FROM hub_entry e JOIN hub_device d ON d.id = e.device_id
+WHERE e.kind = 'earn' AND e.seq %% 3 = 0
+"""
 _BALANCES = """
 INSERT INTO hub_balance (member_id, balance, updated_at)
 SELECT member_id, greatest(sum(points), 0), now() FROM hub_entry
@@ -134,7 +147,8 @@ def seed(hub: Hub, folder: Path) -> None:
         "shown": SHOWN,
     }
     with psycopg.connect(hub.postgres.url(hub.database)) as conn:
-        for statement in (_MEMBERS, _CARDS, _BRANCH_MEMBERS, _DEVICES, _ENTRIES, _ELSEWHERE):
+        statements = (_MEMBERS, _CARDS, _BRANCH_MEMBERS, _DEVICES, _ENTRIES, _ELSEWHERE, _RATINGS)
+        for statement in statements:
             conn.execute(statement, params)
         conn.execute(_BALANCES)
     # A kiosk added and not yet set up: its code is still to be typed.

@@ -81,6 +81,35 @@ def _campaign_preview(page: Any) -> None:
         page.click("form.campaign-form button.primary")
 
 
+def _offer_typed(page: Any) -> None:
+    # Issue 20's rules: a new offer typed in the empty card (not yet previewed).
+    card = page.locator("fieldset.offer").last
+    offer = f"offer-{card.get_attribute('data-offer')}"
+    page.fill(f"input[name='{offer}-id']", "noon-double")
+    page.fill(f"input[name='{offer}-name_fa']", "امتیاز دوبرابر ظهر")
+    page.fill(f"input[name='{offer}-name_en']", "Double points at noon")
+    page.fill(f"input[name='{offer}-multiplier']", "2")
+    page.fill(f"input[name='{offer}-from_time']", "۱۲:۰۰" if _persian(page) else "12:00")
+    page.fill(f"input[name='{offer}-until_time']", "۱۴:۰۰" if _persian(page) else "14:00")
+    for day in ("sat", "sun", "mon", "tue", "wed"):
+        page.check(f"input[name='{offer}-weekday-{day}']")
+    card.scroll_into_view_if_needed()
+    card.evaluate("(box) => box.scrollIntoView()")
+
+
+def _offer_preview(page: Any) -> None:
+    # The offer typed and the referral bonus changed, previewed: the changes named.
+    _offer_typed(page)
+    page.check("input[name='referral-enabled']")
+    page.fill("input[name='referral-referrer_bonus']", "۲۰۰" if _persian(page) else "200")
+    page.fill("input[name='referral-referee_bonus']", "۱۰۰" if _persian(page) else "100")
+    with page.expect_navigation():
+        page.click("button[value=preview]")
+    refused = page.locator(".errors, .field-error")
+    assert refused.count() == 0, refused.all_inner_texts()
+    page.locator(".pending").evaluate("(box) => box.scrollIntoView()")
+
+
 def _persian(page: Any) -> bool:
     return bool(page.get_attribute("html", "lang") == "fa")
 
@@ -106,6 +135,9 @@ PAGES: list[tuple[str, str, str | None, Step]] = [
     ("program", "/panel/program/", "owner", None),
     ("program-preview", "/panel/program/", "owner", _preview),
     ("program-history", "/panel/program/?from=1&to=2", "owner", _compared),
+    # Issue 20's rules in the form: an offer typed, then previewed with a referral bonus.
+    ("program-offer", "/panel/program/", "owner", _offer_typed),
+    ("program-rules-preview", "/panel/program/", "owner", _offer_preview),
     ("devices", "/panel/program/devices/", "owner", _health),
     ("devices-code", "/panel/program/devices/", "owner", _new_code),
     ("staff", "/panel/program/staff/", "owner", None),
@@ -115,6 +147,8 @@ PAGES: list[tuple[str, str, str | None, Step]] = [
     ("messages-balance", "/panel/messages/balance/", "owner", None),
     ("messages-webhooks", "/panel/messages/webhooks/", "owner", None),
     ("messages-settings", "/panel/messages/settings/", "owner", None),
+    # Visit ratings (hub/panel/feedback/).
+    ("feedback", "/panel/feedback/", "owner", None),
     # What a branch manager and support see of the same.
     ("dashboard-manager", "/panel/", "manager", None),
     ("member-support", MEMBER, "support", None),

@@ -106,10 +106,10 @@ T = {
     "new_offer": Text("پیشنهاد تازه", "A new offer"),
     "offer_multiplier": Text("ضریب امتیاز (۱ تا ۱۰)", "Points multiplier (1 to 10)"),
     "bonus": Text("امتیاز هدیه", "Bonus points"),
-    "starts": Text("از تاریخ", "From"),
-    "ends": Text("تا تاریخ (با خودش)", "Until (inclusive)"),
-    "from_time": Text("از ساعت", "From"),
-    "until_time": Text("تا ساعت", "Until"),
+    "starts": Text("از تاریخ", "From date"),
+    "ends": Text("تا تاریخ (با خودش)", "Until date (inclusive)"),
+    "from_time": Text("از ساعت", "From time"),
+    "until_time": Text("تا ساعت (بی خودش)", "Until time (exclusive)"),
     "time_example": Text("۱۲:۰۰", "12:00"),
     "min_amount": Text("کمترین مبلغ سبد", "Smallest basket"),
     "weekdays": Text("روزهای هفته", "Weekdays"),
@@ -159,7 +159,7 @@ T = {
         "کد QR صفحهٔ عضو روی دستگاه نشان داده شود", "Show the member page's QR code at the kiosks"
     ),
     "phone_page-url": Text("نشانی عمومی سرور (اختیاری)", "The hub's public address (optional)"),
-    "would_change": Text("با انتشار این تغییرها", "Publishing this changes"),
+    "would_change": Text("انتشار این نسخه این‌ها را تغییر می‌دهد", "Publishing this would change"),
     "club_size": Text("اندازهٔ باشگاه", "The club's size"),
     "show_member_count": Text(
         "شمار اعضای باشگاه روی صفحهٔ آغاز دستگاه‌ها نشان داده شود",
