@@ -17,13 +17,17 @@ shopper, and a badge never comes twice. A badge with no bonus (0) is not given: 
 its ledger entry.
 
 The rules are the program's (signed by the owner, the same at every branch); the history
-is this kiosk's ledger: a kiosk counts the visits it recorded (kiosk/core/pulled.py pulls
-balances, not other branches' entries), so a member's 10th visit across two branches is
-not seen as such by either until one of them counts ten of its own.
+is this kiosk's ledger together with the hub's summary of the member's visits at every
+branch (`hub_visits`: visit days, a redemption, the badges held), pulled with their
+balance (kiosk/core/pulled.py) or their lookup: weeks 1-3 at one branch and week 4 at
+another make the 4-week streak there. A kiosk that has not heard from the hub since counts
+what it has: offline, its own ledger and the summary last pulled. The hub checks each
+badge against the visits it holds (hub/ledger/badge_check.py).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -40,7 +44,10 @@ if TYPE_CHECKING:
     from kiosk.core.store.members import Member
     from kiosk.core.store.staff import Actor
 
+log = logging.getLogger(__name__)
+
 REASON_PREFIX = "badge:"
+MOST_HUB_DAYS = 1000  # the visit days a hub summary lists (hub/ledger/badge_check.py)
 FIRST_REDEMPTION = "first-redemption"
 _INVALID = (KeyError, TypeError, ValueError)
 
@@ -183,6 +190,51 @@ def visit_days(conn: sqlite3.Connection, member_id: str, tz: tzinfo, since: str 
     return {from_iso(row[0]).astimezone(tz).date() for row in rows}
 
 
+@dataclass(frozen=True)
+class HubVisits:
+    """The hub's summary of a member's visits at every branch, as last pulled."""
+
+    days: frozenset[date] = frozenset()
+    redeemed: bool = False
+    badges: frozenset[str] = frozenset()
+
+
+def keep_hub_visits(conn: sqlite3.Connection, member_id: str, given: object) -> None:
+    """Store a pulled balance's `visits` (inside the caller's transaction); one not in the
+    protocol's form is left out (the summary before stays)."""
+    try:
+        if not isinstance(given, dict):
+            raise TypeError("visits is an object")
+        days = [date.fromisoformat(d).isoformat() for d in given["days"][:MOST_HUB_DAYS]]
+        redeemed = given["redeemed"]
+        held = [str(b) for b in given["badges"]]
+        if type(redeemed) is not bool or any("," in b or not b for b in held):
+            raise ValueError("redeemed is true or false, badges are ids")
+    except (*_INVALID, AttributeError) as exc:
+        log.warning("the hub's visits of a member are not usable (%s)", exc)
+        return
+    conn.execute(
+        "INSERT INTO hub_visits (member_id, days, redeemed, badges) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(member_id) DO UPDATE SET days = excluded.days, "
+        "redeemed = excluded.redeemed, badges = excluded.badges",
+        (member_id, ",".join(days), int(redeemed), ",".join(held)),
+    )
+
+
+def hub_visits(conn: sqlite3.Connection, member_id: str) -> HubVisits:
+    """The hub's summary of the member's visits last pulled (empty without one)."""
+    row = conn.execute(
+        "SELECT days, redeemed, badges FROM hub_visits WHERE member_id = ?", (member_id,)
+    ).fetchone()
+    if row is None:
+        return HubVisits()
+    return HubVisits(
+        days=frozenset(date.fromisoformat(d) for d in str(row[0]).split(",") if d),
+        redeemed=bool(row[1]),
+        badges=frozenset(b for b in str(row[2]).split(",") if b),
+    )
+
+
 def badges_had(conn: sqlite3.Connection, member_id: str) -> list[str]:
     """The badges the member was given (from their `badge:*` bonus entries), oldest first."""
     rows = conn.execute(
@@ -220,21 +272,23 @@ def give(
         return []
     conn, member_id = service.conn, member.member_id
     today = service.local_today(now)
-    before = False
+    hub = hub_visits(conn, member_id)  # their visits at the other branches, if pulled
+    before = hub.redeemed
     if redemption:  # the redemption just appended is not an earlier one
         row = conn.execute(
             "SELECT COUNT(*) FROM entries WHERE member_id = ? AND kind = 'redeem'", (member_id,)
         ).fetchone()
-        before = int(row[0]) > 1
-    had = set(badges_had(conn, member_id))
+        before = before or int(row[0]) > 1
+    had = set(badges_had(conn, member_id)) | hub.badges
     # The history read is what a badge still to come needs: all of it for a milestone, the
     # longest streak's weeks for a streak, none once the member has them all (a member
     # with a long history pays for it only until then).
     if any(m.bonus > 0 and milestone_badge(m) not in had for m in rules.milestones):
-        days = visit_days(conn, member_id, service.tz)
+        days = visit_days(conn, member_id, service.tz) | hub.days
     elif rules.streak_bonus > 0 and any(streak_badge(w) not in had for w in rules.streak_weeks):
         weeks = max(rules.streak_weeks) + 1
-        days = visit_days(conn, member_id, service.tz, to_iso(now - timedelta(weeks=weeks)))
+        since = to_iso(now - timedelta(weeks=weeks))
+        days = visit_days(conn, member_id, service.tz, since) | hub.days
     else:
         days = set()
     awards = new_badges(

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.config import ProgramConfig
+from kiosk.core.badges import keep_hub_visits
 from kiosk.core.program_data import INVALID, earning_rules, program_from, verification_rules
 from kiosk.core.signed import (
     SIGNED_KINDS,
@@ -257,6 +258,8 @@ def _balance(stores: Stores, here: Here, data: dict[str, Any]) -> None:
         return  # a member we do not know (yet); their record comes as a `member` change
     acknowledged = int((data.get("acknowledged") or {}).get(here.device_id, 0))
     stores.balances.put(member_id, int(data["balance"]), acknowledged)
+    if "visits" in data:  # the member's visits at every branch, for their badges
+        keep_hub_visits(stores.conn, member_id, data["visits"])
 
 
 def _erasure(stores: Stores, here: Here, data: dict[str, Any]) -> None:
