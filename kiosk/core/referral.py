@@ -22,6 +22,13 @@ both back with `adjust` entries of reason `referral_void` (a `reversal` names on
 earn or a redemption: `ledger verify` and the hub hold to that).
 
 Paid once: later purchases never pay, and a voided or refused referral stays so.
+
+The hub decides in the end (hub/ledger/referrals.py): the referral goes to it with the new
+member's record (`referrer_id`, kiosk/core/store/outbox.py); it stores these bonuses only
+for a referral it holds, after the purchase, once, within the referrer's cap at every
+branch, and pays a first purchase made at another branch itself. This kiosk does not hear
+that the hub paid: a later purchase here may pay again, the hub refuses it, and the
+balances shown here follow the hub's at the next pull.
 """
 
 from __future__ import annotations
