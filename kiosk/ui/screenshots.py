@@ -34,6 +34,11 @@ _OVERRIDES = (
     # A hub, so that the member screen shows its phone page's QR (kiosk/ui/qr.py); the
     # screenshots run no sync worker, so nothing is ever sent there.
     'crm.url="https://club.example.ir"',
+    # Referrals paid, so that the member screen shows the member's code and enrollment
+    # its "referred by" step (docs/ui.md).
+    "program.referral.enabled=true",
+    "program.referral.referee_bonus=20",
+    "program.referral.referrer_bonus=40",
 )
 
 
@@ -125,17 +130,12 @@ def _render(out: Path, width: int, height: int) -> int:
             made = Window.screenshot(name=str(out / "shot.png"))
             Path(made).replace(out / f"{language}-attract-offer.png")
             written += 1
+            # During the offer: the amount screen naming it, then a result's lines.
+            for shot in _offer_applied(app, member_id, clock):
+                written += _shoot(app, out / f"{language}-{shot}.png")
             # The 10th visit's purchase celebrated, then the member screen with the badge.
             for shot in _with_badge(app, member_id, clock):
-                for _ in range(4):
-                    EventLoop.idle()
-                settle = getattr(app.screen, "settle", None)
-                if settle is not None:
-                    settle()
-                    EventLoop.idle()
-                made = Window.screenshot(name=str(out / "shot.png"))
-                Path(made).replace(out / f"{language}-{shot}.png")
-                written += 1
+                written += _shoot(app, out / f"{language}-{shot}.png")
         app.dispatch("on_stop")
         Window.remove_widget(root)
         service.close()
@@ -144,6 +144,54 @@ def _render(out: Path, width: int, height: int) -> int:
         object.__setattr__(global_idmap["app"], "_obj", None)
     print(f"wrote {written} screenshots at {width}x{height} to {out}")
     return 0
+
+
+def _shoot(app: KioskApp, target: Path) -> int:
+    """The window as it is once drawn (an entrance shown at rest) into `target`."""
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    for _ in range(4):
+        EventLoop.idle()
+    settle = getattr(app.screen, "settle", None)
+    if settle is not None:
+        settle()
+        EventLoop.idle()
+    # Kivy adds a counter to the name it is given; the file is renamed.
+    made = Window.screenshot(name=str(target.parent / "shot.png"))
+    Path(made).replace(target)
+    return 1
+
+
+def _offer_applied(app: KioskApp, member_id: str, clock: ManualClock) -> Iterator[str]:
+    """With _with_offer's noon offer and a fixed bonus for a big basket: the amount
+    typed ("amount-offer"), then a result naming a birthday and both offers
+    ("result-lines"), as a purchase on the member's birthday would show them."""
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from kiosk.config.schema import OfferConfig
+    from kiosk.ui.requests import BonusLine, ResultRequest
+
+    service = app.service
+    basket = OfferConfig(id="basket", name_fa="سبد بزرگ", name_en="Big basket", bonus=20)
+    service.program = replace(service.program, offers=(*service.program.offers, basket))
+    clock.advance(minutes=5)  # past the seeded purchase's minimum gap, still in the offer
+    app.counter.touched()
+    app.counter.member_id = member_id
+    app.go("amount")
+    for key in "1250000":
+        app.screen.key(key)
+    yield "amount-offer"
+    noon, _ = service.program.offers
+    lines = (
+        BonusLine("birthday", 100),
+        BonusLine("offer", 125, noon.id, noon.name_fa, noon.name_en, Decimal(2)),
+        BonusLine("offer", 20, basket.id, basket.name_fa, basket.name_en),
+    )
+    app.go(ResultRequest(kind="earn", points=270, balance=810, lines=lines))
+    yield "result-lines"
+    app.go_home()
 
 
 def _with_offer(app: KioskApp) -> None:

@@ -93,6 +93,11 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         app.go("birthday")
         _typed(app, "13700512" if app.counter.language == "fa" else "19910803")
 
+    def referral(app: KioskApp) -> None:
+        app.go(EnrollRequest(phone="09351234567"))
+        app.go("referral")
+        _typed(app, "48213657")  # a friend's referral code
+
     def member(app: KioskApp) -> None:
         _member(app, member_id)
         app.go("member")
@@ -169,6 +174,7 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         ("enroll", enroll),
         ("name", name),
         ("birthday", birthday),
+        ("referral", referral),
         ("member", member),
         ("pin", pin),
         ("amount", amount),

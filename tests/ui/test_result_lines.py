@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from kiosk.core.referral import code_for, shown
 from kiosk.ui.requests import BonusLine, ResultRequest
 from tests.ui.conftest import CASHIER_PIN, Kiosk
 from tests.ui.screen_checks import font_characters, font_file, missing_glyphs
@@ -32,6 +33,15 @@ LATIN = re.compile("[A-Za-z0-9]")
 def plain(shaped: str) -> str:
     """Shaped Persian back to letters (presentation forms folded), drawing order kept."""
     return unicodedata.normalize("NFKC", shaped)
+
+
+def drawn_width(label: Any) -> float:
+    """The width of the label's whole line at its font size (a cut line is wider)."""
+    from kivy.core.text import Label as CoreLabel
+
+    line = CoreLabel(text=label.text, font_size=label.font_size, font_name=label.font_name)
+    line.refresh()
+    return float(line.content_size[0])
 
 
 def a_birthday_member(kiosk: Kiosk) -> str:
@@ -116,7 +126,7 @@ def test_the_amount_screen_names_the_offers_before_confirming(kiosk_factory, lan
 
 
 def test_the_amount_screen_names_no_offer_after_it_ends(kiosk_factory):
-    kiosk = kiosk_factory(OFFERS.replace(', bonus=20', ', bonus=20, until_time="13:00"'))
+    kiosk = kiosk_factory(OFFERS.replace(", bonus=20", ', bonus=20, until_time="13:00"'))
     kiosk.service.enroll(PHONE, client_txn_id="setup", card=CARD)
     kiosk.clock.advance(hours=2)  # 14:30: neither runs
 
@@ -150,7 +160,7 @@ def test_every_kind_fits_at_once_with_its_glyphs_and_the_trophy(kiosk_factory, l
     trophy = rows[-1].icon_label
     assert trophy is not None and ord(trophy.text) in font_characters(font_file(trophy))
     # The trophy beside its line's text, at the reading start, inside the window.
-    assert 0 <= trophy.x and trophy.right <= kiosk.window.width
+    assert trophy.x >= 0 and trophy.right <= kiosk.window.width
     if language == "en":
         assert kiosk.app.screen.line_texts()[1] == "Happy club anniversary! +50 points"
         assert trophy.right <= rows[-1].center_x
@@ -188,3 +198,25 @@ def test_a_referrer_not_found_is_said_in_the_shoppers_language(kiosk_factory, la
     else:
         assert code == "No member has this code or phone number."
         assert own == "You cannot refer yourself."
+
+
+@pytest.mark.parametrize("size", [(800, 480), (1280, 800)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("language", ["fa", "en"])
+def test_the_members_referral_code_is_shown_whole_beside_the_tier(kiosk_factory, language, size):
+    kiosk = kiosk_factory(*REFERRALS, f'shop.default_language="{language}"')
+    member_id = kiosk.service.enroll(PHONE, client_txn_id="setup", card=CARD).member_id
+    kiosk.window.size = size
+    try:
+        kiosk.tap_card(CARD)
+        kiosk.pump(3)
+        label, tier = kiosk.ids("referral_code"), kiosk.ids("tier")
+        code = shown(code_for(member_id))
+        if language == "fa":
+            code = code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+        assert code in label.text
+        assert drawn_width(label) <= label.width + 1  # not cut: drawn whole
+        assert label.top <= tier.y + 1 and label.x == tier.x  # under the tier, same column
+        assert missing_glyphs(label) == []
+    finally:
+        kiosk.window.size = (800, 480)
+        kiosk.pump(2)
