@@ -45,6 +45,7 @@ from django.db import connection
 from hub.devices.models import Device
 from hub.flags.flags import Raised
 from hub.formats import is_text, parse_timestamp, to_timestamp
+from hub.integration import events
 from hub.ledger.adjustments import HUB_SOURCE
 from hub.ledger.models import Entry
 from hub.members import records
@@ -255,7 +256,7 @@ class Book:
                 ("referrer", referral.referrer, PREFIX + referral.member_id),
             ):
                 points = int(rule[f"{side}_bonus"])
-                if points > 0:
+                if points > 0 and _active(member):  # an erased referrer is paid nothing
                     txn = f"{REASON}:{side}:{referral.member_id}"
                     entry_id = _hub_entry(member, "bonus", points, reason, txn)
                     setattr(referral, f"{side}_entry", entry_id)
@@ -319,6 +320,14 @@ def _save(referral: _Referral, paid_at: datetime | None = None) -> None:
                 referral.member_id,
             ],
         )
+
+
+def _active(member_id: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM hub_member WHERE member_id = %s AND status = 'active'", [member_id]
+        )
+        return cursor.fetchone() is not None
 
 
 def _reversed(entry_id: str) -> bool:
@@ -393,4 +402,5 @@ def _hub_entry(member_id: str, kind: str, points: int, reason: str, client_txn_i
                 now,
             ],
         )
+    events.emit(events.HubEntryStored(entry_id))  # to the CRM, as the owner's adjustments
     return entry_id

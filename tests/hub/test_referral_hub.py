@@ -384,6 +384,14 @@ def test_enrolled_at_one_branch_first_purchase_at_another_the_hub_pays_once_then
     assert hub_paid(hub, new) == [("hub", "referral", 60), ("hub", f"referral:{new}", 150)]
     assert shown(north, sender) == balance_of(hub, sender) == 50 + 150
     assert shown(north, new) == balance_of(hub, new) == 50 + 20 + 60
+    assert sorted(  # the CRM hears of the hub's entries, as of the kiosks'
+        (str(r[0]), int(r[1]))
+        for r in hub.sql(
+            "SELECT type, (payload->>'points')::int FROM hub_integration_event "
+            "WHERE payload->>'device_id' = 'hub' AND member_id = ANY(%s)",
+            [sender, new],
+        )
+    ) == [("points.earned", 60), ("points.earned", 150)]
 
     # The enrolling kiosk, not knowing, pays again at the member's next purchase: refused.
     north.clock.advance(hours=6)
