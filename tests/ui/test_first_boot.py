@@ -304,6 +304,10 @@ def test_an_unprovisioned_kiosk_that_had_a_technician_does_not_open_the_setup(bo
     kiosk = boot(FLAG, staff=("technician",))
 
     assert kiosk.screen == "attract"
+    technician = kiosk.staff_id("Technician")
+    kiosk.service.staff.disable(technician, actor=CLI)  # even with that account disabled
+    kiosk = boot(FLAG)
+    assert kiosk.screen == "attract"
 
 
 def test_once_the_pin_is_saved_an_idle_kiosk_leaves_the_setup_for_good(boot: Boot, crm: CrmServer):
