@@ -50,6 +50,8 @@ def test_a_new_member_typing_the_code_and_buying_pays_both(kiosk_factory):
     kiosk.keys("200000")  # Toman: 2,000,000 rial, above min_purchase
     kiosk.press("confirm")
     assert kiosk.screen == "result"
+    # The new member's own gift, named (the referrer's 40 are theirs, not shown here).
+    assert kiosk.app.screen.line_texts() == [kiosk.shows("result.referral", points=20)]
     kiosk.app.go_home()
 
     kiosk.tap_card(NEW_CARD)

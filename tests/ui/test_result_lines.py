@@ -89,6 +89,29 @@ def test_a_purchase_with_a_birthday_and_offers_shows_a_line_for_each(kiosk_facto
     assert all(missing_glyphs(line) == [] for line in kiosk.ids("lines").children)
 
 
+@pytest.mark.parametrize("language", ["fa", "en"])
+def test_a_purchase_a_year_after_joining_names_the_anniversary(kiosk_factory, language):
+    kiosk = kiosk_factory(
+        "program.anniversary_bonus=50",
+        "program.birthday_bonus=0",
+        f'shop.default_language="{language}"',
+    )
+    kiosk.service.enroll(PHONE, client_txn_id="setup", card=CARD)  # 10 Esfand 1404
+    kiosk.clock.advance(days=367)  # 12 Esfand 1405: two days into the 7-day window
+    kiosk.app.counter.touched()
+
+    to_amount(kiosk, "100000")
+    kiosk.press("confirm")
+
+    assert kiosk.screen == "result"
+    lines = kiosk.app.screen.line_texts()
+    if language == "en":
+        assert lines == ["Happy club anniversary! +50 points"]
+    else:
+        assert lines == [kiosk.shows("result.anniversary", points=50)]
+        assert "۵۰" in plain(lines[0]) and not LATIN.search(lines[0])
+
+
 def test_an_ordinary_purchase_has_no_line(kiosk_factory):
     kiosk = kiosk_factory()
     kiosk.service.enroll(PHONE, client_txn_id="setup", card=CARD)
