@@ -223,7 +223,7 @@ class Book:
         for key in sorted(self.rows):
             referral = self.rows[key]
             if referral.state == "paid":
-                if referral.purchase_id is not None and _reversed(referral.purchase_id):
+                if referral.purchase_id in self.reversed:  # voided by this push
                     if referral.paid_by == "hub":
                         for entry_id in (referral.referee_entry, referral.referrer_entry):
                             if entry_id is not None:
@@ -277,7 +277,8 @@ class Book:
                 SELECT e.entry_id, e.device_id, e.amount, e.created_at FROM {_ENTRIES} e
                 WHERE e.status = 'stored' AND e.kind = 'earn' AND e.member_id = ANY(%s)
                 AND e.amount >= %s AND NOT EXISTS (
-                    SELECT 1 FROM {_ENTRIES} r WHERE r.status = 'stored'
+                    SELECT 1 FROM {_ENTRIES} r WHERE r.member_id = e.member_id
+                    AND r.device_id = e.device_id AND r.status = 'stored'
                     AND r.kind = 'reversal' AND r.reverses = e.entry_id)
                 """,
                 [sorted(records.family([new])), least],
@@ -326,16 +327,6 @@ def _active(member_id: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT 1 FROM hub_member WHERE member_id = %s AND status = 'active'", [member_id]
-        )
-        return cursor.fetchone() is not None
-
-
-def _reversed(entry_id: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {_ENTRIES} WHERE status = 'stored' AND kind = 'reversal' "
-            "AND reverses = %s LIMIT 1",
-            [entry_id],
         )
         return cursor.fetchone() is not None
 

@@ -135,4 +135,11 @@ class Referral(models.Model):
         db_table = "hub_referral"
         indexes = (
             models.Index(fields=("referrer_id", "paid_at"), name="hub_referral_by_referrer"),
+            # The referrals a push has just taken (hub/ledger/referrals.py, `received_at =
+            # now()`): found without reading every referral still waiting.
+            models.Index(
+                fields=("received_at",),
+                name="hub_referral_pending",
+                condition=models.Q(state="pending"),
+            ),
         )

@@ -63,7 +63,14 @@ class Migration(migrations.Migration):
             options={
                 "db_table": "hub_referral",
                 "indexes": [
-                    models.Index(fields=["referrer_id", "paid_at"], name="hub_referral_by_referrer")
+                    models.Index(
+                        fields=["referrer_id", "paid_at"], name="hub_referral_by_referrer"
+                    ),
+                    models.Index(
+                        condition=models.Q(("state", "pending")),
+                        fields=["received_at"],
+                        name="hub_referral_pending",
+                    ),
                 ],
             },
         ),
