@@ -17,10 +17,12 @@ index), made only when the batch has a badge: a batch without one costs nothing 
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -145,3 +147,59 @@ def _programs_in_force() -> list[dict[str, Any]]:
         superseded_at__gt=moment - GRACE
     )
     return [dict(p.data) for p in rows.order_by("-version")]
+
+
+# -- the member's visits at every branch, for the kiosks (docs/sync-protocol.md) --------
+
+MOST_DAYS = 1000  # the visit days a summary lists, the latest first
+
+
+def with_visits(changes: list[tuple[str, dict[str, Any]]]) -> None:
+    """Add each `balance` change's `visits` (the member's summary, `summaries`) when a
+    program in force gives badges; nothing is read when none does."""
+    members = sorted({str(data["member_id"]) for kind, data in changes if kind == "balance"})
+    if not members or not any(badge_bonuses(d) for d in _programs_in_force()):
+        return
+    found = summaries(members)
+    for kind, data in changes:
+        if kind == "balance":
+            data["visits"] = found[str(data["member_id"])]
+
+
+def summaries(members: list[str]) -> dict[str, dict[str, Any]]:
+    """What kiosks need of these members' history at every branch to give a badge as the
+    hub checks it: the shop-local days of purchases and redemptions not voided (the latest
+    MOST_DAYS, newest first), whether they ever redeemed, the badges they were given.
+    One query over the by-member index for all of them (their aliases' entries count)."""
+    zone = zoneinfo.ZoneInfo(settings.PANEL_TIME_ZONE)
+    family = records.family(members)
+    rows: dict[str, list[_Row]] = {m: [] for m in members}
+    badges: dict[str, set[str]] = {m: set() for m in members}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT member_id, device_id, entry_id, kind, points, created_at, reverses, reason "
+            f"FROM {_ENTRIES} WHERE member_id = ANY(%s) AND status = 'stored' "
+            "AND (kind IN ('earn', 'redeem', 'reversal') "
+            "OR (kind = 'bonus' AND reason LIKE 'badge:%%'))",
+            [sorted(family)],
+        )
+        for member_id, device, entry_id, kind, points, at, reverses, reason in cursor:
+            member = family.get(str(member_id), str(member_id))
+            if kind == "bonus":
+                badges.setdefault(member, set()).add(str(reason)[len(PREFIX) :])
+                continue
+            pk = int(device or 0)
+            reversed_key = (pk, str(reverses)) if reverses else None
+            row = _Row((pk, str(entry_id)), str(kind), int(points), at, reversed_key)
+            rows.setdefault(member, []).append(row)
+    found = {}
+    for member in members:
+        voided = {r.reverses for r in rows[member] if r.kind == "reversal"}
+        visits = [r for r in rows[member] if r.kind in VISITS and r.key not in voided]
+        days = sorted({r.at.astimezone(zone).date() for r in visits}, reverse=True)
+        found[member] = {
+            "days": [d.isoformat() for d in days[:MOST_DAYS]],
+            "redeemed": any(r.kind == "redeem" for r in rows[member]),
+            "badges": sorted(badges[member]),
+        }
+    return found

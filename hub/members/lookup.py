@@ -22,6 +22,7 @@ from django.db import connection, transaction
 
 from hub.devices.models import Device
 from hub.flags.flags import Raised, raise_flags
+from hub.ledger import badge_check
 from hub.ledger.models import Balance, Entry, HighWater
 from hub.members import branches, records
 from hub.members.models import Card, LookupAllowance, Member
@@ -96,7 +97,11 @@ def lookup(device: Device, by: str, value: str) -> Found | Missing | Limited:
     if member.status != "active":  # erased between the two reads
         return Missing("unknown_member", "No member with this phone number or card.")
     record = records.record_of(member, member.cards.order_by("id"))
-    return Found(member=record, balance=balance_of(member_id))
+    balance = balance_of(member_id)
+    # Their visits at every branch, as the feed's balance changes carry them: the badges a
+    # kiosk gives count them (hub/ledger/badge_check.py).
+    badge_check.with_visits([("balance", balance)])
+    return Found(member=record, balance=balance)
 
 
 def balance_of(member_id: str) -> dict[str, Any]:
