@@ -25,7 +25,7 @@ from hub.feed import feed
 from hub.flags.flags import Raised, raise_flags
 from hub.formats import is_text, parse_timestamp
 from hub.integration import events
-from hub.ledger import chain, holds, rules
+from hub.ledger import badge_check, chain, holds, rules
 from hub.ledger.checks import entry_key, entry_problem
 from hub.ledger.models import Balance, Entry, HighWater
 from hub.members import branches, records
@@ -127,6 +127,7 @@ def push(
             if kind == "merge":
                 points[data["into"]] += 0
         changes += _balances_changed(points)
+        badge_check.with_visits(changes)  # the members' visits at every branch, for badges
         receipts.after_push(device, stored)  # SMS receipts, with the balances after them
         holds.confirm(device, stored)  # after the balance locks: the order a hold takes
         branches.record_taken(device.branch_id, changes)  # before the feed's lock
