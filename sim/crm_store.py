@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim import crm_chain, crm_holds
+from sim import crm_chain, crm_holds, crm_visits
 from sim.crm_checks import entry_problem, is_int64
 from sync.owner_key import SIGNED_KINDS, OwnerSigner
 
@@ -331,7 +331,12 @@ class CrmStore:
         self._change(
             conn,
             "balance",
-            {"member_id": member_id, "balance": balance, "acknowledged": acknowledged},
+            {
+                "member_id": member_id,
+                "balance": balance,
+                "acknowledged": acknowledged,
+                "visits": crm_visits.summary(conn, member_id),  # at every kiosk, for badges
+            },
         )
 
     def _advance_high_water(self, conn: sqlite3.Connection, device_id: str) -> int:
