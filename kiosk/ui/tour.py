@@ -164,6 +164,14 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         for key in "k7q2-m9xa":
             screen.key(key)
 
+    def first_boot(app: KioskApp) -> None:
+        app.go("first_boot")
+        screen = app.screen
+        screen.url, screen.code, screen.pin = "https://crm.example", "K7Q2-M9XA", "4826"
+        screen.choose("again")
+        for key in "48":
+            screen.key(key)
+
     def out_of_service(app: KioskApp) -> None:
         app.go("out_of_service")
 
@@ -187,5 +195,6 @@ def stops(member_id: str) -> list[tuple[str, Callable[[KioskApp], None]]]:
         ("staff", staff),
         ("new_pin", new_pin),
         ("provision", provision),
+        ("first_boot", first_boot),
         ("out_of_service", out_of_service),
     ]
