@@ -95,8 +95,12 @@ class AttractScreen(KioskScreen[AttractRequest | None]):
         self.status_changed()
         members = ""
         if program.show_member_count:  # docs/program.md, "Social proof": the hub's, or ours
-            count = texts.number(club_size(app.service.conn, app.clock().timestamp()).count)
-            members = app.t("attract.members", count=count, shop=app.config_.shop.name)
+            size = club_size(app.service.conn, app.clock().timestamp())
+            count = texts.number(size.count)
+            if size.chain:  # the hub's count is the whole club's, not this branch's
+                members = app.t("attract.members_club", count=count)
+            else:
+                members = app.t("attract.members", count=count, shop=app.config_.shop.name)
         self.ids.members.text = members
         self.tick()
 
