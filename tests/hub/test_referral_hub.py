@@ -10,6 +10,7 @@ and selling at the other.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -333,6 +334,45 @@ def test_the_referrers_monthly_cap_counts_every_branch(
     assert answer["rejected"] == ([] if verdict is None else [(north.seq, "outside_program")])
     assert refusals(hub, referrer) == ([] if verdict is None else [verdict])
     assert balance_of(hub, referrer) == 150 * (2 if verdict else 3)
+
+
+def test_referrals_the_hub_pays_for_three_branches_at_once_stop_at_the_cap(at: Server):
+    # Three branches push a first purchase of a member the same referrer brought (none of
+    # them holds the referral: the hub pays) at the same moment, to the hub's two processes,
+    # when one more fits in the referrer's month: the cap (2) is counted one push after the
+    # other (under the referrer's balance row lock), so only one of them is paid.
+    hub = at.hub
+    assert hub is not None
+    referrer = new_id()
+    devices = [Device(at, f"Branch {i}") for i in range(4)]
+    devices[0].push([], [member(referrer)])
+    purchases = []
+    for device in devices:
+        new, record = referred(referrer)
+        device.push([], [record])
+        purchases.append((new, device.purchase(new)))
+    devices.pop(0).push([purchases.pop(0)[1]])  # paid by the hub: one more fits
+    start = threading.Barrier(len(devices))
+
+    def push(device: Device, purchase: dict[str, Any]) -> None:
+        start.wait()
+        assert device.push([purchase])["stored"] == 1
+
+    threads = [
+        threading.Thread(target=push, args=(device, purchase))
+        for device, (_, purchase) in zip(devices, purchases, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    paid = [new for new, _ in purchases if hub_paid(hub, new)]
+    capped = [
+        new for new, _ in purchases if [c for c, _ in flags_of(hub, new)] == ["referral_capped"]
+    ]
+    assert len(paid) == 1 and len(capped) == 2
+    assert balance_of(hub, referrer) == 2 * 150
 
 
 # -- real kiosks at two branches -------------------------------------------------------------
