@@ -432,7 +432,13 @@ class Run:
     report: Report
     vm: Vm
     crm: CrmServer
-    docs_png: Path
+    screenshots: Path
+
+    def keep(self, name: str, doc_name: str, reason: list[str]) -> None:
+        """A screendump into docs/screenshots/."""
+        target = self.screenshots / doc_name
+        shutil.copyfile(self.work / f"{name}.png", target)
+        reason.append(f"saved as {target.relative_to(PROJECT)}")
 
     def firstboot_done(self) -> bool:
         """The one-shot ran to its end (inactive before it starts too: the exit time tells)."""
@@ -491,20 +497,21 @@ class Run:
             reason.append(" ".join(shown.stdout.split()))
             if shown.stdout.count("Type=notify") != 2:
                 raise CheckFailed(f"not both Type=notify: {shown.stdout}")
-        with report.check("attract screen drawn on KMS (screendump)") as reason:
-            picture = vm.screendump("attract")
+        with report.check("the app draws on the KMS display (screendump)") as reason:
+            # The image's first boot: the setup screen (hub address and code); a kiosk
+            # installed by hand: the attract screen.
+            picture = vm.screendump("first-screen")
             colours = picture.colours()
             reason.append(f"{picture.width}x{picture.height}, {colours} colours")
             if colours < 8:
                 # Give a slow software renderer a minute more.
                 time.sleep(60)
-                picture = vm.screendump("attract")
+                picture = vm.screendump("first-screen")
                 colours = picture.colours()
                 reason.append(f"a minute later {colours} colours")
             if colours < 8:
                 raise CheckFailed("the screen is blank")
-            shutil.copyfile(self.work / "attract.png", self.docs_png)
-            reason.append(f"saved as {self.docs_png.relative_to(PROJECT)}")
+            self.keep("first-screen", "appliance-first-boot.png", reason)
         self.card_and_push()
         self.watchdogs()
         with report.check("reboot brings everything back") as reason:
@@ -552,15 +559,15 @@ class Run:
             must(vm.run(f"{AS_SERVICE} member enroll --phone {PHONE} --name Test "
                         f"--card {CARD}", timeout=300), "member enroll")  # fmt: skip
             time.sleep(20)  # the attract screen settles after the restart
-            before = vm.screendump("before-card")
+            before = vm.screendump("attract")
+            self.keep("attract", "appliance-attract.png", reason)
             must(vm.run(f"{AS_SERVICE} sim tap {CARD} --hold", timeout=120), "sim tap")
             wait_for(
                 "the screen changes after the card",
                 lambda: vm.screendump("card").differs(before) > 0.05, 120, 5,
             )  # fmt: skip
             reason.append(f"screen changed ({vm.screendump('card').differs(before):.0%})")
-            shutil.copyfile(self.work / "card.png", self.docs_png.with_name(
-                self.docs_png.name.replace("attract", "card")))  # fmt: skip
+            self.keep("card", "appliance-card.png", reason)
         with report.check("CLI purchase pushed to the simulated CRM on the host") as reason:
             must(vm.run(f"{AS_SERVICE} earn --card {CARD} --amount 500000 --txn appliance-1",
                         timeout=300), "kiosk earn")  # fmt: skip
@@ -634,8 +641,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=PROJECT / "var/appliance")
     parser.add_argument("--boot-timeout", type=float, default=900)
     parser.add_argument("--install-timeout", type=float, default=7200)
-    parser.add_argument("--screenshot", type=Path,
-                        default=PROJECT / "docs/screenshots/appliance-attract.png")  # fmt: skip
+    parser.add_argument("--screenshots", type=Path, default=PROJECT / "docs/screenshots")
     parser.add_argument("--keep", action="store_true", help="leave the VM running at the end")
     args = parser.parse_args(argv)
     begin = time.monotonic()
@@ -650,10 +656,10 @@ def main(argv: list[str] | None = None) -> int:
     crm = CrmServer(CrmStore(work / "crm.sqlite")).start()
     vm = Vm(work, disk, kernel, initrd, crm_port=int(crm.httpd.server_address[1]))
     report = Report()
-    args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+    args.screenshots.mkdir(parents=True, exist_ok=True)
     vm.start()
     try:
-        Run(args, work, report, vm, crm, args.screenshot).checks()
+        Run(args, work, report, vm, crm, args.screenshots).checks()
     finally:
         if not args.keep:
             vm.stop()

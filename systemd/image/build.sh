@@ -6,6 +6,7 @@
 # and an ext4 root, made from the directory (mke2fs -d, mtools): no loop mounts.
 #
 #   sudo systemd/image/build.sh [CACHE_DIR]      (default: ./var/appliance)
+#   sudo systemd/image/build.sh --paths [CACHE_DIR]   where the stages are (or would be)
 #
 # Each stage is cached under CACHE_DIR by a hash of its inputs (this folder's data files,
 # the package list, the stage's version below):
@@ -17,10 +18,15 @@ umask 022
 
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 PROJECT_DIR=$(cd -- "$HERE/../.." && pwd)
+PATHS_ONLY=0
+if [[ ${1:-} == --paths ]]; then
+    PATHS_ONLY=1
+    shift
+fi
 CACHE=${1:-$PROJECT_DIR/var/appliance}
 mkdir -p "$CACHE"
 CACHE=$(cd -- "$CACHE" && pwd)
-readonly HERE PROJECT_DIR CACHE
+readonly HERE PROJECT_DIR CACHE PATHS_ONLY
 
 log() { printf '[build %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 fail() {
@@ -97,6 +103,10 @@ IMAGE_HASH=$(stage_hash "image $IMAGE_STAGE" "$ROOTFS_HASH" "$PROJECT_HASH" "${W
 readonly ROOTFS_HASH IMAGE_HASH
 ROOTFS=$CACHE/rootfs-$ROOTFS_HASH
 IMAGE=$CACHE/image-$IMAGE_HASH.img
+if ((PATHS_ONLY)); then
+    printf 'rootfs %s\nimage %s\n' "$ROOTFS" "$IMAGE"
+    exit 0
+fi
 
 # --- stage 1: the root file system ------------------------------------------------------
 build_rootfs() {
@@ -124,6 +134,9 @@ build_rootfs() {
         # The hooks of raspi-firmware and initramfs-tools write to /boot/firmware.
         mkdir -p "$tmp/boot/firmware"
         install -m 0644 "$HERE/raspi-firmware.default" "$tmp/etc/default/raspi-firmware"
+        # Our files before the packages are configured: the initramfs's module list
+        # (rootfs/etc/initramfs-tools) is read when the kernel's package makes it.
+        copy_overlay "$tmp"
         # raspi-firmware's scripts want /boot/firmware to be a mount point, as on the Pi:
         # a bind mount of the folder onto itself (no loop device), undone whatever happens.
         mount --bind "$tmp/boot/firmware" "$tmp/boot/firmware"
@@ -146,6 +159,13 @@ build_rootfs() {
     log "root file system ready: $ROOTFS"
 }
 
+# The image's own files (rootfs/: the network, SSH host keys at first boot, the
+# technician's key, the initramfs's modules), owned by root.
+copy_overlay() {
+    local root=$1
+    (cd "$HERE/rootfs" && tar --owner=0 --group=0 -cf - .) | tar -C "$root" -xf -
+}
+
 configure_rootfs() {
     local root=$1 mirror=$2
     log "configuring the system"
@@ -159,9 +179,7 @@ configure_rootfs() {
 LABEL=RASPIROOT  /               ext4  rw,noatime,errors=remount-ro  0 1
 LABEL=RASPIFIRM  /boot/firmware  vfat  rw,nofail,x-systemd.device-timeout=10s  0 2
 EOF
-    # The system's own files (network, ssh host keys at first boot, the journal).
-    cp -a "$HERE/rootfs/." "$root/"
-    chown -R root:root "$root/etc/systemd/system" "$root/etc/systemd/network" "$root/usr/local/sbin"
+    copy_overlay "$root"
     # Host keys made here would be the same on every card made from the image.
     rm -f -- "$root"/etc/ssh/ssh_host_*
     chroot "$root" systemctl enable systemd-networkd.service ssh.service \
@@ -197,6 +215,14 @@ add_kiosk() {
     (cd "$PROJECT_DIR" && project_files) |
         tar -C "$PROJECT_DIR" --null -T - --owner=0 --group=0 -cf - | tar -C "$src" -xf -
     find "$WHEELHOUSE" -maxdepth 1 -type f ! -name '.*' -exec cp -t "$src/wheelhouse" {} +
+    # The config install.sh puts in place from this copy: a card flashed from the image
+    # asks on its screen for the hub's address and enrollment code at first boot
+    # (device.first_boot_setup, kiosk/ui/screens/provision.py).
+    awk '{ print } /^\[device\]$/ { print "# The image: the first boot asks on the screen for the hub and the code."
+        print "first_boot_setup = true" }' "$PROJECT_DIR/systemd/kiosk.toml.example" \
+        >"$src/systemd/kiosk.toml.example"
+    grep -q '^first_boot_setup = true$' "$src/systemd/kiosk.toml.example" ||
+        fail "no [device] section in systemd/kiosk.toml.example"
     chown -R root:root "$src"
     install -m 0644 "$HERE/kiosk/loyalty-kiosk-firstboot.service" "$staging/etc/systemd/system/"
     ln -sf /etc/systemd/system/loyalty-kiosk-firstboot.service \
