@@ -1,28 +1,23 @@
 """The hub pays a referral once, wherever the first purchase is, and refuses a forged one
 (docs/program.md, "Referrals"; hub/ledger/referrals.py, hub/members/referrals.py).
 
-Two kinds of push, over real HTTP to `hub serve` on PostgreSQL: a raw device (one kiosk's
-SD card: its secret signs whatever it pushes) trying to mint referral bonuses, and real
-kiosks of two branches (the product's Appliance and sync worker) enrolling at one branch
-and selling at the other.
+Raw pushes, over real HTTP to `hub serve` on PostgreSQL, of a device (one kiosk's SD card:
+its secret signs whatever it pushes) trying to mint referral bonuses; real kiosks of two
+branches are in tests/hub/test_referral_branches.py.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kiosk.core.clock import ManualClock
-from kiosk.core.store.staff import CLI
-from kiosk.core.summary import member_summary
 from tests.hub.conftest import Hub
 from tests.hub.test_entry_rules import balance_of, flags_of
-from tests.hub.test_kiosk_on_the_hub import Kiosk
 from tests.hub.wire import Server, Wire, member, new_id, outcome
 
 RULE = {
@@ -373,112 +368,6 @@ def test_referrals_the_hub_pays_for_three_branches_at_once_stop_at_the_cap(at: S
     ]
     assert len(paid) == 1 and len(capped) == 2
     assert balance_of(hub, referrer) == 2 * 150
-
-
-# -- real kiosks at two branches -------------------------------------------------------------
-
-
-@pytest.fixture
-def branches(at: Server, tmp_path: Path, clock: ManualClock) -> Iterator[tuple[Kiosk, Kiosk]]:
-    hub = at.hub
-    assert hub is not None
-    opened = []
-    for branch in ("North", "South"):
-        kiosk = Kiosk(tmp_path / branch, at.url, clock, f"kiosk-{branch.lower()}-{new_id()[2:8]}")
-        kiosk.provision(hub.new_device(branch)["code"])
-        kiosk.sync()
-        kiosk.service.reload_program()
-        opened.append(kiosk)
-    yield opened[0], opened[1]
-    for kiosk in opened:
-        kiosk.appliance.forget_client()
-        kiosk.service.close()
-
-
-def shown(kiosk: Kiosk, member_id: str) -> int:
-    return member_summary(kiosk.service, member_id).balance
-
-
-def phone() -> str:
-    return "0912" + new_id()[-7:].translate(str.maketrans("abcdef", "123456"))
-
-
-def test_enrolled_at_one_branch_first_purchase_at_another_the_hub_pays_once_then_takes_back(
-    at: Server, branches: tuple[Kiosk, Kiosk]
-):
-    hub = at.hub
-    assert hub is not None
-    north, south = branches
-    sender = north.service.enroll(phone(), client_txn_id="e1").member_id
-    new_phone = phone()
-    new = north.service.enroll(new_phone, client_txn_id="e2", referrer=sender).member_id
-    north.sync()
-
-    found = south.service.identify_phone(new_phone)  # at the hub: another branch's member
-    north.clock.advance(hours=1)
-    sale = south.service.earn(found.member_id, 2_000_000, cashier=CLI, client_txn_id="s1")
-    south.sync()
-    north.sync()  # the feed brings the hub's balances
-
-    assert sale.bonuses == [] or all(b.reason != "referral" for b in sale.bonuses)
-    assert hub_paid(hub, new) == [("hub", "referral", 60), ("hub", f"referral:{new}", 150)]
-    assert shown(north, sender) == balance_of(hub, sender) == 50 + 150
-    assert shown(north, new) == balance_of(hub, new) == 50 + 20 + 60
-    assert sorted(  # the CRM hears of the hub's entries, as of the kiosks'
-        (str(r[0]), int(r[1]))
-        for r in hub.sql(
-            "SELECT type, (payload->>'points')::int FROM hub_integration_event "
-            "WHERE payload->>'device_id' = 'hub' AND member_id = ANY(%s)",
-            [sender, new],
-        )
-    ) == [("points.earned", 60), ("points.earned", 150)]
-
-    # The enrolling kiosk, not knowing, pays again at the member's next purchase: refused.
-    north.clock.advance(hours=6)
-    north.service.earn(new, 2_000_000, cashier=CLI, client_txn_id="n1")
-    pushed, _, _ = north.sync()
-    north.sync()
-
-    assert pushed.rejected == 2
-    assert hub_paid(hub, new) == [("hub", "referral", 60), ("hub", f"referral:{new}", 150)]
-    assert shown(north, new) == balance_of(hub, new) == 50 + 20 + 60 + 20
-    assert shown(north, sender) == balance_of(hub, sender) == 50 + 150
-
-    # The paying purchase voided at the branch that made it: the hub takes its bonuses back.
-    south.service.void(sale.entry_id, reason="returned", cashier=CLI, client_txn_id="v1")
-    south.sync()
-    north.sync()
-
-    assert hub_paid(hub, new)[2:] == [("hub", "referral_void", -60), ("hub", "referral_void", -150)]
-    assert shown(north, sender) == balance_of(hub, sender) == 50
-    assert shown(north, new) == balance_of(hub, new) == 50 + 20
-
-
-@pytest.mark.parametrize("enrolling_branch_sold", [False, True])
-def test_enrolled_offline_bought_at_another_branch_then_pushed_paid_once(
-    at: Server, branches: tuple[Kiosk, Kiosk], enrolling_branch_sold: bool
-):
-    hub = at.hub
-    assert hub is not None
-    north, south = branches
-    new_phone = phone()
-    # North, offline: the referrer, the new member naming them (and maybe a sale, paying).
-    sender = north.service.enroll(phone(), client_txn_id="e1").member_id
-    new = north.service.enroll(new_phone, client_txn_id="e2", referrer=sender).member_id
-    if enrolling_branch_sold:
-        north.clock.advance(hours=1)
-        north.service.earn(new, 3_000_000, cashier=CLI, client_txn_id="n1")
-    # South, online: the hub does not know the phone; enrolled again, and a purchase.
-    again = south.service.enroll(new_phone, client_txn_id="s-e").member_id
-    south.clock.advance(hours=1)
-    south.service.earn(again, 2_000_000, cashier=CLI, client_txn_id="s1")
-    south.sync()
-
-    north.sync()  # the referral arrives after the purchase (and north's id is merged)
-
-    payer = "device" if enrolling_branch_sold else "hub"
-    assert hub_paid(hub, new) == [(payer, "referral", 60), (payer, f"referral:{new}", 150)]
-    assert balance_of(hub, sender) == 50 + 150
 
 
 # -- the field on the wire, at the simulated CRM as at the hub -------------------------------
