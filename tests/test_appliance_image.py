@@ -110,3 +110,33 @@ def test_a_screendump_in_another_format_is_refused(tmp_path: Path, ppm: bytes) -
     (tmp_path / "x.ppm").write_bytes(ppm)
     with pytest.raises(ValueError, match="not an 8-bit P6"):
         appliance_test().Picture.read_ppm(tmp_path / "x.ppm")
+
+
+def fstab() -> dict[str, list[str]]:
+    rows = (IMAGE / "rootfs" / "etc" / "fstab").read_text().splitlines()
+    return {f[1]: f for f in (r.split() for r in rows if r.strip() and not r.startswith("#"))}
+
+
+def test_the_boot_partition_waits_for_udev_as_long_as_systemd_does() -> None:
+    """Found by make appliance-test: with x-systemd.device-timeout=10s the boot partition
+    was given up before udev's first pass ended, and the technician's key with it."""
+    boot = fstab()["/boot/firmware"]
+    assert boot[0] == "LABEL=RASPIFIRM"
+    assert "nofail" in boot[3].split(",")
+    assert "x-systemd.device-timeout" not in boot[3]
+    assert fstab()["/"][0] == "LABEL=RASPIROOT"
+
+
+def test_the_initramfs_finds_the_root_on_a_pi_and_in_qemu() -> None:
+    hook = IMAGE / "rootfs" / "etc" / "initramfs-tools" / "hooks" / "loyalty-kiosk-modules"
+    text = hook.read_text()
+    assert hook.stat().st_mode & 0o111
+    for module in ("kernel/drivers/mmc/host", "gpio-regulator", "virtio_blk", "ext4", "uas"):
+        assert module in text
+    conf = IMAGE / "rootfs" / "etc" / "initramfs-tools" / "conf.d" / "loyalty-kiosk.conf"
+    assert "MODULES=list" in conf.read_text().splitlines()
+
+
+def test_the_image_puts_no_cma_on_a_pi_4s_command_line() -> None:
+    """raspi-firmware's hook adds cma=64M unless the machine it runs on is a Pi 4."""
+    assert "CMA=0" in (IMAGE / "raspi-firmware.default").read_text().splitlines()

@@ -174,11 +174,6 @@ configure_rootfs() {
     printf 'loyalty-kiosk\n' >"$root/etc/hostname"
     printf '127.0.0.1\tlocalhost\n127.0.1.1\tloyalty-kiosk\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
         >"$root/etc/hosts"
-    cat >"$root/etc/fstab" <<'EOF'
-# The image's partitions, by label (docs/appliance-test.md).
-LABEL=RASPIROOT  /               ext4  rw,noatime,errors=remount-ro  0 1
-LABEL=RASPIFIRM  /boot/firmware  vfat  rw,nofail,x-systemd.device-timeout=10s  0 2
-EOF
     copy_overlay "$root"
     # Host keys made here would be the same on every card made from the image.
     rm -f -- "$root"/etc/ssh/ssh_host_*
