@@ -83,7 +83,7 @@ def _render(out: Path, width: int, height: int) -> int:
     from kiosk.core.clock import ManualClock
     from kiosk.ui.app import KioskApp
     from kiosk.ui.sounds import Sounds
-    from kiosk.ui.tour import seed, stops
+    from kiosk.ui.tour import MEANT_REFUSALS, refusals, seed, stops
 
     written = 0
     for language in ("fa", "en"):
@@ -117,6 +117,9 @@ def _render(out: Path, width: int, height: int) -> int:
             if settle is not None:  # an entrance shown at rest, not half-way
                 settle()
                 EventLoop.idle()
+            shown = refusals(app)
+            if shown and name not in MEANT_REFUSALS:  # a screen as nobody normally sees it
+                raise SystemExit(f"{language}-{name} shows a refusal: {shown}")
             suffix = "" if (width, height) == SIZES[0] else f"-{width}x{height}"
             target = out / f"{language}-{name}{suffix}.png"
             # Kivy adds a counter to the name it is given; the file is renamed.
@@ -151,12 +154,17 @@ def _shoot(app: KioskApp, target: Path) -> int:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
+    from kiosk.ui.tour import refusals
+
     for _ in range(4):
         EventLoop.idle()
     settle = getattr(app.screen, "settle", None)
     if settle is not None:
         settle()
         EventLoop.idle()
+    shown = refusals(app)
+    if shown:  # none of these shots is of a refusal
+        raise SystemExit(f"{target.name} shows a refusal: {shown}")
     # Kivy adds a counter to the name it is given; the file is renamed.
     made = Window.screenshot(name=str(target.parent / "shot.png"))
     Path(made).replace(target)
@@ -176,7 +184,7 @@ def _offer_applied(app: KioskApp, member_id: str, clock: ManualClock) -> Iterato
     service = app.service
     basket = OfferConfig(id="basket", name_fa="سبد بزرگ", name_en="Big basket", bonus=20)
     service.program = replace(service.program, offers=(*service.program.offers, basket))
-    clock.advance(minutes=5)  # past the seeded purchase's minimum gap, still in the offer
+    clock.advance(minutes=5)  # still in the offer
     app.counter.touched()
     app.counter.member_id = member_id
     app.go("amount")
@@ -195,12 +203,15 @@ def _offer_applied(app: KioskApp, member_id: str, clock: ManualClock) -> Iterato
 
 
 def _with_offer(app: KioskApp) -> None:
-    """Run a noon offer (the clock says 12:00 in Tehran) and show the member count, as a
-    pulled program would (docs/program.md), and go back to the attract screen."""
+    """Run a noon offer (the clock says just past 12:00 in Tehran) and show the chain's
+    member count, as a pulled program and the hub would (docs/program.md), and go back to
+    the attract screen."""
     from dataclasses import replace
     from decimal import Decimal
 
     from kiosk.config.schema import OfferConfig
+    from kiosk.core.social import CHAIN_MEMBERS
+    from kiosk.core.store.outbox import SyncState
 
     offer = OfferConfig(
         id="noon",
@@ -212,6 +223,9 @@ def _with_offer(app: KioskApp) -> None:
     )
     service = app.service
     service.program = replace(service.program, offers=(offer,), show_member_count=True)
+    # The chain's count as the hub's heartbeat answer left it (kiosk/core/social.py).
+    heard = {"count": 12_400, "at": int(app.clock().timestamp())}
+    SyncState(service.conn).set(**{CHAIN_MEMBERS: heard})
     app.go_home()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from kiosk.core.clock import ManualClock
 from kiosk.core.store.staff import CLI
 from kiosk.core.verification import LINK_CARD, Sent
 from kiosk.ui.requests import (
@@ -47,7 +48,28 @@ def seed(app: KioskApp) -> str:
     cashier = service.staff.login_with_pin(CASHIER_PIN, sara.staff_id)
     service.earn(enrolled.member_id, 2_450_000, cashier=cashier, client_txn_id="tour-earn")
     service.adjust(enrolled.member_id, 120, reason="welcome", actor=CLI, client_txn_id="tour-adj")
+    if isinstance(service.clock, ManualClock):
+        # The purchase was a while ago: the tour's amount screen is the one a cashier
+        # normally sees, not "too soon after the last purchase" (program.limits).
+        gap = service.program.limits.min_minutes_between_earns
+        service.clock.advance(minutes=gap + 1)
+        app.counter.touched()  # the minutes passed are no idle shopper
     return enrolled.member_id
+
+
+# Stops that show a refusal on purpose (an error in the screen's message line); none now.
+MEANT_REFUSALS: frozenset[str] = frozenset()
+
+
+def refusals(app: KioskApp) -> list[str]:
+    """The error lines the screen shows now (messages in the error style, with text)."""
+    from kiosk.ui.widgets import Message
+
+    return [
+        widget.text
+        for widget in app.screen.walk(restrict=True)
+        if isinstance(widget, Message) and widget.text and widget.tone == "error"
+    ]
 
 
 def _staff_id(app: KioskApp, role: str) -> str:
