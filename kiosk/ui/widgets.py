@@ -104,10 +104,19 @@ class KButton(Button):
     font_scale = NumericProperty(0.05)
     icon = StringProperty("")
     rtl = BooleanProperty(False)
+    # As KLabel's: every line of the text whole, drawn smaller if need be, never cut. A
+    # fitted button may have a line break between lines shaped each on its own (give it
+    # max_lines=2, shorten=False): a reward's name, and its points under it.
+    fit = BooleanProperty(False)
+    fit_scale = NumericProperty(1.0)
 
     def __init__(self, **kwargs: Any) -> None:
         self.icon_label: ButtonIcon | None = None
         super().__init__(**kwargs)
+        self.bind(
+            text=self._fit, width=self._fit, fit=self._fit, font_scale=self._fit, icon=self._fit
+        )
+        self._fit()
         self.bind(
             icon=self._place_icon,
             rtl=self._place_icon,
@@ -118,6 +127,27 @@ class KButton(Button):
             color=self._place_icon,
         )
         self._place_icon()
+
+    def _fit(self, *_: Any) -> None:
+        if not self.fit or not self.text or self.width <= 1:
+            self.fit_scale = 1.0
+            return
+        nominal = self.font_size / self.fit_scale
+        lines = self.text.split("\n")
+
+        def room(size: int) -> float:  # the width beside the icon at that size (_place_icon)
+            return float(self.width) - (size * 1.45 if self.icon else 0) - 4  # Kivy's margin: 2
+
+        def widest(size: int) -> float:
+            line = CoreLabel(font_size=size, font_name=self.font_name, bold=self.bold)
+            return max(float(line.get_extents(text)[0]) for text in lines)
+
+        size = int(nominal)
+        width = widest(size)
+        while size > 1 and width > room(size):  # glyphs' widths are not quite linear
+            size = max(1, min(size - 1, int(size * room(size) / width)))
+            width = widest(size)
+        self.fit_scale = min(1.0, size / nominal)
 
     def _place_icon(self, *_: Any) -> None:
         if not self.icon:

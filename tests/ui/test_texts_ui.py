@@ -50,8 +50,8 @@ def test_a_reward_named_only_in_persian_is_shown_shaped_on_an_english_screen(kio
     kiosk.tap_card(CARD)
 
     assert kiosk.text("greeting") == "Welcome!"
-    # 50 points of 60: the reward says how many more it takes
-    assert kiosk.app.screen.reward_button("tea").text == visual("چای", True) + ": needs 10 more"
+    # 50 points of 60: the reward says how many more it takes, on a line under its name
+    assert kiosk.app.screen.reward_button("tea").text == visual("چای", True) + "\nneeds 10 more"
     assert kiosk.text("reward_progress_text") == "10 points to: " + visual("چای", True)
 
 

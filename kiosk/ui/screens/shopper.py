@@ -350,13 +350,24 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
         box = self.ids.rewards
         box.clear_widgets()
         for reward in summary.rewards[:4]:
-            name = local_name(reward.name_fa, reward.name_en, app.texts)
+            name = app.show(local_name(reward.name_fa, reward.name_en, app.texts))
+            # Two lines, each read whole (drawn smaller rather than cut): the reward's name,
+            # and under it its points, or how many more it takes.
+            more = max(reward.cost - summary.balance, 0)
+            points = (
+                app.t("member.reward_points", points=reward.cost)
+                if reward.affordable
+                else app.t("member.reward_more", points=more)
+            )
             button = KButton(
                 key=reward.reward_id,
-                text=app.t("member.reward", reward=name, points=reward.cost),
+                text=f"{name}\n{points}",
                 font_scale=app.theme.type.fine,
                 icon="redeem",
                 disabled=not reward.affordable or not summary.can_redeem,
+                max_lines=2,
+                shorten=False,
+                fit=True,
             )
             colours = app.theme.colours
             if reward.affordable:
@@ -365,8 +376,6 @@ class MemberScreen(KioskScreen[MemberRequest | None]):
             else:
                 # Not yet: readable (dark text on a muted surface, not greyed out), and
                 # how many more points it takes.
-                more = max(reward.cost - summary.balance, 0)
-                button.text = app.t("member.reward_needs", reward=name, points=more)
                 button.background_color = colours.out_of_reach
                 button.disabled_color = colours.on_out_of_reach
             button.bind(on_release=lambda b: self.pick(b.key))
