@@ -538,7 +538,14 @@ enable_services() {
         note "--no-enable: not enabled, started or restarted: ${BOOT_UNITS[*]}"
         return 0
     fi
+    # The services running before this run: only they run an old version. One started
+    # below (a first install) runs the new one already, and a restart would only cost the
+    # app a second start (found by make appliance-test: the first boot started it twice).
     local unit
+    local -a running_before=()
+    for unit in "${RUNNING_SERVICES[@]}"; do
+        [[ -z $DESTDIR ]] && systemctl --quiet is-active "$unit" && running_before+=("$unit")
+    done
     for unit in "${BOOT_UNITS[@]}"; do
         if [[ -z $DESTDIR ]] && systemctl --quiet is-enabled "$unit" 2>/dev/null &&
             systemctl --quiet is-active "$unit"; then
@@ -547,9 +554,10 @@ enable_services() {
             system_change "enable and start $unit" systemctl enable --now "$unit"
         fi
     done
-    if ((CODE_CHANGED || UNITS_CHANGED)); then
+    if ((CODE_CHANGED || UNITS_CHANGED)) && ((${#running_before[@]})); then
         # Running services pick up a new version or unit only at a restart.
-        system_change "restart what runs an old version" systemctl try-restart "${RUNNING_SERVICES[@]}"
+        system_change "restart what runs an old version: ${running_before[*]}" \
+            systemctl try-restart "${running_before[@]}"
     fi
 }
 

@@ -566,3 +566,12 @@ def test_raspberry_pi_os_gets_no_extra_cmdline(tmp_path: Path) -> None:
     installed(tmp_path)
 
     assert not (tmp_path / "etc" / "default").exists()
+
+
+def test_a_first_install_starts_the_services_once(tmp_path: Path) -> None:
+    """Found by make appliance-test: a first install enabled and started the app, then
+    restarted it as if it ran an old version (a second start, 75 s under emulation)."""
+    out = installed(tmp_path)
+
+    assert "enable and start loyalty-kiosk.service" in out
+    assert "restart what runs an old version" not in out
