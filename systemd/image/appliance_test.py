@@ -452,7 +452,11 @@ class Run:
         )
 
     def install(self, label: str) -> str:
-        done = self.vm.run("cd /root/loyalty-kiosk && bash systemd/install.sh 2>&1", timeout=5400)
+        done = self.vm.run(
+            "cd ~/loyalty-kiosk && sudo systemd/install.sh 2>&1",
+            timeout=self.args.install_timeout,
+            as_root=False,
+        )
         (self.work / f"{label}.log").write_text(done.stdout + done.stderr)
         must(done, f"install.sh ({label}.log)")
         return done.stdout
@@ -461,8 +465,9 @@ class Run:
         vm, report = self.vm, self.report
         with report.check("boot: the image's system comes up, SSH answers") as reason:
             seconds = vm.wait_ssh(self.args.boot_timeout)
-            system = vm.run("systemctl is-system-running --wait; uname -r; "
-                            ". /etc/os-release; echo $PRETTY_NAME").stdout.split()  # fmt: skip
+            system = vm.run(
+                "systemctl is-system-running; uname -r; . /etc/os-release; echo $PRETTY_NAME"
+            ).stdout.split()
             reason.append(f"SSH after {seconds:.0f} s; {' '.join(system)}")
         if not report.last_passed():
             return
@@ -643,21 +648,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--install-timeout", type=float, default=7200)
     parser.add_argument("--screenshots", type=Path, default=PROJECT / "docs/screenshots")
     parser.add_argument("--keep", action="store_true", help="leave the VM running at the end")
+    parser.add_argument(
+        "--attach", metavar="SSH_PORT:CRM_PORT", help="check a VM left running by --keep"
+    )
     args = parser.parse_args(argv)
     begin = time.monotonic()
     work: Path = args.workdir
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    args.wheelhouse = wheelhouse(args.cache)
-    key = work / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "appliance-test",
-                    "-f", str(key)], check=True)  # fmt: skip
-    disk, kernel, initrd = prepare_disk(args.image.resolve(), work, key.with_suffix(".pub"))
-    crm = CrmServer(CrmStore(work / "crm.sqlite")).start()
-    vm = Vm(work, disk, kernel, initrd, crm_port=int(crm.httpd.server_address[1]))
+    if args.attach:
+        # A VM left running by --keep: its SSH port and the CRM port its guestfwd relays to.
+        ssh_port, crm_port = (int(p) for p in args.attach.split(":"))
+        args.wheelhouse = wheelhouse(args.cache)
+        crm = CrmServer(CrmStore(work / "crm.sqlite"), port=crm_port).start()
+        vm = Vm(work, work / "disk.img", work / "vmlinuz", work / "initrd.img", crm_port, ssh_port)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        args.wheelhouse = wheelhouse(args.cache)
+        key = work / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "appliance-test",
+                        "-f", str(key)], check=True)  # fmt: skip
+        disk, kernel, initrd = prepare_disk(args.image.resolve(), work, key.with_suffix(".pub"))
+        crm = CrmServer(CrmStore(work / "crm.sqlite")).start()
+        vm = Vm(work, disk, kernel, initrd, crm_port=int(crm.httpd.server_address[1]))
     report = Report()
     args.screenshots.mkdir(parents=True, exist_ok=True)
-    vm.start()
+    if not args.attach:
+        vm.start()
     try:
         Run(args, work, report, vm, crm, args.screenshots).checks()
     finally:
