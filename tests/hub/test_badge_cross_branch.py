@@ -129,6 +129,34 @@ def test_a_streak_over_two_branches_at_the_hub_through_the_lookup(
     assert balance_of(hub, member_id) == a.service.ledger.balance(member_id) + 10 + 30
 
 
+def test_a_streak_over_two_branches_at_the_hub_through_the_feed(
+    hub: Hub, hub_server: HubServer, branches, tmp_path: Path
+):
+    # B has looked the member up in week 1 (its branch now takes their changes); weeks 2
+    # and 3 at A come to B in the feed, with the member's balance.
+    publish(hub, tmp_path, badges=BADGES)
+    a = branches(hub_server.url, "kiosk-a", hub.new_device("Valiasr")["code"])
+    b = branches(hub_server.url, "kiosk-b", hub.new_device("Tajrish")["code"])
+    for kiosk in (a, b):
+        kiosk.sync()
+        kiosk.service.reload_program()
+    member_id = a.service.enroll(PHONE, client_txn_id="enroll").member_id
+    assert a.visit(member_id, "a-0") == []
+    a.sync()
+    assert b.service.identify_phone(PHONE).member_id == member_id  # the lookup
+    for week in (1, 2):
+        a.clock.advance(days=7)
+        assert a.visit(member_id, f"a-{week}") == []
+    a.sync()
+    b.sync()
+    a.clock.advance(days=7)
+
+    assert len(hub_visits(b.service.conn, member_id).days) == 3
+    assert b.visit(member_id, "b-0") == ["badge:streak-4w"]
+    pushed, _, _ = b.sync()
+    assert pushed.rejected == 0
+
+
 def test_the_hub_refuses_a_streak_its_visits_do_not_reach(
     hub: Hub, hub_server: HubServer, branches, tmp_path: Path
 ):
