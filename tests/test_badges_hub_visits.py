@@ -160,3 +160,22 @@ def test_an_upgraded_kiosk_keeps_its_members_and_gains_the_hubs_visits(open_serv
     with upgraded.conn:
         keep_hub_visits(upgraded.conn, member, summary(SATURDAY))
     assert hub_visits(upgraded.conn, member).days == {SATURDAY}
+
+
+def test_an_erasure_takes_the_hubs_summary_and_a_later_one_is_not_kept(counter, clock, txn):
+    """Where an erased member shopped elsewhere goes with them, and a balance pulled after
+    the erasure (its summary with it) does not bring it back."""
+    service, _cashier = counter
+    clock.now = at(SATURDAY, 10)
+    member = service.enroll("09121234567", client_txn_id=txn()).member_id
+    with service.conn:
+        keep_hub_visits(service.conn, member, summary(SATURDAY - timedelta(1)))
+    rows = "SELECT COUNT(*) FROM hub_visits WHERE member_id = ?"
+    assert service.conn.execute(rows, (member,)).fetchone()[0] == 1
+
+    service.erase(member, actor=CLI)
+    assert service.conn.execute(rows, (member,)).fetchone()[0] == 0
+    with service.conn:
+        keep_hub_visits(service.conn, member, summary(SATURDAY - timedelta(1)))
+
+    assert service.conn.execute(rows, (member,)).fetchone()[0] == 0

@@ -213,8 +213,9 @@ def keep_hub_visits(conn: sqlite3.Connection, member_id: str, given: object) -> 
     except (*_INVALID, AttributeError) as exc:
         log.warning("the hub's visits of a member are not usable (%s)", exc)
         return
-    conn.execute(
-        "INSERT INTO hub_visits (member_id, days, redeemed, badges) VALUES (?, ?, ?, ?) "
+    conn.execute(  # never for an erased member (their summary went with the erasure)
+        "INSERT INTO hub_visits (member_id, days, redeemed, badges) SELECT ?1, ?2, ?3, ?4 "
+        "WHERE EXISTS (SELECT 1 FROM members WHERE member_id = ?1 AND status <> 'erased') "
         "ON CONFLICT(member_id) DO UPDATE SET days = excluded.days, "
         "redeemed = excluded.redeemed, badges = excluded.badges",
         (member_id, ",".join(days), int(redeemed), ",".join(held)),

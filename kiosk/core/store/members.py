@@ -331,8 +331,12 @@ class MemberStore:
         )
 
     def erase(self, member_id: str, now: str) -> None:
-        """Delete the person's data and cards; the anonymous member and ledger stay."""
+        """Delete the person's data and cards; the anonymous member and ledger stay.
+
+        The hub's summary of their visits elsewhere (`hub_visits`) goes too: an erased
+        member earns nothing more, and it is a profile of where they shopped."""
         self.conn.execute("DELETE FROM cards WHERE member_id = ?", (member_id,))
+        self.conn.execute("DELETE FROM hub_visits WHERE member_id = ?", (member_id,))
         self.conn.execute("DELETE FROM people WHERE member_id = ?", (member_id,))
         self.conn.execute(
             "UPDATE members SET status = 'erased', erased_at = ? WHERE member_id = ?",
