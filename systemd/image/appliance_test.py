@@ -515,7 +515,14 @@ class Run:
                 colours = picture.colours()
                 reason.append(f"a minute later {colours} colours")
             if colours < 8:
-                raise CheckFailed("the screen is blank")
+                # What the display shows (the plane's framebuffer and who made it), and
+                # whether it changes: a drawing app flips between framebuffers.
+                state = "mount -t debugfs none /sys/kernel/debug 2>/dev/null; grep -m2 -E "
+                state += "'fb=[1-9]|allocated by' /sys/kernel/debug/dri/0/state | xargs"
+                first = vm.run(state).stdout.strip()
+                time.sleep(10)
+                later = vm.run(state).stdout.strip()
+                raise CheckFailed(f"the screen is blank; plane: {first}, 10 s later: {later}")
             self.keep("first-screen", "appliance-first-boot.png", reason)
         self.card_and_push()
         self.watchdogs()
