@@ -28,7 +28,7 @@ from hub.integration import events
 from hub.ledger import badge_check, chain, holds, rules
 from hub.ledger.checks import entry_key, entry_problem
 from hub.ledger.models import Balance, Entry, HighWater
-from hub.members import branches, records
+from hub.members import branches, records, referrals
 from hub.members.models import Member
 from hub.messaging import receipts
 
@@ -128,6 +128,7 @@ def push(
                 points[data["into"]] += 0
         changes += _balances_changed(points)
         badge_check.with_visits(changes)  # the members' visits at every branch, for badges
+        referrals.with_states(changes)  # a referral settled here: the enrolling kiosk pays no more
         receipts.after_push(device, stored)  # SMS receipts, with the balances after them
         holds.confirm(device, stored)  # after the balance locks: the order a hold takes
         branches.record_taken(device.branch_id, changes)  # before the feed's lock

@@ -24,7 +24,7 @@ from hub.devices.models import Device
 from hub.flags.flags import Raised, raise_flags
 from hub.ledger import badge_check
 from hub.ledger.models import Balance, Entry, HighWater
-from hub.members import branches, records
+from hub.members import branches, records, referrals
 from hub.members.models import Card, LookupAllowance, Member
 
 LOOKUPS_PER_HOUR = 300
@@ -101,6 +101,7 @@ def lookup(device: Device, by: str, value: str) -> Found | Missing | Limited:
     # Their visits at every branch, as the feed's balance changes carry them: the badges a
     # kiosk gives count them (hub/ledger/badge_check.py).
     badge_check.with_visits([("balance", balance)])
+    referrals.with_states([("balance", balance)])  # settled at the hub: this kiosk pays no more
     return Found(member=record, balance=balance)
 
 

@@ -18,6 +18,7 @@ from django.db import connection
 
 from hub.devices.models import Device
 from hub.flags.flags import Raised
+from hub.formats import to_timestamp
 from hub.members import records
 from hub.members.models import Member, Referral
 from hub.program.referral import rules_in_force
@@ -95,3 +96,36 @@ def _active(member_ids: list[str]) -> set[str]:
             [member_ids],
         )
         return {str(r[0]) for r in cursor.fetchall()}
+
+
+# -- what kiosks are told (docs/sync-protocol.md, a balance change's `referral`) ----------
+
+
+def with_states(changes: list[tuple[str, dict[str, Any]]]) -> None:
+    """Add to each `balance` change of a member whose own referral (any id of theirs) is
+    no longer pending at the hub its `referral`: {"state", "paid_at" when paid}. The
+    kiosk that enrolled them then pays nothing more at a later purchase (kiosk/core/
+    referral.py `settled_at_hub`); the hub alone knows a payment made at another branch
+    or by itself. A referral refused because another id of the person named a referrer
+    first is not the person's: not told (that kiosk's may pay, and is refused, as before).
+    One query for all the members."""
+    members = sorted({str(data["member_id"]) for kind, data in changes if kind == "balance"})
+    if not members:
+        return
+    family = records.family(members)  # alias -> survivor, survivors included
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT member_id, state, paid_at FROM {_REFERRALS} "
+            "WHERE member_id = ANY(%s) AND state <> 'pending' "
+            "AND refused IS DISTINCT FROM 'already_referred'",  # the person's is another
+            [sorted(family)],
+        )
+        found: dict[str, dict[str, Any]] = {}
+        for member_id, state, paid_at in cursor.fetchall():
+            told: dict[str, Any] = {"state": str(state)}
+            if state == "paid" and paid_at is not None:
+                told["paid_at"] = to_timestamp(paid_at)
+            found[family.get(str(member_id), str(member_id))] = told
+    for kind, data in changes:
+        if kind == "balance" and str(data["member_id"]) in found:
+            data["referral"] = found[str(data["member_id"])]

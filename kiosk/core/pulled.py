@@ -260,6 +260,10 @@ def _balance(stores: Stores, here: Here, data: dict[str, Any]) -> None:
     stores.balances.put(member_id, int(data["balance"]), acknowledged)
     if "visits" in data:  # the member's visits at every branch, for their badges
         keep_hub_visits(stores.conn, member_id, data["visits"])
+    if "referral" in data:  # their referral settled at the hub: not paid again here
+        from kiosk.core.referral import settled_at_hub  # it reads PROGRAM_KEY from here
+
+        settled_at_hub(stores.conn, member_id, data["referral"])
 
 
 def _erasure(stores: Stores, here: Here, data: dict[str, Any]) -> None:

@@ -26,15 +26,19 @@ Paid once: later purchases never pay, and a voided or refused referral stays so.
 The hub decides in the end (hub/ledger/referrals.py): the referral goes to it with the new
 member's record (`referrer_id`, kiosk/core/store/outbox.py); it stores these bonuses only
 for a referral it holds, after the purchase, once, within the referrer's cap at every
-branch, and pays a first purchase made at another branch itself. This kiosk does not hear
-that the hub paid: a later purchase here may pay again, the hub refuses it, and the
-balances shown here follow the hub's at the next pull.
+branch, and pays a first purchase made at another branch itself. A balance pulled
+from the hub (the feed, a lookup) says when the new member's referral is settled there
+(`referral`): a referral still pending here takes the hub's state (`settled_at_hub`), so
+a later purchase here pays nothing. A kiosk that has not pulled since still pays at a
+purchase; the hub refuses that payment and the balances shown here follow the hub's at
+the next pull.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -55,6 +59,8 @@ _LARGEST = 2**53 - 1
 REASON = "referral"
 VOID_REASON = "referral_void"
 INVALID = (TypeError, ValueError)
+SETTLED = ("paid", "capped", "refused", "voided")
+log = logging.getLogger(__name__)
 
 
 def code_for(member_id: str) -> str:
@@ -338,3 +344,31 @@ def take_back_at_void(service: Any, purchase_id: str, now: datetime, cashier_id:
             cashier_id=cashier_id,
         )
     referrals.voided(referral.member_id)
+
+
+# -- from the hub (kiosk/core/pulled.py calls this) -------------------------------------
+
+
+def settled_at_hub(conn: sqlite3.Connection, member_id: str, given: object) -> None:
+    """A pulled balance's `referral` (inside the pull's transaction): the new member's
+    referral, pending here (under their id or one merged into it), takes the hub's state
+    and, when paid, its time (counted in the referrer's month here). One settled here
+    stays as it is (its own entries and their void are this kiosk's). One not in the
+    protocol's form is left out."""
+    try:
+        if not isinstance(given, dict):
+            raise TypeError("referral is an object")
+        state, paid_at = given["state"], given.get("paid_at")
+        if state not in SETTLED:
+            raise ValueError("referral.state is paid, capped, refused or voided")
+        if paid_at is not None:
+            paid_at = to_iso(datetime.fromisoformat(str(paid_at).replace("Z", "+00:00")))
+    except (*INVALID, KeyError) as exc:
+        log.warning("the hub's referral of a member is not usable (%s)", exc)
+        return
+    conn.execute(
+        "UPDATE referrals SET state = :state, paid_at = :paid_at WHERE state = 'pending' "
+        "AND member_id IN (SELECT :member UNION "
+        "SELECT member_id FROM merged_members WHERE into_id = :member)",
+        {"state": state, "paid_at": paid_at if state == "paid" else None, "member": member_id},
+    )

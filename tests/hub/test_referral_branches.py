@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.core.clock import ManualClock
+from kiosk.core.referral import Referrals
 from kiosk.core.store.staff import CLI
 from kiosk.core.summary import member_summary
 from tests.hub.test_entry_rules import balance_of
@@ -50,6 +51,20 @@ def shown(kiosk: Kiosk, member_id: str) -> int:
     return member_summary(kiosk.service, member_id).balance
 
 
+def referral_here(kiosk: Kiosk, member_id: str) -> str | None:
+    """The state of the member's referral in the kiosk's own table."""
+    found = Referrals(kiosk.service.conn).of(member_id)
+    return None if found is None else found.state
+
+
+def referral_bonuses_written(kiosk: Kiosk) -> list[tuple[str, int]]:
+    """The referral bonuses in the kiosk's ledger: (reason, points)."""
+    rows = kiosk.service.conn.execute(
+        "SELECT reason, points FROM entries WHERE kind = 'bonus' AND reason LIKE 'referral%'"
+    ).fetchall()
+    return [(str(r[0]), int(r[1])) for r in rows]
+
+
 def phone() -> str:
     return "0912" + new_id()[-7:].translate(str.maketrans("abcdef", "123456"))
 
@@ -84,13 +99,17 @@ def test_enrolled_at_one_branch_first_purchase_at_another_the_hub_pays_once_then
         )
     ) == [("points.earned", 60), ("points.earned", 150)]
 
-    # The enrolling kiosk, not knowing, pays again at the member's next purchase: refused.
+    # The enrolling kiosk heard with the balance that the hub paid: its next purchase there
+    # shows no referral gift and pays none (it paid again before, and the hub refused it).
+    assert referral_here(north, new) == "paid"
     north.clock.advance(hours=6)
-    north.service.earn(new, 2_000_000, cashier=CLI, client_txn_id="n1")
+    again = north.service.earn(new, 2_000_000, cashier=CLI, client_txn_id="n1")
     pushed, _, _ = north.sync()
     north.sync()
 
-    assert pushed.rejected == 2
+    assert [b.reason for b in again.bonuses if b.reason == "referral"] == []
+    assert referral_bonuses_written(north) == []
+    assert pushed.rejected == 0
     assert hub_paid(hub, new) == [("hub", "referral", 60), ("hub", f"referral:{new}", 150)]
     assert shown(north, new) == balance_of(hub, new) == 50 + 20 + 60 + 20
     assert shown(north, sender) == balance_of(hub, sender) == 50 + 150
@@ -130,3 +149,35 @@ def test_enrolled_offline_bought_at_another_branch_then_pushed_paid_once(
     payer = "device" if enrolling_branch_sold else "hub"
     assert hub_paid(hub, new) == [(payer, "referral", 60), (payer, f"referral:{new}", 150)]
     assert balance_of(hub, sender) == 50 + 150
+
+
+def test_an_enrolling_branch_that_has_not_pulled_pays_again_and_the_hub_refuses_it(
+    at: Server, branches: tuple[Kiosk, Kiosk]
+):
+    """Offline since the hub paid (docs/program.md, "Referrals"): the enrolling kiosk still
+    pays at the member's next purchase and shows it; the hub refuses both bonuses, and the
+    balances shown there come back to the hub's at the next pull."""
+    hub = at.hub
+    assert hub is not None
+    north, south = branches
+    sender = north.service.enroll(phone(), client_txn_id="e1").member_id
+    new_phone = phone()
+    new = north.service.enroll(new_phone, client_txn_id="e2", referrer=sender).member_id
+    north.sync()
+    found = south.service.identify_phone(new_phone)
+    north.clock.advance(hours=1)
+    south.service.earn(found.member_id, 2_000_000, cashier=CLI, client_txn_id="s1")
+    south.sync()  # the hub pays; north does not pull
+
+    north.clock.advance(hours=6)
+    sale = north.service.earn(new, 2_000_000, cashier=CLI, client_txn_id="n1")
+    assert [(b.reason, b.points) for b in sale.bonuses if b.reason == "referral"] == [
+        ("referral", 60)
+    ]
+    pushed, _, _ = north.sync()
+    north.sync()
+
+    assert pushed.rejected == 2
+    assert hub_paid(hub, new) == [("hub", "referral", 60), ("hub", f"referral:{new}", 150)]
+    assert shown(north, new) == balance_of(hub, new) == 50 + 20 + 60 + 20
+    assert shown(north, sender) == balance_of(hub, sender) == 50 + 150
