@@ -36,12 +36,10 @@ def counter(open_service):
 
 def pull_balance(service: Any, member_id: str, referral: object) -> None:
     """One feed page: the member's balance as the hub sends it, with `referral`."""
-    change = {
-        "cursor": cursor(service.conn) + 1,
-        "type": "balance",
-        "data": {"member_id": member_id, "balance": 0, "acknowledged": {}, "referral": referral},
-    }
-    apply_page(service.conn, Here(service.device_id, "bronze"), [change], change["cursor"])
+    at = cursor(service.conn) + 1
+    data = {"member_id": member_id, "balance": 0, "acknowledged": {}, "referral": referral}
+    change = {"cursor": at, "type": "balance", "data": data}
+    apply_page(service.conn, Here(service.device_id, "bronze"), [change], at)
 
 
 def referral_lines(sale: Any) -> list[tuple[str, int]]:
