@@ -190,6 +190,14 @@ class KioskApp(App):
 
     def _ready(self, _dt: float = 0) -> None:
         self.notifier.ready(f"attract screen, device {self.service.device_id}")
+        # On the KMS display (SDL's kmsdrm) the frames drawn while the app starts did not
+        # reach the screen: a static first screen stayed black until something changed
+        # (found by make appliance-test, docs/appliance-test.md). Draw it again, twice.
+        for delay in (1, 5):
+            Clock.schedule_once(self._draw_again, delay)
+
+    def _draw_again(self, _dt: float = 0) -> None:
+        Window.canvas.ask_update()
 
     def _watchdog(self, _dt: float = 0) -> None:
         self.notifier.ping()
