@@ -52,7 +52,7 @@ def lookup(store: CrmStore, by: str, value: str) -> tuple[int, dict[str, Any]]:
         row = conn.execute(
             "SELECT balance FROM balances WHERE member_id = ?", (member_id,)
         ).fetchone()
-        visits = crm_visits.summary(conn, member_id)
+        extras = crm_visits.extras(conn, member_id)
         acknowledged = {
             str(mark["device_id"]): int(mark["high_water"])
             for mark in conn.execute(
@@ -65,7 +65,7 @@ def lookup(store: CrmStore, by: str, value: str) -> tuple[int, dict[str, Any]]:
         "member_id": member_id,
         "balance": int(row["balance"]) if row is not None else 0,
         "acknowledged": acknowledged,
-        "visits": visits,  # at every kiosk, for badges (sim/crm_visits.py)
+        **extras,  # visits at every kiosk, a settled referral (sim/crm_visits.py)
     }
     return 200, {"member": found, "balance": balance}
 

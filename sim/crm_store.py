@@ -335,7 +335,7 @@ class CrmStore:
                 "member_id": member_id,
                 "balance": balance,
                 "acknowledged": acknowledged,
-                "visits": crm_visits.summary(conn, member_id),  # at every kiosk, for badges
+                **crm_visits.extras(conn, member_id),  # visits (badges), a settled referral
             },
         )
 

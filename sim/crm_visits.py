@@ -43,3 +43,33 @@ def summary(conn: sqlite3.Connection, member_id: str) -> dict[str, Any]:
             if e["kind"] == "bonus" and str(e.get("reason") or "").startswith(PREFIX)
         ),
     }
+
+
+def extras(conn: sqlite3.Connection, member_id: str) -> dict[str, Any]:
+    """What the simulator adds to a member's balance: `visits`, and `referral` once the
+    member's own referral is settled (docs/sync-protocol.md, "Pull")."""
+    found: dict[str, Any] = {"visits": summary(conn, member_id)}
+    settled = referral(conn, member_id)
+    if settled is not None:
+        found["referral"] = settled
+    return found
+
+
+def referral(conn: sqlite3.Connection, member_id: str) -> dict[str, Any] | None:
+    """The member's referral as the simulator sees it: it pays none itself and checks
+    none, so it is `paid` when a kiosk's referral bonus of the member is stored (at its
+    time), `voided` when that bonus was taken back (`referral_void`); else nothing (a
+    program giving the new member no points leaves nothing to see)."""
+    rows = [
+        json.loads(row[0])
+        for row in conn.execute(
+            "SELECT data FROM entries WHERE member_id = ? AND status = 'stored'", (member_id,)
+        )
+    ]
+    paid = [e for e in rows if e["kind"] == "bonus" and e.get("reason") == "referral"]
+    if not paid:
+        return None
+    undone = {str(e.get("client_txn_id")) for e in rows if e.get("reason") == "referral_void"}
+    if any(f"referral_void:{e['entry_id']}" in undone for e in paid):
+        return {"state": "voided"}
+    return {"state": "paid", "paid_at": min(str(e["created_at"]) for e in paid)}

@@ -15,6 +15,10 @@ from kiosk.core.pulled import PROGRAM_KEY, Here, apply_page, cursor
 from kiosk.core.referral import Referrals
 from kiosk.core.store.outbox import SyncState
 from kiosk.core.store.staff import CLI, Actor
+from sim.crm import CrmServer
+from sim.crm_store import CrmStore
+from sync.client import CrmClient
+from tests.test_sim_crm import entry, member
 
 
 @pytest.fixture
@@ -104,3 +108,27 @@ def test_a_payment_at_the_hub_counts_in_the_referrers_month_here(counter, txn, c
     assert referral_lines(sale) == []
     found = Referrals(service.conn).of(second)
     assert found is not None and found.state == "capped"
+
+
+def test_the_simulated_crm_says_a_referral_paid_then_voided() -> None:
+    """The simulator (`make run`) pays none itself: it says `paid` once a kiosk's referral
+    bonus of the member is stored, `voided` once it was taken back, over real HTTP."""
+
+    def referral_told(client: CrmClient) -> list[object]:
+        changes = client.changes(0).changes
+        return [c["data"].get("referral") for c in changes if c["type"] == "balance"]
+
+    with CrmServer(CrmStore()) as crm:
+        client = CrmClient(crm.url, "kiosk-a")
+        client.enroll(crm.store.new_code())
+        bought = entry(1, points=0)
+        bonus = entry(2, points=20) | {"kind": "bonus", "amount": None, "currency": None}
+        bonus |= {"reason": "referral", "client_txn_id": "referral:referee:m-1"}
+        client.push([member()], [bought, bonus])
+        assert referral_told(client)[-1] == {"state": "paid", "paid_at": bonus["created_at"]}
+
+        void = entry(3, points=-20) | {"kind": "adjust", "amount": None, "currency": None}
+        void |= {"reason": "referral_void", "client_txn_id": f"referral_void:{bonus['entry_id']}"}
+        client.push([], [void])
+        assert referral_told(client)[-1] == {"state": "voided"}
+        client.close()
