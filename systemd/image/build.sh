@@ -264,4 +264,6 @@ EOF
 build_rootfs
 build_image
 ln -sfn "$(basename -- "$IMAGE")" "$CACHE/image.img"
+# Images of other versions of the project are of no more use (3 GB each, sparse).
+find "$CACHE" -maxdepth 1 -name 'image-*.img' ! -name "${IMAGE##*/}" -delete
 printf '%s\n' "$IMAGE"
