@@ -62,6 +62,7 @@ class _Stored:
     member_id: str
     kind: str
     points: int
+    reason: str = ""
 
 
 class Judge:
@@ -89,6 +90,7 @@ class Judge:
                 for e in entries
                 if isinstance(e, dict) and isinstance(e.get("reverses"), str)
             }
+            | {bonus for e in entries if (bonus := _referral_bonus_taken_back(e))}
         )
         self.targets, self.reversed = _reversal_targets(device, reverses)
         self.badges: set[tuple[str, str]] = set()  # (member, reason) stored in this push
@@ -114,9 +116,12 @@ class Judge:
         member_id = entry["member_id"]
         counted = self.survivor.get(member_id, member_id)
         self.balance[counted] = self.balance.get(counted, 0) + entry["points"]
-        self.targets[entry["entry_id"]] = _Stored(member_id, entry["kind"], entry["points"])
+        reason = str(entry.get("reason") or "")
+        self.targets[entry["entry_id"]] = _Stored(member_id, entry["kind"], entry["points"], reason)
         if entry["kind"] == "reversal":
             self.reversed.add(entry["reverses"])
+        if bonus := _referral_bonus_taken_back(entry):
+            self.reversed.add(bonus)
         self.referrals.stored(entry)
         self.reached.stored(entry)
 
@@ -185,6 +190,8 @@ class Judge:
         return STORE
 
     def _adjust(self, entry: dict[str, Any]) -> Verdict:
+        if entry["reason"] == referrals.VOID_REASON:
+            return self._referral_void(entry)
         points = entry["points"]
         most = max(p.max_adjust_points for p in self.programs)
         if abs(points) <= most:
@@ -197,6 +204,26 @@ class Judge:
                 return Verdict(None, "large_opening_balance", {"points": points})
             return _outside("opening_balance_above_limit", points=points, max_opening=opening)
         return _outside("adjust_above_limit", points=points, max_adjust_points=most)
+
+    def _referral_void(self, entry: dict[str, Any]) -> Verdict:
+        """A kiosk taking back a referral bonus it paid (`referral_void:<bonus entry id>`,
+        kiosk/core/referral.py `take_back_at_void`): only a bonus of this device the hub
+        stored, by its points, once. A bonus the hub refused (paid elsewhere, over the cap)
+        was never in the member's points here: taking it back would take theirs."""
+        bonus_id = _referral_bonus_taken_back(entry)
+        target = self.targets.get(bonus_id) if bonus_id else None
+        points = entry["points"]
+        if (
+            target is None
+            or target.kind != "bonus"
+            or target.reason.split(":")[0] != referrals.REASON
+            or target.member_id != entry["member_id"]
+            or points != -target.points
+        ):
+            return _outside("referral_void_without_bonus", points=points)
+        if bonus_id in self.reversed:
+            return _outside("already_reversed", points=points)
+        return STORE
 
     def _expire(self, entry: dict[str, Any]) -> Verdict:
         if entry["points"] > 0:
@@ -274,20 +301,40 @@ def _lock_balances(members: list[str]) -> dict[str, int]:
         return {str(row[0]): int(row[1]) for row in cursor.fetchall()}
 
 
+def _referral_bonus_taken_back(entry: object) -> str | None:
+    """The referral bonus a kiosk's `referral_void` adjustment names (its client
+    transaction id is `referral_void:<bonus entry id>`), or None."""
+    if not isinstance(entry, dict) or entry.get("reason") != referrals.VOID_REASON:
+        return None
+    txn = entry.get("client_txn_id")
+    prefix = f"{referrals.VOID_REASON}:"
+    if not isinstance(txn, str) or not txn.startswith(prefix):
+        return None
+    return txn[len(prefix) :] or None
+
+
 def _reversal_targets(device: Device, ids: list[str]) -> tuple[dict[str, _Stored], set[str]]:
-    """The device's stored entries a batch's reversals name, and those already reversed."""
+    """The device's stored entries a batch's reversals (and referral take-backs) name, and
+    those already reversed or taken back."""
     if not ids:
         return {}, set()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT entry_id, member_id, kind, points FROM {_ENTRIES} "
+            f"SELECT entry_id, member_id, kind, points, COALESCE(reason, '') FROM {_ENTRIES} "
             "WHERE device_id = %s AND status = 'stored' AND entry_id = ANY(%s)",
             [device.pk, ids],
         )
-        targets = {str(r[0]): _Stored(str(r[1]), str(r[2]), int(r[3])) for r in cursor.fetchall()}
+        targets = {
+            str(r[0]): _Stored(str(r[1]), str(r[2]), int(r[3]), str(r[4]))
+            for r in cursor.fetchall()
+        }
+        taken = [f"{referrals.VOID_REASON}:{i}" for i in ids]
         cursor.execute(
             f"SELECT reverses FROM {_ENTRIES} WHERE device_id = %s AND status = 'stored' "
-            "AND kind = 'reversal' AND reverses = ANY(%s)",
-            [device.pk, ids],
+            "AND kind = 'reversal' AND reverses = ANY(%s) "
+            f"UNION SELECT substr(client_txn_id, {len(referrals.VOID_REASON) + 2}) "
+            f"FROM {_ENTRIES} WHERE device_id = %s AND status = 'stored' AND kind = 'adjust' "
+            "AND reason = %s AND client_txn_id = ANY(%s)",
+            [device.pk, ids, device.pk, referrals.VOID_REASON, taken],
         )
         return targets, {str(r[0]) for r in cursor.fetchall()}

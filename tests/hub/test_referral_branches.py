@@ -16,7 +16,7 @@ from kiosk.core.clock import ManualClock
 from kiosk.core.referral import Referrals
 from kiosk.core.store.staff import CLI
 from kiosk.core.summary import member_summary
-from tests.hub.test_entry_rules import balance_of
+from tests.hub.test_entry_rules import Counter, balance_of
 from tests.hub.test_kiosk_on_the_hub import Kiosk
 from tests.hub.test_referral_hub import RULE, hub_paid, publish
 from tests.hub.wire import Server, new_id
@@ -181,3 +181,46 @@ def test_an_enrolling_branch_that_has_not_pulled_pays_again_and_the_hub_refuses_
     assert hub_paid(hub, new) == [("hub", "referral", 60), ("hub", f"referral:{new}", 150)]
     assert shown(north, new) == balance_of(hub, new) == 50 + 20 + 60 + 20
     assert shown(north, sender) == balance_of(hub, sender) == 50 + 150
+
+
+def test_a_void_at_that_branch_does_not_take_back_bonuses_the_hub_refused(
+    at: Server, branches: tuple[Kiosk, Kiosk]
+):
+    """The offline branch above then voids its sale: its own referral bonuses were refused
+    by the hub, so their take-back (`referral_void`) is refused too: the members keep the
+    hub's payment, which the void took from them before (hub/ledger/rules.py)."""
+    hub = at.hub
+    assert hub is not None
+    north, south = branches
+    sender = north.service.enroll(phone(), client_txn_id="e1").member_id
+    new_phone = phone()
+    new = north.service.enroll(new_phone, client_txn_id="e2", referrer=sender).member_id
+    north.sync()
+    found = south.service.identify_phone(new_phone)
+    north.clock.advance(hours=1)
+    south.service.earn(found.member_id, 2_000_000, cashier=CLI, client_txn_id="s1")
+    south.sync()  # the hub pays; north does not pull
+    north.clock.advance(hours=6)
+    sale = north.service.earn(new, 2_000_000, cashier=CLI, client_txn_id="n1")
+    north.service.void(sale.entry_id, reason="returned", cashier=CLI, client_txn_id="v1")
+
+    pushed, _, _ = north.sync()
+    north.sync()
+
+    assert pushed.rejected == 4  # the two bonuses and their two take-backs
+    assert hub_paid(hub, new) == [("hub", "referral", 60), ("hub", f"referral:{new}", 150)]
+    assert shown(north, new) == balance_of(hub, new) == 50 + 20 + 60
+    assert shown(north, sender) == balance_of(hub, sender) == 50 + 150
+
+
+def test_a_forged_take_back_of_a_referral_bonus_never_paid_is_refused(at: Server):
+    """A stolen kiosk's push taking points from a member as a `referral_void` of a bonus the
+    hub never stored from it."""
+    hub = at.hub
+    assert hub is not None
+    counter = Counter(at)
+    take_back = {"kind": "adjust", "amount": None, "reason": "referral_void"}
+
+    verdict = counter.verdict(points=-150, client_txn_id="referral_void:no-such-bonus", **take_back)
+
+    assert verdict == "outside_program"
