@@ -283,7 +283,12 @@ def test_a_balance_change_follows_a_push(client: CrmClient):
 
     balances = [c["data"] for c in client.changes(0).changes if c["type"] == "balance"]
 
-    assert balances == [{"member_id": "m-1", "balance": 40, "acknowledged": {DEVICE: 1}}]
+    # With the member's visits at every branch (docs/sync-protocol.md, "Pull"): the day of
+    # the purchase, no redemption, no badge yet.
+    visits = {"days": ["2026-11-23"], "redeemed": False, "badges": []}
+    assert balances == [
+        {"member_id": "m-1", "balance": 40, "acknowledged": {DEVICE: 1}, "visits": visits}
+    ]
 
 
 def test_an_erasure_at_the_crm_is_published(crm: CrmServer, client: CrmClient):
