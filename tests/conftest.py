@@ -8,12 +8,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from kiosk.bootstrap import Appliance
 from kiosk.config import KioskConfig, load_config
 from kiosk.core.clock import ManualClock
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.staff import Actor
+
+# No timed assertions in tests: hypothesis's 200 ms deadline per example failed property
+# tests of pure functions (phone parsing) on a machine busy with other work.
+settings.register_profile("no-deadline", deadline=None)
+settings.load_profile("no-deadline")
 
 # Tests never read the machine's config or environment.
 NO_SYSTEM_CONFIG = Path("/nonexistent/loyalty-kiosk/kiosk.toml")

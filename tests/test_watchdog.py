@@ -25,7 +25,7 @@ from sync.worker import save_secret
 from tests.conftest import make_config
 from tests.notify_socket import NotifySocket
 
-WAIT = 30.0  # safety limits, never a pace
+WAIT = 120.0  # safety limits, never a pace (a busy 2-core machine took over 30 s once)
 
 
 @pytest.fixture
