@@ -66,7 +66,7 @@ def adjust(member_id: str, points: int, reason: str, actor: str, client_txn_id: 
                 f"SELECT COALESCE(MAX(seq), 0) + 1, now() FROM {_ENTRIES} WHERE device_id IS NULL"
             )
             seq, now = cursor.fetchone()
-        entry = _entry(survivor, int(seq), points, reason, actor, client_txn_id, now)
+        entry = hub_entry(survivor, int(seq), points, reason, actor, client_txn_id, now)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
@@ -143,7 +143,7 @@ def _made_before(client_txn_id: str) -> Adjusted | None:
     return Adjusted(str(row[0]), int(row[1]), str(row[2]), int(row[3]), int(row[4]), True)
 
 
-def _entry(
+def hub_entry(
     member_id: str,
     seq: int,
     points: int,
@@ -151,13 +151,15 @@ def _entry(
     actor: str,
     client_txn_id: str,
     now: datetime,
+    kind: str = "adjust",
 ) -> dict[str, object]:
-    """The entry in the kiosk's shape (hub/ledger/chain.py's LEDGER_FIELDS)."""
+    """The entry in the kiosk's shape (hub/ledger/chain.py's LEDGER_FIELDS); the hub's
+    referral bonuses (hub/ledger/referrals.py) are in it too."""
     return {
         "entry_id": str(uuid.uuid4()),
         "device_id": HUB_SOURCE,
         "seq": seq,
-        "kind": "adjust",
+        "kind": kind,
         "member_id": member_id,
         "points": points,
         "amount": None,

@@ -33,7 +33,6 @@ referrer at once count the cap one after the other.
 from __future__ import annotations
 
 import json
-import uuid
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
@@ -44,9 +43,9 @@ from django.db import connection
 
 from hub.devices.models import Device
 from hub.flags.flags import Raised
-from hub.formats import is_text, parse_timestamp, to_timestamp
+from hub.formats import is_text, parse_timestamp
 from hub.integration import events
-from hub.ledger.adjustments import HUB_SOURCE
+from hub.ledger.adjustments import hub_entry
 from hub.ledger.models import Entry
 from hub.members import records
 from hub.members.models import Referral
@@ -352,25 +351,8 @@ def _hub_entry(member_id: str, kind: str, points: int, reason: str, client_txn_i
             f"SELECT COALESCE(MAX(seq), 0) + 1, now() FROM {_ENTRIES} WHERE device_id IS NULL"
         )
         seq, now = cursor.fetchone()
-        entry_id = str(uuid.uuid4())
-        entry = {
-            "entry_id": entry_id,
-            "device_id": HUB_SOURCE,
-            "seq": int(seq),
-            "kind": kind,
-            "member_id": member_id,
-            "points": points,
-            "amount": None,
-            "currency": None,
-            "cashier_id": ACTOR,
-            "created_at": to_timestamp(now),
-            "client_txn_id": client_txn_id,
-            "reverses": None,
-            "reward_id": None,
-            "coupon_code": None,
-            "reason": reason,
-            "expires_at": None,
-        }
+        entry = hub_entry(member_id, int(seq), points, reason, ACTOR, client_txn_id, now, kind)
+        entry_id = str(entry["entry_id"])
         cursor.execute(
             f"""
             INSERT INTO {_ENTRIES} (device_id, entry_id, seq, status, code, member_id, kind,

@@ -151,14 +151,9 @@ def test_enrolled_offline_bought_at_another_branch_then_pushed_paid_once(
     assert balance_of(hub, sender) == 50 + 150
 
 
-def test_an_enrolling_branch_that_has_not_pulled_pays_again_and_the_hub_refuses_it(
-    at: Server, branches: tuple[Kiosk, Kiosk]
-):
-    """Offline since the hub paid (docs/program.md, "Referrals"): the enrolling kiosk still
-    pays at the member's next purchase and shows it; the hub refuses both bonuses, and the
-    balances shown there come back to the hub's at the next pull."""
-    hub = at.hub
-    assert hub is not None
+def paid_by_the_hub_while_north_was_away(branches: tuple[Kiosk, Kiosk]) -> tuple[str, str]:
+    """Enrolled at North naming a referrer, first purchase at South: the hub pays, and
+    North has not pulled since. The (referrer, new member) ids."""
     north, south = branches
     sender = north.service.enroll(phone(), client_txn_id="e1").member_id
     new_phone = phone()
@@ -167,7 +162,20 @@ def test_an_enrolling_branch_that_has_not_pulled_pays_again_and_the_hub_refuses_
     found = south.service.identify_phone(new_phone)
     north.clock.advance(hours=1)
     south.service.earn(found.member_id, 2_000_000, cashier=CLI, client_txn_id="s1")
-    south.sync()  # the hub pays; north does not pull
+    south.sync()
+    return sender, new
+
+
+def test_an_enrolling_branch_that_has_not_pulled_pays_again_and_the_hub_refuses_it(
+    at: Server, branches: tuple[Kiosk, Kiosk]
+):
+    """Offline since the hub paid (docs/program.md, "Referrals"): the enrolling kiosk still
+    pays at the member's next purchase and shows it; the hub refuses both bonuses, and the
+    balances shown there come back to the hub's at the next pull."""
+    hub = at.hub
+    assert hub is not None
+    north = branches[0]
+    sender, new = paid_by_the_hub_while_north_was_away(branches)
 
     north.clock.advance(hours=6)
     sale = north.service.earn(new, 2_000_000, cashier=CLI, client_txn_id="n1")
@@ -191,15 +199,8 @@ def test_a_void_at_that_branch_does_not_take_back_bonuses_the_hub_refused(
     hub's payment, which the void took from them before (hub/ledger/rules.py)."""
     hub = at.hub
     assert hub is not None
-    north, south = branches
-    sender = north.service.enroll(phone(), client_txn_id="e1").member_id
-    new_phone = phone()
-    new = north.service.enroll(new_phone, client_txn_id="e2", referrer=sender).member_id
-    north.sync()
-    found = south.service.identify_phone(new_phone)
-    north.clock.advance(hours=1)
-    south.service.earn(found.member_id, 2_000_000, cashier=CLI, client_txn_id="s1")
-    south.sync()  # the hub pays; north does not pull
+    north = branches[0]
+    sender, new = paid_by_the_hub_while_north_was_away(branches)
     north.clock.advance(hours=6)
     sale = north.service.earn(new, 2_000_000, cashier=CLI, client_txn_id="n1")
     north.service.void(sale.entry_id, reason="returned", cashier=CLI, client_txn_id="v1")
