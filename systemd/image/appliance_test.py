@@ -284,14 +284,20 @@ class Vm:
         with socket.socket(socket.AF_UNIX) as sock:
             sock.settimeout(timeout)
             sock.connect(str(self.monitor))
-            answer = b""
-            while not answer.endswith(b"(qemu) "):
-                answer += sock.recv(4096)
+            self._read_prompt(sock)
             sock.sendall(command.encode() + b"\n")
-            answer = b""
-            while not answer.endswith(b"(qemu) "):
-                answer += sock.recv(4096)
-            return answer.decode(errors="replace")
+            return self._read_prompt(sock)
+
+    @staticmethod
+    def _read_prompt(sock: socket.socket) -> str:
+        """Up to the monitor's prompt, or until QEMU closes the socket (after `quit`)."""
+        answer = b""
+        while not answer.endswith(b"(qemu) "):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        return answer.decode(errors="replace")
 
     def screendump(self, name: str) -> Picture:
         ppm = self.work / f"{name}.ppm"
