@@ -41,7 +41,7 @@ def at(day: date, hour: int = 12, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=TEHRAN).astimezone(UTC)
 
 
-def summary(*days: date, redeemed: bool = False, badges: tuple[str, ...] = ()) -> dict:
+def summary(*days: date, redeemed: bool = False, badges: tuple[str, ...] = ()) -> dict[str, object]:
     return {"days": [d.isoformat() for d in days], "redeemed": redeemed, "badges": list(badges)}
 
 
