@@ -15,12 +15,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from sim.sms_gateway import SmsGateway
 from tests.hub.conftest import Hub, hub
 from tests.hub.test_messaging_support import add_member, key_file, messaging, sim_gateway
+
+TEHRAN = ZoneInfo("Asia/Tehran")  # the hub's default zone (hub/settings.py)
 
 __all__ = ["hub", "messaging", "sim_gateway"]  # fixtures, used by name
 
@@ -160,7 +163,8 @@ def test_the_log_filters_by_kind_state_and_day_and_names_held_messages(chain: Hu
     assert shown("state=held") == [str(held)]
     assert shown("state=queued") == []
     assert shown("state=sent") == [str(old), str(receipt)]
-    day = (now - timedelta(days=40)).date().isoformat()
+    # The panel reads days in the chain's zone (Tehran): after 20:30 UTC its day is the next.
+    day = (now - timedelta(days=40)).astimezone(TEHRAN).date().isoformat()
     assert shown(f"since={day}&until={day}") == [str(old)]
     persian = client("owner", language="fa").get("/panel/messages/?state=held").content.decode()
     assert "نگه‌داشته" in persian

@@ -216,6 +216,10 @@ def test_an_owner_adds_a_cashier_resets_the_pin_and_disables_them_never_showing_
     page.fill("#id_staff_id", "s-sara-panel")
     with page.expect_navigation():
         page.click("form.staff-form button")
+    # Once (a full run, 2026-12-06) the row was not there: say what the page said instead.
+    refused = page.locator(".errors")
+    assert refused.count() == 0, (page.url, refused.all_inner_texts())
+    assert page.locator("tr[data-staff='s-sara-panel']").count() == 1, page.url
     page.click("tr[data-staff='s-sara-panel'] a")
     page.fill("#id_pin", "7394")
     with page.expect_navigation():
