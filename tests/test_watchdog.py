@@ -28,6 +28,19 @@ from tests.notify_socket import NotifySocket
 WAIT = 120.0  # safety limits, never a pace (a busy 2-core machine took over 30 s once)
 
 
+def stop(child: subprocess.Popen[str]) -> str:
+    """SIGTERM, and the child's standard error once it has ended. A child that does not end
+    is made to print every thread's stack (faulthandler, on SIGABRT): the failure says
+    where it hung."""
+    child.send_signal(signal.SIGTERM)
+    try:
+        return child.communicate(timeout=WAIT)[1]
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGABRT)
+        errors = child.communicate(timeout=WAIT)[1]
+        pytest.fail(f"no exit {WAIT:.0f} s after SIGTERM; its threads then:\n{errors}")
+
+
 @pytest.fixture
 def notify() -> Iterator[NotifySocket]:
     # A short path: AF_UNIX socket paths are limited to 107 bytes.
@@ -92,6 +105,28 @@ def test_a_vanished_socket_is_logged_once_and_never_raised(
     ]
 
 
+def test_a_supervisor_that_stops_reading_never_hangs_the_pings_or_the_stop(
+    notify: NotifySocket,
+):
+    """Its socket's queue fills after a few datagrams; a blocking send would then wait for
+    ever, and the service could not stop (the scheduler waits for the ping's thread)."""
+    notifier = Notifier({"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "200000"})
+
+    def flood() -> None:
+        for _ in range(200):  # twenty times the queue's default length
+            notifier.ping()
+        notifier.stopping()
+
+    pinging = threading.Thread(target=flood, daemon=True)
+    pinging.start()
+    pinging.join(WAIT)  # a safety limit: it returns at once, or hangs
+
+    assert not pinging.is_alive(), "a ping waited for a supervisor that does not read"
+    assert 0 < len(notify.drain()) < 200  # the queue was full: the rest were dropped
+    notifier.ready("read again")
+    notify.next("READY=1")
+
+
 def test_kiosk_sync_pings_from_its_worker_thread_and_stops_when_it_is_stuck(
     notify: NotifySocket, tmp_path: Path
 ):
@@ -121,6 +156,7 @@ def test_kiosk_sync_pings_from_its_worker_thread_and_stops_when_it_is_stuck(
             "KIOSK_CONFIG": str(config_file),
             "NOTIFY_SOCKET": str(notify.path),
             "WATCHDOG_USEC": "200000",  # WatchdogSec=0.2 s: a ping every 0.1 s
+            "PYTHONFAULTHANDLER": "1",
         }
         child = subprocess.Popen(
             [sys.executable, "-m", "kiosk.cli", "sync", "--data-dir", str(data)],
@@ -143,8 +179,7 @@ def test_kiosk_sync_pings_from_its_worker_thread_and_stops_when_it_is_stuck(
             notify.next("WATCHDOG=1")  # unstuck: the pings are back
         finally:
             gate.set()
-            child.send_signal(signal.SIGTERM)
-            _, errors = child.communicate(timeout=WAIT)
+            errors = stop(child)
             service.close()
 
     assert silent and alive
@@ -166,6 +201,7 @@ def test_kiosk_sync_waits_for_provisioning_then_syncs(notify: NotifySocket, tmp_
         "KIOSK_CONFIG": str(config_file),
         "NOTIFY_SOCKET": str(notify.path),
         "WATCHDOG_USEC": "200000",
+        "PYTHONFAULTHANDLER": "1",
     }
     with CrmServer(CrmStore()) as crm:
         pushed = threading.Event()
@@ -204,8 +240,7 @@ def test_kiosk_sync_waits_for_provisioning_then_syncs(notify: NotifySocket, tmp_
             assert provisioned.returncode == 0, provisioned.stderr
             assert pushed.wait(WAIT), "the waiting worker never pushed"
         finally:
-            child.send_signal(signal.SIGTERM)
-            _, errors = child.communicate(timeout=WAIT)
+            errors = stop(child)
 
     assert waiting
     assert child.returncode == 0, errors

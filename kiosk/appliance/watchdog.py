@@ -23,6 +23,8 @@ from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
+SEND_TIMEOUT = 2.0  # seconds a READY=1 or STOPPING=1 may wait for a full queue
+
 
 class Notifier:
     """Tells systemd that the service is ready, alive, or stopping."""
@@ -64,6 +66,11 @@ class Notifier:
             return
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                # A supervisor that does not read fills its socket's queue (ten datagrams
+                # by default), and a blocking send then waits for ever: the ping's thread
+                # hung, and with it the service's stop. A ping that cannot go now is
+                # dropped (the next one follows); READY and STOPPING wait a little.
+                sock.settimeout(0.0 if message == "WATCHDOG=1" else SEND_TIMEOUT)
                 sock.sendto(message.encode(), self.address)
         except OSError as exc:
             with self._lock:
