@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from kiosk.bootstrap import Appliance
+from kiosk.core.authorize import Authorization, Authorizer, HoldRequest, Unreachable
 from kiosk.core.clock import ManualClock
 from kiosk.core.service import LoyaltyService
 from kiosk.core.store.staff import CLI
@@ -70,6 +71,28 @@ class Tally:
     refused: int = 0  # redemptions a cashier had to refuse (too few points, offline cap)
     sync_failures: int = 0
     members: list[str] = field(default_factory=list)
+    # Members one of whose redemptions went ahead on the offline allowance: the hub did not
+    # answer the hold in time (a busy machine), so their balance may go below zero there.
+    unheld: set[str] = field(default_factory=set)
+    holds: int = 0  # redemptions the hub was asked to hold, and answered
+
+
+class Witness:
+    """The kiosk's own authorizer, noting which holds the hub answered and which not."""
+
+    def __init__(self, inner: Authorizer, tally: Tally) -> None:
+        self.inner, self.tally = inner, tally
+
+    def hold(self, request: HoldRequest) -> Authorization:
+        answer = self.inner.hold(request)
+        if isinstance(answer, Unreachable):
+            self.tally.unheld.add(request.member_id)
+        else:
+            self.tally.holds += 1
+        return answer
+
+    def release(self, client_txn_id: str) -> None:
+        self.inner.release(client_txn_id)
 
 
 class DayKiosk:
@@ -100,6 +123,8 @@ class DayKiosk:
     def service(self) -> LoyaltyService:
         if self._service is None:
             self._service = self.appliance.open_service()
+            if self._service.authorizer is not None:
+                self._service.authorizer = Witness(self._service.authorizer, self.tally)
         return self._service
 
     @property

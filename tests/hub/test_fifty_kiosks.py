@@ -107,7 +107,11 @@ def test_fifty_kiosks_for_a_day_end_with_one_ledger_and_no_balance_below_the_all
             seen = kiosk.submit(lambda k: k.balances(list(at_the_hub))).result()
             assert seen == at_the_hub, kiosk.name
         assert min(lowest_balances(hub).values()) >= -ALLOWANCE
-        assert all(at_the_hub[m] >= 0 for m in popular)  # every coffee was held online
+        # A coffee held online never takes a balance below zero. On a busy machine the hub
+        # may miss a hold's timeout, and that coffee went ahead on the allowance instead.
+        unheld = set().union(*(k.tally.unheld for k in kiosks))
+        assert all(at_the_hub[m] >= 0 for m in popular if m not in unheld), unheld
+        assert sum(k.tally.holds for k in kiosks) > sum(len(k.tally.unheld) for k in kiosks)
         assert sum(k.tally.refused for k in kiosks) > 0  # the popular ones ran out
         assert sum(k.tally.redeemed for k in kiosks) > POPULAR
     finally:
