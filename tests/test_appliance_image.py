@@ -28,8 +28,8 @@ def load(name: str) -> ModuleType:
     return module
 
 
-def appliance_test() -> ModuleType:
-    return load("appliance_test")
+def vm_module() -> ModuleType:
+    return load("vm")
 
 
 def wheelhouse_module() -> ModuleType:
@@ -76,6 +76,16 @@ def test_the_image_reads_a_package_added_to_install_sh(tmp_path: Path) -> None:
     ]
 
 
+def test_the_appliance_test_starts_and_says_how_it_is_run() -> None:
+    """The script and the modules beside it import together (it runs from its folder)."""
+    done = subprocess.run(
+        [sys.executable, str(IMAGE / "appliance_test.py"), "--help"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--keep" in done.stdout
+
+
 def test_the_wheelhouse_builds_evdev_from_source_on_arm() -> None:
     """evdev-binary is an x86_64 wheel: on the Pi pyproject.toml's markers pick evdev."""
     requirements = wheelhouse_module().project_requirements()
@@ -85,7 +95,7 @@ def test_the_wheelhouse_builds_evdev_from_source_on_arm() -> None:
 
 
 def test_a_screendump_becomes_a_png_and_tells_blank_from_drawn(tmp_path: Path) -> None:
-    module = appliance_test()
+    module = vm_module()
     width, height = 40, 20
     blank = bytes(width * height * 3)
     drawn = b"".join(
@@ -109,7 +119,7 @@ def test_a_screendump_becomes_a_png_and_tells_blank_from_drawn(tmp_path: Path) -
 def test_a_screendump_in_another_format_is_refused(tmp_path: Path, ppm: bytes) -> None:
     (tmp_path / "x.ppm").write_bytes(ppm)
     with pytest.raises(ValueError, match="not an 8-bit P6"):
-        appliance_test().Picture.read_ppm(tmp_path / "x.ppm")
+        vm_module().Picture.read_ppm(tmp_path / "x.ppm")
 
 
 def fstab() -> dict[str, list[str]]:
