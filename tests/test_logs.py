@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +84,37 @@ def test_elsewhere_each_line_starts_with_the_level(root_restored: None):
     logging.getLogger("kiosk.ui").warning("reader %s lost", "nfc")
 
     assert out.getvalue() == "WARNING kiosk.ui: reader nfc lost\n"
+
+
+def test_scheduled_jobs_log_their_failures_but_not_every_run(root_restored: None):
+    """The sync service's jobs run every few seconds (the watchdog's ping more often): a
+    line per run would bury what a technician looks for."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    out = io.StringIO()
+    logs.configure(logging.INFO, stream=out, environ={})
+    runs, failed = threading.Semaphore(0), threading.Event()
+
+    def fine() -> None:
+        runs.release()
+
+    def broken() -> None:
+        failed.set()
+        raise RuntimeError("the CRM's answer made no sense")
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(fine, "interval", seconds=0.05, misfire_grace_time=None)
+    scheduler.add_job(broken, "date", misfire_grace_time=None)
+    scheduler.start()
+    try:
+        assert all(runs.acquire(timeout=60) for _ in range(5)) and failed.wait(60)
+    finally:
+        scheduler.shutdown(wait=True)
+
+    text = out.getvalue()
+    assert "Running job" not in text and "executed successfully" not in text
+    assert "ERROR apscheduler.executors.default: Job" in text  # the failure is there
+    assert "RuntimeError: the CRM's answer made no sense" in text
 
 
 def test_the_sync_service_logs_plain_levelled_lines_without_personal_data(tmp_path: Path):

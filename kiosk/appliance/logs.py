@@ -132,4 +132,15 @@ def configure(
     root.addHandler(handler)
     root.setLevel(level)
     quiet_urllib3()
+    quiet_scheduler()
     return handler
+
+
+def quiet_scheduler() -> None:
+    """APScheduler at WARNING at least: at INFO it writes two lines for every run of every
+    job ("Running job", "executed successfully"), the watchdog's ping among them, which
+    buries the journal and wears the SD card. A late run, a skipped run and a job's
+    exception are warnings or errors, and still reach it."""
+    logger = logging.getLogger("apscheduler")
+    if logger.level < logging.WARNING:
+        logger.setLevel(logging.WARNING)
