@@ -214,6 +214,24 @@ def test_earns_per_day_are_limited(open_service, cashier, txn, clock):
     service.earn(member_id, 1_000_000, cashier=cashier, client_txn_id=txn())
 
 
+def test_a_purchase_too_small_to_earn_does_not_count_against_the_daily_limit(
+    open_service, cashier, txn, clock
+):
+    """A bottle of water five times a day earns nothing, and must not leave the shopper's
+    real purchase of the day without its points."""
+    service = open_service(
+        "program.limits.max_earns_per_day=1", "program.limits.min_minutes_between_earns=0"
+    )
+    member_id = service.enroll(PHONE, client_txn_id=txn()).member_id
+    for _ in range(3):
+        assert service.earn(member_id, 50_000, cashier=cashier, client_txn_id=txn()).points == 0
+
+    assert service.quote(member_id, 1_000_000).refusal is None
+    assert service.earn(member_id, 1_000_000, cashier=cashier, client_txn_id=txn()).points == 10
+    with pytest.raises(LimitReached):
+        service.earn(member_id, 1_000_000, cashier=cashier, client_txn_id=txn())
+
+
 def test_a_voided_purchase_does_not_count_against_the_daily_limit(
     open_service, cashier, txn, clock
 ):

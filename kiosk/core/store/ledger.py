@@ -290,7 +290,9 @@ class EarnHistory:
     """A member's recent purchases, as the points rules and the fraud limits need them."""
 
     earned_in_window: int  # points from purchases (not voided) in the tier window
-    earns_today: int  # purchases (not voided) since the start of the shop's day
+    # Purchases (not voided) that earned points since the start of the shop's day: one too
+    # small to earn anything uses up none of the day's limit.
+    earns_today: int
     # Purchases (not voided) that earned points within the minimum spacing, and the time of
     # the last of them: a purchase below the minimum earned nothing, so it starts no wait.
     earns_recent: int
@@ -358,7 +360,8 @@ class LedgerHistory:
             "                       (SELECT 1 FROM entries r WHERE r.reverses = e.entry_id)"
             "                ), 0), "
             "  c.today, c.recent, c.last_recent FROM ("
-            "    SELECT COUNT(*) FILTER (WHERE e.created_at >= :today) AS today, "
+            "    SELECT COUNT(*) FILTER (WHERE e.created_at >= :today AND e.points > 0) "
+            "             AS today, "
             "           COUNT(*) FILTER (WHERE e.created_at >= :recent AND e.points > 0) "
             "             AS recent, "
             "           MAX(e.created_at) FILTER (WHERE e.created_at >= :recent AND e.points > 0) "
