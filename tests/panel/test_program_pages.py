@@ -18,6 +18,7 @@ from kiosk.core.clock import ManualClock
 from tests.hub.test_kiosk_on_the_hub import Kiosk
 from tests.panel.conftest import BRANCH, OTHER_BRANCH, PanelHub, sql, switch_language
 
+TABLES = ("tier", "reward")  # the program form's tables of rows, each with an empty one
 PERSIAN_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")
 
 
@@ -52,10 +53,15 @@ def test_an_owner_previews_and_publishes_a_change_and_a_kiosk_quotes_by_it(
     assert page.get_attribute("html", "dir") == "rtl"  # Persian first
     (before,) = sql(panel_hub, "SELECT max(version) FROM hub_program")[0]
 
+    rows = {p: page.locator(f"input[name^='{p}-'][name$='-id']").count() for p in TABLES}
     page.fill("input[name=per_amount]", "۲٬۰۰۰")  # 2,000 Toman a point
     page.fill("input[name=amount]", "۱٬۲۵۰٬۰۰۰")
-    with page.expect_navigation():
-        page.click("button[value=preview]")
+    for _ in range(2):  # the empty row to add one is still one row after each preview
+        with page.expect_navigation():
+            page.click("button[value=preview]")
+        assert {p: page.locator(f"input[name^='{p}-'][name$='-id']").count() for p in TABLES} == (
+            rows
+        )
     shown = {
         row.get_attribute("data-tier"): number(row.locator(".points").inner_text())
         for row in page.locator(".preview-result tr[data-tier]").all()

@@ -170,9 +170,15 @@ def _rows(
     names: tuple[str, ...],
     most: int,
 ) -> list[dict[str, Any]]:
-    """The form's rows: those typed (kept as typed), then one empty row to add one."""
+    """The form's rows: those typed (kept as typed), then one empty row to add one. The
+    empty row comes back from a preview with its fields blank (a list, `kind`, always has
+    a choice): it is not a row typed."""
     rows: list[dict[str, Any]] = []
-    typed = [k.split("-") for k in values if k.startswith(f"{prefix}-")]
+    typed = [
+        parts
+        for k, v in values.items()
+        if k.startswith(f"{prefix}-") and v.strip() and (parts := k.split("-"))[-1] != "kind"
+    ]
     last = max((int(p[1]) for p in typed if len(p) >= 3 and p[1].isdigit()), default=-1)
     for i in range(min(last + 2, most)):
         rows.append(
