@@ -116,6 +116,12 @@ class Colours:
     meter_track: Colour = (0.85, 0.85, 0.85, 1.0)  # a progress bar's empty part
     meter_tier: Colour = (0.2, 0.65, 0.35, 1.0)  # ... filled: towards the next tier
     meter_reward: Colour = (0.85, 0.55, 0.1, 1.0)  # ... filled: towards the next reward
+    # The attract screen's status lights (reader, network), each beside its word: at least
+    # 3:1 against the background, as WCAG asks of a graphic that carries meaning.
+    status_ok: Colour = (0.13, 0.55, 0.25, 1.0)
+    status_warn: Colour = (0.78, 0.44, 0.0, 1.0)
+    status_fault: Colour = (0.8, 0.15, 0.15, 1.0)
+    status_off: Colour = (0.45, 0.46, 0.48, 1.0)
     alarm: Colour = (0.25, 0.1, 0.1, 1.0)  # the out-of-service screen's background
     on_alarm: Colour = WHITE
     on_alarm_muted: Colour = (1.0, 0.85, 0.85, 1.0)  # its technical detail
@@ -143,6 +149,14 @@ PAIRS: Final = (
     ("on_alarm", "alarm"),
     ("on_alarm_muted", "alarm"),
 )
+
+
+# Each (graphic, background) pair: a shape that carries meaning must reach NON_TEXT_CONTRAST
+# (https://www.w3.org/TR/WCAG21/#non-text-contrast).
+GRAPHIC_PAIRS: Final = tuple(
+    (f"status_{state}", "background") for state in ("ok", "warn", "fault", "off")
+)
+NON_TEXT_CONTRAST: Final = 3.0
 
 
 @dataclass(frozen=True)
@@ -187,6 +201,19 @@ class Theme:
             (f"{text} on {back}", getattr(self.colours, text), getattr(self.colours, back))
             for text, back in PAIRS
         ]
+
+    def graphic_pairs(self) -> list[tuple[str, Colour, Colour]]:
+        """Every declared (graphic, background) pair, as `pairs`."""
+        return [
+            (f"{shape} on {back}", getattr(self.colours, shape), getattr(self.colours, back))
+            for shape, back in GRAPHIC_PAIRS
+        ]
+
+    def status(self, state: str) -> Colour:
+        """A status light's colour: "ok", "warn", "fault"; anything else is "off"."""
+        name = f"status_{state}" if state in ("ok", "warn", "fault") else "status_off"
+        colour: Colour = getattr(self.colours, name)
+        return colour
 
     def tone(self, kind: str) -> Colour:
         """The colour of a message of `kind` ("error", "success", "note")."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from kivy.core.text import Label as CoreLabel
 from kivy.properties import (
@@ -320,19 +320,10 @@ class Meter(Widget):
 
 
 class StatusDot(Widget):
-    """A small round status light: "ok" green, "warn" amber, "fault" red, "off" grey."""
+    """A small round status light: "ok", "warn", "fault" or "off", in the theme's colours
+    (kv: app.theme.status), always beside the word it stands for."""
 
     state = StringProperty("ok")
-    colour = ColorProperty([0.6, 0.6, 0.6, 1])
-    COLOURS: ClassVar[dict[str, Sequence[float]]] = {
-        "ok": (0.2, 0.7, 0.3, 1),
-        "warn": (0.95, 0.65, 0.1, 1),
-        "fault": (0.85, 0.2, 0.2, 1),
-        "off": (0.6, 0.6, 0.6, 1),
-    }
-
-    def on_state(self, _widget: StatusDot, state: str) -> None:
-        self.colour = list(self.COLOURS.get(state, self.COLOURS["off"]))
 
 
 class Message(KLabel):

@@ -13,6 +13,7 @@ import pytest
 from kiosk.config import ConfigError
 from kiosk.ui.theme import (
     BODY_CONTRAST,
+    NON_TEXT_CONTRAST,
     WHITE,
     Colours,
     Theme,
@@ -90,6 +91,35 @@ def test_every_text_colour_the_theme_declares_reaches_aa_on_its_background(brand
 
     assert below_bar(theme) == []
     assert len(theme.pairs()) >= 12
+
+
+def faint_graphics(theme: Theme) -> list[str]:
+    """The theme's status lights below WCAG's 3:1 for a graphic that carries meaning."""
+    return [
+        f"{name}: {contrast(shape, back):.2f}:1"
+        for name, shape, back in theme.graphic_pairs()
+        if contrast(shape, back) < NON_TEXT_CONTRAST
+    ]
+
+
+@pytest.mark.parametrize("brand", ["#26599a", "#ffe680"])
+def test_every_status_light_stands_out_from_the_background(brand):
+    theme = theme_for(brand)
+
+    assert faint_graphics(theme) == []
+    assert {theme.status(s) for s in ("ok", "warn", "fault", "off")} == {
+        theme.colours.status_ok,
+        theme.colours.status_warn,
+        theme.colours.status_fault,
+        theme.colours.status_off,
+    }
+    assert theme.status("unknown") == theme.colours.status_off
+
+
+def test_the_graphic_check_catches_the_pale_amber_the_lights_had():
+    pale = Theme(colours=Colours(status_warn=(0.95, 0.65, 0.1, 1.0)))
+
+    assert faint_graphics(pale) == ["status_warn on background: 1.87:1"]
 
 
 def test_the_pair_check_catches_a_grey_too_pale_for_its_background():
