@@ -248,7 +248,8 @@ class _Handler(JsonHandler, BaseHTTPRequestHandler):  # do_GET &c.: the stdlib's
                 if problem is not None:
                     raise BadRequest(problem)
                 members = crm.store.heartbeat(device, status)  # the club's size, always
-                self._send(200, {"server_time": _now_iso(), "members": members})
+                mark = 0 if crm.faults.amnesia else crm.store.high_water(device)
+                self._send(200, {"server_time": _now_iso(), "members": members, "high_water": mark})
         except BadRequest as exc:
             self._error(400, "bad_request", f"The request is not valid: {exc}")
 
@@ -312,7 +313,7 @@ class _Handler(JsonHandler, BaseHTTPRequestHandler):  # do_GET &c.: the stdlib's
             return
         self._answer(
             {
-                "high_water": result.high_water,
+                "high_water": 0 if crm.faults.amnesia else result.high_water,
                 "stored": result.stored,
                 "duplicates": result.duplicates,
                 "rejected": result.rejected,

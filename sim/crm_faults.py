@@ -13,6 +13,7 @@ with a rate or a value, comma-separated:
 | `huge=0.05` | that share of answers are 20 MiB of valid JSON (more than a kiosk reads) |
 | `garbage=0.05` | that share of answers are 200 with a body that is not the protocol's |
 | `revoked` | every signed request answers 403 `device_revoked` |
+| `amnesia` | every push and heartbeat answers `high_water` 0 (entries still stored) |
 | `seed=7` | the random choices repeat from run to run |
 
 A fault hits before the request is handled, except `timeout`, `reset`, `slow`, `huge` and
@@ -34,6 +35,7 @@ class Faults:
     hang: float = 5.0
     drip: float = 0.05
     revoked: bool = False
+    amnesia: bool = False
     seed: int | None = None
 
     @classmethod
@@ -44,6 +46,8 @@ class Faults:
             name, _, value = part.partition("=")
             if name == "revoked" and not value:
                 faults.revoked = True
+            elif name == "amnesia" and not value:
+                faults.amnesia = True
             elif name in {"5xx", "429", "timeout", "reset", "partial", "slow", "huge", "garbage"}:
                 rate = float(value)
                 if not 0 <= rate <= 1:
@@ -60,7 +64,7 @@ class Faults:
             else:
                 raise ValueError(
                     f"unknown fault {name!r}: 5xx, 429, timeout, reset, partial, slow, huge, "
-                    "garbage, latency, hang, drip, revoked, seed"
+                    "garbage, latency, hang, drip, revoked, amnesia, seed"
                 )
         return faults
 

@@ -211,6 +211,14 @@ class CrmStore:
             everyone = conn.execute("SELECT count(*) FROM members").fetchone()[0]
             return int(everyone - conn.execute(erased).fetchone()[0])
 
+    def high_water(self, device_id: str) -> int:
+        """The device's high-water mark (the heartbeat's answer carries it)."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT high_water FROM devices WHERE device_id = ?", (device_id,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
     # -- push ------------------------------------------------------------------------------
 
     def push(

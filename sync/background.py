@@ -194,14 +194,20 @@ class BackgroundSync:
         self.on_status(status)
 
     def _heartbeat(self) -> None:
+        rewound = False
+
         def beat(worker: SyncWorker) -> SyncStatus:
+            nonlocal rewound
             worker.heartbeat(self.readers())
+            rewound = worker.rewound is not None
             return worker.status()
 
         try:
             self._with_worker(beat)
         except Exception:
             log.exception("heartbeat failed")
+        if rewound:  # the CRM lost entries (restored from a backup): send them now
+            self.push_now()
 
     def _cycle(self) -> None:
         def push(worker: SyncWorker) -> SyncStatus:

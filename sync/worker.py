@@ -33,10 +33,12 @@ from kiosk.core.service_base import ServiceBase
 from kiosk.core.social import CHAIN_MEMBERS, chain_count_of
 from kiosk.core.store.db import database_folder
 from kiosk.core.store.outbox import Outbox, SyncState
+from kiosk.core.store.requeue import Requeued, acknowledged_here
 from kiosk.core.sync_status import StopReason, SyncStatus
 from sync.client import CrmClient, CrmError
 from sync.feedback import push_feedback
 from sync.provisioned import keep_owner_key, owner_key
+from sync.rewind import LAST_REWIND, high_water_of, rewind_if_behind
 from sync.secret import SECRET_FILENAME, fingerprint, load_secret, save_secret, secret_path
 
 # Where the composition root, the CLI and provisioning have always found them.
@@ -98,6 +100,8 @@ class SyncWorker:
         self.state = SyncState(service.conn)
         # Called after every batch pushed and every page pulled (the systemd watchdog).
         self.progress: Callable[[], None] = lambda: None
+        # What the last heartbeat found the CRM had lost and owed it again (sync/rewind.py).
+        self.rewound: Requeued | None = None
         if client is not None and client.clock_offset is None:
             # Measured by an earlier process (or cycle): the first request is signed right.
             stored = self.state.get("clock_offset")
@@ -143,6 +147,7 @@ class SyncWorker:
                 # Every visit's entry is at the CRM now: its ratings may follow it.
                 push_feedback(self.client, self.service)
                 return DrainResult(batches, acknowledged, rejected, StopReason.EMPTY)
+            known = acknowledged_here(self.service.conn, self.service.device_id)
             try:
                 answer = self.client.push(
                     batch.members, batch.entries, chain_head=self.outbox.chain_head(batch)
@@ -153,13 +158,29 @@ class SyncWorker:
             done, flagged = self.outbox.acknowledge(
                 batch, answer.high_water, answer.rejected, self._success()
             )
+            rewound = (
+                rewind_if_behind(
+                    self.state,
+                    self.service.device_id,
+                    answer.high_water,
+                    self.clock,
+                    acknowledged=known,
+                )
+                if answer.high_water < known
+                else None
+            )
             batches += 1
             self.progress()
             acknowledged += done
             rejected += flagged
             if flagged:
                 log.warning("the CRM rejected %d entries; they are kept and flagged", flagged)
-            if batch.entries and answer.high_water < batch.last_seq and not done:
+            if (
+                rewound is None
+                and batch.entries
+                and answer.high_water < batch.last_seq
+                and not done
+            ):
                 # Nothing of this batch was acknowledged (a gap at the CRM, or a partial
                 # answer): back off rather than send the same batch in a tight loop.
                 self._failed(
@@ -224,6 +245,7 @@ class SyncWorker:
         Not a retry: the backoff of pushes and pulls does not hold it (it has its own
         interval, and a failed one starts no backoff), but a Retry-After does.
         """
+        self.rewound = None
         if self.client is None or self._refused() or self._held() is not None:
             return False
         pending, _rejected = self.outbox.depth()
@@ -254,6 +276,11 @@ class SyncWorker:
             **self._offset(),
             **heard,
         )
+        # The CRM's mark for this kiosk: below what it had acknowledged, it lost entries
+        # (restored from a backup) and they are owed again (sync/rewind.py).
+        mark = high_water_of(answer)
+        if mark is not None:
+            self.rewound = rewind_if_behind(self.state, self.service.device_id, mark, self.clock)
         return True
 
     def _offset(self) -> dict[str, float]:
@@ -378,6 +405,7 @@ class SyncWorker:
             last_pull_at=state.get("last_pull_at"),
             last_heartbeat_at=state.get("last_heartbeat_at"),
             pull_cursor=int(state.get("cursor", 0)),
+            last_rewind=_rewind_shown(state.get(LAST_REWIND)),
         )
 
 
@@ -405,6 +433,13 @@ def build_client(config: CrmConfig, device_id: str, secret: bytes | None) -> Crm
         ca_bundle=config.ca_bundle or None,
         timeout=(min(5.0, config.timeout_seconds), float(config.timeout_seconds)),
     )
+
+
+def _rewind_shown(kept: object) -> dict[str, Any] | None:
+    """The last rewind as `kiosk sync status` shows it: when, to which seq, how much again."""
+    if not isinstance(kept, dict):
+        return None
+    return {key: kept.get(key) for key in ("at", "to", "from", "entries", "members")}
 
 
 def _iso(moment: float) -> str:

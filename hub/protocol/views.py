@@ -16,6 +16,7 @@ from hub.devices.models import Device
 from hub.feed import feed
 from hub.formats import is_int64, storable
 from hub.insights import club_size
+from hub.ledger.models import HighWater
 from hub.ledger.push import MAX_BATCH
 from hub.ledger.push import push as store_push
 from hub.members import lookup
@@ -131,7 +132,12 @@ def heartbeat(request: HttpRequest, raw: bytes, device: Device | None) -> HttpRe
     )
     # The chain's size for the attract screen, while the program shows it (club_size.py).
     members = {"members": club_size.chain_members()} if club_size.shown() else {}
-    return answer(200, {"server_time": _now()} | members)
+    # The device's mark, as a push answers it: a kiosk with nothing to push learns from it
+    # that the hub lost entries it had acknowledged (restored from a backup) and sends them
+    # again (docs/hub.md, "Backups"). Read without the push's lock: a mark a push is moving
+    # just now is only ever higher, which the kiosk takes for nothing.
+    mark = HighWater.objects.filter(device_id=device.pk).values_list("high_water", flat=True)
+    return answer(200, {"server_time": _now(), "high_water": int(mark.first() or 0)} | members)
 
 
 def _number(text: str) -> int | None:

@@ -70,6 +70,9 @@ def sync_run(ctx: Context, args: argparse.Namespace) -> int:
     result = worker.drain(ignore_backoff=True)
     pulled = worker.pull() if result.stopped == StopReason.EMPTY else None
     worker.heartbeat()
+    if worker.rewound is not None and result.stopped.reached_crm:
+        # The CRM went back (restored from a backup) and is owed entries again: now.
+        result = worker.drain(ignore_backoff=True)
     emit(
         ctx,
         {"push": result, "pull": pulled},

@@ -47,6 +47,9 @@ class SyncStatus:
     last_pull_at: str | None = None
     last_heartbeat_at: str | None = None
     pull_cursor: int = 0
+    # The last time the CRM was found to have gone back (restored from a backup) and what
+    # was owed it again: {"at", "to", "from", "entries", "members"} (sync/rewind.py).
+    last_rewind: dict[str, Any] | None = None
     # Set by the background worker after a cycle: how it ended and what a pull applied.
     stopped: StopReason | None = None
     pulled: dict[str, int] = field(default_factory=dict)
