@@ -20,12 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.core.store.outbox import SyncState
-from kiosk.core.store.requeue import Requeued, acknowledged_here, requeue_after
+from kiosk.core.store.requeue import LAST_REWIND, Requeued, acknowledged_here, requeue_after
 
 log = logging.getLogger(__name__)
 REWIND_SPACING_SECONDS = 3600.0
-# sync_state's key of the last rewind: {"at", "to", "from", "entries", "members"}.
-LAST_REWIND = "last_rewind"
+__all__ = ["LAST_REWIND", "REWIND_SPACING_SECONDS", "high_water_of", "rewind_if_behind"]
 
 
 def high_water_of(answer: dict[str, Any]) -> int | None:

@@ -33,12 +33,12 @@ from kiosk.core.service_base import ServiceBase
 from kiosk.core.social import CHAIN_MEMBERS, chain_count_of
 from kiosk.core.store.db import database_folder
 from kiosk.core.store.outbox import Outbox, SyncState
-from kiosk.core.store.requeue import Requeued, acknowledged_here
+from kiosk.core.store.requeue import LAST_REWIND, Requeued, acknowledged_here
 from kiosk.core.sync_status import StopReason, SyncStatus
 from sync.client import CrmClient, CrmError
 from sync.feedback import push_feedback
 from sync.provisioned import keep_owner_key, owner_key
-from sync.rewind import LAST_REWIND, high_water_of, rewind_if_behind
+from sync.rewind import high_water_of, rewind_if_behind
 from sync.secret import SECRET_FILENAME, fingerprint, load_secret, save_secret, secret_path
 
 # Where the composition root, the CLI and provisioning have always found them.

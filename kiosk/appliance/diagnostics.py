@@ -6,10 +6,12 @@ import shutil
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from kiosk.core.service_base import ServiceBase
 from kiosk.core.store.db import database_path
 from kiosk.core.store.outbox import Outbox, SyncState
+from kiosk.core.store.requeue import LAST_REWIND
 from kiosk.core.store.settings import storage_writable
 
 
@@ -29,6 +31,8 @@ class Diagnostics:
     entries: int
     credentials_refused: bool = False
     last_sync_error: str | None = None
+    # The last time the CRM was found restored to an earlier point (sync/rewind.py).
+    last_rewind: dict[str, Any] | None = None
 
 
 def version() -> str:
@@ -65,4 +69,5 @@ def collect(service: ServiceBase, data_dir: Path) -> Diagnostics:
         entries=int(entries),
         credentials_refused=bool(state.get("credentials_refused", False)),
         last_sync_error=state.get("last_error_code"),
+        last_rewind=rewind if isinstance(rewind := state.get(LAST_REWIND), dict) else None,
     )

@@ -160,3 +160,18 @@ def test_refused_credentials_are_shown_to_the_technician(kiosk: Kiosk):
     open_technician_screen(kiosk)
 
     assert kiosk.shows("tech.diag.sync.refused") in diagnostics(kiosk)
+
+
+def test_a_crm_restored_to_an_earlier_point_is_shown_to_the_technician(kiosk: Kiosk):
+    from kiosk.core.clock import from_iso
+    from kiosk.core.store.outbox import SyncState
+    from kiosk.core.store.requeue import LAST_REWIND
+
+    rewind = {"at": "2026-03-01T09:00:00.000Z", "to": 120, "from": 180, "entries": 60}
+    SyncState(kiosk.service.conn).set(**{LAST_REWIND: rewind | {"members": 2}})
+
+    open_technician_screen(kiosk)
+
+    at = kiosk.app.texts.moment(from_iso(rewind["at"]))
+    shown = kiosk.shows("tech.diag.sync.rewound", seq=120, entries=60, at=at)
+    assert shown in diagnostics(kiosk)

@@ -16,6 +16,11 @@ from dataclasses import dataclass
 
 from kiosk.core.store.db import write_transaction
 
+# sync_state's key of the last time the CRM was found to have gone back, and what was owed
+# it again: {"at", "at_epoch", "to", "from", "entries", "members"} (sync/rewind.py writes
+# it; `kiosk sync status` and the technician's screen show it).
+LAST_REWIND = "last_rewind"
+
 
 @dataclass(frozen=True)
 class Requeued:

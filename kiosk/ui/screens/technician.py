@@ -73,6 +73,16 @@ class TechScreen(KioskScreen[TechRequest | None]):
         lines.append(app.t(f"tech.diag.sync.{app.network_state}", last=last))
         if info.credentials_refused:
             lines.append(app.t("tech.diag.sync.refused"))
+        rewind = info.last_rewind
+        if rewind is not None and isinstance(rewind.get("at"), str):
+            lines.append(
+                app.t(
+                    "tech.diag.sync.rewound",
+                    seq=rewind.get("to"),
+                    entries=rewind.get("entries"),
+                    at=app.texts.moment(from_iso(rewind["at"])),
+                )
+            )
         lines.append(
             app.t("tech.diag.queue", pending=info.outbox_pending, rejected=info.outbox_rejected)
         )
