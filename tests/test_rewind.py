@@ -7,6 +7,7 @@ database, and one that answers a high-water mark of 0 to everything (`amnesia`).
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -256,3 +257,43 @@ def test_an_older_crm_without_high_water_in_its_heartbeat_changes_nothing(kiosk,
     assert high_water_of({"high_water": -1}) is None
     assert high_water_of({"high_water": "12"}) is None
     assert high_water_of({"high_water": 12}) == 12
+
+
+def test_kiosk_sync_once_sends_again_at_once_what_a_restored_crm_lost(
+    tmp_path, monkeypatch, capsys
+):
+    from kiosk.cli import main
+
+    data, config = tmp_path / "data", tmp_path / "kiosk.toml"
+    live, dump = tmp_path / "crm.sqlite", tmp_path / "crm-dump.sqlite"
+    monkeypatch.setenv("KIOSK_CONFIG", str(config))
+
+    def point_at(server: CrmServer) -> None:
+        config.write_text(f'[device]\nid = "kiosk-cli"\n[crm]\nurl = "{server.url}"\n')
+
+    def cli(*args: str) -> int:
+        return main([*args, "--data-dir", str(data)])
+
+    with CrmServer(CrmStore(live)) as before:
+        point_at(before)
+        assert cli("member", "enroll", "--phone", "09121234567") == 0
+        assert cli("sync", "enroll", before.store.new_code()) == 0
+        assert cli("sync", "--once") == 0
+        snapshot(live, dump)
+        assert cli("member", "enroll", "--phone", "09121234568") == 0
+        assert cli("sync", "--once") == 0
+        assert before.store.view()["devices"]["kiosk-cli"]["high_water"] == 2
+
+    with CrmServer(CrmStore(dump)) as restored:
+        point_at(restored)
+        assert restored.store.view()["devices"]["kiosk-cli"]["high_water"] == 1
+        assert cli("sync", "--once") == 0
+        capsys.readouterr()
+        assert cli("sync", "status", "--json") == 0
+        status = json.loads(capsys.readouterr().out)
+        view = restored.store.view()
+
+    assert view["devices"]["kiosk-cli"]["high_water"] == 2
+    assert len(view["members"]) == 2
+    assert status["queue_depth"] == 0
+    assert status["last_rewind"]["to"] == 1 and status["last_rewind"]["entries"] == 1
