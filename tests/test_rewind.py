@@ -140,6 +140,25 @@ def test_an_erased_member_goes_again_as_the_erasure_never_as_the_person(kiosk, c
     assert set(record) == {"member_id", "status", "created_at", "updated_at"}
 
 
+def test_a_member_the_crm_merged_into_another_is_not_sent_again_as_an_erasure(kiosk, clock):
+    from kiosk.core.store.db import write_transaction
+    from kiosk.core.store.merged import MergedMembers
+
+    alias = shopper(kiosk, clock, 1, sales=1)
+    survivor = shopper(kiosk, clock, 2, sales=1)
+    acknowledge_all(kiosk)
+    with write_transaction(kiosk.conn):
+        MergedMembers(kiosk.conn).merge(alias, survivor, now="2026-03-01T20:00:00Z", tier="bronze")
+    kiosk.conn.execute("DELETE FROM member_outbox")
+    last = acknowledged_here(kiosk.conn, kiosk.device_id)
+
+    requeue_after(kiosk.conn, kiosk.device_id, 0, last, "2026-12-06T10:00:00.000Z")
+
+    assert owed_members(kiosk) == {survivor: 1}
+    batch = Outbox(kiosk.conn, kiosk.device_id).next_batch(100)
+    assert {m["member_id"]: m["status"] for m in batch.members} == {survivor: "active"}
+
+
 # -- the worker against the simulated CRM ------------------------------------------------
 
 

@@ -60,7 +60,8 @@ def requeue_after(
     on this device or has a change made here the feed has not echoed yet (a row of
     `member_outbox`); one already waiting to be pushed stays as it is. An erased member's
     record is the erasure: sent again, it erases the person at the CRM again, never brings
-    them back. Members enrolled here without an entry after the mark are sent again as well
+    them back. An alias the CRM merged into another member is not sent (it reads as erased
+    here: its person went to the survivor). Members enrolled here without an entry after the mark are sent again as well
     when enrolled at or after the last entry the CRM still holds.
     """
     if high_water >= acknowledged:
@@ -86,11 +87,14 @@ def requeue_after(
         members = conn.execute(
             "INSERT INTO member_outbox (member_id, version, changed_at) "
             "SELECT m.member_id, 1, ? FROM members m "
-            "WHERE (m.member_id IN (SELECT e.member_id FROM entries e WHERE e.device_id = ? "
+            "WHERE ((m.member_id IN (SELECT e.member_id FROM entries e WHERE e.device_id = ? "
             "  AND e.seq > ? AND e.seq <= ?) "
             "  AND (m.enrolled_on_device = ? OR m.member_id IN (SELECT member_id "
             "  FROM member_outbox))) "
-            "OR (m.enrolled_on_device = ? AND m.created_at >= ?) "
+            "  OR (m.enrolled_on_device = ? AND m.created_at >= ?)) "
+            # An alias the CRM merged into another member reads as erased here (its person
+            # moved to the survivor): sent again, it would erase the person at the CRM.
+            "AND m.member_id NOT IN (SELECT member_id FROM merged_members) "
             "ON CONFLICT(member_id) DO UPDATE SET version = 1 WHERE version = 0",
             (
                 now,
