@@ -176,6 +176,7 @@ def test_verify_catches_a_misspelled_directive(
         (APP, "Service", "Type", "notify"),
         (APP, "Service", "NotifyAccess", "main"),
         (APP, "Service", "WatchdogSec", "30"),
+        (APP, "Service", "TimeoutStartSec", "5min"),  # a new card's first start is slow
         (APP, "Service", "Restart", "always"),
         (APP, "Service", "RestartSec", "2"),
         (APP, "Unit", "StartLimitIntervalSec", "0"),
