@@ -258,6 +258,10 @@ class SyncWorker:
             "disk_free_bytes": shutil.disk_usage(self._database_folder()).free,
             "clock_offset_ms": round(offset * 1000) if offset is not None else None,
         }
+        # What the CRM had acknowledged before it was asked: its answer's mark is at least
+        # that unless it went back. (Read after the answer, a push of another process
+        # acknowledged meanwhile would look like a going-back.)
+        known = acknowledged_here(self.service.conn, self.service.device_id)
         try:
             answer = self.client.heartbeat(status)
         except CrmError as error:
@@ -280,7 +284,9 @@ class SyncWorker:
         # (restored from a backup) and they are owed again (sync/rewind.py).
         mark = high_water_of(answer)
         if mark is not None:
-            self.rewound = rewind_if_behind(self.state, self.service.device_id, mark, self.clock)
+            self.rewound = rewind_if_behind(
+                self.state, self.service.device_id, mark, self.clock, acknowledged=known
+            )
         return True
 
     def _offset(self) -> dict[str, float]:

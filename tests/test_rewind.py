@@ -268,6 +268,32 @@ def test_a_crm_that_acknowledges_then_goes_back_is_believed_once_an_hour(kiosk, 
         client.close()
 
 
+def test_a_push_acknowledged_while_a_heartbeat_was_answered_is_no_going_back(
+    kiosk, clock, tmp_path, caplog
+):
+    seconds = Seconds()
+    with CrmServer(CrmStore()) as crm:
+        secret = enrolled(crm, kiosk).secret
+        shopper(kiosk, clock, 1, sales=2)  # 3 entries, not pushed yet
+        pusher = SyncWorker(kiosk, CrmClient(crm.url, kiosk.device_id, secret), kiosk.config.crm)
+
+        class AnsweredBeforeThePush(CrmClient):
+            """The sync service's push lands between the CRM's answer and its reading here."""
+
+            def heartbeat(self, status: dict[str, object]) -> dict[str, object]:
+                answer = super().heartbeat(status)  # the CRM's mark: 0
+                assert pusher.drain().stopped == "empty"  # acknowledged up to 3 meanwhile
+                return answer
+
+        beating = AnsweredBeforeThePush(crm.url, kiosk.device_id, secret)
+        worker = SyncWorker(kiosk, beating, kiosk.config.crm, clock=seconds)
+        with caplog.at_level(logging.WARNING, logger="sync.rewind"):
+            assert worker.heartbeat() is True
+
+    assert worker.rewound is None and pending(kiosk) == []
+    assert [r for r in caplog.records if r.name == "sync.rewind"] == []
+
+
 def test_an_older_crm_without_high_water_in_its_heartbeat_changes_nothing(kiosk, clock):
     from sync.rewind import high_water_of
 
