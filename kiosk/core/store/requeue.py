@@ -61,8 +61,9 @@ def requeue_after(
     `member_outbox`); one already waiting to be pushed stays as it is. An erased member's
     record is the erasure: sent again, it erases the person at the CRM again, never brings
     them back. An alias the CRM merged into another member is not sent (it reads as erased
-    here: its person went to the survivor). Members enrolled here without an entry after the mark are sent again as well
-    when enrolled at or after the last entry the CRM still holds.
+    here: its person went to the survivor). Members enrolled here without an entry after
+    the mark are sent again as well when enrolled at or after the last entry the CRM still
+    holds.
     """
     if high_water >= acknowledged:
         return Requeued(0, 0, 0, 0)
