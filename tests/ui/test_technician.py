@@ -172,6 +172,6 @@ def test_a_crm_restored_to_an_earlier_point_is_shown_to_the_technician(kiosk: Ki
 
     open_technician_screen(kiosk)
 
-    at = kiosk.app.texts.moment(from_iso(rewind["at"]))
+    at = kiosk.app.texts.moment(from_iso("2026-03-01T09:00:00.000Z"))
     shown = kiosk.shows("tech.diag.sync.rewound", seq=120, entries=60, at=at)
     assert shown in diagnostics(kiosk)
