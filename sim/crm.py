@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import ssl
 import sys
 import threading
@@ -367,7 +368,9 @@ class _Handler(JsonHandler, BaseHTTPRequestHandler):  # do_GET &c.: the stdlib's
             raise BadRequest("cursor must be 0 or more and limit 1 or more")
         limit = min(limit, MAX_PAGE)
         page, next_cursor, more = self.crm.store.changes(cursor, limit)
-        self._answer({"changes": page, "next_cursor": next_cursor, "more": more})
+        # `restless`: a server naming a new epoch at every page (an abuse test).
+        epoch = secrets.token_hex(16) if self.crm.faults.restless else self.crm.store.epoch()
+        self._answer({"changes": page, "next_cursor": next_cursor, "more": more, "epoch": epoch})
 
     def _sim(self, method: str, path: str, raw: bytes) -> None:
         store = self.crm.store

@@ -14,6 +14,7 @@ with a rate or a value, comma-separated:
 | `garbage=0.05` | that share of answers are 200 with a body that is not the protocol's |
 | `revoked` | every signed request answers 403 `device_revoked` |
 | `amnesia` | every push and heartbeat answers `high_water` 0 (entries still stored) |
+| `restless` | every page of changes names a new feed `epoch` (as if restored each time) |
 | `seed=7` | the random choices repeat from run to run |
 
 A fault hits before the request is handled, except `timeout`, `reset`, `slow`, `huge` and
@@ -36,6 +37,7 @@ class Faults:
     drip: float = 0.05
     revoked: bool = False
     amnesia: bool = False
+    restless: bool = False
     seed: int | None = None
 
     @classmethod
@@ -48,6 +50,8 @@ class Faults:
                 faults.revoked = True
             elif name == "amnesia" and not value:
                 faults.amnesia = True
+            elif name == "restless" and not value:
+                faults.restless = True
             elif name in {"5xx", "429", "timeout", "reset", "partial", "slow", "huge", "garbage"}:
                 rate = float(value)
                 if not 0 <= rate <= 1:
@@ -64,7 +68,7 @@ class Faults:
             else:
                 raise ValueError(
                     f"unknown fault {name!r}: 5xx, 429, timeout, reset, partial, slow, huge, "
-                    "garbage, latency, hang, drip, revoked, amnesia, seed"
+                    "garbage, latency, hang, drip, revoked, amnesia, restless, seed"
                 )
         return faults
 

@@ -10,6 +10,7 @@ program change it publishes, and its public half goes out with each enrollment.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import sqlite3
@@ -73,6 +74,11 @@ CREATE TABLE IF NOT EXISTS owner (
     chain_id TEXT NOT NULL,
     seed BLOB NOT NULL
 );
+-- The nonce `reset_epoch` writes into the feed's epoch (a copy of the file carries it).
+CREATE TABLE IF NOT EXISTS feed_epoch (
+    only INTEGER PRIMARY KEY CHECK (only = 1),
+    nonce TEXT NOT NULL
+);
 """
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LIFETIME = 24 * 3600
@@ -114,6 +120,11 @@ class CrmStore:
             self.conn.execute("ALTER TABLE changes ADD COLUMN signature TEXT")
         self._lock = threading.RLock()
         self.owner = self._owner(owner)
+        # The file itself names the feed's numbering: a copy put back (the restore) is
+        # another file, a restart opens the same one (docs/sync-protocol.md, "Pull").
+        kept = Path(path) if str(path) != ":memory:" else None
+        found = kept.stat() if kept is not None else None
+        self._file = f"{found.st_dev}:{found.st_ino}" if found is not None else secrets.token_hex(8)
 
     def _owner(self, given: OwnerSigner | None) -> OwnerSigner:
         with self._transaction() as conn:
@@ -418,6 +429,23 @@ class CrmStore:
         ]
         next_cursor = page[-1]["cursor"] if page else cursor
         return page, int(next_cursor), len(rows) > limit
+
+    def epoch(self) -> str:
+        """The feed's epoch: which numbering the cursors belong to (changes on a restore)."""
+        with self._lock:
+            row = self.conn.execute("SELECT nonce FROM feed_epoch").fetchone()
+        named = f"{self._file}:{row['nonce'] if row is not None else ''}"
+        return hashlib.sha256(named.encode()).hexdigest()[:32]
+
+    def reset_epoch(self) -> str:
+        """A new epoch, as `hub feed reset-epoch` makes one: kiosks read the feed again."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO feed_epoch (only, nonce) VALUES (1, ?) "
+                "ON CONFLICT(only) DO UPDATE SET nonce = excluded.nonce",
+                (secrets.token_hex(16),),
+            )
+        return self.epoch()
 
     # -- the read-only view ----------------------------------------------------------------
 

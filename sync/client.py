@@ -95,6 +95,9 @@ class ChangesPage:
     changes: list[dict[str, Any]]
     next_cursor: int
     more: bool
+    # Which numbering the cursors belong to (sync/feed_epoch.py); None from an older CRM,
+    # and when it is not a short string.
+    epoch: str | None = None
 
 
 class CrmClient:
@@ -199,7 +202,9 @@ class CrmClient:
             or not isinstance(more, bool)
         ):
             raise _bad_answer("the page of changes is not what the protocol says")
-        return ChangesPage(changes=changes, next_cursor=next_cursor, more=more)
+        epoch = answer.get("epoch")
+        named = epoch if isinstance(epoch, str) and 0 < len(epoch) <= 128 else None
+        return ChangesPage(changes=changes, next_cursor=next_cursor, more=more, epoch=named)
 
     def heartbeat(self, status: dict[str, Any]) -> dict[str, Any]:
         """Tell the CRM how this kiosk is doing; its answer (`server_time`, and `members`,

@@ -20,7 +20,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from kiosk.core.store.outbox import Outbox, SyncState
 from kiosk.core.store.requeue import LAST_REWIND, Requeued, acknowledged_here
 from kiosk.core.sync_status import StopReason, SyncStatus
 from sync.client import CrmClient, CrmError
+from sync.feed_epoch import LAST_FEED_RESET, reset_if_renumbered, reset_shown
 from sync.feedback import push_feedback
 from sync.provisioned import keep_owner_key, owner_key
 from sync.rewind import high_water_of, rewind_if_behind
@@ -215,11 +216,19 @@ class SyncWorker:
         )
         applied: Counter[str] = Counter()
         pages = 0
+        renumbered = False
         while max_pages is None or pages < max_pages:
             try:
                 page = self.client.changes(pulled.cursor(self.service.conn), limit)
             except CrmError as error:
                 return PullResult(pages, dict(applied), self._failed(error, "pull_"), str(error))
+            if not renumbered and reset_if_renumbered(self.state, page.epoch, self.clock):
+                # The feed was numbered again (a restored CRM): this page is not applied,
+                # everything is read and applied again from 0 (sync/feed_epoch.py), once
+                # in a pull whatever the next pages say.
+                renumbered = True
+                here = replace(here, replay_until=0)
+                continue
             applied += pulled.apply_page(self.service.conn, here, page.changes, page.next_cursor)
             pages += 1
             self.progress()
@@ -412,6 +421,7 @@ class SyncWorker:
             last_heartbeat_at=state.get("last_heartbeat_at"),
             pull_cursor=int(state.get("cursor", 0)),
             last_rewind=_rewind_shown(state.get(LAST_REWIND)),
+            last_feed_reset=reset_shown(state.get(LAST_FEED_RESET)),
         )
 
 

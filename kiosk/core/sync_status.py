@@ -50,6 +50,9 @@ class SyncStatus:
     # The last time the CRM was found to have gone back (restored from a backup) and what
     # was owed it again: {"at", "to", "from", "entries", "members"} (sync/rewind.py).
     last_rewind: dict[str, Any] | None = None
+    # The last time the CRM's change feed was found numbered again (restored to an earlier
+    # point) and read again from 0: {"at", "from"} (sync/feed_epoch.py).
+    last_feed_reset: dict[str, Any] | None = None
     # Set by the background worker after a cycle: how it ended and what a pull applied.
     stopped: StopReason | None = None
     pulled: dict[str, int] = field(default_factory=dict)
