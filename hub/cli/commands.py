@@ -13,6 +13,7 @@ import hub.cli.messages
 from hub.cli import (
     chain,
     database,
+    feed,
     flags,
     insights,
     integration,
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     hub.cli.messages.register(commands)
     integration.register(commands)
     insights.register(commands)
+    feed.register(commands)
     return parser
 
 

@@ -29,3 +29,22 @@ class Change(models.Model):
                 fields=("member_id",), name="hub_change_member", condition=models.Q(type="member")
             ),
         )
+
+
+class FeedEpoch(models.Model):
+    """A nonce in the feed's epoch, changed by `hub feed reset-epoch` (hub/feed/epoch.py).
+
+    One row at most. A dump carries it, so it alone names no restore: the epoch mixes in
+    what a restore changes by itself (the cluster, its timeline, the database's and the
+    table's OIDs); the nonce is for a restore those do not show.
+    """
+
+    slot = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    nonce = models.TextField()
+    reset_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "hub_feed_epoch"
+        constraints = (
+            models.CheckConstraint(condition=models.Q(slot=1), name="hub_feed_epoch_one"),
+        )

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from hub.devices import enrollment, signatures
 from hub.devices.models import Device
-from hub.feed import feed
+from hub.feed import epoch, feed
 from hub.formats import is_int64, storable
 from hub.insights import club_size
 from hub.ledger.models import HighWater
@@ -96,8 +96,16 @@ def changes(request: HttpRequest, raw: bytes, device: Device | None) -> HttpResp
         raise BadRequest("cursor must be 0 or more and limit 1 or more")
     assert device is not None
     page = feed.page(cursor, min(limit, MAX_PAGE), branch_id=device.branch_id)
+    # Which numbering the cursors belong to: a restored database hands them out again, and
+    # a kiosk hearing another epoch reads the feed again from 0 (hub/feed/epoch.py).
     return answer(
-        200, {"changes": page.changes, "next_cursor": page.next_cursor, "more": page.more}
+        200,
+        {
+            "changes": page.changes,
+            "next_cursor": page.next_cursor,
+            "more": page.more,
+            "epoch": epoch.current(),
+        },
     )
 
 
