@@ -26,13 +26,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from kiosk.core.pulled import cursor
+from kiosk.core.pulled import FEED_EPOCH, cursor
 from kiosk.core.store.db import write_transaction
 from kiosk.core.store.outbox import SyncState
 
 log = logging.getLogger(__name__)
 RESET_SPACING_SECONDS = 3600.0
-FEED_EPOCH = "feed_epoch"  # the epoch the stored cursor was read under
+__all__ = [
+    "FEED_EPOCH",
+    "LAST_FEED_RESET",
+    "RESET_SPACING_SECONDS",
+    "reset_if_renumbered",
+    "reset_shown",
+]
 LAST_FEED_RESET = "last_feed_reset"  # {"at", "at_epoch", "from"}: the last re-read
 
 
@@ -49,8 +55,10 @@ def reset_if_renumbered(state: SyncState, epoch: str | None, clock: Callable[[],
         kept = state.get(FEED_EPOCH)
         if kept == epoch:
             return False
-        if not kept:
-            state.write({FEED_EPOCH: epoch})  # the first one heard (or an upgraded kiosk)
+        if not kept or cursor(state.conn) == 0:
+            # The first one heard (a new or upgraded kiosk, or one moved to another CRM:
+            # `start_feed_again`), or heard at the very start: nothing was passed by.
+            state.write({FEED_EPOCH: epoch})
             return False
         last = state.get(LAST_FEED_RESET) or {}
         at = last.get("at_epoch") if isinstance(last, dict) else None

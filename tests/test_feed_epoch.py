@@ -200,12 +200,16 @@ def test_the_epoch_first_heard_is_kept_and_an_older_crm_without_one_changes_noth
         state.set(cursor=40)
         clock = Seconds()
         assert reset_if_renumbered(state, None, clock) is False  # an older CRM
-        assert state.get(FEED_EPOCH) is None
+        assert not state.get(FEED_EPOCH)
         assert reset_if_renumbered(state, "a", clock) is False  # the first one heard
         assert reset_if_renumbered(state, "a", clock) is False
         assert state.get(FEED_EPOCH) == "a" and state.get("cursor") == 40
         assert reset_if_renumbered(state, "b", clock) is True
         assert state.get(FEED_EPOCH) == "b" and state.get("cursor") == 0
+        # At cursor 0 nothing was passed by (a kiosk moved to another CRM): kept, no reading.
+        clock.now += RESET_SPACING_SECONDS
+        assert reset_if_renumbered(state, "c", clock) is False
+        assert state.get(FEED_EPOCH) == "c" and state.get(LAST_FEED_RESET)["from"] == 40
         # A restart of the simulated CRM on the same file names the same epoch.
         assert live.store.epoch() == CrmStore(Path(tmp_path / "crm.sqlite")).epoch()
         before = live.store.epoch()

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 PROGRAM_KEY = "program"
 # A sync state key: an erasure was pulled that the backups have not been given yet.
 BACKUPS_OWE_ERASURES = "backups_owe_erasures"
+# A sync state key: the epoch of the CRM's feed the cursor was read under (sync/feed_epoch.py).
+FEED_EPOCH = "feed_epoch"
 # The shipped `security.pin_scrypt_n`; the worker passes the configured one.
 DEFAULT_MIN_SCRYPT_N = 32_768
 _AUDITED_ACTION = {"staff": "staff.put", "program": "program.put"}
@@ -159,7 +161,7 @@ def cursor(conn: sqlite3.Connection) -> int:
 
 def start_feed_again(conn: sqlite3.Connection) -> None:
     """Read the feed from its start at the next pull (a kiosk moved to another CRM)."""
-    SyncState(conn).set(cursor=0, replay_until=0, pulled_with_owner_key="")
+    SyncState(conn).set(cursor=0, replay_until=0, pulled_with_owner_key="", **{FEED_EPOCH: ""})
 
 
 def read_again_for(conn: sqlite3.Connection, owner: str) -> int:
