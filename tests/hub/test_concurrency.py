@@ -26,7 +26,7 @@ MEMBERS = [f"m-shared-{i}" for i in range(5)]
 
 @pytest.fixture
 def two_servers(hub: Hub) -> Iterator[tuple[Server, Server]]:
-    first, second = HubServer(hub).start(), HubServer(hub).start()
+    first, second = HubServer(hub, workers=2).start(), HubServer(hub, workers=2).start()
     yield Server("hub", first.url, hub=hub), Server("hub", second.url, hub=hub)
     first.stop(graceful=False)
     second.stop(graceful=False)

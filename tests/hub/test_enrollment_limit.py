@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import Message
@@ -35,6 +36,14 @@ class Heard:
     status: int
     code: str
     retry_after: str | None
+
+
+@pytest.fixture
+def hub_server(hub: Hub) -> Iterator[HubServer]:
+    """`hub serve` with two worker processes: the race crosses processes, not only threads."""
+    server = HubServer(hub, workers=2).start()
+    yield server
+    server.stop(graceful=False)
 
 
 def enroll(

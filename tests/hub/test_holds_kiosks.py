@@ -63,6 +63,14 @@ def kiosks(hub: Hub, tmp_path: Path, clock: ManualClock) -> Iterator[Any]:
         kiosk.appliance.forget_client()
 
 
+@pytest.fixture
+def hub_server(hub: Hub) -> Iterator[HubServer]:
+    """`hub serve` with two worker processes: the race crosses processes, not only threads."""
+    server = HubServer(hub, workers=2).start()
+    yield server
+    server.stop(graceful=False)
+
+
 def shopper_with_1000_points(kiosk: Kiosk) -> str:
     service = kiosk.appliance.open_service()
     try:
