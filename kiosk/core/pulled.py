@@ -29,6 +29,7 @@ from kiosk.core.signed import (
     check_signature,
     check_staff,
     program_version,
+    staff_signed_at,
 )
 from kiosk.core.store import audit
 from kiosk.core.store.db import checkpoint, database_now, savepoint, write_transaction
@@ -319,6 +320,9 @@ def _staff(stores: Stores, here: Here, data: dict[str, Any]) -> None:
     # be found only where the PIN is typed); sign-in names the person picked anyway.
     if stores.staff_accounts.hash_in_use(data["pin_hash"], other_than=staff_id):
         raise Refused("pin_hash_reused")
+    # Staff changes only go forward (an old "active, PIN H" replayed, or read again from a
+    # restored hub's feed, after the owner disabled the person or changed their PIN).
+    signed_at = staff_signed_at(data, stores.staff_accounts.signed_at(staff_id))
     now = database_now(stores.conn)
     stores.staff_accounts.put_pulled(
         staff_id,
@@ -327,6 +331,7 @@ def _staff(stores: Stores, here: Here, data: dict[str, Any]) -> None:
         pin_hash=data["pin_hash"],
         now=now,
         disabled=disabled,
+        signed_at=signed_at,
     )
     for uid in data.get("cards") or []:
         if stores.members.card(str(uid)) is None:

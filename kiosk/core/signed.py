@@ -16,6 +16,7 @@ import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 SIGNED_KINDS = frozenset({"staff", "program"})
@@ -34,6 +35,8 @@ MAX_P = 16
 MAX_SCRYPT_MEMORY = 256 * 1024 * 1024
 _NUMBER = re.compile(r"[1-9][0-9]{0,9}")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+# A staff change's `signed_at`: UTC with microseconds, one way of writing it only.
+_SIGNED_AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 
 class ChangeVerifier(Protocol):
@@ -130,3 +133,29 @@ def applied_version(stored: object) -> int:
     """The version of the program in force (0 for none, or one from before versions)."""
     version = stored.get("version") if isinstance(stored, dict) else None
     return version if type(version) is int else 0
+
+
+def staff_signed_at(data: Mapping[str, Any], held: datetime | None) -> datetime | None:
+    """When the owner signed this staff change (None: a hub from before `signed_at`).
+
+    Staff changes only go forward, as program versions do: a change not signed later than
+    the one applied here for that person is refused `not_newer` (an old "active, PIN H"
+    replayed after a disable or a new PIN). One without `signed_at` is refused
+    `no_signed_at` once this kiosk holds a signed time for the person (`held`); for a
+    person it holds none for (new here, or last changed by a hub not upgraded yet) it is
+    taken, as before. A `signed_at` not in the protocol's form is refused `no_signed_at`.
+    """
+    given = data.get("signed_at")
+    if given is None:
+        if held is not None:
+            raise Refused("no_signed_at")
+        return None
+    if not (isinstance(given, str) and _SIGNED_AT.fullmatch(given)):
+        raise Refused("no_signed_at")
+    try:
+        moment = datetime.fromisoformat(given[:-1]).replace(tzinfo=UTC)
+    except ValueError as exc:  # a 13th month, a 30th of February
+        raise Refused("no_signed_at") from exc
+    if held is not None and moment <= held:
+        raise Refused("not_newer")
+    return moment

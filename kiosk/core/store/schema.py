@@ -423,3 +423,16 @@ def m016_hub_visits(db: Database) -> None:
         ) WITHOUT ROWID;
         """,
     )
+
+
+@MIGRATIONS()
+def m017_staff_signed_at(db: Database) -> None:
+    """When the owner signed the staff change each pulled account was last written by.
+
+    A staff change carried no version: an old genuinely signed one ("active, PIN H"),
+    replayed by a compromised CRM or read again from a restored hub's feed, undid a
+    disable or a new PIN. Null for local accounts and for those pulled before (a hub not
+    upgraded yet): an upgraded kiosk keeps its staff, and the next signed change sets it
+    (kiosk/core/signed.py `staff_signed_at`).
+    """
+    db.execute("ALTER TABLE staff ADD COLUMN signed_at TEXT")

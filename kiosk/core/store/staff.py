@@ -114,6 +114,13 @@ class StaffAccounts:
         row = self.conn.execute("SELECT role FROM staff WHERE staff_id = ?", (staff_id,)).fetchone()
         return str(row[0]) if row else None
 
+    def signed_at(self, staff_id: str) -> datetime | None:
+        """When the owner signed the change last applied to this account (None: none held)."""
+        row = self.conn.execute(
+            "SELECT signed_at FROM staff WHERE staff_id = ?", (staff_id,)
+        ).fetchone()
+        return from_iso(row[0]) if row and row[0] else None
+
     def hash_in_use(self, pin_hash: str, *, other_than: str) -> bool:
         """Whether another active account stores this very hash (a copied PIN hash)."""
         row = self.conn.execute(
@@ -123,20 +130,39 @@ class StaffAccounts:
         return row is not None
 
     def put_pulled(
-        self, staff_id: str, *, name: str, role: str, pin_hash: str, now: str, disabled: bool
+        self,
+        staff_id: str,
+        *,
+        name: str,
+        role: str,
+        pin_hash: str,
+        now: str,
+        disabled: bool,
+        signed_at: datetime | None = None,
     ) -> None:
         """Insert or update an account the CRM sent (inside the caller's transaction).
 
         A disabled account keeps the time it was first disabled; enabling clears it.
+        `signed_at`: when the owner signed the change (kept to refuse an older one after it).
         """
         self.conn.execute(
-            "INSERT INTO staff (staff_id, name, role, pin_hash, created_at, disabled_at) "
-            "VALUES (?1, seal(?2, 'staff:' || ?1), ?3, seal(?4, 'pin:' || ?1), ?5, ?6) "
+            "INSERT INTO staff (staff_id, name, role, pin_hash, created_at, disabled_at, "
+            "signed_at) "
+            "VALUES (?1, seal(?2, 'staff:' || ?1), ?3, seal(?4, 'pin:' || ?1), ?5, ?6, ?7) "
             "ON CONFLICT(staff_id) DO UPDATE SET name = excluded.name, "
             "role = excluded.role, pin_hash = excluded.pin_hash, "
+            "signed_at = excluded.signed_at, "
             "disabled_at = CASE WHEN excluded.disabled_at IS NULL THEN NULL "
             "ELSE COALESCE(staff.disabled_at, excluded.disabled_at) END",
-            (staff_id, name, role, pin_hash, now, now if disabled else None),
+            (
+                staff_id,
+                name,
+                role,
+                pin_hash,
+                now,
+                now if disabled else None,
+                to_iso(signed_at) if signed_at is not None else None,
+            ),
         )
 
 
