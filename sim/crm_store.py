@@ -10,7 +10,6 @@ program change it publishes, and its public half goes out with each enrollment.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import sqlite3
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim import crm_chain, crm_holds, crm_visits
+from sim import crm_chain, crm_feed, crm_holds, crm_visits
 from sim.crm_checks import entry_problem, is_int64
 from sync.owner_key import SIGNED_KINDS, OwnerSigner
 
@@ -63,21 +62,10 @@ CREATE TABLE IF NOT EXISTS balances (
     member_id TEXT PRIMARY KEY,
     balance INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS changes (
-    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
-    type TEXT NOT NULL,
-    data TEXT NOT NULL,
-    signature TEXT
-);
 CREATE TABLE IF NOT EXISTS owner (
     only INTEGER PRIMARY KEY CHECK (only = 1),
     chain_id TEXT NOT NULL,
     seed BLOB NOT NULL
-);
--- The nonce `reset_epoch` writes into the feed's epoch (a copy of the file carries it).
-CREATE TABLE IF NOT EXISTS feed_epoch (
-    only INTEGER PRIMARY KEY CHECK (only = 1),
-    nonce TEXT NOT NULL
 );
 """
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -115,6 +103,7 @@ class CrmStore:
         self.conn.executescript(_SCHEMA)
         self.conn.executescript(crm_holds.SCHEMA)
         self.conn.executescript(crm_chain.SCHEMA)
+        self.conn.executescript(crm_feed.SCHEMA)
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(changes)")}
         if "signature" not in columns:  # a file from before signed changes
             self.conn.execute("ALTER TABLE changes ADD COLUMN signature TEXT")
@@ -283,9 +272,9 @@ class CrmStore:
         )
         was_erased = row is not None and json.loads(row["data"]).get("status") == "erased"
         if record.get("status") == "erased" and not was_erased:
-            self._change(conn, "erasure", {"member_id": member_id})
+            crm_feed.append(conn, "erasure", {"member_id": member_id})
         elif record.get("status") != "erased":
-            self._change(conn, "member", record)
+            crm_feed.append(conn, "member", record)
 
     def _store_entry(self, conn: sqlite3.Connection, device_id: str, entry: object) -> str:
         if not isinstance(entry, dict):
@@ -347,7 +336,7 @@ class CrmStore:
                 (member_id,),
             )
         }
-        self._change(
+        crm_feed.append(
             conn,
             "balance",
             {
@@ -371,29 +360,6 @@ class CrmStore:
 
     # -- the feed --------------------------------------------------------------------------
 
-    def _change(
-        self,
-        conn: sqlite3.Connection,
-        kind: str,
-        data: dict[str, Any],
-        signature: str | None = None,
-    ) -> None:
-        if kind == "erasure":
-            # Earlier records of the person no longer carry them (as hub/feed/feed.py does):
-            # a kiosk reading the feed from the start is told only that they are erased.
-            conn.execute(
-                "UPDATE changes SET data = json_object('created_at', "
-                "json_extract(data, '$.created_at'), 'member_id', "
-                "json_extract(data, '$.member_id'), 'status', 'erased', 'updated_at', "
-                "json_extract(data, '$.updated_at')) "
-                "WHERE type = 'member' AND json_extract(data, '$.member_id') = ?",
-                (data["member_id"],),
-            )
-        conn.execute(
-            "INSERT INTO changes (type, data, signature) VALUES (?, ?, ?)",
-            (kind, json.dumps(data, sort_keys=True), signature),
-        )
-
     def publish(
         self, kind: str, data: dict[str, Any], *, signature: str | None = None, sign: bool = True
     ) -> None:
@@ -412,39 +378,22 @@ class CrmStore:
                     "'status', 'erased') WHERE member_id = ?",
                     (data["member_id"],),
                 )
-            self._change(conn, kind, data, signature)
+            crm_feed.append(conn, kind, data, signature)
 
     def changes(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool]:
         """The changes after `cursor`: (page, next cursor, whether more follow)."""
         with self._lock:
-            rows = self.conn.execute(
-                "SELECT cursor, type, data, signature FROM changes WHERE cursor > ? "
-                "ORDER BY cursor LIMIT ?",
-                (cursor, limit + 1),
-            ).fetchall()
-        page = [
-            {"cursor": row["cursor"], "type": row["type"], "data": json.loads(row["data"])}
-            | ({"signature": row["signature"]} if row["signature"] is not None else {})
-            for row in rows[:limit]
-        ]
-        next_cursor = page[-1]["cursor"] if page else cursor
-        return page, int(next_cursor), len(rows) > limit
+            return crm_feed.page(self.conn, cursor, limit)
 
     def epoch(self) -> str:
         """The feed's epoch: which numbering the cursors belong to (changes on a restore)."""
         with self._lock:
-            row = self.conn.execute("SELECT nonce FROM feed_epoch").fetchone()
-        named = f"{self._file}:{row['nonce'] if row is not None else ''}"
-        return hashlib.sha256(named.encode()).hexdigest()[:32]
+            return crm_feed.epoch(self.conn, self._file)
 
     def reset_epoch(self) -> str:
         """A new epoch, as `hub feed reset-epoch` makes one: kiosks read the feed again."""
         with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO feed_epoch (only, nonce) VALUES (1, ?) "
-                "ON CONFLICT(only) DO UPDATE SET nonce = excluded.nonce",
-                (secrets.token_hex(16),),
-            )
+            crm_feed.reset_epoch(conn)
         return self.epoch()
 
     # -- the read-only view ----------------------------------------------------------------
