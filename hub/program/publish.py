@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -101,6 +101,9 @@ def put_staff(
     is trivial, or that another active staff member has, is refused: kiosks see only
     salted hashes and cannot tell two people's equal PINs apart, so it is done here.
     `branch_id` (the panel's; not signed) and `by` are kept beside the signed data.
+    The signed data carries `signed_at`, when it was made: a kiosk refuses a change of
+    that person not signed later than the one it applied (a replay, or the feed of a hub
+    restored from an older dump read again), so it is a time and not a counter.
     """
     if not _STAFF_ID.fullmatch(staff_id):
         raise HubError("--staff-id must be 1 to 64 letters, digits, '.', '_' or '-'")
@@ -141,6 +144,7 @@ def put_staff(
             "pin_hash": pin_hash,
             "cards": sorted({c.upper() for c in cards}),
             "disabled": disabled,
+            "signed_at": _signed_at(moment, known),
         }
         signature = signer.sign("staff", data)
         kept: dict[str, Any] = {"data": data, "published_at": moment, "published_by": by}
@@ -149,3 +153,20 @@ def put_staff(
         Staff.objects.update_or_create(staff_id=staff_id, defaults=kept)
         feed.append_signed("staff", data, signature)
     return data
+
+
+def _signed_at(moment: datetime, known: Staff | None) -> str:
+    """A staff change's `signed_at`: `moment` in UTC with microseconds, and past the
+    person's last one here, so that a clock set back (or two changes in one microsecond)
+    never makes a kiosk refuse the newer change as `not_newer`. After a restore the last
+    one here is older than what kiosks hold: only a clock that is right keeps the next
+    change later than theirs (docs/hub.md, "Backups")."""
+    signed = moment.astimezone(UTC)
+    last = known.data.get("signed_at") if known is not None else None
+    if isinstance(last, str):
+        try:
+            floor = datetime.fromisoformat(last.replace("Z", "+00:00")) + timedelta(microseconds=1)
+        except ValueError:
+            floor = signed
+        signed = max(signed, floor)
+    return signed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
