@@ -28,6 +28,16 @@ TEST_OVERRIDES = ("security.pin_scrypt_n=1024", 'device.id="kiosk-test"')
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # a Sunday morning in Tehran
 
 
+class Seconds:
+    """A sync worker's clock (epoch seconds, from START unless told), moved by hand."""
+
+    def __init__(self, start: float = START.timestamp()) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def make_config(*overrides: str) -> KioskConfig:
     """The shipped defaults plus test settings plus `overrides` (section.key=value)."""
     return load_config(

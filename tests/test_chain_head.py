@@ -23,19 +23,9 @@ from sim.crm import CrmServer
 from sim.crm_store import CrmStore
 from sync.client import CrmClient
 from sync.worker import SyncWorker
-from tests.conftest import START, make_config
+from tests.conftest import Seconds, make_config
 
 PHONE = "09121234567"
-
-
-class Seconds:
-    """The worker's clock (epoch seconds), moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = START.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

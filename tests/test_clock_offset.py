@@ -23,20 +23,10 @@ from sim.crm import CrmServer
 from sim.crm_store import CrmStore
 from sync.client import CrmClient, CrmError
 from sync.worker import SyncWorker
-from tests.conftest import START, make_config
+from tests.conftest import Seconds, make_config
 
 SKEW = 400.0  # beyond the CRM's window of 300 s
 PHONE = "09121234567"
-
-
-class Seconds:
-    """The worker's clock for its backoff (epoch seconds), moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = START.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -26,18 +26,8 @@ from sim.crm import CrmServer
 from sim.crm_store import CrmStore
 from sync.client import CrmClient
 from sync.feed_epoch import FEED_EPOCH, LAST_FEED_RESET, RESET_SPACING_SECONDS, reset_if_renumbered
-from tests.conftest import START
+from tests.conftest import Seconds
 from tests.test_signed_changes import CASHIER, PROMOTED, Shop, program, publish
-
-
-class Seconds:
-    """The worker's clock (epoch seconds), moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = START.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def snapshot(store_path: Path, copy: Path) -> None:

@@ -27,17 +27,7 @@ from sim.crm_store import CrmStore
 from sync.client import CrmClient
 from sync.rewind import REWIND_SPACING_SECONDS
 from sync.worker import SyncWorker
-from tests.conftest import START, make_config
-
-
-class Seconds:
-    """The worker's clock (epoch seconds), moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = START.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
+from tests.conftest import Seconds, make_config
 
 
 @pytest.fixture

@@ -26,19 +26,9 @@ from sim.crm_faults import Faults
 from sim.crm_store import CrmStore
 from sync.client import CrmClient, CrmError
 from sync.worker import SyncWorker, save_secret
-from tests.conftest import START, make_config
+from tests.conftest import Seconds, make_config
 
 WAIT = 60.0  # a safety limit, never a pace
-
-
-class Seconds:
-    """The worker's clock (epoch seconds), moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = START.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

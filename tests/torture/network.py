@@ -34,7 +34,7 @@ from sim.crm_faults import Faults
 from sim.crm_store import CrmStore
 from sync.client import CrmClient
 from sync.worker import SyncWorker, save_secret
-from tests.conftest import START, make_config
+from tests.conftest import START, Seconds, make_config
 from tests.torture.common import Report, Scale
 
 SEED = 20261123
@@ -47,16 +47,6 @@ OVERRIDES = (
     "program.limits.max_earns_per_day=0",
     "crm.batch_size=25",
 )
-
-
-class Seconds:
-    """The worker's clock: epoch seconds moved by the loop."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def run(scale: Scale, work: Path) -> Report:
