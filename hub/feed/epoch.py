@@ -43,10 +43,15 @@ _QUERY = (
 )
 
 
-def current() -> str:
-    """The feed's epoch now: 32 hex digits, the same until a restore or a reset."""
+def current(table: str = Change._meta.db_table) -> str:
+    """The feed's epoch now: 32 hex digits, the same until a restore or a reset.
+
+    `table` is the table whose OID goes in: `hub_change` for the kiosks' feed; the read
+    API's events cursor names the epoch of `hub_integration_event` (hub/integration/feed.py),
+    made again by its own `pg_restore --clean`, and reset by the same nonce.
+    """
     with connection.cursor() as cursor:
-        cursor.execute(_QUERY, [Change._meta.db_table])
+        cursor.execute(_QUERY, [table])
         system, timeline, database, table, nonce = cursor.fetchone()
     named = f"{system}:{timeline}:{database}:{table}:{nonce or ''}"
     return hashlib.sha256(named.encode()).hexdigest()[:32]

@@ -172,14 +172,27 @@ def balances(request: HttpRequest) -> HttpResponse:
 
 @scoped("events:read")
 def events(request: HttpRequest) -> HttpResponse:
-    """Events after a cursor (`after`, from the last page's `next_cursor`; `0` at first)."""
+    """Events after a cursor (`after`, from the last page's `next_cursor`; `0` at first);
+    410 `cursor_expired` for a cursor given before a restore (hub/integration/feed.py)."""
     limit = _limit(request)
-    after = feed.parse_cursor(request.GET.get("after", feed.START))
+    now = feed.epoch()
+    try:
+        after = feed.parse_cursor(request.GET.get("after", feed.START), now)
+    except feed.CursorExpired:
+        return _error(
+            410,
+            "cursor_expired",
+            "This cursor was given before the hub was restored to an earlier point (or its "
+            "epoch reset): read the events again from the start, without a cursor (after=0), "
+            "and drop those you hold by id.",
+        )
+    except ValueError:
+        after = None
     if limit is None or after is None:
         return _error(
             400, "bad_request", f"after is a cursor given by this API; limit 1 to {MAX_PAGE}."
         )
-    page = feed.page(after, limit)
+    page = feed.page(after, limit, now)
     return _json({"events": page.events, "next_cursor": page.next_cursor, "more": page.more})
 
 

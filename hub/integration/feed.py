@@ -11,6 +11,15 @@ The guarantee (docs/integration.md): every committed event appears once, in comm
 after the events of the cursors before it; none is skipped however writers interleave.
 Positions may jump (a rolled-back transaction's numbers are not reused): a gap in the
 numbers is never a missing event.
+
+Positions come from a sequence, and a database restored from a dump (or to a point in
+time) sets it back: the positions after the restored head are handed out again, to other
+events, and a reader whose cursor is past that head would skip them without a sign. So a
+cursor names the epoch it was given in, `<epoch>.<position>`: the epoch of the kiosks'
+feed (hub/feed/epoch.py), with this table's OID. A cursor of another epoch is refused
+(`CursorExpired`, answered 410 `cursor_expired`): the reader reads again from the start and
+drops by id what it holds. A plain number from before cursors named an epoch (other than
+`0`, the start) is refused the same way: nothing tells which database it was given by.
 """
 
 from __future__ import annotations
@@ -21,10 +30,16 @@ from typing import Any
 
 from django.db import connection
 
+from hub.feed import epoch as feed_epoch
 from hub.integration.models import Event
 
 _EVENTS = Event._meta.db_table
 START = "0"
+_HEX = frozenset("0123456789abcdef")
+
+
+class CursorExpired(Exception):
+    """A cursor given in another epoch: the hub was restored (or its epoch reset) since."""
 
 
 @dataclass(frozen=True)
@@ -36,15 +51,40 @@ class Page:
     more: bool
 
 
-def parse_cursor(text: str) -> int | None:
-    """A cursor this API gave (a position) -> the number; None if it is not one."""
+def epoch() -> str:
+    """The epoch the events' positions are numbered in now."""
+    return feed_epoch.current(_EVENTS)
+
+
+def _position(text: str) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > 18:
         return None
     return int(text)
 
 
-def page(after: int, limit: int) -> Page:
-    """The events after position `after`, at most `limit`."""
+def parse_cursor(text: str, now: str) -> int:
+    """A cursor this API gave in epoch `now` -> its position (`0`: the start).
+
+    ValueError if it is no cursor of this API; CursorExpired if it was given in another
+    epoch, or is a plain position from before cursors named their epoch.
+    """
+    if text == START:
+        return 0
+    named, dot, position = text.partition(".")
+    if not dot:
+        if _position(text) is None:
+            raise ValueError("not a cursor")
+        raise CursorExpired(text)
+    after = _position(position)
+    if after is None or len(named) != len(now) or not _HEX.issuperset(named):
+        raise ValueError("not a cursor")
+    if named != now:
+        raise CursorExpired(text)
+    return after
+
+
+def page(after: int, limit: int, now: str) -> Page:
+    """The events after position `after`, at most `limit`; cursors of epoch `now`."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -64,4 +104,4 @@ def page(after: int, limit: int) -> Page:
         for row in rows[:limit]
     ]
     last = int(rows[:limit][-1][0]) if rows else after
-    return Page(events=events, next_cursor=str(last), more=len(rows) > limit)
+    return Page(events=events, next_cursor=f"{now}.{last}", more=len(rows) > limit)

@@ -288,6 +288,7 @@ def test_the_answers_are_those_of_the_openapi_file(hub: Hub, hub_server: HubServ
         ("balances", 200, get("balances")),
         ("events", 200, get("events", after="0")),
         ("events", 400, get("events", after="x")),
+        ("events", 410, get("events", after="1")),  # a cursor from before epochs
         ("members~1{member_id}", 404, get("members/m-nobody")),
         ("members", 401, api(hub_server, "club_0_0")("members")),
     ):
