@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
+from kiosk.core.clock import iso_seconds
 from kiosk.core.pulled import FEED_EPOCH, cursor
 from kiosk.core.store.db import write_transaction
 from kiosk.core.store.outbox import SyncState
@@ -70,7 +70,7 @@ def reset_if_renumbered(state: SyncState, epoch: str | None, clock: Callable[[],
                 "cursor": 0,
                 "replay_until": 0,  # everything is applied again, not only staff and program
                 FEED_EPOCH: epoch,
-                LAST_FEED_RESET: {"at": _iso(now), "at_epoch": now, "from": was},
+                LAST_FEED_RESET: {"at": iso_seconds(now), "at_epoch": now, "from": was},
             }
         )
     # Numbers only: no member, no epoch (it says nothing to a technician).
@@ -87,9 +87,3 @@ def reset_shown(kept: object) -> dict[str, Any] | None:
     if not isinstance(kept, dict):
         return None
     return {key: kept.get(key) for key in ("at", "from")}
-
-
-def _iso(moment: float) -> str:
-    return (
-        datetime.fromtimestamp(moment, UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
-    )

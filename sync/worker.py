@@ -21,13 +21,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kiosk.appliance.diagnostics import version
 from kiosk.config import CrmConfig
 from kiosk.core import pulled
+from kiosk.core.clock import iso_seconds
 from kiosk.core.pulled import Here
 from kiosk.core.service_base import ServiceBase
 from kiosk.core.social import CHAIN_MEMBERS, chain_count_of
@@ -125,7 +125,7 @@ class SyncWorker:
         until = self._hold_until()
         if self.clock() >= until:
             return None
-        return f"the CRM asked this kiosk to wait until {_iso(until)} (Retry-After)"
+        return f"the CRM asked this kiosk to wait until {iso_seconds(until)} (Retry-After)"
 
     # -- pushing -------------------------------------------------------------------------
 
@@ -159,16 +159,12 @@ class SyncWorker:
             done, flagged = self.outbox.acknowledge(
                 batch, answer.high_water, answer.rejected, self._success()
             )
-            rewound = (
-                rewind_if_behind(
-                    self.state,
-                    self.service.device_id,
-                    answer.high_water,
-                    self.clock,
-                    acknowledged=known,
-                )
-                if answer.high_water < known
-                else None
+            rewound = rewind_if_behind(
+                self.state,
+                self.service.device_id,
+                answer.high_water,
+                self.clock,
+                acknowledged=known,
             )
             batches += 1
             self.progress()
@@ -238,7 +234,7 @@ class SyncWorker:
         self.state.set(
             pull_attempts=0,
             pull_next_attempt_at=0.0,
-            last_pull_at=_iso(now),
+            last_pull_at=iso_seconds(now),
             last_contact_at=now,
             **self._offset(),
         )
@@ -284,7 +280,7 @@ class SyncWorker:
             {CHAIN_MEMBERS: {"count": members, "at": self.clock()}} if members is not None else {}
         )
         self.state.set(
-            last_heartbeat_at=_iso(self.clock()),
+            last_heartbeat_at=iso_seconds(self.clock()),
             last_contact_at=self.clock(),
             **self._offset(),
             **heard,
@@ -320,7 +316,7 @@ class SyncWorker:
         return {
             "attempts": 0,
             "next_attempt_at": 0.0,
-            "last_success_at": _iso(now),
+            "last_success_at": iso_seconds(now),
             "last_contact_at": now,
             **self._offset(),
         }
@@ -334,7 +330,7 @@ class SyncWorker:
                 refused_secret=fingerprint(self.client.secret if self.client else None),
                 last_error=str(error),
                 last_error_code=error.code,
-                last_error_at=_iso(now),
+                last_error_at=iso_seconds(now),
             )
             return StopReason.CREDENTIALS
         attempts = int(self.state.get(f"{prefix}attempts", 0))
@@ -361,7 +357,7 @@ class SyncWorker:
             **{f"{prefix}attempts": attempts + 1, f"{prefix}next_attempt_at": now + delay},
             last_error=str(error),
             last_error_code=error.code,
-            last_error_at=_iso(now),
+            last_error_at=iso_seconds(now),
             **({"last_contact_at": now, **self._offset(), **self._hold(error)} if answered else {}),
         )
         return StopReason.BACKOFF if error.retryable else StopReason.ERROR
@@ -414,7 +410,7 @@ class SyncWorker:
             last_error=state.get("last_error"),
             last_error_code=state.get("last_error_code"),
             last_error_at=state.get("last_error_at"),
-            next_attempt_at=_iso(next_at) if next_at else None,
+            next_attempt_at=iso_seconds(next_at) if next_at else None,
             credentials_refused=bool(state.get("credentials_refused", False)) and not renewed,
             clock_offset_seconds=state.get("clock_offset"),
             last_pull_at=state.get("last_pull_at"),
@@ -456,9 +452,3 @@ def _rewind_shown(kept: object) -> dict[str, Any] | None:
     if not isinstance(kept, dict):
         return None
     return {key: kept.get(key) for key in ("at", "to", "from", "entries", "members")}
-
-
-def _iso(moment: float) -> str:
-    return (
-        datetime.fromtimestamp(moment, UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
-    )

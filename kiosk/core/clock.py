@@ -17,6 +17,11 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def iso_seconds(moment: float) -> str:
+    """Epoch seconds as sync state shows a time to a technician (UTC, seconds, 'Z')."""
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds")[:-6] + "Z"
+
+
 def to_iso(moment: datetime) -> str:
     """Format an aware datetime the way the ledger stores it (UTC, microseconds, 'Z')."""
     if moment.tzinfo is not UTC:  # the clocks give UTC: the common case converts nothing
